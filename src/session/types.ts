@@ -1,0 +1,107 @@
+/**
+ * The contract between the transfer engine (plain TypeScript, no Lit) and the element. A
+ * ShareSession runs the sharer's side of one room; a ReceiveSession a recipient's. Both are
+ * EventTargets that fire `statechange` (no detail: read `.state`), `progress` and `error`
+ * (CustomEvents), and never touch the DOM.
+ */
+import type { ErrorBody } from '../protocol/errors.js';
+
+export interface FileInfo {
+  name: string;
+  size: number;
+  type: string;
+}
+
+export type PeerStatus = 'connecting' | 'transferring' | 'done' | 'failed';
+
+/** One recipient as the sharer sees it. */
+export interface PeerView {
+  peerId: string;
+  status: PeerStatus;
+  /** Bytes of the file this peer has confirmed (verified on its side). */
+  bytes: number;
+  total: number;
+  /** Bytes per second over the last few seconds. */
+  speed: number;
+  error?: ErrorBody;
+}
+
+export type ShareState =
+  | { phase: 'idle' }
+  | { phase: 'preparing'; file: FileInfo; hashed: number }
+  | { phase: 'sharing'; file: FileInfo; link: string; peers: PeerView[] }
+  | { phase: 'stopped'; file: FileInfo }
+  | { phase: 'error'; file?: FileInfo; error: ErrorBody };
+
+export type ReceivePhase =
+  | 'loading'
+  | 'ready'
+  | 'connecting'
+  | 'downloading'
+  | 'saving'
+  | 'done'
+  | 'error';
+
+export type ReceiveState =
+  | { phase: 'loading' }
+  | { phase: 'ready'; file: FileInfo }
+  | { phase: 'connecting'; file: FileInfo; bytes: number }
+  | {
+      phase: 'downloading';
+      file: FileInfo;
+      bytes: number;
+      /** Bytes per second over the last few seconds. */
+      speed: number;
+      /** Seconds left at the current speed; null until known. */
+      eta: number | null;
+    }
+  | { phase: 'saving'; file: FileInfo }
+  | { phase: 'done'; file: FileInfo; sha256: string }
+  | {
+      phase: 'error';
+      file?: FileInfo;
+      error: ErrorBody;
+      /** Whether `download()` may be called again (it fetches only the missing pieces). */
+      retryable: boolean;
+      bytes: number;
+    };
+
+export interface ProgressDetail {
+  bytes: number;
+  total: number;
+  /** The peer the bytes moved to or from. */
+  peer: string;
+}
+
+export interface CompleteDetail {
+  name: string;
+  size: number;
+  /** Lowercase hex SHA-256 of the whole file. */
+  sha256: string;
+}
+
+export interface SessionOptions {
+  /** Base URL of the signalling service, e.g. `https://share.example/`. */
+  server: string;
+}
+
+export interface ShareSessionApi extends EventTarget {
+  readonly state: ShareState;
+  /** Hashes the file, creates the room and starts serving; resolves to the link. */
+  share(file: File, page: string): Promise<string>;
+  /** Stops serving, closes every connection and deletes the room. */
+  stop(): Promise<void>;
+  /** Releases everything without waiting (element removed from the page). */
+  dispose(): void;
+}
+
+export interface ReceiveSessionApi extends EventTarget {
+  readonly state: ReceiveState;
+  /** Fetches and opens the room metadata over REST (no Socket.IO yet). */
+  load(): Promise<FileInfo>;
+  /** Joins, connects, downloads, verifies and saves; resolves once the file is saved. */
+  download(): Promise<CompleteDetail>;
+  /** Stops the transfer; keeps what arrived so `download()` can resume. */
+  cancel(): void;
+  dispose(): void;
+}
