@@ -1,0 +1,138 @@
+/**
+ * The default room store: plain maps in this process. Expiry is computed from the injected clock
+ * on every read, so an expired room is gone for callers at once and `sweep` only frees memory
+ * and reports which rooms to announce as closed.
+ */
+import { randomId } from '../../src/protocol/index.js';
+import type { AddMemberResult, Member, RoomRecord, RoomStore, RoomStoreOptions } from './store.js';
+
+interface RoomState {
+  record: RoomRecord;
+  members: Map<string, Member>;
+  partners: Map<string, Set<string>>;
+}
+
+export class MemoryRoomStore implements RoomStore {
+  readonly #rooms = new Map<string, RoomState>();
+  readonly #graceMs: number;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+
+  constructor({ roomGraceMs, roomMaxAgeMs, now = Date.now }: RoomStoreOptions) {
+    this.#graceMs = roomGraceMs;
+    this.#maxAgeMs = roomMaxAgeMs;
+    this.#now = now;
+  }
+
+  async createRoom(meta: string): Promise<RoomRecord> {
+    const createdAt = this.#now();
+    let id = randomId();
+    // 128 random bits do not collide in practice; the loop makes "never" exact.
+    while (this.#rooms.has(id)) id = randomId();
+    const record: RoomRecord = {
+      id,
+      sharerToken: randomId(32),
+      meta,
+      createdAt,
+      expiresAt: createdAt + Math.min(this.#graceMs, this.#maxAgeMs),
+      sharerPeerId: null,
+    };
+    this.#rooms.set(id, { record, members: new Map(), partners: new Map() });
+    return { ...record };
+  }
+
+  async getRoom(roomId: string): Promise<RoomRecord | null> {
+    const state = this.#live(roomId);
+    return state ? { ...state.record } : null;
+  }
+
+  async deleteRoom(roomId: string): Promise<boolean> {
+    // An expired room stays for `sweep`, which reports it so its sockets hear it closed.
+    if (!this.#live(roomId)) return false;
+    return this.#rooms.delete(roomId);
+  }
+
+  async setSharerOnline(roomId: string, peerId: string): Promise<boolean> {
+    const state = this.#live(roomId);
+    if (!state) return false;
+    state.record.sharerPeerId = peerId;
+    state.record.expiresAt = state.record.createdAt + this.#maxAgeMs;
+    return true;
+  }
+
+  async setSharerOffline(roomId: string, peerId: string): Promise<void> {
+    const state = this.#live(roomId);
+    if (!state || state.record.sharerPeerId !== peerId) return;
+    state.record.sharerPeerId = null;
+    state.record.expiresAt = Math.min(
+      this.#now() + this.#graceMs,
+      state.record.createdAt + this.#maxAgeMs,
+    );
+  }
+
+  async addMember(roomId: string, member: Member, limit: number): Promise<AddMemberResult> {
+    const state = this.#live(roomId);
+    if (!state) return 'room-not-found';
+    if (!state.members.has(member.peerId) && state.members.size >= limit) return 'full';
+    state.members.set(member.peerId, { ...member });
+    return 'ok';
+  }
+
+  async getMember(roomId: string, peerId: string): Promise<Member | null> {
+    const member = this.#live(roomId)?.members.get(peerId);
+    return member ? { ...member } : null;
+  }
+
+  async listMembers(roomId: string): Promise<Member[]> {
+    return [...(this.#live(roomId)?.members.values() ?? [])].map((m) => ({ ...m }));
+  }
+
+  async removeMember(roomId: string, peerId: string): Promise<string[]> {
+    const state = this.#live(roomId);
+    if (!state || !state.members.delete(peerId)) return [];
+    const partners = [...(state.partners.get(peerId) ?? [])];
+    state.partners.delete(peerId);
+    for (const other of partners) state.partners.get(other)?.delete(peerId);
+    return partners;
+  }
+
+  async addPartners(roomId: string, a: string, b: string): Promise<void> {
+    const state = this.#live(roomId);
+    if (!state || a === b || !state.members.has(a) || !state.members.has(b)) return;
+    const link = (x: string, y: string) => {
+      let set = state.partners.get(x);
+      if (!set) state.partners.set(x, (set = new Set()));
+      set.add(y);
+    };
+    link(a, b);
+    link(b, a);
+  }
+
+  async sweep(): Promise<string[]> {
+    const now = this.#now();
+    const expired: string[] = [];
+    for (const [id, state] of this.#rooms) {
+      if (state.record.expiresAt <= now) {
+        this.#rooms.delete(id);
+        expired.push(id);
+      }
+    }
+    return expired;
+  }
+
+  async countRooms(): Promise<number> {
+    const now = this.#now();
+    let count = 0;
+    for (const state of this.#rooms.values()) if (state.record.expiresAt > now) count++;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.#rooms.clear();
+  }
+
+  #live(roomId: string): RoomState | undefined {
+    const state = this.#rooms.get(roomId);
+    return state && state.record.expiresAt > this.#now() ? state : undefined;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The behaviour every `RoomStore` must have, as a suite that takes a store factory: the memory
+ * store runs it in memory.test.ts and a Redis store runs the very same cases.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ID_PATTERN, TOKEN_PATTERN } from '../../src/protocol/index.js';
+import type { RoomStore, RoomStoreOptions } from './store.js';
+
+export type RoomStoreFactory = (options: RoomStoreOptions) => RoomStore | Promise<RoomStore>;
+
+const GRACE = 1_000;
+const MAX_AGE = 10_000;
+const META = 'c2VhbGVkLW1ldGE';
+
+export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
+  describe(`RoomStore: ${name}`, () => {
+    let clock: number;
+    let store: RoomStore;
+
+    beforeEach(async () => {
+      clock = 1_700_000_000_000;
+      store = await factory({ roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, now: () => clock });
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    test('creates rooms with fresh 128-bit ids and 256-bit sharer tokens', async () => {
+      const rooms = await Promise.all(Array.from({ length: 50 }, () => store.createRoom(META)));
+      for (const room of rooms) {
+        assert.match(room.id, ID_PATTERN);
+        assert.match(room.sharerToken, TOKEN_PATTERN);
+        assert.equal(room.meta, META);
+        assert.equal(room.createdAt, clock);
+        assert.equal(room.expiresAt, clock + GRACE);
+        assert.equal(room.sharerPeerId, null);
+      }
+      assert.equal(new Set(rooms.map((r) => r.id)).size, rooms.length);
+      assert.equal(new Set(rooms.map((r) => r.sharerToken)).size, rooms.length);
+      assert.equal(await store.countRooms(), rooms.length);
+    });
+
+    test('gets a room by id and nothing for an unknown id', async () => {
+      const room = await store.createRoom(META);
+      assert.deepEqual(await store.getRoom(room.id), room);
+      assert.equal(await store.getRoom('AAAAAAAAAAAAAAAAAAAAAA'), null);
+    });
+
+    test('hands out copies, so callers cannot change stored state', async () => {
+      const room = await store.createRoom(META);
+      room.meta = 'changed';
+      const got = await store.getRoom(room.id);
+      assert.equal(got?.meta, META);
+      got!.sharerPeerId = 'someone';
+      assert.equal((await store.getRoom(room.id))?.sharerPeerId, null);
+    });
+
+    test('deletes a room with its members', async () => {
+      const room = await store.createRoom(META);
+      assert.equal(await store.addMember(room.id, { peerId: 'a', role: 'recipient' }, 10), 'ok');
+      assert.equal(await store.deleteRoom(room.id), true);
+      assert.equal(await store.getRoom(room.id), null);
+      assert.equal(await store.getMember(room.id, 'a'), null);
+      assert.deepEqual(await store.listMembers(room.id), []);
+      assert.equal(await store.deleteRoom(room.id), false);
+    });
+
+    test('a sharer online keeps the room until its maximum age', async () => {
+      const room = await store.createRoom(META);
+      assert.equal(await store.setSharerOnline(room.id, 'sharer-1'), true);
+      const online = await store.getRoom(room.id);
+      assert.equal(online?.sharerPeerId, 'sharer-1');
+      assert.equal(online?.expiresAt, room.createdAt + MAX_AGE);
+      clock += MAX_AGE - 1;
+      assert.notEqual(await store.getRoom(room.id), null);
+      clock += 1;
+      assert.equal(await store.getRoom(room.id), null);
+    });
+
+    test('the grace period starts when the sharer goes offline', async () => {
+      const room = await store.createRoom(META);
+      await store.setSharerOnline(room.id, 'sharer-1');
+      clock += 3_000;
+      await store.setSharerOffline(room.id, 'sharer-1');
+      const offline = await store.getRoom(room.id);
+      assert.equal(offline?.sharerPeerId, null);
+      assert.equal(offline?.expiresAt, clock + GRACE);
+      clock += GRACE - 1;
+      assert.notEqual(await store.getRoom(room.id), null);
+      clock += 1;
+      assert.equal(await store.getRoom(room.id), null);
+    });
+
+    test('a sharer that comes back within the grace period saves the room', async () => {
+      const room = await store.createRoom(META);
+      await store.setSharerOnline(room.id, 'sharer-1');
+      await store.setSharerOffline(room.id, 'sharer-1');
+      clock += GRACE - 1;
+      assert.equal(await store.setSharerOnline(room.id, 'sharer-2'), true);
+      clock += GRACE * 2;
+      assert.equal((await store.getRoom(room.id))?.sharerPeerId, 'sharer-2');
+    });
+
+    test('only the current sharer going offline starts the grace period', async () => {
+      const room = await store.createRoom(META);
+      await store.setSharerOnline(room.id, 'old');
+      await store.setSharerOnline(room.id, 'new');
+      await store.setSharerOffline(room.id, 'old');
+      const got = await store.getRoom(room.id);
+      assert.equal(got?.sharerPeerId, 'new');
+      assert.equal(got?.expiresAt, room.createdAt + MAX_AGE);
+    });
+
+    test('the grace period never outlasts the maximum age', async () => {
+      const room = await store.createRoom(META);
+      await store.setSharerOnline(room.id, 's');
+      clock = room.createdAt + MAX_AGE - 10;
+      await store.setSharerOffline(room.id, 's');
+      assert.equal((await store.getRoom(room.id))?.expiresAt, room.createdAt + MAX_AGE);
+    });
+
+    test('a room whose sharer never joins expires after the grace period', async () => {
+      const room = await store.createRoom(META);
+      clock += GRACE;
+      assert.equal(await store.getRoom(room.id), null);
+      assert.equal(await store.setSharerOnline(room.id, 'late'), false);
+    });
+
+    test('an expired room is absent everywhere and swept exactly once', async () => {
+      const keep = await store.createRoom(META);
+      const room = await store.createRoom(META);
+      await store.setSharerOnline(keep.id, 'k');
+      await store.addMember(room.id, { peerId: 'a', role: 'recipient' }, 10);
+      assert.deepEqual(await store.sweep(), []);
+      clock += GRACE;
+      assert.equal(await store.getMember(room.id, 'a'), null);
+      assert.deepEqual(await store.listMembers(room.id), []);
+      assert.equal(
+        await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 10),
+        'room-not-found',
+      );
+      assert.equal(await store.deleteRoom(room.id), false);
+      assert.equal(await store.countRooms(), 1);
+      assert.deepEqual(await store.sweep(), [room.id]);
+      assert.deepEqual(await store.sweep(), []);
+      assert.notEqual(await store.getRoom(keep.id), null);
+    });
+
+    test('limits members per room, counting a re-added member once', async () => {
+      const room = await store.createRoom(META);
+      assert.equal(await store.addMember(room.id, { peerId: 'a', role: 'sharer' }, 2), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 2), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 2), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 2), 'full');
+      const members = await store.listMembers(room.id);
+      assert.deepEqual(
+        members.sort((x, y) => x.peerId.localeCompare(y.peerId)),
+        [
+          { peerId: 'a', role: 'sharer' },
+          { peerId: 'b', role: 'recipient' },
+        ],
+      );
+      await store.removeMember(room.id, 'b');
+      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 2), 'ok');
+    });
+
+    test('adding to an unknown room says so', async () => {
+      assert.equal(
+        await store.addMember('AAAAAAAAAAAAAAAAAAAAAA', { peerId: 'a', role: 'recipient' }, 10),
+        'room-not-found',
+      );
+    });
+
+    test('members are per room', async () => {
+      const one = await store.createRoom(META);
+      const two = await store.createRoom(META);
+      await store.addMember(one.id, { peerId: 'a', role: 'recipient' }, 10);
+      assert.deepEqual(await store.getMember(one.id, 'a'), { peerId: 'a', role: 'recipient' });
+      assert.equal(await store.getMember(two.id, 'a'), null);
+    });
+
+    test('removing a member returns its partners and unlinks it from them', async () => {
+      const room = await store.createRoom(META);
+      for (const peerId of ['s', 'a', 'b', 'c']) {
+        await store.addMember(
+          room.id,
+          { peerId, role: peerId === 's' ? 'sharer' : 'recipient' },
+          10,
+        );
+      }
+      await store.addPartners(room.id, 'a', 's');
+      await store.addPartners(room.id, 'b', 's');
+      await store.addPartners(room.id, 'a', 's');
+      assert.deepEqual((await store.removeMember(room.id, 's')).sort(), ['a', 'b']);
+      assert.equal(await store.getMember(room.id, 's'), null);
+      assert.deepEqual(await store.removeMember(room.id, 'a'), []);
+      assert.deepEqual(await store.removeMember(room.id, 'c'), []);
+      assert.deepEqual(await store.removeMember(room.id, 'nobody'), []);
+    });
+
+    test('partners are only recorded between two distinct members', async () => {
+      const room = await store.createRoom(META);
+      await store.addMember(room.id, { peerId: 'a', role: 'recipient' }, 10);
+      await store.addPartners(room.id, 'a', 'a');
+      await store.addPartners(room.id, 'a', 'stranger');
+      await store.addMember(room.id, { peerId: 'stranger', role: 'recipient' }, 10);
+      assert.deepEqual(await store.removeMember(room.id, 'a'), []);
+    });
+  });
+}
