@@ -1,0 +1,193 @@
+// Renders the element's public API (from custom-elements.json, which `npm run analyze` builds from
+// the source's JSDoc) into README.md between the api markers, so the tables cannot drift from the
+// code. `--check` rewrites nothing and exits 1 when README.md is stale.
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readmePath = `${root}README.md`;
+const manifestPath = `${root}custom-elements.json`;
+const START = '<!-- api:start -->';
+const END = '<!-- api:end -->';
+const MAIN_TAG = 'p2p-share';
+
+/** One table cell: single line, pipes escaped (GFM splits cells on them even inside code). */
+function cell(text) {
+  return String(text ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
+}
+
+function code(text) {
+  const t = String(text ?? '').trim();
+  return t ? `\`${cell(t)}\`` : '';
+}
+
+function table(headers, rows) {
+  if (rows.length === 0) return [];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+  ];
+}
+
+const isPublic = (m) => !m.privacy || m.privacy === 'public';
+
+function signature(method) {
+  const params = (method.parameters ?? [])
+    .map(
+      (p) =>
+        `${p.rest ? '...' : ''}${p.name}${p.optional ? '?' : ''}: ${p.type?.text ?? 'unknown'}`,
+    )
+    .join(', ');
+  const ret = method.return?.type?.text;
+  return `${method.static ? 'static ' : ''}${method.name}(${params})${ret ? `: ${ret}` : ''}`;
+}
+
+function renderElement(decl) {
+  const lines = [`### \`<${decl.tagName}>\``, ''];
+  const intro = [decl.summary, decl.description].filter(Boolean).join('\n\n');
+  if (intro) lines.push(intro, '');
+
+  const members = decl.members ?? [];
+  const attributes = new Map((decl.attributes ?? []).map((a) => [a.fieldName ?? a.name, a]));
+  const fields = members.filter((m) => m.kind === 'field' && isPublic(m) && !m.static);
+  const rows = fields.map((f) => {
+    const attr = attributes.get(f.name);
+    return [
+      code(f.name),
+      attr ? code(attr.name) : '',
+      code(f.type?.text),
+      code(f.default),
+      cell([f.readonly ? '(read-only)' : '', f.description].filter(Boolean).join(' ')),
+    ];
+  });
+  // Attributes without a backing field (observedAttributes only) still belong in the table.
+  const fieldNames = new Set(fields.map((f) => f.name));
+  for (const attr of attributes.values()) {
+    if (attr.fieldName && fieldNames.has(attr.fieldName)) continue;
+    rows.push([
+      '',
+      code(attr.name),
+      code(attr.type?.text),
+      code(attr.default),
+      cell(attr.description),
+    ]);
+  }
+  if (rows.length) {
+    lines.push('#### Attributes and properties', '');
+    lines.push(...table(['Property', 'Attribute', 'Type', 'Default', 'Description'], rows));
+  }
+
+  const methods = members.filter((m) => m.kind === 'method' && isPublic(m));
+  if (methods.length) {
+    lines.push('#### Methods', '');
+    lines.push(
+      ...table(
+        ['Method', 'Description'],
+        methods.map((m) => {
+          const params = (m.parameters ?? [])
+            .filter((p) => p.description)
+            .map((p) => `\`${p.name}\`: ${p.description}`);
+          const returns = m.return?.description ? [`Returns ${m.return.description}`] : [];
+          return [code(signature(m)), cell([m.description, ...params, ...returns].join(' '))];
+        }),
+      ),
+    );
+  }
+
+  const sections = [
+    [
+      'Events',
+      ['Event', 'Type', 'Description'],
+      (decl.events ?? []).filter((e) => e.name),
+      (e) => [code(e.name), code(e.type?.text), cell(e.description)],
+    ],
+    [
+      'CSS custom properties',
+      ['Property', 'Default', 'Description'],
+      decl.cssProperties ?? [],
+      (p) => [code(p.name), code(p.default), cell(p.description)],
+    ],
+    [
+      'CSS parts',
+      ['Part', 'Description'],
+      decl.cssParts ?? [],
+      (p) => [code(p.name), cell(p.description)],
+    ],
+    [
+      'Slots',
+      ['Slot', 'Description'],
+      decl.slots ?? [],
+      (s) => [s.name ? code(s.name) : '(default)', cell(s.description)],
+    ],
+  ];
+  for (const [title, headers, items, row] of sections) {
+    if (items.length === 0) continue;
+    lines.push(`#### ${title}`, '', ...table(headers, items.map(row)));
+  }
+  return lines;
+}
+
+function renderApi(manifest) {
+  const elements = (manifest.modules ?? [])
+    .flatMap((mod) => mod.declarations ?? [])
+    .filter((d) => d.customElement && d.tagName)
+    .sort(
+      (a, b) =>
+        (a.tagName === MAIN_TAG ? -1 : b.tagName === MAIN_TAG ? 1 : 0) ||
+        a.tagName.localeCompare(b.tagName),
+    );
+  if (!elements.some((d) => d.tagName === MAIN_TAG)) {
+    throw new Error(
+      `custom-elements.json describes no <${MAIN_TAG}>: does the class carry a JSDoc "@tag ${MAIN_TAG}"?`,
+    );
+  }
+  return [
+    '<!-- Generated by `npm run docs` from the source JSDoc (via custom-elements.json). Do not edit by hand. -->',
+    '',
+    ...elements.flatMap(renderElement),
+  ].join('\n');
+}
+
+async function main() {
+  const check = process.argv.includes('--check');
+  let manifest;
+  try {
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  } catch (err) {
+    throw new Error(
+      `cannot read custom-elements.json (run \`npm run analyze\` first): ${err.message}`,
+    );
+  }
+  const readme = await readFile(readmePath, 'utf8');
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${START} … ${END} markers`);
+
+  const spliced = `${readme.slice(0, start + START.length)}\n\n${renderApi(manifest)}\n\n${readme.slice(end)}`;
+  // Format as `prettier --check` would, so the generated tables never fail the format check.
+  const options = (await prettier.resolveConfig(readmePath)) ?? {};
+  const next = await prettier.format(spliced, { ...options, filepath: readmePath });
+
+  if (next === readme) {
+    console.log('README.md API tables are up to date.');
+    return;
+  }
+  if (check) {
+    console.error('README.md API tables are stale: run `npm run docs` and commit README.md.');
+    process.exitCode = 1;
+    return;
+  }
+  await writeFile(readmePath, next);
+  console.log('README.md API tables regenerated.');
+}
+
+main().catch((err) => {
+  console.error(`readme-api: ${err.message}`);
+  process.exitCode = 1;
+});
