@@ -1,0 +1,181 @@
+// `npm test`: everything that proves the product works, in order, stopping at the first failure.
+// It first makes sure the two browsers the element and end-to-end tests drive are installed
+// (installing them with apt when run as root, as CI is), then runs the stages below and ends
+// with one `N passed, N failed` line that adds up the tests of every stage that ran.
+//
+//   npm test                      every stage, in order (what CI runs)
+//   npm test -- server element    only the named stages, still in order (local convenience)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The stages, in the order they run. `counts` says how a stage's tests are counted: 'tap' for
+ * Node's test runner (scripts/node-test.mjs writes a TAP copy), 'wtr' for web-test-runner's
+ * progress lines; a stage without counts is one check that passes or fails.
+ */
+const STAGES = [
+  { name: 'build', script: 'build' },
+  { name: 'size', script: 'size' },
+  { name: 'server', script: 'test:server', counts: 'tap' },
+  { name: 'element', script: 'test:element', counts: 'wtr' },
+  { name: 'e2e', script: 'test:e2e', counts: 'tap' },
+];
+
+const BROWSERS = [
+  { env: 'CHROME_PATH', path: '/usr/bin/chromium', pkg: 'chromium' },
+  { env: 'FIREFOX_PATH', path: '/usr/bin/firefox-esr', pkg: 'firefox-esr' },
+];
+
+function log(message) {
+  console.log(`\n▶ test: ${message}`);
+}
+
+/** Resolves each browser's executable, installing Debian's packages when root and missing. */
+function ensureBrowsers() {
+  const resolved = BROWSERS.map((b) => ({ ...b, path: process.env[b.env] || b.path }));
+  const custom = resolved.filter((b) => process.env[b.env] && !existsSync(b.path));
+  if (custom.length) {
+    for (const b of custom) console.error(`test: ${b.env}=${b.path} does not exist`);
+    process.exit(1);
+  }
+  const missing = resolved.filter((b) => !existsSync(b.path));
+  if (missing.length) {
+    const pkgs = missing.map((b) => b.pkg).join(' ');
+    const command = `apt-get update && apt-get install -y ${pkgs}`;
+    if (process.getuid?.() !== 0) {
+      console.error(`test: missing ${missing.map((b) => b.path).join(', ')}. Install with:`);
+      console.error(`  sudo sh -c '${command}'`);
+      process.exit(1);
+    }
+    log(`installing ${pkgs}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    for (const args of [['update'], ['install', '-y', ...missing.map((b) => b.pkg)]]) {
+      const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+      if (result.status !== 0) {
+        console.error(`test: \`apt-get ${args.join(' ')}\` failed`);
+        process.exit(1);
+      }
+    }
+    const still = missing.filter((b) => !existsSync(b.path));
+    if (still.length) {
+      console.error(`test: still missing after install: ${still.map((b) => b.path).join(', ')}`);
+      process.exit(1);
+    }
+  }
+  // Every stage finds the browsers through these, so they all drive the same executables.
+  for (const b of resolved) process.env[b.env] = b.path;
+}
+
+/** Runs `npm run <script>`; stdout is teed when the stage's counts come from it. */
+function runScript(script, { captureStdout = false, env = process.env } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', script], {
+      stdio: ['inherit', captureStdout ? 'pipe' : 'inherit', 'inherit'],
+      env,
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      stdout += chunk;
+    });
+    child.on('error', (err) => {
+      console.error(`test: cannot start npm: ${err.message}`);
+      resolve({ code: 1, stdout });
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), stdout }));
+  });
+}
+
+function tapCounts(tap) {
+  const read = (key) => Number(tap.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? NaN);
+  const counts = {
+    passed: read('pass'),
+    failed: read('fail') + read('cancelled'),
+    skipped: read('skipped') + read('todo'),
+  };
+  return Object.values(counts).every(Number.isFinite) ? counts : null;
+}
+
+/** web-test-runner reprints one progress line per browser; the last one per browser is final. */
+function wtrCounts(output) {
+  // eslint-disable-next-line no-control-regex
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  const line = /^(\S[^\n:]*):\s.*\|\s*(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm;
+  const perBrowser = new Map();
+  for (const m of plain.matchAll(line)) {
+    perBrowser.set(m[1], { passed: +m[2], failed: +m[3], skipped: +(m[4] ?? 0) });
+  }
+  if (perBrowser.size === 0) return null;
+  const sum = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of perBrowser.values()) for (const k of Object.keys(sum)) sum[k] += c[k];
+  return sum;
+}
+
+async function runStage(stage, tapDir) {
+  if (!stage.counts) {
+    const { code } = await runScript(stage.script);
+    return { code, counts: null };
+  }
+  if (stage.counts === 'tap') {
+    const tapFile = join(tapDir, `${stage.name}.tap`);
+    const env = { ...process.env, P2P_TEST_TAP_FILE: tapFile };
+    const { code } = await runScript(stage.script, { env });
+    const tap = await readFile(tapFile, 'utf8').catch(() => '');
+    return { code, counts: tapCounts(tap) };
+  }
+  const { code, stdout } = await runScript(stage.script, { captureStdout: true });
+  return { code, counts: wtrCounts(stdout) };
+}
+
+async function main() {
+  const known = STAGES.map((s) => s.name);
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !known.includes(name));
+  if (unknown.length) {
+    console.error(`test: unknown stage ${unknown.join(', ')}; stages are: ${known.join(', ')}`);
+    process.exit(2);
+  }
+  const stages = wanted.length ? STAGES.filter((s) => wanted.includes(s.name)) : STAGES;
+
+  if (stages.some((s) => s.name === 'element' || s.name === 'e2e')) ensureBrowsers();
+
+  const tapDir = await mkdtemp(join(tmpdir(), 'p2p-share-test-'));
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  let failedStage = null;
+  try {
+    for (const stage of stages) {
+      log(`${stage.name} (npm run ${stage.script})`);
+      const { code, counts } = await runStage(stage, tapDir);
+      if (counts) for (const k of Object.keys(total)) total[k] += counts[k];
+      const ok = code === 0;
+      if (!counts) total[ok ? 'passed' : 'failed'] += 1;
+      // A stage that exits non-zero is a failure even if no single test was reported failing.
+      else if (!ok && counts.failed === 0) total.failed += 1;
+      if (!ok) {
+        failedStage = stage;
+        break;
+      }
+    }
+  } finally {
+    await rm(tapDir, { recursive: true, force: true });
+  }
+
+  const ran = stages.slice(0, failedStage ? stages.indexOf(failedStage) + 1 : stages.length);
+  console.log(
+    failedStage
+      ? `\ntest: stage "${failedStage.name}" failed; stopped there (ran: ${ran.map((s) => s.name).join(', ')})`
+      : `\ntest: all stages passed (${ran.map((s) => s.name).join(', ')})`,
+  );
+  console.log(
+    `${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`,
+  );
+  process.exitCode = failedStage ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error(`test: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});
