@@ -45,3 +45,15 @@ export class P2PError extends Error {
     super(message, options);
   }
 }
+
+/** Any thrown value as a P2PError, so every failure reaches the user with a code. */
+export function toP2PError(err: unknown): P2PError {
+  if (err instanceof P2PError) return err;
+  if (err instanceof DOMException && err.name === 'QuotaExceededError') {
+    return new P2PError('storage-full', 'There is not enough disk space left for this file.', {
+      cause: err,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new P2PError('internal', `Something unexpected went wrong: ${message}`, { cause: err });
+}

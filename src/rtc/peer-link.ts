@@ -1,0 +1,431 @@
+/**
+ * One WebRTC connection to one peer: sealed offer/answer/candidate exchange through the service,
+ * a single ordered data channel, a handshake in which each side proves (under the link key) the
+ * pair of DTLS fingerprints it sees, and a heartbeat that notices a vanished peer within seconds.
+ * It knows nothing of files: it hands control messages and binary frames to its owner.
+ */
+import * as v from 'valibot';
+import type { RoomKeys } from '../crypto/keys.js';
+import { openJson, sealJson } from '../crypto/seal.js';
+import { P2PError, toP2PError } from '../protocol/errors.js';
+import { chunkPayloadSize, parseControl, type Control } from '../protocol/frames.js';
+import { fromBase64Url, randomId, toBase64Url } from '../protocol/ids.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+
+export type LinkRole = 'offerer' | 'answerer';
+
+export interface PeerLinkOptions {
+  role: LinkRole;
+  roomId: string;
+  localId: string;
+  remoteId: string;
+  keys: RoomKeys;
+  iceServers: RTCIceServer[];
+  /** Relays a sealed envelope to the remote peer through the service. */
+  relay: (envelope: string) => Promise<void>;
+  onOpen: () => void;
+  onControl: (msg: Control) => void;
+  onData: (data: ArrayBuffer) => void;
+  onClose: (error: P2PError | null) => void;
+  connectTimeoutMs?: number;
+  heartbeatMs?: number;
+  deadAfterMs?: number;
+}
+
+/** Send-queue bounds: Chromium closes a channel whose queue passes 16 MiB. */
+export const HIGH_WATER = 8 * 1024 * 1024;
+export const LOW_WATER = 2 * 1024 * 1024;
+
+const EnvelopeSchema = v.variant('k', [
+  v.strictObject({
+    s: v.string(),
+    n: v.number(),
+    k: v.literal('offer'),
+    sdp: v.pipe(v.string(), v.maxLength(20000)),
+  }),
+  v.strictObject({
+    s: v.string(),
+    n: v.number(),
+    k: v.literal('answer'),
+    sdp: v.pipe(v.string(), v.maxLength(20000)),
+  }),
+  v.strictObject({
+    s: v.string(),
+    n: v.number(),
+    k: v.literal('candidate'),
+    c: v.strictObject({
+      candidate: v.pipe(v.string(), v.maxLength(1000)),
+      sdpMid: v.nullish(v.string()),
+      sdpMLineIndex: v.nullish(v.number()),
+      usernameFragment: v.nullish(v.string()),
+    }),
+  }),
+]);
+type Envelope = v.InferOutput<typeof EnvelopeSchema>;
+type EnvelopeBody =
+  | { k: 'offer'; sdp: string }
+  | { k: 'answer'; sdp: string }
+  | { k: 'candidate'; c: RTCIceCandidateInit };
+
+const encoder = new TextEncoder();
+
+export class PeerLink {
+  readonly pc: RTCPeerConnection;
+  private channel: RTCDataChannel | null = null;
+  private sessionId: string | null;
+  private sendSeq = 0;
+  private recvSeq = -1;
+  private pendingCandidates: RTCIceCandidateInit[] = [];
+  private inbox: Promise<void> = Promise.resolve();
+  private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
+  private peerProven = false;
+  private lastHeard = 0;
+  private pingCount = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly startedAt = performance.now();
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: PeerLinkOptions) {
+    this.sessionId = opts.role === 'offerer' ? randomId() : null;
+    this.pc = new RTCPeerConnection({ iceServers: opts.iceServers });
+    this.pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) {
+        void this.sendEnvelope({ k: 'candidate', c: e.candidate.toJSON() });
+      }
+    };
+    this.pc.onconnectionstatechange = () => {
+      const state = this.pc.connectionState;
+      if (state === 'failed') {
+        this.fail(
+          this.phase === 'open'
+            ? new P2PError('peer-vanished', 'The connection to the other browser was lost.')
+            : new P2PError(
+                'connection-failed',
+                'Could not establish a direct connection to the other browser (a firewall or network may block it).',
+              ),
+        );
+      }
+    };
+    if (opts.role === 'answerer') {
+      this.pc.ondatachannel = (e) => this.attach(e.channel);
+    }
+    this.timer = setInterval(() => this.tick(), opts.heartbeatMs ?? 1500);
+  }
+
+  get remoteId(): string {
+    return this.opts.remoteId;
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** Payload bytes per binary frame that fit the negotiated maximum message size. */
+  get framePayload(): number {
+    return chunkPayloadSize(this.pc.sctp?.maxMessageSize ?? 65536);
+  }
+
+  get bufferedAmount(): number {
+    return this.channel?.bufferedAmount ?? 0;
+  }
+
+  /** Offerer only: creates the channel and sends the sealed offer. */
+  async start(): Promise<void> {
+    if (this.opts.role !== 'offerer') throw new Error('only the offerer starts');
+    this.attach(this.pc.createDataChannel('p2p-share', { ordered: true }));
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    await this.sendEnvelope({ k: 'offer', sdp: offer.sdp ?? '' });
+  }
+
+  /** A sealed envelope the service relayed from the remote peer. */
+  receive(envelope: string): void {
+    this.inbox = this.inbox
+      .then(() => this.handleEnvelope(envelope))
+      .catch((err: unknown) => this.fail(toP2PError(err)));
+  }
+
+  send(data: string | Uint8Array<ArrayBuffer>): void {
+    const channel = this.channel;
+    if (!channel || channel.readyState !== 'open') return;
+    try {
+      if (typeof data === 'string') channel.send(data);
+      else channel.send(data);
+    } catch (cause) {
+      this.fail(new P2PError('peer-vanished', 'The connection closed while sending.', { cause }));
+    }
+  }
+
+  sendControl(msg: Control): void {
+    this.send(JSON.stringify(msg));
+  }
+
+  /** Resolves once the send queue is below the low-water mark (or the link closed). */
+  drain(): Promise<void> {
+    if (this.phase === 'closed' || this.bufferedAmount <= LOW_WATER) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Closes without an error; tells the peer first when the channel is open. */
+  close(): void {
+    if (this.phase === 'closed') return;
+    this.sendControl({ t: 'bye' });
+    this.shutdown(null);
+  }
+
+  /** Closes because of `error`, telling the peer why. */
+  fail(error: P2PError): void {
+    if (this.phase === 'closed') return;
+    this.sendControl({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
+    this.shutdown(error);
+  }
+
+  private shutdown(error: P2PError | null): void {
+    this.phase = 'closed';
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const channel = this.channel;
+    // Let queued frames (the bye, the error) go out before the transport is torn down.
+    setTimeout(() => {
+      channel?.close();
+      this.pc.close();
+    }, 200);
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.opts.onClose(error);
+  }
+
+  private attach(channel: RTCDataChannel): void {
+    if (this.channel) {
+      channel.close();
+      return;
+    }
+    this.channel = channel;
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = LOW_WATER;
+    channel.onbufferedamountlow = () => {
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
+    };
+    channel.onopen = () => void this.authenticate();
+    channel.onclose = () => {
+      if (this.phase !== 'closed') {
+        this.shutdown(new P2PError('peer-vanished', 'The other browser closed the connection.'));
+      }
+    };
+    channel.onmessage = (e: MessageEvent<string | ArrayBuffer>) => this.handleMessage(e.data);
+    if (channel.readyState === 'open') void this.authenticate();
+  }
+
+  private handleMessage(data: string | ArrayBuffer): void {
+    this.lastHeard = performance.now();
+    if (typeof data !== 'string') {
+      if (this.phase === 'open') this.opts.onData(data);
+      else this.fail(new P2PError('tampered', 'The other browser sent data before proving who it is.'));
+      return;
+    }
+    const msg = parseControl(data);
+    if (!msg) {
+      this.fail(new P2PError('bad-request', 'The other browser sent a malformed message.'));
+      return;
+    }
+    switch (msg.t) {
+      case 'hello':
+        void this.verifyHello(msg);
+        return;
+      case 'ping':
+        this.sendControl({ t: 'pong', n: msg.n });
+        return;
+      case 'pong':
+        return;
+      case 'bye':
+        this.shutdown(new P2PError('peer-vanished', 'The other browser ended the transfer.'));
+        return;
+      case 'error':
+        this.shutdown(new P2PError(msg.code, msg.message));
+        return;
+      default:
+        if (this.phase === 'open') this.opts.onControl(msg);
+        else this.fail(new P2PError('tampered', 'The other browser skipped the handshake.'));
+    }
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    if (this.phase === 'connecting' || this.phase === 'authenticating') {
+      if (now - this.startedAt > (this.opts.connectTimeoutMs ?? 30_000)) {
+        this.fail(
+          new P2PError(
+            'connection-failed',
+            'Could not connect to the other browser in time (a firewall or network may block it).',
+          ),
+        );
+      }
+      return;
+    }
+    if (this.phase !== 'open') return;
+    if (now - this.lastHeard > (this.opts.deadAfterMs ?? 7000)) {
+      this.fail(new P2PError('peer-vanished', 'The other browser stopped responding.'));
+      return;
+    }
+    this.sendControl({ t: 'ping', n: ++this.pingCount });
+  }
+
+  // ---- sealed signalling ------------------------------------------------------------------------
+
+  private aad(from: string, to: string): string {
+    return `p2p-share/v${PROTOCOL_VERSION}/signal|${this.opts.roomId}|${from}|${to}`;
+  }
+
+  private async sendEnvelope(body: EnvelopeBody): Promise<void> {
+    if (this.phase === 'closed' || !this.sessionId) return;
+    const envelope: Envelope = { s: this.sessionId, n: this.sendSeq++, ...body } as Envelope;
+    const sealed = await sealJson(
+      this.opts.keys.signal,
+      envelope,
+      this.aad(this.opts.localId, this.opts.remoteId),
+    );
+    try {
+      await this.opts.relay(sealed);
+    } catch (err) {
+      this.fail(toP2PError(err));
+    }
+  }
+
+  private async handleEnvelope(sealed: string): Promise<void> {
+    if (this.phase === 'closed') return;
+    const raw = await openJson(
+      this.opts.keys.signal,
+      sealed,
+      this.aad(this.opts.remoteId, this.opts.localId),
+    );
+    const parsed = v.safeParse(EnvelopeSchema, raw);
+    if (!parsed.success) throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
+    const env = parsed.output;
+    if (this.sessionId === null) {
+      if (env.k !== 'offer') throw new P2PError('tampered', 'A connection did not start with an offer.');
+      this.sessionId = env.s;
+    }
+    if (env.s !== this.sessionId || env.n <= this.recvSeq) {
+      throw new P2PError('tampered', 'A relayed message was replayed or belongs to another connection.');
+    }
+    this.recvSeq = env.n;
+    switch (env.k) {
+      case 'offer': {
+        if (this.opts.role !== 'answerer') throw new P2PError('tampered', 'Unexpected offer.');
+        await this.pc.setRemoteDescription({ type: 'offer', sdp: env.sdp });
+        await this.flushCandidates();
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        await this.sendEnvelope({ k: 'answer', sdp: answer.sdp ?? '' });
+        return;
+      }
+      case 'answer':
+        if (this.opts.role !== 'offerer' || this.pc.remoteDescription) {
+          throw new P2PError('tampered', 'Unexpected answer.');
+        }
+        await this.pc.setRemoteDescription({ type: 'answer', sdp: env.sdp });
+        await this.flushCandidates();
+        return;
+      case 'candidate':
+        if (!this.pc.remoteDescription) this.pendingCandidates.push(env.c);
+        else await this.addCandidate(env.c);
+        return;
+    }
+  }
+
+  private async flushCandidates(): Promise<void> {
+    for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+  }
+
+  private async addCandidate(c: RTCIceCandidateInit): Promise<void> {
+    try {
+      await this.pc.addIceCandidate(c);
+    } catch {
+      // A candidate this browser cannot use (another address family, say) is not an attack.
+    }
+  }
+
+  // ---- fingerprint proof ------------------------------------------------------------------------
+
+  private proofInput(role: 'recipient' | 'source'): Uint8Array<ArrayBuffer> | null {
+    const local = fingerprint(this.pc.localDescription?.sdp);
+    const remote = fingerprint(this.pc.remoteDescription?.sdp);
+    if (!local || !remote || !this.sessionId) return null;
+    const [offerer, answerer] = this.opts.role === 'offerer' ? [local, remote] : [remote, local];
+    return encoder.encode(
+      `p2p-share/v${PROTOCOL_VERSION}/hello|${this.opts.roomId}|${this.sessionId}|${role}|${offerer}|${answerer}`,
+    );
+  }
+
+  private get localRole(): 'recipient' | 'source' {
+    return this.opts.role === 'offerer' ? 'recipient' : 'source';
+  }
+
+  private async authenticate(): Promise<void> {
+    if (this.phase !== 'connecting') return;
+    this.phase = 'authenticating';
+    this.lastHeard = performance.now();
+    const input = this.proofInput(this.localRole);
+    if (!input) {
+      this.fail(new P2PError('tampered', 'The connection carries no DTLS fingerprint.'));
+      return;
+    }
+    const proof = new Uint8Array(await crypto.subtle.sign('HMAC', this.opts.keys.auth, input));
+    this.sendControl({ t: 'hello', v: PROTOCOL_VERSION, role: this.localRole, proof: toBase64Url(proof) });
+    this.maybeOpen();
+  }
+
+  private async verifyHello(msg: Extract<Control, { t: 'hello' }>): Promise<void> {
+    if (this.peerProven || this.phase === 'closed') {
+      this.fail(new P2PError('tampered', 'The other browser repeated its handshake.'));
+      return;
+    }
+    if (msg.v !== PROTOCOL_VERSION) {
+      this.fail(
+        new P2PError(
+          'protocol-mismatch',
+          'The other browser runs an incompatible version of p2p-share. Reload both pages.',
+        ),
+      );
+      return;
+    }
+    const expectedRole = this.localRole === 'recipient' ? 'source' : 'recipient';
+    const input = this.proofInput(expectedRole);
+    let ok = false;
+    if (input && msg.role === expectedRole) {
+      try {
+        ok = await crypto.subtle.verify('HMAC', this.opts.keys.auth, fromBase64Url(msg.proof), input);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      this.fail(
+        new P2PError(
+          'tampered',
+          'The other browser could not prove it holds this link, or someone sits between you: the connection was refused.',
+        ),
+      );
+      return;
+    }
+    this.peerProven = true;
+    this.maybeOpen();
+  }
+
+  private maybeOpen(): void {
+    if (this.phase === 'authenticating' && this.peerProven) {
+      this.phase = 'open';
+      this.lastHeard = performance.now();
+      this.opts.onOpen();
+    }
+  }
+}
+
+/** The first DTLS fingerprint line of an SDP, e.g. `sha-256 AB:CD:…`. */
+export function fingerprint(sdp: string | undefined): string | null {
+  const match = sdp ? /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp) : null;
+  return match ? `${match[1]!.toLowerCase()} ${match[2]!.toUpperCase()}` : null;
+}

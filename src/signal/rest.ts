@@ -1,0 +1,74 @@
+/**
+ * The service's REST API as the widget uses it: create, read and delete rooms, fetch ICE servers.
+ * Replies are validated; network failures and error bodies become P2PErrors with the service's
+ * code, so the element can say what went wrong.
+ */
+import * as v from 'valibot';
+import { P2PError } from '../protocol/errors.js';
+import {
+  CreateRoomReplySchema,
+  ErrorReplySchema,
+  IceConfigSchema,
+  RoomInfoSchema,
+  type CreateRoomReply,
+  type IceConfig,
+  type RoomInfo,
+} from '../protocol/signalling.js';
+import { PROTOCOL_VERSION } from '../protocol/version.js';
+
+export class RestClient {
+  constructor(readonly server: string) {}
+
+  createRoom(meta: string): Promise<CreateRoomReply> {
+    return this.call('rooms', CreateRoomReplySchema, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v: PROTOCOL_VERSION, meta }),
+    });
+  }
+
+  getRoom(roomId: string): Promise<RoomInfo> {
+    return this.call(`rooms/${encodeURIComponent(roomId)}`, RoomInfoSchema, { method: 'GET' });
+  }
+
+  async deleteRoom(roomId: string, sharerToken: string): Promise<void> {
+    await this.call(`rooms/${encodeURIComponent(roomId)}`, null, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${sharerToken}` },
+    });
+  }
+
+  getIce(): Promise<IceConfig> {
+    return this.call('ice', IceConfigSchema, { method: 'GET' });
+  }
+
+  private async call<S extends v.GenericSchema>(
+    path: string,
+    schema: S | null,
+    init: RequestInit,
+  ): Promise<v.InferOutput<S>> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.server), { ...init, mode: 'cors', credentials: 'omit' });
+    } catch (cause) {
+      throw new P2PError(
+        'server-unreachable',
+        `Could not reach the sharing service at ${new URL(this.server).host}. Check your connection and try again.`,
+        { cause },
+      );
+    }
+    const body: unknown = res.status === 204 ? null : await res.json().catch(() => null);
+    if (!res.ok) {
+      const parsed = v.safeParse(ErrorReplySchema, body);
+      if (parsed.success) throw new P2PError(parsed.output.error.code, parsed.output.error.message);
+      if (res.status === 404) throw new P2PError('room-not-found', 'This share no longer exists.');
+      throw new P2PError('server-unreachable', `The sharing service answered ${res.status}.`);
+    }
+    if (!schema) return undefined as v.InferOutput<S>;
+    const parsed = v.safeParse(schema, body);
+    if (!parsed.success) {
+      throw new P2PError('protocol-mismatch', 'The sharing service sent a reply this widget does not understand.');
+    }
+    return parsed.output;
+  }
+}

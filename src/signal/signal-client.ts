@@ -1,0 +1,149 @@
+/**
+ * The Socket.IO side of the service: join a room, ask for sources, relay sealed envelopes to one
+ * addressed peer. socket.io-client is imported lazily, so a page that only shows a recipient the
+ * file's metadata never loads it. Incoming events are validated before anyone sees them.
+ */
+import type { Socket } from 'socket.io-client';
+import * as v from 'valibot';
+import { P2PError, toP2PError } from '../protocol/errors.js';
+import {
+  PeerLeftSchema,
+  RoomClosedSchema,
+  SignalInSchema,
+  type Ack,
+  type ClientToServerEvents,
+  type JoinReply,
+  type JoinRequest,
+  type ServerToClientEvents,
+  type SignalIn,
+  type SourcesReply,
+  type SourcesRequest,
+} from '../protocol/signalling.js';
+
+const ACK_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface SignalClientEventMap {
+  signal: CustomEvent<SignalIn>;
+  'peer-left': CustomEvent<{ peerId: string }>;
+  'room-closed': CustomEvent<{ reason: 'stopped' | 'expired' }>;
+  /** The connection dropped and came back: the socket re-joined and has a new peer id. */
+  rejoined: CustomEvent<{ peerId: string }>;
+  /** The connection dropped and could not be restored. */
+  lost: CustomEvent<P2PError>;
+}
+
+export class SignalClient extends EventTarget {
+  private joined: JoinRequest | null = null;
+  peerId = '';
+
+  private constructor(private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
+    super();
+    socket.on('signal', (msg) => this.forward('signal', SignalInSchema, msg));
+    socket.on('peer-left', (msg) => this.forward('peer-left', PeerLeftSchema, msg));
+    socket.on('room-closed', (msg) => this.forward('room-closed', RoomClosedSchema, msg));
+    socket.io.on('reconnect', () => void this.rejoin());
+    socket.io.on('reconnect_failed', () =>
+      this.dispatchEvent(
+        new CustomEvent('lost', {
+          detail: new P2PError('server-unreachable', 'Lost the connection to the sharing service.'),
+        }),
+      ),
+    );
+  }
+
+  static async connect(server: string): Promise<SignalClient> {
+    const { io } = await import('socket.io-client');
+    const base = new URL(server);
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(base.origin, {
+      path: `${base.pathname.replace(/\/?$/, '/')}socket.io`,
+      transports: ['websocket'],
+      reconnectionAttempts: 5,
+      timeout: CONNECT_TIMEOUT_MS,
+      autoConnect: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (cause?: unknown) => {
+        socket.close();
+        reject(
+          new P2PError(
+            'server-unreachable',
+            `Could not connect to the sharing service at ${base.host}.`,
+            { cause },
+          ),
+        );
+      };
+      const timer = setTimeout(fail, CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('connect_error');
+        resolve();
+      });
+      socket.once('connect_error', (err) => {
+        clearTimeout(timer);
+        fail(err);
+      });
+      socket.connect();
+    });
+    return new SignalClient(socket);
+  }
+
+  async join(req: JoinRequest): Promise<JoinReply> {
+    const reply = await this.request<JoinReply>(() =>
+      this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('join', req),
+    );
+    this.joined = req;
+    this.peerId = reply.peerId;
+    return reply;
+  }
+
+  sources(req: SourcesRequest = {}): Promise<SourcesReply> {
+    return this.request<SourcesReply>(() =>
+      this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sources', req),
+    );
+  }
+
+  async signal(to: string, envelope: string): Promise<void> {
+    await this.request(() =>
+      this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('signal', { to, envelope }),
+    );
+  }
+
+  close(): void {
+    this.joined = null;
+    this.socket.removeAllListeners();
+    this.socket.io.removeAllListeners();
+    this.socket.close();
+  }
+
+  private async rejoin(): Promise<void> {
+    if (!this.joined) return;
+    try {
+      const reply = await this.join(this.joined);
+      this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
+    } catch (err) {
+      this.dispatchEvent(new CustomEvent('lost', { detail: toP2PError(err) }));
+    }
+  }
+
+  private async request<T extends object>(send: () => Promise<Ack<T>>): Promise<T> {
+    let ack: Ack<T>;
+    try {
+      ack = await send();
+    } catch (cause) {
+      throw new P2PError('server-unreachable', 'The sharing service did not answer in time.', {
+        cause,
+      });
+    }
+    if (!ack || typeof ack !== 'object') {
+      throw new P2PError('protocol-mismatch', 'The sharing service sent an unexpected reply.');
+    }
+    if (!ack.ok) throw new P2PError(ack.error.code, ack.error.message);
+    return ack;
+  }
+
+  private forward<S extends v.GenericSchema>(type: string, schema: S, msg: unknown): void {
+    const parsed = v.safeParse(schema, msg);
+    if (parsed.success) this.dispatchEvent(new CustomEvent(type, { detail: parsed.output }));
+  }
+}

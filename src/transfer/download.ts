@@ -1,0 +1,155 @@
+/**
+ * The state of one file being received, shared by every source it is fetched from and kept across
+ * retries: which pieces are verified, which are in flight from whom, the verified manifest, and
+ * the running SHA-256 of the whole file. Pieces are checked against the manifest before they are
+ * written; nothing unverified reaches the disk.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { P2PError } from '../protocol/errors.js';
+import { toHex } from '../protocol/ids.js';
+import { manifestBytes, pieceLength, type FileMeta } from '../protocol/meta.js';
+import { digest, equalBytes, pieceHash } from './manifest.js';
+
+/** Where verified bytes go (a disk sink). */
+export interface PieceSink {
+  write(offset: number, data: Uint8Array): Promise<void>;
+  finish(): Promise<File>;
+}
+
+/** Verified bytes not yet handed to the sink; past this, fetchers stop requesting. */
+export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+export type AcceptResult = 'ok' | 'corrupt' | 'duplicate';
+
+export class Download {
+  hashes: Uint8Array | null = null;
+  private readonly have: Uint8Array;
+  private haveCount = 0;
+  /** Verified bytes. */
+  bytes = 0;
+  /** Bytes accepted but not yet written. */
+  backlog = 0;
+  private readonly inFlight = new Map<number, string>();
+  private writes: Promise<void> = Promise.resolve();
+  private writeError: unknown = null;
+  private readonly whole = sha256.create();
+  private hashedUpTo = 0;
+
+  constructor(
+    readonly meta: FileMeta,
+    private readonly sink: PieceSink,
+  ) {
+    this.have = new Uint8Array(meta.pieceCount);
+    if (manifestBytes(meta) === 0) this.hashes = new Uint8Array(0);
+  }
+
+  get complete(): boolean {
+    return this.hashes !== null && this.haveCount === this.meta.pieceCount;
+  }
+
+  get missing(): number {
+    return this.meta.pieceCount - this.haveCount;
+  }
+
+  /** Adopts a manifest if it matches the sealed metadata; false means the peer lied. */
+  async setManifest(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
+    if (this.hashes) return true;
+    if (bytes.byteLength !== manifestBytes(this.meta)) return false;
+    if (toHex(await digest(bytes)) !== this.meta.manifestSha256) return false;
+    this.hashes = bytes;
+    return true;
+  }
+
+  /** Picks up to `count` missing pieces no one is fetching, lowest first, for `peer`. */
+  claim(peer: string, count: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.meta.pieceCount && out.length < count; i++) {
+      if (!this.have[i] && !this.inFlight.has(i)) {
+        this.inFlight.set(i, peer);
+        out.push(i);
+      }
+    }
+    return out;
+  }
+
+  /** Returns a peer's unfinished pieces to the pool (it vanished, was slow, or was cancelled). */
+  release(peer: string, index?: number): void {
+    for (const [i, owner] of this.inFlight) {
+      if (owner === peer && (index === undefined || index === i)) this.inFlight.delete(i);
+    }
+  }
+
+  isClaimedBy(peer: string, index: number): boolean {
+    return this.inFlight.get(index) === peer;
+  }
+
+  /**
+   * Verifies a received piece and queues it for the disk. Resolves once it is verified (the write
+   * happens in order behind it); rejects when an earlier write failed.
+   */
+  async accept(peer: string, index: number, data: Uint8Array<ArrayBuffer>): Promise<AcceptResult> {
+    if (this.writeError) throw this.writeError;
+    if (!this.hashes) throw new P2PError('integrity', 'A piece arrived before the manifest.');
+    if (this.have[index]) {
+      this.release(peer, index);
+      return 'duplicate';
+    }
+    const ok =
+      data.byteLength === pieceLength(this.meta, index) &&
+      equalBytes(await digest(data), pieceHash(this.hashes, index));
+    this.release(peer, index);
+    if (!ok) return 'corrupt';
+    if (this.have[index]) return 'duplicate';
+    this.have[index] = 1;
+    this.haveCount++;
+    this.bytes += data.byteLength;
+    this.backlog += data.byteLength;
+    this.writes = this.writes.then(async () => {
+      try {
+        await this.sink.write(index * this.meta.pieceSize, data);
+        if (index === this.hashedUpTo) {
+          this.whole.update(data);
+          this.hashedUpTo++;
+        }
+      } catch (err) {
+        this.writeError ??= err;
+      } finally {
+        this.backlog -= data.byteLength;
+      }
+    });
+    return 'ok';
+  }
+
+  /** Resolves when the backlog is back under its limit. */
+  async settle(): Promise<void> {
+    while (this.backlog > MAX_BACKLOG_BYTES) await this.writes;
+    if (this.writeError) throw this.writeError;
+  }
+
+  /**
+   * Flushes to disk, closes the file and checks the SHA-256 of the whole file against the sealed
+   * metadata. Pieces that arrived ahead of a gap are hashed from the disk copy.
+   */
+  async finish(): Promise<{ file: File; sha256: string }> {
+    if (!this.complete) throw new Error('finish() before every piece arrived');
+    await this.writes;
+    if (this.writeError) throw this.writeError;
+    const file = await this.sink.finish();
+    for (let i = this.hashedUpTo; i < this.meta.pieceCount; i++) {
+      const start = i * this.meta.pieceSize;
+      const piece = new Uint8Array(
+        await file.slice(start, start + pieceLength(this.meta, i)).arrayBuffer(),
+      );
+      this.whole.update(piece);
+    }
+    this.hashedUpTo = this.meta.pieceCount;
+    const hex = toHex(this.whole.digest());
+    if (hex !== this.meta.sha256 || file.size !== this.meta.size) {
+      throw new P2PError(
+        'integrity',
+        'The saved file does not match what was shared (its SHA-256 differs). It was not kept.',
+      );
+    }
+    return { file, sha256: hex };
+  }
+}

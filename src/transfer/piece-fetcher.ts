@@ -1,0 +1,171 @@
+/**
+ * Pulls pieces from one source over one PeerLink into a shared Download: fetches and checks the
+ * manifest if the download has none yet, keeps a window of requested pieces so the channel never
+ * idles, reassembles each piece from its frames (they arrive in order on the ordered channel) and
+ * hands it over for verification. A source that sends what was not asked for, or corrupt pieces
+ * twice, is dropped.
+ */
+import { P2PError } from '../protocol/errors.js';
+import { decodeFrame, FrameKind, MAX_REQUEST_PIECES } from '../protocol/frames.js';
+import { manifestBytes, pieceLength } from '../protocol/meta.js';
+import type { PeerLink } from '../rtc/peer-link.js';
+import type { Download } from './download.js';
+
+/** Bytes requested and not yet received that keep one source busy. */
+export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
+const MIN_WINDOW_PIECES = 4;
+const MAX_CORRUPT_PIECES = 2;
+
+interface Assembly {
+  index: number;
+  data: Uint8Array<ArrayBuffer>;
+  received: number;
+}
+
+export interface FetcherEvents {
+  /** A piece from this source was verified. */
+  onPiece: (index: number, bytes: number) => void;
+  /** Every piece is verified (by this source or another). */
+  onComplete: () => void;
+  onError: (error: P2PError) => void;
+}
+
+export class PieceFetcher {
+  private requested: number[] = [];
+  private current: Assembly | null = null;
+  private manifest: Uint8Array<ArrayBuffer> | null = null;
+  private manifestReceived = 0;
+  private corrupt = 0;
+  private stopped = false;
+  private requesting = false;
+
+  constructor(
+    private readonly link: PeerLink,
+    private readonly download: Download,
+    private readonly events: FetcherEvents,
+  ) {}
+
+  private get peer(): string {
+    return this.link.remoteId;
+  }
+
+  start(): void {
+    if (this.download.hashes) {
+      void this.fill();
+      return;
+    }
+    this.manifest = new Uint8Array(manifestBytes(this.download.meta));
+    this.link.sendControl({ t: 'manifest' });
+  }
+
+  /** Stops fetching and gives unfinished pieces back to the download. */
+  stop(): void {
+    this.stopped = true;
+    this.requested = [];
+    this.current = null;
+    this.download.release(this.peer);
+  }
+
+  handleData(buf: ArrayBuffer): void {
+    if (this.stopped) return;
+    const frame = decodeFrame(buf);
+    if (!frame) return this.fail(new P2PError('bad-request', 'The other browser sent a malformed frame.'));
+    if (frame.kind === FrameKind.Manifest) return this.handleManifest(frame.offset, frame.payload);
+    const expected = this.current?.index ?? this.requested[0];
+    if (frame.index !== expected) {
+      return this.fail(new P2PError('bad-request', `The other browser sent piece ${frame.index}, which was not asked for.`));
+    }
+    if (!this.current) {
+      this.requested.shift();
+      this.current = {
+        index: frame.index,
+        data: new Uint8Array(pieceLength(this.download.meta, frame.index)),
+        received: 0,
+      };
+    }
+    const piece = this.current;
+    if (frame.offset !== piece.received || piece.received + frame.payload.byteLength > piece.data.byteLength) {
+      return this.fail(new P2PError('bad-request', 'The other browser sent a piece out of order.'));
+    }
+    piece.data.set(frame.payload, frame.offset);
+    piece.received += frame.payload.byteLength;
+    if (piece.received === piece.data.byteLength) {
+      this.current = null;
+      void this.deliver(piece.index, piece.data);
+    }
+  }
+
+  private handleManifest(offset: number, payload: Uint8Array): void {
+    const manifest = this.manifest;
+    if (!manifest || offset !== this.manifestReceived || offset + payload.byteLength > manifest.byteLength) {
+      return this.fail(new P2PError('bad-request', 'The other browser sent an unexpected manifest.'));
+    }
+    manifest.set(payload, offset);
+    this.manifestReceived += payload.byteLength;
+    if (this.manifestReceived < manifest.byteLength) return;
+    this.manifest = null;
+    void this.download.setManifest(manifest).then((ok) => {
+      if (this.stopped) return;
+      if (!ok) {
+        this.fail(new P2PError('integrity', 'The other browser sent a piece list that does not match this link.'));
+        return;
+      }
+      void this.fill();
+    });
+  }
+
+  private async deliver(index: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
+    try {
+      const result = await this.download.accept(this.peer, index, data);
+      if (this.stopped) return;
+      if (result === 'corrupt') {
+        if (++this.corrupt >= MAX_CORRUPT_PIECES) {
+          this.fail(new P2PError('integrity', 'The other browser sent corrupted data repeatedly.'));
+          return;
+        }
+      } else if (result === 'ok') {
+        this.events.onPiece(index, data.byteLength);
+      }
+      if (this.download.complete) {
+        this.events.onComplete();
+        return;
+      }
+      await this.fill();
+    } catch (err) {
+      this.fail(err instanceof P2PError ? err : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }));
+    }
+  }
+
+  /** Tops up the request window, after the disk has caught up. */
+  private async fill(): Promise<void> {
+    if (this.requesting || this.stopped) return;
+    this.requesting = true;
+    try {
+      await this.download.settle();
+      if (this.stopped) return;
+      if (this.download.complete) {
+        this.events.onComplete();
+        return;
+      }
+      const meta = this.download.meta;
+      const windowPieces = Math.max(MIN_WINDOW_PIECES, Math.ceil(REQUEST_WINDOW_BYTES / meta.pieceSize));
+      const want = Math.min(MAX_REQUEST_PIECES, windowPieces - this.requested.length - (this.current ? 1 : 0));
+      if (want <= 0) return;
+      const pieces = this.download.claim(this.peer, want);
+      if (pieces.length === 0) return;
+      this.requested.push(...pieces);
+      this.link.sendControl({ t: 'request', pieces });
+    } catch (err) {
+      this.fail(err instanceof P2PError ? err : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }));
+    } finally {
+      this.requesting = false;
+    }
+  }
+
+  private fail(error: P2PError): void {
+    if (this.stopped) return;
+    this.stop();
+    this.link.fail(error);
+    this.events.onError(error);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Serves pieces to one peer over one PeerLink: answers `manifest` and `request` messages, reads
+ * each piece from its source one piece ahead, cuts it into frames that fit the channel's message
+ * size and waits on `bufferedAmount` so the send queue stays bounded. Anything out of protocol
+ * (an index that does not exist, an endless request queue) drops the peer.
+ */
+import { P2PError } from '../protocol/errors.js';
+import { encodeFrame, FrameKind, type Control } from '../protocol/frames.js';
+import { pieceLength, type FileMeta } from '../protocol/meta.js';
+import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
+
+export interface PieceSource {
+  readonly meta: FileMeta;
+  readonly hashes: Uint8Array;
+  has(index: number): boolean;
+  read(index: number): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** Most pieces a peer may have queued with us at once. */
+export const MAX_QUEUED_PIECES = 1024;
+
+export interface SenderEvents {
+  /** Bytes handed to the channel (for the sharer's per-recipient progress). */
+  onSent: (bytes: number) => void;
+  /** The peer reported it verified the whole file. */
+  onDone: (sha256: string) => void;
+}
+
+export class PieceSender {
+  private queue: number[] = [];
+  private queued = new Set<number>();
+  private pumping = false;
+  private stopped = false;
+  private sentBytes = 0;
+
+  constructor(
+    private readonly link: PeerLink,
+    private readonly source: PieceSource,
+    private readonly events: SenderEvents,
+  ) {}
+
+  /** Handles a control message; returns false when it is not the sender's business. */
+  handle(msg: Control): boolean {
+    switch (msg.t) {
+      case 'manifest':
+        this.sendManifest();
+        return true;
+      case 'request':
+        for (const index of msg.pieces) {
+          if (index >= this.source.meta.pieceCount || !this.source.has(index)) {
+            this.link.fail(new P2PError('bad-request', `Piece ${index} was requested but does not exist here.`));
+            return true;
+          }
+          if (this.queued.has(index)) continue;
+          if (this.queue.length >= MAX_QUEUED_PIECES) {
+            this.link.fail(new P2PError('limit-exceeded', 'Too many pieces requested at once.'));
+            return true;
+          }
+          this.queued.add(index);
+          this.queue.push(index);
+        }
+        void this.pump();
+        return true;
+      case 'cancel': {
+        const drop = msg.pieces.length ? new Set(msg.pieces) : this.queued;
+        this.queue = this.queue.filter((i) => !drop.has(i));
+        this.queued = new Set(this.queue);
+        return true;
+      }
+      case 'done':
+        this.events.onDone(msg.sha256);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+    this.queued.clear();
+  }
+
+  private sendManifest(): void {
+    const hashes = this.source.hashes;
+    const payload = this.link.framePayload;
+    for (let off = 0; off < hashes.byteLength; off += payload) {
+      this.link.send(encodeFrame(FrameKind.Manifest, 0, off, hashes.subarray(off, off + payload)));
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      let next: { index: number; data: Promise<Uint8Array<ArrayBuffer>> } | null = null;
+      while (!this.stopped && this.link.isOpen) {
+        const index = this.queue.shift();
+        if (index === undefined) break;
+        const data = await (next?.index === index ? next.data : this.source.read(index));
+        const ahead = this.queue[0];
+        next = ahead === undefined ? null : { index: ahead, data: this.source.read(ahead) };
+        next?.data.catch(() => {});
+        if (!this.queued.delete(index)) continue; // cancelled while reading
+        await this.sendPiece(index, data);
+      }
+    } catch (err) {
+      this.link.fail(
+        err instanceof P2PError
+          ? err
+          : new P2PError('storage-error', 'The shared file could not be read.', { cause: err }),
+      );
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async sendPiece(index: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
+    if (data.byteLength !== pieceLength(this.source.meta, index)) {
+      throw new P2PError('storage-error', 'The shared file changed size since it was shared.');
+    }
+    const payload = this.link.framePayload;
+    for (let off = 0; off < data.byteLength; off += payload) {
+      if (this.link.bufferedAmount > HIGH_WATER) await this.link.drain();
+      if (this.stopped || !this.link.isOpen) return;
+      this.link.send(encodeFrame(FrameKind.Piece, index, off, data.subarray(off, off + payload)));
+    }
+    this.sentBytes += data.byteLength;
+    this.events.onSent(this.sentBytes);
+  }
+}
