@@ -138,7 +138,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
-/** True when a browser page from `origin` may use the service. */
-export function originAllowed(config: Pick<Config, 'allowedOrigins'>, origin: string): boolean {
-  return config.allowedOrigins === '*' || config.allowedOrigins.includes(origin);
+/**
+ * True when a request may use the service: it names no `Origin` (so it does not come from a
+ * browser page), its origin is allowed, or it comes from the service's own pages (`host`).
+ */
+export function requestAllowed(
+  { allowedOrigins }: Pick<Config, 'allowedOrigins'>,
+  origin: string | undefined,
+  host: string | undefined,
+): boolean {
+  if (allowedOrigins === '*' || origin === undefined || allowedOrigins.includes(origin)) {
+    return true;
+  }
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,58 @@
+/**
+ * The service's entry point (bundled to dist/server.js, run by `npm start`): reads the
+ * configuration, starts listening, says what is in force, and shuts down cleanly on SIGINT or
+ * SIGTERM. A bad configuration ends the process with exit code 78 (EX_CONFIG) and the reason.
+ */
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createService } from './service.js';
+
+/** sysexits.h: "configuration error". */
+const EX_CONFIG = 78;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EX_CONFIG);
+  }
+
+  const service = createService({ config });
+  const { url } = await service.listen();
+  const minutes = (ms: number) => `${Math.round((ms / 60_000) * 100) / 100} min`;
+  process.stdout.write(
+    [
+      `p2p-share service on ${url} (demo at /, widget at /p2p-share.js)`,
+      `  origins allowed: ${config.allowedOrigins === '*' ? 'any (*)' : config.allowedOrigins.join(', ')}`,
+      `  rooms: ${minutes(config.roomGraceMs)} grace after the sharer leaves, ${minutes(config.roomMaxAgeMs)} at most`,
+      `  limits: ${config.maxSocketsPerRoom} sockets per room, ${config.maxHttpBufferSize} bytes per message`,
+      `  ICE servers: ${config.iceServers.length}, log level: ${config.logLevel}`,
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now".
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`${signal}: shutting down\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    service.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`p2p-share service failed to start: ${String(err)}\n`);
+  process.exit(1);
+});

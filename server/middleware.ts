@@ -1,0 +1,116 @@
+/**
+ * Small Hono middleware factories for the REST API: security headers, CORS and an origin guard
+ * driven by `ALLOWED_ORIGINS`, and a JSON body reader that validates against a valibot schema.
+ * Failures throw `ApiError`, which the app turns into the protocol's `{ error }` reply.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import * as v from 'valibot';
+import type { ErrorCode, ErrorReply } from '../src/protocol/index.js';
+import { requestAllowed, type Config } from './config.js';
+
+/** A failure with the status and protocol error code the client should get. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorReply(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: ErrorCode,
+  message: string,
+) {
+  return c.json<ErrorReply>({ error: { code, message } }, status);
+}
+
+/** Headers every response carries. */
+export function securityHeaders(): MiddlewareHandler {
+  return async function securityHeaders(c, next) {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    // Share links carry their key in the fragment, which browsers strip from referrers anyway;
+    // no-referrer also keeps the room id in a path from leaking to third parties.
+    c.header('Referrer-Policy', 'no-referrer');
+  };
+}
+
+/** API replies are per-moment state; no cache may keep them. */
+export function noStore(): MiddlewareHandler {
+  return async function noStore(c, next) {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  };
+}
+
+/** CORS for the REST API: host pages live on other origins. */
+export function apiCors({ allowedOrigins }: Pick<Config, 'allowedOrigins'>): MiddlewareHandler {
+  return cors({
+    origin:
+      allowedOrigins === '*' ? '*' : (origin) => (allowedOrigins.includes(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Authorization'],
+    maxAge: 600,
+  });
+}
+
+/**
+ * Refuses requests that a browser sent from a page whose origin is not allowed: CORS alone would
+ * only hide the reply, and a simple POST would still create a room.
+ */
+export function originGuard(config: Pick<Config, 'allowedOrigins'>): MiddlewareHandler {
+  return async function originGuard(c, next) {
+    if (requestAllowed(config, c.req.header('origin'), c.req.header('host'))) return next();
+    throw new ApiError(403, 'not-allowed', 'This site is not allowed to use this service.');
+  };
+}
+
+/** Limits a request body's size; an oversized one is a bad request, not a crash or a hang. */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError(400, 'bad-request', `The request body is larger than ${maxBytes} bytes.`);
+    },
+  });
+}
+
+/**
+ * Reads the request body as JSON and validates it; the output is at `c.get('body')`. `explain`
+ * may turn an invalid body into a more specific error than `bad-request`.
+ */
+export function jsonBody<S extends v.GenericSchema>(
+  schema: S,
+  options: { explain?: (raw: unknown) => ApiError | undefined } = {},
+): MiddlewareHandler<{ Variables: { body: v.InferOutput<S> } }> {
+  return async function jsonBody(c, next) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await c.req.text());
+    } catch {
+      throw new ApiError(400, 'bad-request', 'The request body is not valid JSON.');
+    }
+    const result = v.safeParse(schema, raw);
+    if (!result.success) {
+      const explained = options.explain?.(raw);
+      if (explained) throw explained;
+      const issue = result.issues[0];
+      const path = v.getDotPath(issue);
+      throw new ApiError(
+        400,
+        'bad-request',
+        `The request body is not valid${path ? ` at ${path}` : ''}: ${issue.message}`.slice(0, 300),
+      );
+    }
+    c.set('body', result.output);
+    await next();
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Puts the service together: the Hono app and Socket.IO on one HTTP server and port, the room
+ * store, and the sweeper that closes expired rooms. `close()` ends every socket, connection and
+ * timer, so a process (or a test run) that closes its service exits by itself.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createApp } from './app.js';
+import { defaultConfig, type Config } from './config.js';
+import { createLogger, errorKind, roomTag, type Logger } from './log.js';
+import {
+  createSignalling,
+  type RelayHook,
+  type SignallingServer,
+  type SourcePicker,
+} from './signalling.js';
+import type { StaticDirs } from './static.js';
+import { MemoryRoomStore } from './store/memory.js';
+import type { RoomStore } from './store/store.js';
+
+export interface ServiceOptions {
+  config?: Config;
+  store?: RoomStore;
+  logger?: Logger;
+  /** Test seam: a hostile relay that may alter, redirect or drop envelopes. */
+  relayHook?: RelayHook;
+  pickSources?: SourcePicker;
+  /** Where the widget build and the demo page are; the project's `dist/` and `demo/` by default. */
+  staticDirs?: Partial<StaticDirs>;
+  /** The clock for room expiry; tests pass a fake one. */
+  now?: () => number;
+}
+
+export interface Service {
+  app: Hono;
+  io: SignallingServer;
+  httpServer: HttpServer;
+  store: RoomStore;
+  /** Starts listening (port 0 picks a free one) and starts the sweeper. */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Stops the sweeper, closes every socket and connection, then the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Both this file and its bundle (`dist/server.js`) sit one level below the project root, so the
+ * same relative URL finds the root from either.
+ */
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export function createService(options: ServiceOptions = {}): Service {
+  const config = options.config ?? { ...defaultConfig };
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const store =
+    options.store ??
+    new MemoryRoomStore({
+      roomGraceMs: config.roomGraceMs,
+      roomMaxAgeMs: config.roomMaxAgeMs,
+      now: options.now,
+    });
+  const staticDirs: StaticDirs = {
+    distDir: options.staticDirs?.distDir ?? `${projectRoot}dist`,
+    demoDir: options.staticDirs?.demoDir ?? `${projectRoot}demo`,
+  };
+
+  // The app needs to tell sockets about closed rooms, and the sockets need the HTTP server that
+  // the app becomes: the callback closes that loop once both exist.
+  let closeRoom: (roomId: string, reason: 'stopped' | 'expired') => void = () => {};
+  const app = createApp({
+    config,
+    store,
+    logger,
+    ...staticDirs,
+    onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
+  });
+  const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  const signalling = createSignalling(httpServer, {
+    config,
+    store,
+    logger,
+    relayHook: options.relayHook,
+    pickSources: options.pickSources,
+  });
+  closeRoom = signalling.closeRoom;
+
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const expired = await store.sweep();
+      for (const roomId of expired) {
+        signalling.closeRoom(roomId, 'expired');
+        logger.info('room.expired', { room: roomTag(roomId) });
+      }
+    } catch (err) {
+      logger.error('sweep.failed', { kind: errorKind(err) });
+    } finally {
+      sweeping = false;
+    }
+  };
+
+  let closed: Promise<void> | undefined;
+
+  return {
+    app,
+    io: signalling.io,
+    httpServer,
+    store,
+
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        httpServer.once('error', onError);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', onError);
+          sweeper ??= setInterval(() => void sweep(), config.sweepIntervalMs);
+          const bound = (httpServer.address() as AddressInfo).port;
+          resolve({ port: bound, url: `http://${displayHost(host)}:${bound}` });
+        });
+      });
+    },
+
+    close() {
+      closed ??= (async () => {
+        clearInterval(sweeper);
+        await new Promise<void>((resolve) => {
+          // io.close() disconnects every socket and closes the HTTP server; open keep-alive
+          // connections would hold that close open, so they go too.
+          signalling.io.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
