@@ -1,6 +1,7 @@
 // Renders the element's public API (from custom-elements.json, which `npm run analyze` builds from
 // the source's JSDoc) into README.md between the api markers, so the tables cannot drift from the
-// code. `--check` rewrites nothing and exits 1 when README.md is stale.
+// code. It also checks that README's hand-written error-code table lists exactly ERROR_CODES.
+// `--check` rewrites nothing and exits 1 when README.md is stale.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
@@ -11,6 +12,9 @@ const manifestPath = `${root}custom-elements.json`;
 const START = '<!-- api:start -->';
 const END = '<!-- api:end -->';
 const MAIN_TAG = 'p2p-share';
+const errorsPath = `${root}src/protocol/errors.ts`;
+const CODES_START = '<!-- error-codes:start -->';
+const CODES_END = '<!-- error-codes:end -->';
 
 /** One table cell: single line, pipes escaped (GFM splits cells on them even inside code). */
 function cell(text) {
@@ -154,6 +158,27 @@ function renderApi(manifest) {
   ].join('\n');
 }
 
+/**
+ * The error-code table's meanings are written by hand, but its codes must be exactly
+ * ERROR_CODES: returns what is missing from or extra in README.md.
+ */
+async function errorCodeDrift(readme) {
+  const source = await readFile(errorsPath, 'utf8');
+  const list = /ERROR_CODES\s*=\s*\[([^\]]*)\]/.exec(source);
+  if (!list) throw new Error('cannot find ERROR_CODES in src/protocol/errors.ts');
+  const codes = [...list[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  const start = readme.indexOf(CODES_START);
+  const end = readme.indexOf(CODES_END);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${CODES_START} markers`);
+  const documented = [...readme.slice(start, end).matchAll(/^\|\s*`([^`]+)`\s*\|/gm)].map(
+    (m) => m[1],
+  );
+  return {
+    missing: codes.filter((c) => !documented.includes(c)),
+    extra: documented.filter((c) => !codes.includes(c)),
+  };
+}
+
 async function main() {
   const check = process.argv.includes('--check');
   let manifest;
@@ -173,6 +198,16 @@ async function main() {
   // Format as `prettier --check` would, so the generated tables never fail the format check.
   const options = (await prettier.resolveConfig(readmePath)) ?? {};
   const next = await prettier.format(spliced, { ...options, filepath: readmePath });
+
+  const drift = await errorCodeDrift(next);
+  if (drift.missing.length || drift.extra.length) {
+    console.error(
+      `README.md's error-code table differs from ERROR_CODES in src/protocol/errors.ts` +
+        ` (missing: ${drift.missing.join(', ') || 'none'}; unknown: ${drift.extra.join(', ') || 'none'}).` +
+        ' Edit that table by hand: it carries the meanings.',
+    );
+    process.exitCode = 1;
+  }
 
   if (next === readme) {
     console.log('README.md API tables are up to date.');
