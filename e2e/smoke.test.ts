@@ -1,0 +1,64 @@
+/**
+ * The harness itself and the embedding setup: the service answers and serves the widget bundle
+ * cross-origin, and both browsers load a host page on another origin that defines the element.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import { E2E, type BrowserKind } from './harness.js';
+
+let env: E2E;
+before(async () => {
+  env = await E2E.start();
+});
+afterEach(() => env.closePeers());
+after(() => env.close());
+
+test('the service answers /healthz and serves the bundle to another origin with CORS', async () => {
+  const health = await fetch(new URL('healthz', env.serviceUrl));
+  assert.equal(health.status, 200);
+
+  const bundle = await fetch(new URL('p2p-share.js', env.serviceUrl), {
+    headers: { origin: env.hostOrigin },
+  });
+  assert.equal(bundle.status, 200);
+  assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
+  const allowed = bundle.headers.get('access-control-allow-origin');
+  assert.ok(allowed === '*' || allowed === env.hostOrigin, `CORS header was ${allowed}`);
+  assert.match(await bundle.text(), /p2p-share/);
+});
+
+for (const kind of ['chromium', 'firefox'] as BrowserKind[]) {
+  test(
+    `${kind} loads the host page from another origin and the element upgrades`,
+    { timeout: 60_000 },
+    async () => {
+      const peer = await env.launch(kind, `smoke-${kind}`);
+      const facts = await peer.page.evaluate(async () => {
+        await customElements.whenDefined('p2p-share');
+        const el = document.querySelector('p2p-share')!;
+        const script = document.querySelector<HTMLScriptElement>('script[type=module]')!;
+        return {
+          pageOrigin: location.origin,
+          scriptOrigin: new URL(script.src).origin,
+          secure: isSecureContext,
+          hasShadow: el.shadowRoot !== null,
+          fileInput: el.shadowRoot?.querySelector('input[type=file]') !== null,
+          shareFn: typeof (el as unknown as { share?: unknown }).share,
+          downloadFn: typeof (el as unknown as { download?: unknown }).download,
+        };
+      });
+      assert.equal(facts.pageOrigin, env.hostOrigin);
+      assert.equal(facts.scriptOrigin, new URL(env.serviceUrl).origin);
+      assert.notEqual(
+        facts.pageOrigin,
+        facts.scriptOrigin,
+        'host page and service are different origins',
+      );
+      assert.ok(facts.secure, 'the host page is a secure context');
+      assert.ok(facts.hasShadow, 'the element renders into a shadow root');
+      assert.ok(facts.fileInput, 'the shadow root has a file input');
+      assert.equal(facts.shareFn, 'function');
+      assert.equal(facts.downloadFn, 'function');
+    },
+  );
+}
