@@ -168,7 +168,9 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       return;
     }
     const run = async (): Promise<Ack<object>> => {
-      if (args.length !== 2) return errorAck('bad-request', `"${event}" takes one payload.`);
+      if (args.length !== 2 || !isPlainObject(args[0])) {
+        return errorAck('bad-request', `"${event}" takes one object as its payload.`);
+      }
       const parsed = v.safeParse(schema, args[0]);
       if (!parsed.success) {
         return (
@@ -313,6 +315,13 @@ function versionMismatch(raw: unknown): ErrorAck | undefined {
     );
   }
   return undefined;
+}
+
+/** Object schemas accept arrays and buffers with no offending keys; payloads are never those. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 function reply(ack: unknown, res: unknown): void {

@@ -1,0 +1,139 @@
+/**
+ * Shared by the server tests: a real service on a free port with its log captured, real
+ * socket.io-client connections, and small helpers to await (or rule out) events. Everything a
+ * harness opens, its `close()` ends, so test files finish by themselves.
+ */
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import {
+  PROTOCOL_VERSION,
+  type Ack,
+  type ClientToServerEvents,
+  type CreateRoomReply,
+  type JoinReply,
+  type ServerToClientEvents,
+} from '../src/protocol/index.js';
+import { defaultConfig, type Config } from './config.js';
+import { createLogger } from './log.js';
+import { createService, type Service, type ServiceOptions } from './service.js';
+
+export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** For sending what the types forbid. */
+export type RawClient = Socket;
+
+export interface Harness {
+  service: Service;
+  url: string;
+  /** Every line the service logged. */
+  logs: string[];
+  connect(options?: Partial<ManagerOptions & SocketOptions>): Promise<Client>;
+  createRoom(meta?: string): Promise<CreateRoomReply>;
+  close(): Promise<void>;
+}
+
+export async function startService(
+  options: Omit<ServiceOptions, 'config' | 'logger'> & { config?: Partial<Config> } = {},
+): Promise<Harness> {
+  const logs: string[] = [];
+  const config: Config = { ...defaultConfig, logLevel: 'debug', ...options.config };
+  const service = createService({
+    ...options,
+    config,
+    logger: createLogger({ level: config.logLevel, write: (line) => logs.push(line) }),
+  });
+  const { url } = await service.listen(0, '127.0.0.1');
+  const clients = new Set<Client>();
+
+  return {
+    service,
+    url,
+    logs,
+    async connect(connectOptions = {}) {
+      const socket: Client = io(url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        ...connectOptions,
+      });
+      clients.add(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      return socket;
+    },
+    async createRoom(meta = 'c2VhbGVkLW1ldGE') {
+      const res = await fetch(`${url}/rooms`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ v: PROTOCOL_VERSION, meta }),
+      });
+      if (res.status !== 201) throw new Error(`POST /rooms answered ${res.status}`);
+      return (await res.json()) as CreateRoomReply;
+    },
+    async close() {
+      for (const socket of clients) socket.disconnect();
+      await service.close();
+    },
+  };
+}
+
+/** Emits and awaits the acknowledgement (rejects after `ms`). */
+export function request(socket: Socket, event: string, ...args: unknown[]): Promise<Ack<object>> {
+  return socket.timeout(2_000).emitWithAck(event, ...args) as Promise<Ack<object>>;
+}
+
+export async function join(
+  socket: Client,
+  roomId: string,
+  role: 'sharer' | 'recipient' = 'recipient',
+  sharerToken?: string,
+): Promise<string> {
+  const ack = (await request(socket, 'join', {
+    v: PROTOCOL_VERSION,
+    roomId,
+    role,
+    ...(sharerToken ? { sharerToken } : {}),
+  })) as Ack<JoinReply>;
+  if (!ack.ok) throw new Error(`join failed: ${ack.error.code}`);
+  return ack.peerId;
+}
+
+/** Resolves with the next `event` on `socket`, or rejects after `ms`. */
+export function nextEvent<T = unknown>(socket: Socket, event: string, ms = 2_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, onEvent);
+      reject(new Error(`no "${event}" within ${ms} ms`));
+    }, ms);
+    const onEvent = (payload: T) => {
+      clearTimeout(timer);
+      resolve(payload);
+    };
+    socket.once(event, onEvent);
+  });
+}
+
+/** Records every event each socket receives from now on. */
+export function recordEvents(sockets: Socket[]): Map<Socket, [string, unknown][]> {
+  const seen = new Map<Socket, [string, unknown][]>();
+  for (const socket of sockets) {
+    const events: [string, unknown][] = [];
+    seen.set(socket, events);
+    socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
+  }
+  return seen;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` is true, or fails after `ms`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 2_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+/** A well-formed envelope (the service only checks its shape). */
+export const ENVELOPE = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
