@@ -496,6 +496,10 @@ export function delay(ms: number): Promise<void> {
 
 /** Opens a host page URL and waits until the widget's bundle has defined the element. */
 export async function gotoHost(page: Page, url: string): Promise<void> {
+  // A URL that differs from the current one only in its fragment would not load a new document;
+  // a recipient opens the link afresh.
+  const sameDocument = (a: string) => a.split('#')[0] === url.split('#')[0];
+  if (sameDocument(page.url())) await page.goto('about:blank');
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => customElements.get('p2p-share') !== undefined, {
     polling: 100,
@@ -736,3 +740,75 @@ export function rate(bytes: number, seconds: number): string {
 }
 
 export { log };
+
+// ---- Memory ---------------------------------------------------------------------------------
+
+export interface HeapPeak {
+  /** Largest `usedSize` of the page's JS heap (what `JSHeapUsedSize` reports). */
+  used: number;
+  /** Largest `usedSize + backingStorageSize` (ArrayBuffers live outside the JS heap). */
+  usedWithBuffers: number;
+  /** Largest `usedSize + backingStorageSize` of any dedicated worker the page started. */
+  worker: number;
+  samples: number;
+}
+
+/**
+ * Samples a Chromium page's heap (and its workers') through CDP `Runtime.getHeapUsage` every
+ * `intervalMs` until `stop()` resolves with the peaks.
+ */
+export async function sampleHeap(
+  page: Page,
+  intervalMs = 200,
+): Promise<{ stop(): Promise<HeapPeak> }> {
+  const session = await page.createCDPSession();
+  const peak: HeapPeak = { used: 0, usedWithBuffers: 0, worker: 0, samples: 0 };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const usage = await session.send('Runtime.getHeapUsage');
+      peak.used = Math.max(peak.used, usage.usedSize);
+      peak.usedWithBuffers = Math.max(
+        peak.usedWithBuffers,
+        usage.usedSize + usage.backingStorageSize,
+      );
+      for (const worker of page.workers()) {
+        const w = await worker.client.send('Runtime.getHeapUsage').catch(() => null);
+        if (w) peak.worker = Math.max(peak.worker, w.usedSize + w.backingStorageSize);
+      }
+      peak.samples += 1;
+      await delay(intervalMs);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await session.detach().catch(() => {});
+      return peak;
+    },
+  };
+}
+
+// ---- Errors on screen -----------------------------------------------------------------------
+
+/**
+ * Waits for a `p2p-share-error` at `since` or later, then for its message to be visible in the
+ * widget; returns the event.
+ */
+export async function waitForShownError(
+  page: Page,
+  options: { since?: number; timeout?: number } = {},
+): Promise<P2PEventRecord> {
+  const error = await waitForEvent(page, 'p2p-share-error', options);
+  const message = error.detail.message;
+  assert.equal(typeof message, 'string', 'p2p-share-error carries detail.message');
+  assert.ok((message as string).length > 0, 'the error message is not empty');
+  await waitForText(page, message as string, 10_000);
+  return error;
+}
+
+/** A random link secret part: 128 bits, base64url, as the link format has it. */
+export function randomLinkId(): string {
+  return randomBytes(16).toString('base64url');
+}

@@ -1,0 +1,126 @@
+/**
+ * A hostile signalling service. Envelopes are sealed end to end under the link key and bound to
+ * their two endpoints, so a relay that alters one, or hands one conversation's envelopes to
+ * another, gets a recipient that refuses before any byte of the file flows, and says why.
+ */
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  E2E,
+  MiB,
+  clickButton,
+  delay,
+  eventCount,
+  events,
+  makeRandomFile,
+  openLink,
+  share,
+  waitForShownError,
+  type Peer,
+  type RelayHook,
+} from './harness.js';
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Flips one character in the middle of the envelope (never the last, whose low bits may be padding). */
+function alterOne(envelope: string): string {
+  const at = Math.floor(envelope.length / 2);
+  const next = B64URL[(B64URL.indexOf(envelope[at]!) + 1) % B64URL.length]!;
+  return envelope.slice(0, at) + next + envelope.slice(at + 1);
+}
+
+/** Alters one byte of every envelope it relays and counts them. */
+function alteringHook(count: { altered: number }): RelayHook {
+  return ({ to, envelope }) => {
+    count.altered += 1;
+    return { to, envelope: alterOne(envelope) };
+  };
+}
+
+/**
+ * Delivers what the sharer sends to one recipient to the other recipient instead. The recipients
+ * offer first, so the first envelope names the sharer; the sharer's envelopes are held until both
+ * recipients have written, so that each has a conversation to be confused with.
+ */
+function swappingHook(count: { swapped: number }): RelayHook {
+  let sharer: string | null = null;
+  const recipients: string[] = [];
+  let bothKnown!: () => void;
+  const ready = new Promise<void>((resolve) => (bothKnown = resolve));
+  return async ({ from, to, envelope }) => {
+    sharer ??= to;
+    if (to === sharer) {
+      if (!recipients.includes(from) && recipients.push(from) === 2) bothKnown();
+      return { to, envelope };
+    }
+    await Promise.race([ready, delay(30_000)]);
+    const other = recipients.find((r) => r !== to);
+    if (other === undefined) return null;
+    count.swapped += 1;
+    return { to: other, envelope };
+  };
+}
+
+let hook: RelayHook = ({ to, envelope }) => ({ to, envelope });
+let env: E2E;
+before(async () => {
+  env = await E2E.start({ relayHook: (msg) => hook(msg) });
+});
+afterEach(() => env.closePeers());
+after(() => env.close());
+
+async function assertRefused(recipient: Peer, since: number): Promise<void> {
+  const error = await waitForShownError(recipient.page, { since, timeout: 60_000 });
+  assert.equal(
+    error.detail.code,
+    'tampered',
+    `${recipient.label}: ${JSON.stringify(error.detail)}`,
+  );
+  const recorded = (await events(recipient.page)).slice(since);
+  assert.ok(!recorded.some((e) => e.type === 'p2p-share-complete'), 'no file was completed');
+  const progress = await recipient.page.evaluate(() => window.__p2p.progress.last?.bytes ?? 0);
+  assert.equal(progress, 0, `${recipient.label} received no file bytes`);
+  assert.deepEqual(await readdir(recipient.downloadDir), [], 'nothing was saved');
+}
+
+test(
+  'a relay that alters a byte of each envelope is refused as tampered',
+  { timeout: 120_000 },
+  async () => {
+    const count = { altered: 0 };
+    hook = alteringHook(count);
+    const file = await makeRandomFile(env.tmp, 'altered.bin', 2 * MiB);
+    const [sharer, recipient] = await Promise.all([
+      env.launch('chromium', 'sharer'),
+      env.launch('chromium', 'recipient'),
+    ]);
+    const link = await share(sharer, file);
+    await openLink(recipient, link, file);
+    const since = await eventCount(recipient.page);
+    await clickButton(recipient.page, /download/i);
+    await assertRefused(recipient, since);
+    assert.ok(count.altered > 0, 'the relay altered envelopes');
+  },
+);
+
+test(
+  'a relay that swaps envelopes between two recipients is refused as tampered',
+  { timeout: 120_000 },
+  async () => {
+    const count = { swapped: 0 };
+    hook = swappingHook(count);
+    const file = await makeRandomFile(env.tmp, 'swapped.bin', 2 * MiB);
+    const [sharer, a, b] = await Promise.all([
+      env.launch('chromium', 'sharer'),
+      env.launch('chromium', 'recipient-a'),
+      env.launch('chromium', 'recipient-b'),
+    ]);
+    const link = await share(sharer, file);
+    await Promise.all([openLink(a, link, file), openLink(b, link, file)]);
+    const since = await Promise.all([eventCount(a.page), eventCount(b.page)]);
+    await Promise.all([clickButton(a.page, /download/i), clickButton(b.page, /download/i)]);
+    await Promise.all([assertRefused(a, since[0]), assertRefused(b, since[1])]);
+    assert.ok(count.swapped > 0, 'the relay swapped envelopes');
+  },
+);
