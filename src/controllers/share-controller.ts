@@ -1,0 +1,154 @@
+/**
+ * Bridges a ShareSession (the sharer's side of one room) into the element: starts it, exposes its
+ * state for rendering, stops or replaces it, and disposes of it when the element leaves the page.
+ * Failures that happen before a session exists (bad input, insecure page) get the same treatment.
+ */
+import type { ReactiveControllerHost } from 'lit';
+import { P2PError } from '../protocol/errors.js';
+import type { FileInfo, ShareSessionApi, ShareState } from '../session/types.js';
+import {
+  SessionBridge,
+  checkSecureContext,
+  toErrorBody,
+  toP2PError,
+  type SessionSink,
+} from './session-bridge.js';
+import { sessionFactory } from './session-factory.js';
+
+export interface ShareSink extends SessionSink {
+  link(link: string): void;
+}
+
+export function fileInfo(file: File): FileInfo {
+  return { name: file.name, size: file.size, type: file.type };
+}
+
+export class ShareController extends SessionBridge<ShareSessionApi> {
+  /** What to show while no session speaks for itself: starting up, or failed before it could. */
+  private local: ShareState | null = null;
+
+  constructor(
+    host: ReactiveControllerHost,
+    protected override readonly sink: ShareSink,
+  ) {
+    super(host, sink);
+  }
+
+  get state(): ShareState {
+    if (this.local?.phase === 'error') return this.local;
+    const own = this.session?.state;
+    if (own && own.phase !== 'idle') return own;
+    return this.local ?? own ?? { phase: 'idle' };
+  }
+
+  get link(): string {
+    const state = this.state;
+    return state.phase === 'sharing' ? state.link : '';
+  }
+
+  /** Shares `files` (exactly one for now) from `page`; resolves to the link. */
+  async share(files: File | File[], page: string, server: string): Promise<string> {
+    const list = Array.isArray(files) ? files : [files];
+    const file = list[0];
+    if (list.length !== 1 || !(file instanceof File)) {
+      const message =
+        list.length > 1
+          ? 'Sharing several files at once is not supported yet. Choose one file.'
+          : 'No file was given to share.';
+      return this.failEarly({ code: 'bad-request', message });
+    }
+
+    this.retire();
+    const generation = this.generation;
+    this.local = { phase: 'preparing', file: fileInfo(file), hashed: 0 };
+    this.host.requestUpdate();
+    try {
+      const link = await this.run(async () => {
+        checkSecureContext();
+        const session = await sessionFactory().share({ server });
+        if (generation !== this.generation) {
+          session.dispose();
+          throw new P2PError('cancelled', 'Sharing was replaced before it started.');
+        }
+        this.attach(session);
+        return session.share(file, page);
+      });
+      if (generation === this.generation) this.sink.link(link);
+      return link;
+    } catch (err) {
+      if (generation === this.generation) this.showFailure(err, fileInfo(file));
+      throw err;
+    }
+  }
+
+  /** Stops serving and deletes the room; the file stays shown so another can be shared next. */
+  async stop(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    const generation = this.generation;
+    // Not run(): stopping may interrupt the share() operation, whose outcome is still awaited.
+    this.requestCancel();
+    try {
+      await session.stop();
+    } catch (err) {
+      if (generation !== this.generation) return;
+      const body = toErrorBody(err);
+      this.report(body);
+      this.showFailure(err, stateFile(session.state));
+      throw toP2PError(body, err);
+    }
+  }
+
+  /** Back to an empty drop zone, releasing whatever ran before. */
+  reset(): void {
+    this.retire();
+    this.notice = null;
+    this.host.requestUpdate();
+  }
+
+  /** Shows and reports, once, that this page cannot share at all (plain HTTP). */
+  refuseInsecure(): void {
+    if (this.state.phase === 'error' && this.state.error.code === 'insecure-context') return;
+    try {
+      checkSecureContext();
+    } catch (err) {
+      const error = toErrorBody(err);
+      this.local = { phase: 'error', error };
+      this.report(error);
+    }
+  }
+
+  protected override release(): void {
+    super.release();
+    this.local = null;
+  }
+
+  /** Shows a failure the session's own state does not (it may not have got that far). */
+  private showFailure(err: unknown, file: FileInfo | undefined): void {
+    if (this.session?.state.phase === 'error' || this.isUserCancel(toErrorBody(err))) return;
+    this.local = file
+      ? { phase: 'error', file, error: toErrorBody(err) }
+      : { phase: 'error', error: toErrorBody(err) };
+    this.host.requestUpdate();
+  }
+
+  /** Ends the current share politely (the room is deleted) without holding up the caller. */
+  private retire(): void {
+    this.generation++;
+    this.local = null;
+    const old = this.detach();
+    if (old) {
+      const active = old.state.phase === 'sharing' || old.state.phase === 'preparing';
+      if (active)
+        void old.stop().then(
+          () => old.dispose(),
+          () => old.dispose(),
+        );
+      else old.dispose();
+    }
+  }
+}
+
+function stateFile(state: ShareState): FileInfo | undefined {
+  return 'file' in state ? state.file : undefined;
+}

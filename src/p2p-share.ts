@@ -1,0 +1,344 @@
+/**
+ * The `<p2p-share>` element: a thin Lit shell around two controllers, one for sharing a file and
+ * one for receiving the file a link names. It decides which side the page is on (from the URL
+ * fragment), turns controller callbacks into `p2p-share-*` events, and renders. Importing this
+ * module defines nothing and touches no DOM; see `p2p-share.define.ts`.
+ */
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { looksLikeLink, parseLink } from './crypto/link.js';
+import { ReceiveController, type ReceiveOptions } from './controllers/receive-controller.js';
+import type { SaveTo } from './controllers/session-factory.js';
+import { ShareController } from './controllers/share-controller.js';
+import type { P2PShareEventDetails } from './events.js';
+import { styles } from './p2p-share.styles.js';
+import { Announcer } from './ui/announcer.js';
+import { errorBlock } from './ui/error-block.js';
+import { recipientView } from './ui/recipient-view.js';
+import { sharerView } from './ui/sharer-view.js';
+import { receiveAnnouncement, shareAnnouncement } from './ui/text.js';
+
+const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
+const COPIED_FOR_MS = 2000;
+
+/**
+ * Send a file straight from this browser to others over WebRTC: drop a file, share the link,
+ * and whoever opens the link on this page downloads it from you.
+ *
+ * @summary Browser-to-browser file sharing with a link.
+ *
+ * @fires {CustomEvent<{link: string}>} p2p-share-link - The share link is ready (`detail.link`).
+ * @fires {CustomEvent<{bytes: number, total: number, peer: string}>} p2p-share-progress - Bytes moved to or from `detail.peer`, out of `detail.total`.
+ * @fires {CustomEvent<{name: string, size: number, sha256: string}>} p2p-share-complete - A file was saved and verified; `detail.sha256` is the lowercase hex SHA-256 of the whole file.
+ * @fires {CustomEvent<{code: string, message: string}>} p2p-share-error - Something failed; `detail.code` says what (see ERROR_CODES), `detail.message` says it for people. Fired once per failure, and not when the user cancels.
+ *
+ * @csspart base - The widget's frame.
+ * @csspart dropzone - The area that accepts a dropped file.
+ * @csspart button - Every button.
+ * @csspart choose-button - The "Choose a file" button.
+ * @csspart file - The name, size and type of the file.
+ * @csspart file-name - The file's name.
+ * @csspart link - The read-only field holding the share link.
+ * @csspart copy-button - The button that copies the link.
+ * @csspart peers - The list of recipients.
+ * @csspart peer - One recipient and its status.
+ * @csspart progress - A progress bar.
+ * @csspart stop-button - The "Stop sharing" button.
+ * @csspart another-button - The "Share another file" button.
+ * @csspart download-button - The recipient's "Download" button.
+ * @csspart cancel-button - The recipient's "Cancel" button.
+ * @csspart retry-button - The "Retry" / "Resume" button after a failure.
+ * @csspart done - The "Saved" line.
+ * @csspart hash - The full SHA-256 of a saved file.
+ * @csspart error - An error message.
+ *
+ * @cssprop [--p2p-share-font=inherit] - Font family.
+ * @cssprop [--p2p-share-background=#ffffff (dark: #1d1f23)] - Background of the widget.
+ * @cssprop [--p2p-share-color=#1f2328 (dark: #e6e8eb)] - Text colour.
+ * @cssprop [--p2p-share-muted=#59636e (dark: #a4acb6)] - Secondary text colour.
+ * @cssprop [--p2p-share-border=#d1d9e0 (dark: #3d444d)] - Border colour.
+ * @cssprop [--p2p-share-accent=#0b5fcc (dark: #5ea2ff)] - Buttons, progress and the drop highlight.
+ * @cssprop [--p2p-share-accent-contrast=#ffffff (dark: #0d1117)] - Text on accent-coloured buttons.
+ * @cssprop [--p2p-share-danger=#b3261e (dark: #ff8a80)] - Error text and border.
+ * @cssprop [--p2p-share-success=#1a7f37 (dark: #56d364)] - The "Saved" line.
+ * @cssprop [--p2p-share-focus-ring=#0b5fcc (dark: #79b8ff)] - Keyboard focus outline.
+ * @cssprop [--p2p-share-radius=8px] - Corner radius.
+ * @cssprop [--p2p-share-padding=1rem] - Inner spacing.
+ */
+export class P2PShareElement extends LitElement {
+  /**
+   * Registers the element as `tag` unless that name is taken already (a second copy of the
+   * script on the page is harmless). Returns the class registered under `tag`.
+   */
+  static define(tag = 'p2p-share', registry: CustomElementRegistry = customElements) {
+    const existing = registry.get(tag);
+    if (existing) return existing;
+    // One constructor can hold only one name per registry; another name gets a subclass.
+    const ctor = registry.getName?.(this) ? class extends this {} : this;
+    registry.define(tag, ctor);
+    return ctor;
+  }
+
+  static override styles = styles;
+
+  private readonly sharer = new ShareController(this, {
+    link: (link) => this.emit('p2p-share-link', { link }),
+    progress: (detail) => this.emit('p2p-share-progress', detail),
+    complete: (detail) => this.emit('p2p-share-complete', detail),
+    error: (detail) => this.emit('p2p-share-error', detail),
+  });
+
+  private readonly receiver = new ReceiveController(this, {
+    progress: (detail) => this.emit('p2p-share-progress', detail),
+    complete: (detail) => this.emit('p2p-share-complete', detail),
+    error: (detail) => this.emit('p2p-share-error', detail),
+  });
+
+  private readonly announcer = new Announcer();
+  private announcement = '';
+  private copiedTimer: ReturnType<typeof setTimeout> | undefined;
+  private dragDepth = 0;
+
+  @query('input[type="file"]') private fileInput!: HTMLInputElement | null;
+  @query('input.link') private linkInput!: HTMLInputElement | null;
+
+  /** Which side this page is on: a link in the URL fragment makes it the recipient. */
+  @state() private mode: 'sharer' | 'recipient' = 'sharer';
+  @state() private dragging = false;
+  @state() private copied = false;
+  @state() private copyHint = false;
+
+  /**
+   * Base URL of the signalling service. By default, the directory the widget's script was
+   * loaded from, which is where the service serves it.
+   */
+  @property({ attribute: 'server' }) server = '';
+
+  /**
+   * Where a recipient's file is written while it arrives: `auto` (a save dialog where the
+   * browser has one, private storage otherwise), `opfs` (the browser's private storage, then a
+   * download) or `picker` (always ask). Read when the link is opened.
+   */
+  @property({ attribute: 'save-to' }) saveTo: SaveTo = 'auto';
+
+  /** The link to the file being shared; empty when nothing is being shared. */
+  get link(): string {
+    return this.sharer.link;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', this.handleHashChange);
+    this.syncMode();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('hashchange', this.handleHashChange);
+    clearTimeout(this.copiedTimer);
+  }
+
+  /**
+   * Shares one file (several files are refused until they are supported) and resolves to the
+   * link. Any share running before is stopped.
+   */
+  share(files: File | File[]): Promise<string> {
+    if (this.mode === 'recipient') {
+      return this.sharer.failEarly({
+        code: 'bad-request',
+        message: 'This page is showing a share link; open the page without it to share a file.',
+      });
+    }
+    return this.sharer.share(files, location.href, this.serviceUrl());
+  }
+
+  /** Downloads the linked file; resolves once it is saved to disk and verified. */
+  async download(): Promise<void> {
+    if (this.mode !== 'recipient') {
+      return this.sharer.failEarly({
+        code: 'bad-request',
+        message: 'There is no share link on this page to download from.',
+      });
+    }
+    await this.receiver.download();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    const [situation, progress] =
+      this.mode === 'recipient'
+        ? receiveAnnouncement(this.receiver.state)
+        : shareAnnouncement(this.sharer.state);
+    this.announcement = this.announcer.update(situation, progress);
+  }
+
+  private serviceUrl(): string {
+    return this.server || new URL('./', import.meta.url).href;
+  }
+
+  private receiveOptions(): ReceiveOptions {
+    const saveTo = SAVE_TO.includes(this.saveTo) ? this.saveTo : 'auto';
+    return { server: this.serviceUrl(), saveTo };
+  }
+
+  private syncMode(): void {
+    const hash = location.hash;
+    const secret = parseLink(hash);
+    if (secret) {
+      this.mode = 'recipient';
+      this.receiver.open(secret, this.receiveOptions());
+    } else if (looksLikeLink(hash)) {
+      this.mode = 'recipient';
+      this.receiver.invalid();
+    } else {
+      this.mode = 'sharer';
+      this.receiver.close();
+      if (!window.isSecureContext) this.sharer.refuseInsecure();
+    }
+  }
+
+  private emit<K extends keyof P2PShareEventDetails>(name: K, detail: P2PShareEventDetails[K]) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  private announce(message: string): void {
+    this.announcement = this.announcer.say(message);
+    this.requestUpdate();
+  }
+
+  private startShare(files: File[]): void {
+    // Failures are shown and fired by the controller; nobody else awaits this promise.
+    this.share(files).catch(() => {});
+  }
+
+  private handleHashChange = (): void => {
+    this.syncMode();
+  };
+
+  private handleChoose = (): void => {
+    this.fileInput?.click();
+  };
+
+  private handlePicked = (event: Event): void => {
+    const input = event.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    if (files.length) this.startShare(files);
+  };
+
+  private handleDragEnter = (event: DragEvent): void => {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    this.dragDepth++;
+    this.dragging = true;
+  };
+
+  private handleDragOver = (event: DragEvent): void => {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    this.dragging = true;
+  };
+
+  private handleDragLeave = (): void => {
+    // Leaving a child of the zone fires dragleave too; only the last one means "gone".
+    this.dragDepth = Math.max(0, this.dragDepth - 1);
+    if (this.dragDepth === 0) this.dragging = false;
+  };
+
+  private handleDrop = (event: DragEvent): void => {
+    event.preventDefault();
+    this.dragDepth = 0;
+    this.dragging = false;
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (files.length) this.startShare(files);
+  };
+
+  private handleCopy = async (): Promise<void> => {
+    const link = this.link;
+    if (!link) return;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(link);
+      copied = true;
+    } catch {
+      copied = this.copyBySelection();
+    }
+    clearTimeout(this.copiedTimer);
+    this.copied = copied;
+    this.copyHint = !copied;
+    if (copied) {
+      this.announce('Link copied to the clipboard.');
+      this.copiedTimer = setTimeout(() => (this.copied = false), COPIED_FOR_MS);
+    } else {
+      this.linkInput?.focus();
+      this.linkInput?.select();
+      this.announce('The link is selected: press Control C to copy it.');
+    }
+  };
+
+  /** The clipboard API is refused on some pages (permissions, focus); the old way still works. */
+  private copyBySelection(): boolean {
+    const input = this.linkInput;
+    if (!input) return false;
+    input.focus();
+    input.select();
+    try {
+      return document.execCommand('copy');
+    } catch {
+      return false;
+    }
+  }
+
+  private handleStop = (): void => {
+    this.sharer.stop().catch(() => {});
+  };
+
+  private handleReset = (): void => {
+    this.copied = false;
+    this.copyHint = false;
+    this.sharer.reset();
+  };
+
+  private handleDownload = (): void => {
+    this.receiver.download().catch(() => {});
+  };
+
+  private handleCancel = (): void => {
+    this.receiver.cancel();
+  };
+
+  private handleRetry = (): void => {
+    this.receiver.retry(this.receiveOptions()).catch(() => {});
+  };
+
+  override render() {
+    const notice = this.mode === 'recipient' ? this.receiver.notice : this.sharer.notice;
+    return html`<div class="base" part="base">
+      <div class="visually-hidden" role="status" aria-live="polite">${this.announcement}</div>
+      ${notice ? errorBlock(notice) : nothing}
+      ${
+        this.mode === 'recipient'
+          ? recipientView(this.receiver.state, {
+              download: this.handleDownload,
+              cancel: this.handleCancel,
+              retry: this.handleRetry,
+            })
+          : sharerView(this.sharer.state, {
+              dragging: this.dragging,
+              copied: this.copied,
+              copyHint: this.copyHint,
+              choose: this.handleChoose,
+              picked: this.handlePicked,
+              dragEnter: this.handleDragEnter,
+              dragOver: this.handleDragOver,
+              dragLeave: this.handleDragLeave,
+              drop: this.handleDrop,
+              copy: this.handleCopy,
+              stop: this.handleStop,
+              reset: this.handleReset,
+            })
+      }
+    </div>`;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The recipient's screens as Lit templates: looking up the link, the file with its Download
+ * button, connecting and downloading with progress, saved, and failed (with Retry when the
+ * session says a retry can work). Pure functions of the state and the element's handlers.
+ */
+import { html, nothing, type TemplateResult } from 'lit';
+import type { FileInfo, ReceiveState } from '../session/types.js';
+import { errorBlock } from './error-block.js';
+import { fileType, formatBytes, formatDuration, formatSpeed, percent, shortHash } from './text.js';
+
+export interface RecipientHandlers {
+  download(): void;
+  cancel(): void;
+  retry(): void;
+}
+
+function fileDetails(file: FileInfo): TemplateResult {
+  return html`<div class="file" part="file">
+    <span class="file-name" part="file-name">${file.name}</span>
+    <span class="file-meta">${formatBytes(file.size)} · ${fileType(file.type)}</span>
+  </div>`;
+}
+
+function progressBar(file: FileInfo, bytes: number): TemplateResult {
+  return html`<progress
+    part="progress"
+    max=${Math.max(file.size, 1)}
+    .value=${file.size === 0 ? 0 : bytes}
+    aria-label=${`Downloading ${file.name}`}
+  ></progress>`;
+}
+
+function cancelButton(h: RecipientHandlers): TemplateResult {
+  return html`<div class="actions">
+    <button type="button" part="button cancel-button" @click=${h.cancel}>Cancel</button>
+  </div>`;
+}
+
+export function recipientView(state: ReceiveState, h: RecipientHandlers): TemplateResult {
+  switch (state.phase) {
+    case 'loading':
+      return html`<p class="line">Looking up the shared file…</p>`;
+    case 'ready':
+      return html`${fileDetails(state.file)}
+        <div class="actions">
+          <button type="button" class="primary" part="button download-button" @click=${h.download}>
+            Download
+          </button>
+        </div>`;
+    case 'connecting':
+      return html`${fileDetails(state.file)}
+        <p class="line">Connecting to the sender…</p>
+        ${progressBar(state.file, state.bytes)} ${cancelButton(h)}`;
+    case 'downloading': {
+      const facts = [
+        `${formatBytes(state.bytes)} of ${formatBytes(state.file.size)}`,
+        `${percent(state.bytes, state.file.size)}%`,
+        formatSpeed(state.speed),
+        state.eta === null ? '' : `${formatDuration(state.eta)} left`,
+      ].filter(Boolean);
+      return html`${fileDetails(state.file)} ${progressBar(state.file, state.bytes)}
+        <p class="line numbers">${facts.join(' · ')}</p>
+        ${cancelButton(h)}`;
+    }
+    case 'saving':
+      return html`${fileDetails(state.file)} ${progressBar(state.file, state.file.size)}
+        <p class="line">Saving…</p>`;
+    case 'done':
+      return html`${fileDetails(state.file)}
+        <p class="line done" part="done">Saved ${state.file.name}</p>
+        <details class="hash">
+          <summary>SHA-256 <code>${shortHash(state.sha256)}</code></summary>
+          <code part="hash">${state.sha256}</code>
+        </details>`;
+    case 'error': {
+      const cancelled = state.error.code === 'cancelled';
+      return html`${state.file ? fileDetails(state.file) : nothing}
+      ${
+        cancelled
+          ? html`<p class="line">${state.error.message || 'Download cancelled.'}</p>`
+          : errorBlock(state.error)
+      }
+      ${
+        state.retryable
+          ? html`<div class="actions">
+              <button type="button" class="primary" part="button retry-button" @click=${h.retry}>
+                ${cancelled ? 'Resume' : 'Retry'}
+              </button>
+            </div>`
+          : nothing
+      }`;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The sharer's screens as Lit templates: the drop zone, preparing, the link with its recipients,
+ * stopped and failed. Pure functions of the state and the element's handlers; no logic of their
+ * own beyond formatting.
+ */
+import { html, nothing, type TemplateResult } from 'lit';
+import { classMap } from 'lit/directives/class-map.js';
+import type { FileInfo, PeerView, ShareState } from '../session/types.js';
+import { errorBlock } from './error-block.js';
+import { formatBytes, formatSpeed, peerStatus, percent, recipientName } from './text.js';
+
+export interface SharerHandlers {
+  dragging: boolean;
+  copied: boolean;
+  copyHint: boolean;
+  choose(): void;
+  picked(event: Event): void;
+  dragEnter(event: DragEvent): void;
+  dragOver(event: DragEvent): void;
+  dragLeave(event: DragEvent): void;
+  drop(event: DragEvent): void;
+  copy(): void;
+  stop(): void;
+  reset(): void;
+}
+
+export function fileCard(file: FileInfo): TemplateResult {
+  return html`<div class="file" part="file">
+    <span class="file-name" part="file-name">${file.name}</span>
+    <span class="file-meta">${formatBytes(file.size)}</span>
+  </div>`;
+}
+
+function dropZone(h: SharerHandlers): TemplateResult {
+  return html`<div
+    class=${classMap({ dropzone: true, dragging: h.dragging })}
+    part="dropzone"
+    @dragenter=${h.dragEnter}
+    @dragover=${h.dragOver}
+    @dragleave=${h.dragLeave}
+    @drop=${h.drop}
+  >
+    <span class="drop-hint">Drop a file here</span>
+    <span class="or">or</span>
+    <button type="button" class="primary" part="button choose-button" @click=${h.choose}>
+      Choose a file
+    </button>
+    <input type="file" hidden tabindex="-1" @change=${h.picked} />
+  </div>`;
+}
+
+function peerItem(peer: PeerView, index: number): TemplateResult {
+  const name = recipientName(index);
+  return html`<li class="peer" part="peer" data-status=${peer.status}>
+    <span class="peer-name">${name}</span>
+    <span class="peer-status">${peerStatus(peer)}</span>
+    ${
+      peer.status === 'transferring'
+        ? html`<progress
+              part="progress"
+              max=${Math.max(peer.total, 1)}
+              .value=${peer.bytes}
+              aria-label=${`${name} progress`}
+            ></progress>
+            <span class="peer-speed">${formatSpeed(peer.speed)}</span>`
+        : nothing
+    }
+  </li>`;
+}
+
+function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHandlers) {
+  return html`${fileCard(state.file)}
+    <label class="link-label" for="link">Share link</label>
+    <div class="link-row">
+      <input id="link" class="link" part="link" type="text" readonly .value=${state.link} />
+      <button type="button" part="button copy-button" @click=${h.copy}>
+        ${h.copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+    <p class="hint">
+      ${
+        h.copyHint
+          ? 'The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.'
+          : 'Anyone with this link can download the file while this page stays open.'
+      }
+    </p>
+    ${
+      state.peers.length
+        ? html`<ul class="peers" part="peers" aria-label="Recipients">
+            ${state.peers.map(peerItem)}
+          </ul>`
+        : html`<p class="waiting">Waiting for someone to open the link…</p>`
+    }
+    <div class="actions">
+      <button type="button" part="button stop-button" @click=${h.stop}>Stop sharing</button>
+    </div>`;
+}
+
+export function sharerView(state: ShareState, h: SharerHandlers): TemplateResult {
+  switch (state.phase) {
+    case 'idle':
+      return dropZone(h);
+    case 'preparing': {
+      const pct = percent(state.hashed, state.file.size);
+      return html`${fileCard(state.file)}
+        <p class="line">Preparing… ${pct}%</p>
+        <progress
+          part="progress"
+          max=${Math.max(state.file.size, 1)}
+          .value=${state.hashed}
+          aria-label=${`Preparing ${state.file.name}`}
+        ></progress>
+        <div class="actions">
+          <button type="button" part="button stop-button" @click=${h.stop}>Stop sharing</button>
+        </div>`;
+    }
+    case 'sharing':
+      return sharing(state, h);
+    case 'stopped':
+      return html`${fileCard(state.file)}
+        <p class="line">Stopped sharing. The link no longer works.</p>
+        <div class="actions">
+          <button type="button" class="primary" part="button another-button" @click=${h.reset}>
+            Share another file
+          </button>
+        </div>`;
+    case 'error':
+      return html`${state.file ? fileCard(state.file) : nothing} ${errorBlock(state.error)}
+        <div class="actions">
+          <button type="button" class="primary" part="button another-button" @click=${h.reset}>
+            Share another file
+          </button>
+        </div>`;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Every word the widget shows or announces, and the formatting of sizes, speeds and durations,
+ * in one place so translating the widget later touches one module. Pure functions, no DOM.
+ */
+import type { ErrorCode } from '../protocol/errors.js';
+import type { PeerView, ReceiveState, ShareState } from '../session/types.js';
+
+const UNITS = ['kB', 'MB', 'GB', 'TB'] as const;
+
+/** `1 byte`, `999 bytes`, `1.5 kB`, `64 MB`: decimal units, as file managers show them. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1000) return bytes === 1 ? '1 byte' : `${Math.round(bytes)} bytes`;
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 999.95 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = value < 10 ? 1 : 0;
+  return `${value.toFixed(digits).replace(/\.0$/, '')} ${UNITS[unit]}`;
+}
+
+export function formatSpeed(bytesPerSecond: number): string {
+  if (!(bytesPerSecond > 0)) return '';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** `8 s`, `2 min 5 s`, `1 h 3 min`: short, because it changes every second. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}
+
+/** Whole percent, never 100 before the last byte. */
+export function percent(bytes: number, total: number): number {
+  if (total <= 0) return bytes >= total ? 100 : 0;
+  const p = Math.floor((bytes / total) * 100);
+  return Math.min(bytes >= total ? 100 : 99, Math.max(0, p));
+}
+
+export function fileType(type: string): string {
+  return type || 'Unknown type';
+}
+
+/** The first and last eight hex digits: enough to compare by eye, short enough to read. */
+export function shortHash(sha256: string): string {
+  return sha256.length > 20 ? `${sha256.slice(0, 8)}…${sha256.slice(-8)}` : sha256;
+}
+
+const HEADINGS: Partial<Record<ErrorCode, string>> = {
+  'bad-request': 'That did not work',
+  'protocol-mismatch': 'Incompatible version',
+  'server-unreachable': 'Cannot reach the sharing service',
+  'room-not-found': 'This link has expired',
+  'room-closed': 'Sharing has ended',
+  'not-allowed': 'Not allowed',
+  'no-sources': 'Nobody is sharing this file right now',
+  'peer-not-found': 'The sender is gone',
+  'peer-vanished': 'The connection was lost',
+  'connection-failed': 'Could not connect',
+  tampered: 'The connection was tampered with',
+  integrity: 'The file arrived damaged',
+  'insecure-context': 'This page is not secure',
+  'invalid-link': 'This link is broken',
+  'storage-full': 'Not enough disk space',
+  'storage-error': 'Could not save the file',
+  'file-too-large': 'The file is too large',
+  'unsupported-browser': 'This browser cannot do that',
+  cancelled: 'Cancelled',
+  'rate-limited': 'Too many attempts',
+  'limit-exceeded': 'Limit reached',
+  internal: 'Something went wrong',
+};
+
+export function errorHeading(code: ErrorCode): string {
+  return HEADINGS[code] ?? 'Something went wrong';
+}
+
+export function recipientName(index: number): string {
+  return `Recipient ${index + 1}`;
+}
+
+export function peerStatus(peer: PeerView): string {
+  switch (peer.status) {
+    case 'connecting':
+      return 'Connecting…';
+    case 'transferring':
+      return `${percent(peer.bytes, peer.total)}%`;
+    case 'done':
+      return 'Done';
+    case 'failed':
+      return `Failed: ${peer.error?.message ?? 'the connection was lost.'}`;
+  }
+}
+
+/** One line for screen readers about the recipients as a whole. */
+export function peersSummary(peers: readonly PeerView[]): string {
+  if (peers.length === 0) return 'Waiting for someone to open the link.';
+  const count = (status: PeerView['status']) => peers.filter((p) => p.status === status).length;
+  const parts = [
+    [count('connecting'), 'connecting'],
+    [count('transferring'), 'downloading'],
+    [count('done'), 'done'],
+    [count('failed'), 'failed'],
+  ]
+    .filter(([n]) => n)
+    .map(([n, what]) => `${n} ${what}`);
+  const noun = peers.length === 1 ? 'recipient' : 'recipients';
+  return `${peers.length} ${noun}: ${parts.join(', ')}.`;
+}
+
+/** What the live region should say about the sharer's side: the situation, then progress. */
+export function shareAnnouncement(state: ShareState): [string, string] {
+  switch (state.phase) {
+    case 'idle':
+    case 'error':
+      return ['', ''];
+    case 'preparing':
+      return [`Preparing ${state.file.name}…`, `${percent(state.hashed, state.file.size)}%`];
+    case 'sharing': {
+      const moving = state.peers
+        .map((peer, i) => [peer, i] as const)
+        .filter(([peer]) => peer.status === 'transferring')
+        .map(([peer, i]) => `${recipientName(i)} ${percent(peer.bytes, peer.total)}%.`);
+      return [`Link ready. ${peersSummary(state.peers)}`, moving.join(' ')];
+    }
+    case 'stopped':
+      return [`Stopped sharing ${state.file.name}.`, ''];
+  }
+}
+
+/** What the live region should say about the recipient's side: the situation, then progress. */
+export function receiveAnnouncement(state: ReceiveState): [string, string] {
+  switch (state.phase) {
+    case 'loading':
+      return ['Looking up the shared file…', ''];
+    case 'ready':
+      return [`${state.file.name}, ${formatBytes(state.file.size)}, ready to download.`, ''];
+    case 'connecting':
+      return ['Connecting to the sender…', ''];
+    case 'downloading':
+      return [`Downloading ${state.file.name}.`, `${percent(state.bytes, state.file.size)}%`];
+    case 'saving':
+      return [`Saving ${state.file.name}…`, ''];
+    case 'done':
+      return [`Saved ${state.file.name}.`, ''];
+    case 'error':
+      // The alert says it; a cancel is the user's own doing and only needs a word.
+      return [state.error.code === 'cancelled' ? 'Download cancelled.' : '', ''];
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Scripted stand-ins for ShareSession and ReceiveSession, installed through the factory's test
+ * seam. They keep to the contract in src/session/types.ts (state, statechange, progress,
+ * complete, error) and let a test drive states that need two real browsers to reach.
+ */
+import { P2PError, type ErrorBody } from '../../src/protocol/errors.js';
+import {
+  setSessionFactoryForTesting,
+  type ReceiveSessionOptions,
+  type ShareSessionOptions,
+} from '../../src/controllers/session-factory.js';
+import type {
+  CompleteDetail,
+  FileInfo,
+  ProgressDetail,
+  ReceiveSessionApi,
+  ReceiveState,
+  ShareSessionApi,
+  ShareState,
+} from '../../src/session/types.js';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+abstract class FakeSession<S> extends EventTarget {
+  abstract state: S;
+  disposed = 0;
+
+  set(state: S): void {
+    this.state = state;
+    this.dispatchEvent(new Event('statechange'));
+  }
+
+  progress(detail: ProgressDetail): void {
+    this.dispatchEvent(new CustomEvent('progress', { detail }));
+  }
+
+  complete(detail: CompleteDetail): void {
+    this.dispatchEvent(new CustomEvent('complete', { detail }));
+  }
+
+  errorEvent(error: ErrorBody): void {
+    this.dispatchEvent(new CustomEvent('error', { detail: error }));
+  }
+
+  dispose(): void {
+    this.disposed++;
+  }
+}
+
+export class FakeShareSession extends FakeSession<ShareState> implements ShareSessionApi {
+  state: ShareState = { phase: 'idle' };
+  readonly calls: { file: File; page: string }[] = [];
+  stops = 0;
+  private pending: Deferred<string> | null = null;
+
+  constructor(readonly options: ShareSessionOptions) {
+    super();
+  }
+
+  get file(): FileInfo {
+    const call = this.calls.at(-1)!;
+    return { name: call.file.name, size: call.file.size, type: call.file.type };
+  }
+
+  share(file: File, page: string): Promise<string> {
+    this.calls.push({ file, page });
+    this.pending = deferred();
+    this.set({ phase: 'preparing', file: this.file, hashed: 0 });
+    return this.pending.promise;
+  }
+
+  /** Finishes preparing: the room exists and the link is ready. */
+  ready(link: string): void {
+    this.set({ phase: 'sharing', file: this.file, link, peers: [] });
+    this.pending?.resolve(link);
+  }
+
+  /** Fails the way the real session does: error state, `error` event, then the rejection. */
+  fail(error: ErrorBody, how: { event?: boolean; reject?: boolean } = {}): void {
+    this.set({ phase: 'error', file: this.file, error });
+    if (how.event ?? true) this.errorEvent(error);
+    if (how.reject ?? true) this.pending?.reject(new P2PError(error.code, error.message));
+  }
+
+  stop(): Promise<void> {
+    this.stops++;
+    if (this.state.phase === 'preparing') {
+      this.pending?.reject(new P2PError('cancelled', 'Sharing was stopped.'));
+    }
+    this.set({ phase: 'stopped', file: this.file });
+    return Promise.resolve();
+  }
+}
+
+export class FakeReceiveSession extends FakeSession<ReceiveState> implements ReceiveSessionApi {
+  state: ReceiveState = { phase: 'loading' };
+  loads = 0;
+  downloads = 0;
+  cancels = 0;
+  private loading: Deferred<FileInfo> | null = null;
+  private downloading: Deferred<CompleteDetail> | null = null;
+
+  constructor(readonly options: ReceiveSessionOptions) {
+    super();
+  }
+
+  load(): Promise<FileInfo> {
+    this.loads++;
+    this.loading = deferred();
+    this.set({ phase: 'loading' });
+    return this.loading.promise;
+  }
+
+  loaded(file: FileInfo): void {
+    this.set({ phase: 'ready', file });
+    this.loading?.resolve(file);
+  }
+
+  failLoad(error: ErrorBody, retryable = false): void {
+    this.set({ phase: 'error', error, retryable, bytes: 0 });
+    this.errorEvent(error);
+    this.loading?.reject(new P2PError(error.code, error.message));
+  }
+
+  download(): Promise<CompleteDetail> {
+    this.downloads++;
+    this.downloading = deferred();
+    this.set({ phase: 'connecting', file: this.fileInfo(), bytes: 0 });
+    return this.downloading.promise;
+  }
+
+  fileInfo(): FileInfo {
+    const state = this.state;
+    if (!('file' in state) || !state.file) throw new Error('the fake has no file yet');
+    return state.file;
+  }
+
+  /** Saved and verified: `complete` first, then the promise, as the real session does. */
+  done(sha256: string): CompleteDetail {
+    const file = this.fileInfo();
+    const detail = { name: file.name, size: file.size, sha256 };
+    this.set({ phase: 'done', file, sha256 });
+    this.complete(detail);
+    this.downloading?.resolve(detail);
+    return detail;
+  }
+
+  failDownload(error: ErrorBody, retryable: boolean, bytes = 0): void {
+    this.set({ phase: 'error', file: this.fileInfo(), error, retryable, bytes });
+    this.errorEvent(error);
+    this.downloading?.reject(new P2PError(error.code, error.message));
+  }
+
+  cancel(): void {
+    this.cancels++;
+    this.failDownload(
+      { code: 'cancelled', message: 'You cancelled the download. Resume to fetch the rest.' },
+      true,
+    );
+  }
+}
+
+export interface Fakes {
+  shares: FakeShareSession[];
+  receives: FakeReceiveSession[];
+}
+
+/** Routes the element's sessions to fakes until `restoreSessions()`. */
+export function useFakeSessions(): Fakes {
+  const fakes: Fakes = { shares: [], receives: [] };
+  setSessionFactoryForTesting({
+    async share(options) {
+      const session = new FakeShareSession(options);
+      fakes.shares.push(session);
+      return session;
+    },
+    async receive(options) {
+      const session = new FakeReceiveSession(options);
+      fakes.receives.push(session);
+      return session;
+    },
+  });
+  return fakes;
+}
+
+export function restoreSessions(): void {
+  setSessionFactoryForTesting(null);
+}
