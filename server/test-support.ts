@@ -25,7 +25,8 @@ export interface Harness {
   url: string;
   /** Every line the service logged. */
   logs: string[];
-  connect(options?: Partial<ManagerOptions & SocketOptions>): Promise<Client>;
+  /** Connects a client to the service, or to `via` (a proxy in front of it). */
+  connect(options?: Partial<ManagerOptions & SocketOptions>, via?: string): Promise<Client>;
   createRoom(meta?: string): Promise<CreateRoomReply>;
   close(): Promise<void>;
 }
@@ -47,8 +48,8 @@ export async function startService(
     service,
     url,
     logs,
-    async connect(connectOptions = {}) {
-      const socket: Client = io(url, {
+    async connect(connectOptions = {}, via = url) {
+      const socket: Client = io(via, {
         transports: ['websocket'],
         forceNew: true,
         reconnection: false,
