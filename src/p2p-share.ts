@@ -144,7 +144,7 @@ export class P2PShareElement extends LitElement {
    */
   share(files: File | File[]): Promise<string> {
     if (this.mode === 'recipient') {
-      return this.sharer.failEarly({
+      return this.receiver.failEarly({
         code: 'bad-request',
         message: 'This page is showing a share link; open the page without it to share a file.',
       });

@@ -33,7 +33,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
   /** Opens `secret` unless it is already open: creates the session and fetches the metadata. */
   open(secret: LinkSecret, options: ReceiveOptions): void {
     const same = this.secret?.roomId === secret.roomId && this.secret.key === secret.key;
-    if (same && this.local?.phase !== 'error') return;
+    if (same && this.state.phase !== 'error') return;
     this.release();
     this.secret = secret;
     this.loading = this.load(secret, options);
