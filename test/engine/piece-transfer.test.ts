@@ -1,0 +1,420 @@
+/**
+ * PieceFetcher and PieceSender against each other over a fake link pair: the file arrives intact,
+ * corruption is recovered from, flow control holds, and either side drops a peer that breaks the
+ * protocol.
+ */
+import { expect } from '@open-wc/testing';
+import { P2PError } from '../../src/protocol/errors.js';
+import {
+  chunkPayloadSize,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameKind,
+  MAX_REQUEST_PIECES,
+  type Control,
+} from '../../src/protocol/frames.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+import type { FileMeta } from '../../src/protocol/meta.js';
+import { Download } from '../../src/transfer/download.js';
+import { prepareFile } from '../../src/transfer/manifest.js';
+import { PieceFetcher } from '../../src/transfer/piece-fetcher.js';
+import {
+  MAX_QUEUED_PIECES,
+  PieceSender,
+  type PieceSource,
+} from '../../src/transfer/piece-sender.js';
+import {
+  FakeLink,
+  fakeLinkPair,
+  fileOf,
+  HIGH_WATER,
+  MemorySink,
+  MiB,
+  PIECE,
+  randomBytes,
+  sha256Hex,
+  until,
+  type FakeLinkHooks,
+} from './helpers.js';
+
+/** Serves pieces from memory, so reads finish at once and only flow control paces the sender. */
+class MemorySource implements PieceSource {
+  constructor(
+    readonly meta: FileMeta,
+    readonly hashes: Uint8Array,
+    private readonly bytes: Uint8Array<ArrayBuffer>,
+  ) {}
+  has(index: number): boolean {
+    return index < this.meta.pieceCount;
+  }
+  async read(index: number) {
+    const start = index * this.meta.pieceSize;
+    return this.bytes.slice(start, Math.min(this.meta.size, start + this.meta.pieceSize));
+  }
+}
+
+interface Run {
+  bytes: Uint8Array<ArrayBuffer>;
+  meta: FileMeta;
+  sink: MemorySink;
+  download: Download;
+  fetcher: PieceFetcher;
+  sender: PieceSender;
+  receiverSide: FakeLink;
+  sourceSide: FakeLink;
+  requests: number[][];
+  verified: number[];
+  errors: P2PError[];
+  completed: Promise<void>;
+  sent: number[];
+}
+
+async function transfer(
+  size: number,
+  opts: {
+    maxMessageSize?: number;
+    toReceiver?: FakeLinkHooks;
+    hashes?: (h: Uint8Array) => Uint8Array;
+  } = {},
+): Promise<Run> {
+  const bytes = randomBytes(size);
+  const file = fileOf(bytes);
+  const prepared = await prepareFile(file);
+  const meta = prepared.meta;
+  const source = new MemorySource(meta, opts.hashes?.(prepared.hashes) ?? prepared.hashes, bytes);
+  const { receiverSide, sourceSide } = fakeLinkPair(opts.maxMessageSize, {
+    toReceiver: opts.toReceiver ?? {},
+  });
+  const sink = new MemorySink(size);
+  const download = new Download(meta, sink);
+  const requests: number[][] = [];
+  const verified: number[] = [];
+  const errors: P2PError[] = [];
+  const sent: number[] = [];
+  let resolveDone!: () => void;
+  const completed = new Promise<void>((resolve) => (resolveDone = resolve));
+  const fetcher = new PieceFetcher(receiverSide.asPeerLink(), download, {
+    onPiece: (index) => verified.push(index),
+    onComplete: resolveDone,
+    onError: (error) => errors.push(error),
+  });
+  const sender = new PieceSender(sourceSide.asPeerLink(), source, {
+    onSent: (total) => sent.push(total),
+    onDone: () => {},
+  });
+  sourceSide.onControl = (msg: Control) => {
+    if (msg.t === 'request') requests.push(msg.pieces);
+    expect(sender.handle(msg), `sender handles ${msg.t}`).to.equal(true);
+  };
+  receiverSide.onData = (data) => fetcher.handleData(data);
+  fetcher.start();
+  return {
+    bytes,
+    meta,
+    sink,
+    download,
+    fetcher,
+    sender,
+    receiverSide,
+    sourceSide,
+    requests,
+    verified,
+    errors,
+    completed,
+    sent,
+  };
+}
+
+async function expectIntact(run: Run): Promise<void> {
+  await Promise.race([
+    run.completed,
+    until(() => run.errors.length > 0, 15000, 'completion').then(() => {
+      throw run.errors[0];
+    }),
+  ]);
+  const { file, sha256 } = await run.download.finish();
+  expect(sha256).to.equal(await sha256Hex(run.bytes));
+  expect(await sha256Hex(file)).to.equal(sha256);
+  expect(run.errors).to.deep.equal([]);
+  expect(run.receiverSide.failure).to.equal(null);
+  expect(run.sourceSide.failure).to.equal(null);
+}
+
+function expectFailed(link: FakeLink, code: string): void {
+  expect(link.failure, `link failed with ${code}`).to.be.instanceOf(P2PError);
+  expect(link.failure!.code).to.equal(code);
+  expect(link.isOpen).to.equal(false);
+}
+
+/** A source of `pieceCount` pieces whose reads never finish, so requests pile up in the queue. */
+function stalledSource(pieceCount: number, has = (_: number) => true): PieceSource {
+  const meta: FileMeta = {
+    v: PROTOCOL_VERSION,
+    name: 'big',
+    size: pieceCount * PIECE,
+    type: '',
+    lastModified: 0,
+    pieceSize: PIECE,
+    pieceCount,
+    manifestSha256: '0'.repeat(64),
+    sha256: '0'.repeat(64),
+  };
+  return {
+    meta,
+    hashes: new Uint8Array(pieceCount * 32),
+    has,
+    read: () => new Promise(() => {}),
+  };
+}
+
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+describe('PieceFetcher + PieceSender', () => {
+  it('moves a several-piece file intact, manifest first', async () => {
+    const run = await transfer(5 * PIECE + 4321);
+    await expectIntact(run);
+    expect(run.receiverSide.controlsSent[0]).to.deep.equal({ t: 'manifest' });
+    expect(run.verified.slice().sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(run.requests.flat().sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(run.sent[run.sent.length - 1]).to.equal(run.bytes.byteLength);
+  });
+
+  it('moves a one-byte file', async () => {
+    await expectIntact(await transfer(1));
+  });
+
+  it('moves a file over a channel with small messages, never exceeding them', async () => {
+    const run = await transfer(2 * PIECE + 99, { maxMessageSize: 16384 });
+    await expectIntact(run);
+    expect(run.sourceSide.framePayload).to.equal(chunkPayloadSize(16384));
+    expect(run.sourceSide.maxFrameBytes).to.equal(16384);
+  });
+
+  it('discards a piece corrupted in flight, asks for it again and still ends correct', async () => {
+    let hit = 0;
+    const run = await transfer(4 * PIECE, {
+      toReceiver: {
+        tamper: (frame) => {
+          const view = new DataView(frame.buffer);
+          if (view.getUint8(0) === FrameKind.Piece && view.getUint32(4) === 2 && hit++ === 0) {
+            frame[FRAME_HEADER_BYTES + 1000] ^= 0xff;
+          }
+        },
+      },
+    });
+    await expectIntact(run);
+    expect(hit).to.be.greaterThan(0);
+    expect(run.requests.flat().filter((i) => i === 2)).to.have.length(2);
+    expect(run.verified.filter((i) => i === 2)).to.have.length(1);
+  });
+
+  it('drops a source that sends corrupt pieces repeatedly', async () => {
+    const run = await transfer(4 * PIECE, {
+      toReceiver: {
+        tamper: (frame) => {
+          if (frame[0] === FrameKind.Piece && frame.byteLength > FRAME_HEADER_BYTES + 10) {
+            frame[FRAME_HEADER_BYTES + 10] ^= 1;
+          }
+        },
+      },
+    });
+    await until(() => run.errors.length > 0, 5000, 'the fetcher to give up');
+    expect(run.errors[0]!.code).to.equal('integrity');
+    expectFailed(run.receiverSide, 'integrity');
+    expect(run.download.missing).to.equal(4);
+    expect(run.download.claim('other', 10), 'pieces returned to the pool').to.deep.equal([
+      0, 1, 2, 3,
+    ]);
+  });
+
+  it('refuses a manifest that does not match the sealed metadata', async () => {
+    const run = await transfer(3 * PIECE, {
+      hashes: (h) => {
+        const bad = h.slice();
+        bad[5] ^= 1;
+        return bad;
+      },
+    });
+    await until(() => run.errors.length > 0, 5000, 'the fetcher to refuse the manifest');
+    expect(run.errors[0]!.code).to.equal('integrity');
+    expectFailed(run.receiverSide, 'integrity');
+    expect(run.download.hashes).to.equal(null);
+    expect(run.requests).to.deep.equal([]);
+  });
+
+  it('keeps bufferedAmount under HIGH_WATER and frames within the message size', async () => {
+    // 12 MiB fits in the first request window, so the sender must stop on bufferedAmount.
+    const run = await transfer(12 * MiB);
+    await expectIntact(run);
+    expect(run.requests[0]!.length).to.equal(48);
+    expect(run.sourceSide.maxBuffered, 'the sender was pushed to its limit').to.be.greaterThan(
+      HIGH_WATER / 2,
+    );
+    expect(run.sourceSide.maxBuffered).to.be.at.most(HIGH_WATER);
+    expect(run.sourceSide.maxFrameBytes).to.be.at.most(
+      run.sourceSide.framePayload + FRAME_HEADER_BYTES,
+    );
+  });
+});
+
+describe('PieceFetcher against a misbehaving source', () => {
+  async function fetcherWithManifest(size = 3 * PIECE) {
+    const bytes = randomBytes(size);
+    const { meta, hashes } = await prepareFile(fileOf(bytes));
+    const download = new Download(meta, new MemorySink(size));
+    await download.setManifest(hashes);
+    const link = new FakeLink('rogue');
+    const errors: P2PError[] = [];
+    const fetcher = new PieceFetcher(link.asPeerLink(), download, {
+      onPiece: () => {},
+      onComplete: () => {},
+      onError: (e) => errors.push(e),
+    });
+    fetcher.start();
+    await until(() => link.controlsSent.length > 0, 1000, 'the first request');
+    expect(link.controlsSent[0]).to.deep.equal({ t: 'request', pieces: range(0, meta.pieceCount) });
+    return { bytes, download, link, errors, fetcher };
+  }
+
+  const frame = (kind: FrameKind, index: number, offset: number, payload: Uint8Array) =>
+    encodeFrame(kind, index, offset, payload).buffer;
+
+  it('drops a source that sends a piece it was not asked for', async () => {
+    const { bytes, link, errors, fetcher, download } = await fetcherWithManifest();
+    fetcher.handleData(frame(FrameKind.Piece, 1, 0, bytes.subarray(PIECE, PIECE + 100)));
+    expectFailed(link, 'bad-request');
+    expect(errors.map((e) => e.code)).to.deep.equal(['bad-request']);
+    expect(download.claim('other', 10), 'its pieces go back to the pool').to.deep.equal(
+      range(0, 3),
+    );
+  });
+
+  it('drops a source that sends a piece index beyond the file', async () => {
+    const { link, fetcher } = await fetcherWithManifest();
+    fetcher.handleData(frame(FrameKind.Piece, 7, 0, new Uint8Array(10)));
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a source that skips ahead within a piece', async () => {
+    const { bytes, link, fetcher } = await fetcherWithManifest();
+    fetcher.handleData(frame(FrameKind.Piece, 0, 0, bytes.subarray(0, 1000)));
+    expect(link.isOpen).to.equal(true);
+    fetcher.handleData(frame(FrameKind.Piece, 0, 2000, bytes.subarray(2000, 3000)));
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a source whose first frame of a piece does not start at 0', async () => {
+    const { bytes, link, fetcher } = await fetcherWithManifest();
+    fetcher.handleData(frame(FrameKind.Piece, 0, 100, bytes.subarray(100, 200)));
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a source that overruns a piece', async () => {
+    const { link, fetcher } = await fetcherWithManifest(PIECE + 10);
+    fetcher.handleData(frame(FrameKind.Piece, 0, 0, new Uint8Array(PIECE - 5)));
+    fetcher.handleData(frame(FrameKind.Piece, 0, PIECE - 5, new Uint8Array(10)));
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a source that sends a malformed frame', async () => {
+    const { link, fetcher } = await fetcherWithManifest();
+    const bad = new Uint8Array(frame(FrameKind.Piece, 0, 0, new Uint8Array(10)));
+    bad[1] = PROTOCOL_VERSION + 1;
+    fetcher.handleData(bad.buffer);
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a source that sends a manifest nobody asked for', async () => {
+    const { link, fetcher } = await fetcherWithManifest();
+    fetcher.handleData(frame(FrameKind.Manifest, 0, 0, new Uint8Array(32)));
+    expectFailed(link, 'bad-request');
+  });
+
+  it('ignores frames after it stopped', async () => {
+    const { link, fetcher, download } = await fetcherWithManifest();
+    fetcher.stop();
+    fetcher.handleData(frame(FrameKind.Piece, 9, 0, new Uint8Array(1)));
+    expect(link.failure).to.equal(null);
+    expect(download.claim('other', 10)).to.deep.equal([0, 1, 2]);
+  });
+});
+
+describe('PieceSender against a misbehaving recipient', () => {
+  function sender(source: PieceSource) {
+    const link = new FakeLink('greedy');
+    const s = new PieceSender(link.asPeerLink(), source, { onSent: () => {}, onDone: () => {} });
+    return { link, s };
+  }
+
+  it('drops a recipient that requests a piece that does not exist', () => {
+    const { link, s } = sender(stalledSource(4));
+    expect(s.handle({ t: 'request', pieces: [0, 4] })).to.equal(true);
+    expectFailed(link, 'bad-request');
+  });
+
+  it('drops a recipient that requests a piece this seed does not have', () => {
+    const { link, s } = sender(stalledSource(4, (i) => i !== 2));
+    s.handle({ t: 'request', pieces: [0, 1] });
+    expect(link.isOpen).to.equal(true);
+    s.handle({ t: 'request', pieces: [2] });
+    expectFailed(link, 'bad-request');
+  });
+
+  it(`allows ${MAX_QUEUED_PIECES} queued pieces and refuses a flood beyond`, () => {
+    const { link, s } = sender(stalledSource(4 * MAX_QUEUED_PIECES));
+    const perRequest = MAX_REQUEST_PIECES;
+    for (let at = 0; at <= MAX_QUEUED_PIECES; at += perRequest) {
+      s.handle({ t: 'request', pieces: range(at, perRequest) });
+      if (at + perRequest <= MAX_QUEUED_PIECES)
+        expect(link.isOpen, `after ${at + perRequest}`).to.equal(true);
+    }
+    expectFailed(link, 'limit-exceeded');
+  });
+
+  it('counts a repeated request once', () => {
+    const { link, s } = sender(stalledSource(4 * MAX_QUEUED_PIECES));
+    for (let i = 0; i < 8; i++) s.handle({ t: 'request', pieces: range(0, MAX_REQUEST_PIECES) });
+    expect(link.isOpen).to.equal(true);
+  });
+
+  it('serves what was not cancelled, including the piece it was reading', async () => {
+    const bytes = randomBytes(4 * PIECE);
+    const { meta, hashes } = await prepareFile(fileOf(bytes));
+    const { link, s } = sender(new MemorySource(meta, hashes, bytes));
+    const peer = new FakeLink('sharer');
+    link.peer = peer;
+    const got = new Set<number>();
+    peer.onData = (data) => got.add(new DataView(data).getUint32(4));
+    s.handle({ t: 'request', pieces: [0, 1, 2, 3] });
+    s.handle({ t: 'cancel', pieces: [2, 3] });
+    await until(() => got.has(1), 2000, 'pieces 0 and 1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect([...got].sort()).to.deep.equal([0, 1]);
+    expect(link.failure).to.equal(null);
+  });
+
+  it('serves nothing after a cancel of everything', async () => {
+    const bytes = randomBytes(3 * PIECE);
+    const { meta, hashes } = await prepareFile(fileOf(bytes));
+    const { link, s } = sender(new MemorySource(meta, hashes, bytes));
+    s.handle({ t: 'request', pieces: [0, 1, 2] });
+    s.handle({ t: 'cancel', pieces: [] });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(link.frames).to.equal(0);
+    s.handle({ t: 'request', pieces: [2] });
+    await until(() => link.frames === 2, 2000, 'piece 2 after the cancel');
+    expect(link.failure).to.equal(null);
+  });
+
+  it('reports the recipient’s final hash', () => {
+    const hashes: string[] = [];
+    const link = new FakeLink('r');
+    const s = new PieceSender(link.asPeerLink(), stalledSource(1), {
+      onSent: () => {},
+      onDone: (sha) => hashes.push(sha),
+    });
+    expect(s.handle({ t: 'done', sha256: 'c'.repeat(64) })).to.equal(true);
+    expect(hashes).to.deep.equal(['c'.repeat(64)]);
+    expect(s.handle({ t: 'ping', n: 1 })).to.equal(false);
+  });
+});
