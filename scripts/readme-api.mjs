@@ -43,13 +43,27 @@ const isPublic = (m) => !m.privacy || m.privacy === 'public';
 
 function signature(method) {
   const params = (method.parameters ?? [])
-    .map(
-      (p) =>
-        `${p.rest ? '...' : ''}${p.name}${p.optional ? '?' : ''}: ${p.type?.text ?? 'unknown'}`,
-    )
+    .map((p) => {
+      const type = p.type?.text ? `: ${p.type.text}` : '';
+      const value = p.default ? ` = ${p.default}` : '';
+      return `${p.rest ? '...' : ''}${p.name}${p.optional && !value ? '?' : ''}${type}${value}`;
+    })
     .join(', ');
   const ret = method.return?.type?.text;
   return `${method.static ? 'static ' : ''}${method.name}(${params})${ret ? `: ${ret}` : ''}`;
+}
+
+/**
+ * Events with a `@fires` description. The analyzer also lists `dispatchEvent(new CustomEvent(x))`
+ * calls it finds in the code, naming them after the variable `x` when the name is not a literal
+ * (an `emit(name)` helper, say); those are not events, so only documented ones are kept.
+ */
+function documentedEvents(decl) {
+  const events = (decl.events ?? []).filter((e) => e.name);
+  for (const e of events.filter((e) => !e.description)) {
+    console.warn(`readme-api: skipped <${decl.tagName}> event "${e.name}" (no @fires description)`);
+  }
+  return events.filter((e) => e.description);
 }
 
 function renderElement(decl) {
@@ -108,7 +122,7 @@ function renderElement(decl) {
     [
       'Events',
       ['Event', 'Type', 'Description'],
-      (decl.events ?? []).filter((e) => e.name),
+      documentedEvents(decl),
       (e) => [code(e.name), code(e.type?.text), cell(e.description)],
     ],
     [
