@@ -16,6 +16,10 @@ const nodeExternal = [
 export default [
   {
     input: { 'p2p-share': 'src/index.ts' },
+    // The lazy chunks import shared code from the entry. 'strict' would turn p2p-share.js into a
+    // facade over a chunk under chunks/, and the widget finds its service from its own script
+    // URL (import.meta.url in the element), which must stay p2p-share.js.
+    preserveEntrySignatures: 'allow-extension',
     output: {
       dir: 'dist',
       format: 'es',
