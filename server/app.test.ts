@@ -12,6 +12,10 @@ import {
   PROTOCOL_VERSION,
   RoomInfoSchema,
 } from '../src/protocol/index.js';
+import { createApp } from './app.js';
+import { defaultConfig } from './config.js';
+import { createLogger } from './log.js';
+import { MemoryRoomStore } from './store/memory.js';
 import { join, nextEvent, startService, type Harness } from './test-support.js';
 
 const META = 'c2VhbGVkLW1ldGE';
@@ -383,5 +387,35 @@ describe('static files', () => {
     } finally {
       await empty.close();
     }
+  });
+});
+
+describe('the app in memory', () => {
+  test('stopping a room over REST tells the sockets side through onRoomClosed', async () => {
+    const closed: [string, string][] = [];
+    const app = createApp({
+      config: { ...defaultConfig },
+      store: new MemoryRoomStore({ roomGraceMs: 1_000, roomMaxAgeMs: 10_000 }),
+      logger: createLogger({ level: 'silent' }),
+      onRoomClosed: (roomId, reason) => closed.push([roomId, reason]),
+    });
+    const res = await app.request('/rooms', {
+      method: 'POST',
+      body: JSON.stringify({ v: PROTOCOL_VERSION, meta: META }),
+    });
+    assert.equal(res.status, 201);
+    const { roomId, sharerToken } = v.parse(CreateRoomReplySchema, await res.json());
+    const wrong = await app.request(`/rooms/${roomId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${'A'.repeat(43)}` },
+    });
+    assert.equal(wrong.status, 403);
+    assert.deepEqual(closed, []);
+    const ok = await app.request(`/rooms/${roomId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${sharerToken}` },
+    });
+    assert.equal(ok.status, 204);
+    assert.deepEqual(closed, [[roomId, 'stopped']]);
   });
 });

@@ -30,7 +30,8 @@ import { staticRoutes, type StaticDirs } from './static.js';
 import type { RoomRecord, RoomStore } from './store/store.js';
 import { tokensMatch } from './tokens.js';
 
-export interface AppOptions extends StaticDirs {
+export interface AppOptions extends Partial<StaticDirs> {
+  /** `distDir` and `demoDir` default to the project's `dist/` and `demo/`. */
   config: Config;
   store: RoomStore;
   logger: Logger;
@@ -54,7 +55,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/healthz', async (c) =>
     c.json({ ok: true, v: PROTOCOL_VERSION, rooms: await options.store.countRooms() }),
   );
-  app.route('/', staticRoutes(options));
+  app.route('/', staticRoutes({ distDir: options.distDir, demoDir: options.demoDir }));
 
   app.notFound((c) => errorReply(c, 404, 'bad-request', 'There is nothing at this address.'));
   app.onError((err, c) => {

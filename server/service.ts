@@ -5,7 +5,6 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
@@ -45,12 +44,6 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/**
- * Both this file and its bundle (`dist/server.js`) sit one level below the project root, so the
- * same relative URL finds the root from either.
- */
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-
 export function createService(options: ServiceOptions = {}): Service {
   const config = options.config ?? { ...defaultConfig };
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -61,10 +54,6 @@ export function createService(options: ServiceOptions = {}): Service {
       roomMaxAgeMs: config.roomMaxAgeMs,
       now: options.now,
     });
-  const staticDirs: StaticDirs = {
-    distDir: options.staticDirs?.distDir ?? `${projectRoot}dist`,
-    demoDir: options.staticDirs?.demoDir ?? `${projectRoot}demo`,
-  };
 
   // The app needs to tell sockets about closed rooms, and the sockets need the HTTP server that
   // the app becomes: the callback closes that loop once both exist.
@@ -73,7 +62,7 @@ export function createService(options: ServiceOptions = {}): Service {
     config,
     store,
     logger,
-    ...staticDirs,
+    ...options.staticDirs,
     onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;

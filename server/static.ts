@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 
 export interface StaticDirs {
@@ -15,6 +16,17 @@ export interface StaticDirs {
   /** The demo host page and its assets. */
   demoDir: string;
 }
+
+/**
+ * This module and its bundle (`dist/server.js`) both sit one level below the project root, so
+ * the same relative URL finds the root from either.
+ */
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export const defaultStaticDirs: Readonly<StaticDirs> = Object.freeze({
+  distDir: join(projectRoot, 'dist'),
+  demoDir: join(projectRoot, 'demo'),
+});
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -47,7 +59,10 @@ interface ServeOptions {
   cacheControl?: string;
 }
 
-export function staticRoutes({ distDir, demoDir }: StaticDirs): Hono {
+export function staticRoutes({
+  distDir = defaultStaticDirs.distDir,
+  demoDir = defaultStaticDirs.demoDir,
+}: Partial<StaticDirs> = {}): Hono {
   const files = new Hono();
   const widget: ServeOptions = { crossOrigin: true, cacheControl: 'no-cache' };
 

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, defaultConfig, loadConfig, requestAllowed } from './config.js';
+
+describe('loadConfig', () => {
+  test('an empty environment gives the defaults', () => {
+    assert.deepEqual(loadConfig({}), defaultConfig);
+    assert.equal(defaultConfig.port, 8787);
+    assert.equal(defaultConfig.host, '0.0.0.0');
+    assert.equal(defaultConfig.roomGraceMs, 5 * 60_000);
+    assert.equal(defaultConfig.roomMaxAgeMs, 24 * 60 * 60_000);
+    assert.equal(defaultConfig.maxSocketsPerRoom, 64);
+    assert.equal(defaultConfig.maxHttpBufferSize, 64 * 1024);
+    assert.equal(defaultConfig.allowedOrigins, '*');
+    assert.deepEqual(defaultConfig.iceServers, []);
+  });
+
+  test('empty variables count as unset, and others are ignored', () => {
+    assert.deepEqual(loadConfig({ PORT: '', HOST: '  ', PATH: '/usr/bin' }), defaultConfig);
+  });
+
+  test('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      ROOM_GRACE_MS: '1000',
+      ROOM_MAX_AGE_MS: '60000',
+      SWEEP_INTERVAL_MS: '500',
+      MAX_SOCKETS_PER_ROOM: '8',
+      ICE_SERVERS:
+        '[{"urls":"stun:stun.example.com:3478"},{"urls":["turn:t.example.com"],"username":"u","credential":"c"}]',
+      ALLOWED_ORIGINS: 'https://a.example, http://localhost:8080',
+      MAX_HTTP_BUFFER_SIZE: '32768',
+      LOG_LEVEL: 'warn',
+    });
+    assert.deepEqual(config, {
+      port: 9000,
+      host: '127.0.0.1',
+      roomGraceMs: 1000,
+      roomMaxAgeMs: 60000,
+      sweepIntervalMs: 500,
+      maxSocketsPerRoom: 8,
+      iceServers: [
+        { urls: 'stun:stun.example.com:3478' },
+        { urls: ['turn:t.example.com'], username: 'u', credential: 'c' },
+      ],
+      allowedOrigins: ['https://a.example', 'http://localhost:8080'],
+      maxHttpBufferSize: 32768,
+      logLevel: 'warn',
+    });
+  });
+
+  test('bad values are refused with the variable named', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ PORT: 'eighty' }, /PORT: must be a whole number/],
+      [{ PORT: '70000' }, /PORT: must be at most 65535/],
+      [{ PORT: '-1' }, /PORT/],
+      [{ PORT: '1e3' }, /PORT/],
+      [{ ROOM_GRACE_MS: '0' }, /ROOM_GRACE_MS: must be at least 1/],
+      [{ ROOM_MAX_AGE_MS: '1.5' }, /ROOM_MAX_AGE_MS/],
+      [{ ROOM_GRACE_MS: '5000', ROOM_MAX_AGE_MS: '4000' }, /ROOM_GRACE_MS: must not exceed/],
+      [{ SWEEP_INTERVAL_MS: '1' }, /SWEEP_INTERVAL_MS/],
+      [{ MAX_SOCKETS_PER_ROOM: '1' }, /MAX_SOCKETS_PER_ROOM/],
+      [{ ICE_SERVERS: '[{urls:' }, /ICE_SERVERS: must be valid JSON/],
+      [{ ICE_SERVERS: '{"urls":"stun:x"}' }, /ICE_SERVERS/],
+      [{ ICE_SERVERS: '[{"url":"stun:x"}]' }, /ICE_SERVERS/],
+      [{ ALLOWED_ORIGINS: 'example.com' }, /ALLOWED_ORIGINS/],
+      [{ ALLOWED_ORIGINS: 'https://a.example/' }, /ALLOWED_ORIGINS/],
+      [{ ALLOWED_ORIGINS: 'https://a.example/path' }, /ALLOWED_ORIGINS/],
+      [{ ALLOWED_ORIGINS: 'ftp://a.example' }, /ALLOWED_ORIGINS/],
+      [{ ALLOWED_ORIGINS: 'https://a.example,*' }, /ALLOWED_ORIGINS/],
+      [{ MAX_HTTP_BUFFER_SIZE: '10' }, /MAX_HTTP_BUFFER_SIZE/],
+      [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of debug, info, warn, error, silent/],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, JSON.stringify(env));
+          assert.match(err.message, message, JSON.stringify(env));
+          return true;
+        },
+      );
+    }
+  });
+
+  test('every bad variable is reported at once', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' }),
+      (err: Error) => /PORT/.test(err.message) && /LOG_LEVEL/.test(err.message),
+    );
+  });
+});
+
+describe('requestAllowed', () => {
+  const list = { allowedOrigins: ['https://a.example'] };
+
+  test('any origin passes with "*"', () => {
+    assert.equal(requestAllowed({ allowedOrigins: '*' }, 'https://z.example', 'svc:1'), true);
+  });
+
+  test('a list admits its origins, requests without an origin, and same-host pages', () => {
+    assert.equal(requestAllowed(list, 'https://a.example', 'svc.example'), true);
+    assert.equal(requestAllowed(list, undefined, 'svc.example'), true);
+    assert.equal(requestAllowed(list, 'http://svc.example:8787', 'svc.example:8787'), true);
+    assert.equal(requestAllowed(list, 'https://b.example', 'svc.example'), false);
+    assert.equal(requestAllowed(list, 'https://a.example.evil', 'svc.example'), false);
+    assert.equal(requestAllowed(list, 'null', 'svc.example'), false);
+    assert.equal(requestAllowed(list, 'http://svc.example:8787', undefined), false);
+  });
+});
