@@ -1,6 +1,7 @@
 // Renders the element's public API (from custom-elements.json, which `npm run analyze` builds from
 // the source's JSDoc) into README.md between the api markers, so the tables cannot drift from the
-// code. It also checks that README's hand-written error-code table lists exactly ERROR_CODES.
+// code. It also checks that README's hand-written tables of error codes and environment variables
+// list exactly what the source defines.
 // `--check` rewrites nothing and exits 1 when README.md is stale.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,27 @@ const manifestPath = `${root}custom-elements.json`;
 const START = '<!-- api:start -->';
 const END = '<!-- api:end -->';
 const MAIN_TAG = 'p2p-share';
-const errorsPath = `${root}src/protocol/errors.ts`;
-const CODES_START = '<!-- error-codes:start -->';
-const CODES_END = '<!-- error-codes:end -->';
+
+/**
+ * README tables written by hand (they carry meanings the source does not), whose first column
+ * must still list exactly the names the source defines.
+ */
+const HAND_TABLES = [
+  {
+    marker: 'error-codes',
+    what: 'ERROR_CODES in src/protocol/errors.ts',
+    file: 'src/protocol/errors.ts',
+    names: (src) => [
+      ...(/ERROR_CODES\s*=\s*\[([^\]]*)\]/.exec(src)?.[1] ?? '').matchAll(/'([^']+)'/g),
+    ],
+  },
+  {
+    marker: 'config',
+    what: 'the environment variables in server/config.ts',
+    file: 'server/config.ts',
+    names: (src) => [...src.matchAll(/^\s+([A-Z][A-Z0-9_]*): v\.optional\(/gm)],
+  },
+];
 
 /** One table cell: single line, pipes escaped (GFM splits cells on them even inside code). */
 function cell(text) {
@@ -172,25 +191,31 @@ function renderApi(manifest) {
   ].join('\n');
 }
 
-/**
- * The error-code table's meanings are written by hand, but its codes must be exactly
- * ERROR_CODES: returns what is missing from or extra in README.md.
- */
-async function errorCodeDrift(readme) {
-  const source = await readFile(errorsPath, 'utf8');
-  const list = /ERROR_CODES\s*=\s*\[([^\]]*)\]/.exec(source);
-  if (!list) throw new Error('cannot find ERROR_CODES in src/protocol/errors.ts');
-  const codes = [...list[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
-  const start = readme.indexOf(CODES_START);
-  const end = readme.indexOf(CODES_END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${CODES_START} markers`);
-  const documented = [...readme.slice(start, end).matchAll(/^\|\s*`([^`]+)`\s*\|/gm)].map(
-    (m) => m[1],
-  );
-  return {
-    missing: codes.filter((c) => !documented.includes(c)),
-    extra: documented.filter((c) => !codes.includes(c)),
-  };
+/** What each hand-written table lacks or lists in excess, compared with the source. */
+async function handTableDrift(readme) {
+  const problems = [];
+  for (const table of HAND_TABLES) {
+    const names = table.names(await readFile(root + table.file, 'utf8')).map((m) => m[1]);
+    if (names.length === 0) throw new Error(`found no names in ${table.file}`);
+    const startMark = `<!-- ${table.marker}:start -->`;
+    const endMark = `<!-- ${table.marker}:end -->`;
+    const start = readme.indexOf(startMark);
+    const end = readme.indexOf(endMark);
+    if (start < 0 || end < start) throw new Error(`README.md lacks the ${startMark} markers`);
+    const listed = [...readme.slice(start, end).matchAll(/^\|\s*`([^`]+)`\s*\|/gm)].map(
+      (m) => m[1],
+    );
+    const missing = names.filter((n) => !listed.includes(n));
+    const extra = listed.filter((n) => !names.includes(n));
+    if (missing.length || extra.length) {
+      problems.push(
+        `README.md's ${table.marker} table differs from ${table.what}` +
+          ` (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'}).` +
+          ' Edit that table by hand: it carries the meanings.',
+      );
+    }
+  }
+  return problems;
 }
 
 async function main() {
@@ -213,15 +238,9 @@ async function main() {
   const options = (await prettier.resolveConfig(readmePath)) ?? {};
   const next = await prettier.format(spliced, { ...options, filepath: readmePath });
 
-  const drift = await errorCodeDrift(next);
-  if (drift.missing.length || drift.extra.length) {
-    console.error(
-      `README.md's error-code table differs from ERROR_CODES in src/protocol/errors.ts` +
-        ` (missing: ${drift.missing.join(', ') || 'none'}; unknown: ${drift.extra.join(', ') || 'none'}).` +
-        ' Edit that table by hand: it carries the meanings.',
-    );
-    process.exitCode = 1;
-  }
+  const problems = await handTableDrift(next);
+  for (const problem of problems) console.error(problem);
+  if (problems.length) process.exitCode = 1;
 
   if (next === readme) {
     console.log('README.md API tables are up to date.');
