@@ -1,0 +1,314 @@
+/**
+ * PeerLink for real: RTCPeerConnections in one page on loopback, with the service played by relay
+ * callbacks that can alter, cross, replay or drop the sealed envelopes.
+ */
+import { expect } from '@open-wc/testing';
+import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
+import type { P2PError } from '../../src/protocol/errors.js';
+import { chunkPayloadSize, type Control } from '../../src/protocol/frames.js';
+import { fromBase64Url, randomId, toBase64Url } from '../../src/protocol/ids.js';
+import { PeerLink, type LinkRole } from '../../src/rtc/peer-link.js';
+import { randomBytes } from './helpers.js';
+
+interface Side {
+  link: PeerLink;
+  opened: boolean;
+  closedWith: P2PError | null | undefined;
+  controls: Control[];
+  data: ArrayBuffer[];
+  /** Every sealed envelope this side handed to the relay. */
+  sent: string[];
+  open: Promise<void>;
+  closed: Promise<P2PError | null>;
+}
+
+type Deliver = (envelope: string, index: number, to: () => Side) => void;
+
+const created: Side[] = [];
+
+/** Passes each envelope on, asynchronously and in order, as the service would. */
+const passOn: Deliver = (envelope, _index, to) => {
+  setTimeout(() => to().link.receive(envelope), 0);
+};
+
+function makeSide(opts: {
+  role: LinkRole;
+  roomId: string;
+  localId: string;
+  remoteId: string;
+  keys: RoomKeys;
+  to: () => Side;
+  deliver?: Deliver;
+  connectTimeoutMs?: number;
+}): Side {
+  let resolveOpen!: () => void;
+  let resolveClosed!: (e: P2PError | null) => void;
+  const side = {
+    opened: false,
+    closedWith: undefined,
+    controls: [],
+    data: [],
+    sent: [],
+    open: new Promise<void>((r) => (resolveOpen = r)),
+    closed: new Promise<P2PError | null>((r) => (resolveClosed = r)),
+  } as unknown as Side;
+  const deliver = opts.deliver ?? passOn;
+  side.link = new PeerLink({
+    role: opts.role,
+    roomId: opts.roomId,
+    localId: opts.localId,
+    remoteId: opts.remoteId,
+    keys: opts.keys,
+    iceServers: [],
+    relay: async (envelope) => {
+      side.sent.push(envelope);
+      deliver(envelope, side.sent.length - 1, opts.to);
+    },
+    onOpen: () => {
+      side.opened = true;
+      resolveOpen();
+    },
+    onControl: (msg) => side.controls.push(msg),
+    onData: (data) => side.data.push(data),
+    onClose: (error) => {
+      side.closedWith = error;
+      resolveClosed(error);
+    },
+    connectTimeoutMs: opts.connectTimeoutMs ?? 8000,
+    heartbeatMs: 200,
+    deadAfterMs: 1500,
+  });
+  created.push(side);
+  return side;
+}
+
+interface PairOptions {
+  recipientKeys?: RoomKeys;
+  sharerKeys?: RoomKeys;
+  toSharer?: Deliver;
+  toRecipient?: Deliver;
+}
+
+async function pair(opts: PairOptions = {}) {
+  const roomId = randomId();
+  const keys = await deriveRoomKeys(randomId());
+  const recipient: Side = makeSide({
+    role: 'offerer',
+    roomId,
+    localId: 'recipient-1',
+    remoteId: 'sharer',
+    keys: opts.recipientKeys ?? keys,
+    to: () => sharer,
+    ...(opts.toSharer ? { deliver: opts.toSharer } : {}),
+  });
+  const sharer: Side = makeSide({
+    role: 'answerer',
+    roomId,
+    localId: 'sharer',
+    remoteId: 'recipient-1',
+    keys: opts.sharerKeys ?? keys,
+    to: () => recipient,
+    ...(opts.toRecipient ? { deliver: opts.toRecipient } : {}),
+  });
+  await recipient.link.start();
+  return { recipient, sharer, roomId, keys };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  ]);
+}
+
+function flipByte(envelope: string, at: number): string {
+  const bytes = fromBase64Url(envelope);
+  bytes[at % bytes.length] ^= 0x01;
+  return toBase64Url(bytes);
+}
+
+describe('PeerLink', function () {
+  this.timeout(15000);
+
+  afterEach(() => {
+    for (const side of created.splice(0)) side.link.close();
+  });
+
+  it('opens both ways and carries control messages and full-size binary frames', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    expect(recipient.link.isOpen && sharer.link.isOpen).to.equal(true);
+    expect(recipient.link.framePayload).to.equal(
+      chunkPayloadSize(recipient.link.pc.sctp!.maxMessageSize),
+    );
+
+    recipient.link.sendControl({ t: 'request', pieces: [3, 1] });
+    const frame = randomBytes(sharer.link.framePayload + 12);
+    sharer.link.send(frame);
+    sharer.link.sendControl({ t: 'done', sha256: 'f'.repeat(64) });
+
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const poll = () =>
+          sharer.controls.length && recipient.data.length && recipient.controls.length
+            ? resolve()
+            : setTimeout(poll, 20);
+        poll();
+      }),
+      5000,
+      'messages',
+    );
+    expect(sharer.controls).to.deep.equal([{ t: 'request', pieces: [3, 1] }]);
+    expect(recipient.controls).to.deep.equal([{ t: 'done', sha256: 'f'.repeat(64) }]);
+    expect(new Uint8Array(recipient.data[0]!)).to.deep.equal(frame);
+    expect(recipient.sent.length, 'offer and candidates').to.be.greaterThan(1);
+
+    recipient.link.close();
+    expect(recipient.closedWith).to.equal(null);
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to see the bye');
+    expect(error?.code).to.equal('peer-vanished');
+  });
+
+  it('keeps an open link alive on heartbeats alone', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(recipient.link.isOpen && sharer.link.isOpen, 'well past deadAfterMs').to.equal(true);
+  });
+
+  it('refuses an offer altered by the relay', async () => {
+    const { recipient, sharer } = await pair({
+      toSharer: (env, i, to) => passOn(i === 0 ? flipByte(env, 30) : env, i, to),
+    });
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse');
+    expect(error?.code).to.equal('tampered');
+    expect(sharer.opened || recipient.opened).to.equal(false);
+  });
+
+  it('refuses an answer altered by the relay', async () => {
+    const { recipient, sharer } = await pair({
+      toRecipient: (env, i, to) => passOn(i === 0 ? flipByte(env, 5) : env, i, to),
+    });
+    const error = await withTimeout(recipient.closed, 5000, 'the recipient to refuse');
+    expect(error?.code).to.equal('tampered');
+    expect(sharer.opened || recipient.opened).to.equal(false);
+  });
+
+  it('refuses a replayed envelope', async () => {
+    let offer = '';
+    const { sharer } = await pair({
+      toSharer: (env, i, to) => {
+        passOn(env, i, to);
+        if (i === 0) offer = env;
+        if (i === 1) passOn(offer, i, to);
+      },
+    });
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse the replay');
+    expect(error?.code).to.equal('tampered');
+  });
+
+  it('refuses a replay even on an open link', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    sharer.link.receive(recipient.sent[recipient.sent.length - 1]!);
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse the replay');
+    expect(error?.code).to.equal('tampered');
+  });
+
+  /** Two recipients connect to one sharer; the relay hands each one the other's answers. */
+  async function crossed(sameIds: boolean) {
+    const roomId = randomId();
+    const keys = await deriveRoomKeys(randomId());
+    const ids = sameIds ? ['recipient', 'recipient'] : ['recipient-a', 'recipient-b'];
+    const sides: Side[] = [];
+    const crossTo = (i: number) => () => sides[i === 0 ? 1 : 0]!;
+    for (let i = 0; i < 2; i++) {
+      const recipientSide: Side = makeSide({
+        role: 'offerer',
+        roomId,
+        localId: ids[i]!,
+        remoteId: 'sharer',
+        keys,
+        to: () => sides[2 + i]!,
+      });
+      sides.push(recipientSide);
+    }
+    for (let i = 0; i < 2; i++) {
+      sides.push(
+        makeSide({
+          role: 'answerer',
+          roomId,
+          localId: 'sharer',
+          remoteId: ids[i]!,
+          keys,
+          to: crossTo(i),
+        }),
+      );
+    }
+    await Promise.all([sides[0]!.link.start(), sides[1]!.link.start()]);
+    const errors = await withTimeout(
+      Promise.all([sides[0]!.closed, sides[1]!.closed]),
+      5000,
+      'both recipients to refuse',
+    );
+    expect(errors.map((e) => e?.code)).to.deep.equal(['tampered', 'tampered']);
+    expect(sides.some((s) => s.opened)).to.equal(false);
+  }
+
+  it('refuses an answer sealed for another recipient', () => crossed(false));
+  it('refuses an answer from another connection between the same peers', () => crossed(true));
+
+  it('refuses a third party that does not hold the link key', async () => {
+    const intruderKeys = await deriveRoomKeys(randomId());
+    const { recipient, sharer } = await pair({ recipientKeys: intruderKeys });
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse');
+    expect(error?.code).to.equal('tampered');
+    expect(recipient.opened || sharer.opened).to.equal(false);
+  });
+
+  it('refuses a peer that can open envelopes but cannot prove the link over DTLS', async () => {
+    // Stands for a party that learned the signalling key only: it can complete ICE and DTLS,
+    // but its fingerprint proof (under the auth key) fails, on both sides.
+    const real = await deriveRoomKeys(randomId());
+    const other = await deriveRoomKeys(randomId());
+    const { recipient, sharer } = await pair({
+      recipientKeys: { ...real, auth: other.auth },
+      sharerKeys: real,
+    });
+    const [a, b] = await withTimeout(
+      Promise.all([recipient.closed, sharer.closed]),
+      10000,
+      'both sides to refuse',
+    );
+    expect([a?.code, b?.code]).to.deep.equal(['tampered', 'tampered']);
+    expect(recipient.opened || sharer.opened).to.equal(false);
+  });
+
+  it('gives up with connection-failed when nothing gets through', async () => {
+    const roomId = randomId();
+    const keys = await deriveRoomKeys(randomId());
+    const side = makeSide({
+      role: 'offerer',
+      roomId,
+      localId: 'recipient',
+      remoteId: 'sharer',
+      keys,
+      to: () => side,
+      deliver: () => {},
+      connectTimeoutMs: 600,
+    });
+    await side.link.start();
+    const error = await withTimeout(side.closed, 3000, 'the connect timeout');
+    expect(error?.code).to.equal('connection-failed');
+  });
+
+  it('reports peer-vanished when the other side disappears without a word', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    const started = performance.now();
+    sharer.link.pc.close();
+    const error = await withTimeout(recipient.closed, 10000, 'the recipient to notice');
+    expect(error?.code).to.equal('peer-vanished');
+    expect(performance.now() - started).to.be.below(10000);
+  });
+});
