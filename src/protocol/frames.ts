@@ -34,7 +34,7 @@ export interface DataFrame {
 
 export function chunkPayloadSize(maxMessageSize: number): number {
   const max = Number.isFinite(maxMessageSize) && maxMessageSize > 0 ? maxMessageSize : 65536;
-  return Math.min(max, MAX_FRAME_BYTES) - FRAME_HEADER_BYTES;
+  return Math.max(1, Math.min(max, MAX_FRAME_BYTES) - FRAME_HEADER_BYTES);
 }
 
 export function encodeFrame(
