@@ -64,7 +64,7 @@ export class PieceSender {
       case 'cancel': {
         const drop = msg.pieces.length ? new Set(msg.pieces) : this.queued;
         this.queue = this.queue.filter((i) => !drop.has(i));
-        this.queued = new Set(this.queue);
+        for (const i of drop) this.queued.delete(i);
         return true;
       }
       case 'done':
