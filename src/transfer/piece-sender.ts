@@ -5,7 +5,7 @@
  * (an index that does not exist, an endless request queue) drops the peer.
  */
 import { P2PError } from '../protocol/errors.js';
-import { encodeFrame, FrameKind, type Control } from '../protocol/frames.js';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, type Control } from '../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
 
@@ -120,8 +120,10 @@ export class PieceSender {
       throw new P2PError('storage-error', 'The shared file changed size since it was shared.');
     }
     const payload = this.link.framePayload;
+    // Wait before a frame would take the queue past HIGH_WATER, not after it did.
+    const limit = HIGH_WATER - FRAME_HEADER_BYTES - payload;
     for (let off = 0; off < data.byteLength; off += payload) {
-      if (this.link.bufferedAmount > HIGH_WATER) await this.link.drain();
+      if (this.link.bufferedAmount > limit) await this.link.drain();
       if (this.stopped || !this.link.isOpen) return;
       this.link.send(encodeFrame(FrameKind.Piece, index, off, data.subarray(off, off + payload)));
     }
