@@ -1,7 +1,8 @@
 // Builds the widget (dist/p2p-share.js plus lazily loaded chunks, minified, for browsers) and the
 // signalling service (dist/server.js, for Node, with its dependencies left as imports).
 import { builtinModules } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import esbuild from 'rollup-plugin-esbuild';
@@ -12,6 +13,44 @@ const nodeExternal = [
   ...builtinModules.map((m) => `node:${m}`),
   ...Object.keys(pkg.dependencies),
 ];
+
+/** Chunk names carry content hashes: drop the previous build's so dist/ holds one build. */
+const cleanChunks = () => ({
+  name: 'clean-chunks',
+  buildStart: () => rmSync('dist/chunks', { recursive: true, force: true }),
+});
+
+/**
+ * Applies packages' `browser` field to their own relative imports. node-resolve skips it for
+ * packages that also have `exports`, which pulled engine.io-client's Node transports (and `ws`)
+ * into the widget.
+ */
+const browserField = () => {
+  const maps = new Map();
+  const mapOf = (pkgDir) => {
+    if (!maps.has(pkgDir)) {
+      const field = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).browser;
+      maps.set(pkgDir, field && typeof field === 'object' ? field : {});
+    }
+    return maps.get(pkgDir);
+  };
+  return {
+    name: 'browser-field',
+    async resolveId(source, importer, options) {
+      if (!importer || !source.startsWith('.')) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      const at = resolved?.id.lastIndexOf('/node_modules/') ?? -1;
+      if (!resolved || at < 0) return resolved;
+      const rest = resolved.id.slice(at + '/node_modules/'.length).split('/');
+      const pkgDir = resolved.id.slice(0, at + '/node_modules/'.length) +
+        rest.slice(0, rest[0].startsWith('@') ? 2 : 1).join('/');
+      const target = mapOf(pkgDir)[`./${resolved.id.slice(pkgDir.length + 1)}`];
+      if (target === false) return '\0empty';
+      return typeof target === 'string' ? join(pkgDir, target) : resolved;
+    },
+    load: (id) => (id === '\0empty' ? 'export default {};' : null),
+  };
+};
 
 export default [
   {
@@ -28,6 +67,8 @@ export default [
       chunkFileNames: 'chunks/[name]-[hash].js',
     },
     plugins: [
+      cleanChunks(),
+      browserField(),
       resolve({ browser: true, extensions: ['.ts', '.js'] }),
       esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
       terser({ ecma: 2022, module: true, format: { comments: false } }),
