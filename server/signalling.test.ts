@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { LIMITS, PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
+import { MemoryRoomStore } from './store/memory.js';
 import {
   ENVELOPE,
   join,
@@ -398,6 +399,38 @@ describe('signalling', () => {
       two!.disconnect();
       three!.disconnect();
     });
+  });
+});
+
+describe('signalling order', () => {
+  test("one socket's envelopes arrive in the order sent, even over a store that answers out of order", async () => {
+    class JitteryStore extends MemoryRoomStore {
+      override async getMember(roomId: string, peerId: string) {
+        await sleep(Math.random() * 8);
+        return super.getMember(roomId, peerId);
+      }
+    }
+    const store = new JitteryStore({ roomGraceMs: 60_000, roomMaxAgeMs: 600_000 });
+    const h = await startService({ store });
+    try {
+      const room = await h.createRoom();
+      const sharer = await h.connect();
+      const recipient = await h.connect();
+      const sharerId = await join(sharer, room.roomId, 'sharer', room.sharerToken);
+      await join(recipient, room.roomId);
+      const envelopes = Array.from({ length: 30 }, (_, i) => `QUJD${'x'.repeat(i + 1)}`);
+      const arrived: string[] = [];
+      sharer.on('signal', ({ envelope }) => arrived.push(envelope));
+      // Fire all without waiting for acknowledgements, as trickle ICE does.
+      const acks = envelopes.map((envelope) =>
+        request(recipient, 'signal', { to: sharerId, envelope }),
+      );
+      for (const ack of await Promise.all(acks)) assert.deepEqual(ack, { ok: true });
+      await waitFor(() => arrived.length === envelopes.length);
+      assert.deepEqual(arrived, envelopes);
+    } finally {
+      await h.close();
+    }
   });
 });
 

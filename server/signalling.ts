@@ -64,7 +64,6 @@ export const sharerSources: SourcePicker = async ({ room, requester, exclude }) 
 export interface SocketData {
   roomId?: string;
   role?: Role;
-  joining?: boolean;
 }
 
 export type SignallingServer = Server<
@@ -127,6 +126,14 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 
   io.on('connection', (socket) => {
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
+    // One socket's events are handled one after another: a store that answers out of order
+    // (Redis, say) must not let a candidate overtake the offer it belongs to.
+    let tail = Promise.resolve();
+    const inOrder = (task: () => Promise<void>) => {
+      tail = tail.then(task).catch(() => {
+        // `dispatch` settles every failure itself; only a broken log sink could land here.
+      });
+    };
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && EVENTS.has(event)) return;
@@ -136,13 +143,19 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     });
 
     socket.on('join', (...args: unknown[]) =>
-      dispatch('join', args, JoinRequestSchema, (req) => join(socket, req), versionMismatch),
+      inOrder(() =>
+        dispatch('join', args, JoinRequestSchema, (req) => join(socket, req), versionMismatch),
+      ),
     );
     socket.on('sources', (...args: unknown[]) =>
-      dispatch('sources', args, SourcesRequestSchema, (req) => sources(socket, req.exclude ?? [])),
+      inOrder(() =>
+        dispatch('sources', args, SourcesRequestSchema, (req) =>
+          sources(socket, req.exclude ?? []),
+        ),
+      ),
     );
     socket.on('signal', (...args: unknown[]) =>
-      dispatch('signal', args, SignalOutSchema, (msg) => signal(socket, msg)),
+      inOrder(() => dispatch('signal', args, SignalOutSchema, (msg) => signal(socket, msg))),
     );
     socket.on('disconnect', () => {
       leave(socket).catch((err: unknown) => {
@@ -161,11 +174,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     schema: S,
     handle: (payload: v.InferOutput<S>) => Promise<Ack<object>>,
     onInvalid?: (raw: unknown) => ErrorAck | undefined,
-  ): void {
+  ): Promise<void> {
     const ack = args.at(-1);
     if (typeof ack !== 'function') {
       logger.debug('socket.rejected', { event, code: 'no-ack' });
-      return;
+      return Promise.resolve();
     }
     const run = async (): Promise<Ack<object>> => {
       if (args.length !== 2 || !isPlainObject(args[0])) {
@@ -183,7 +196,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       }
       return handle(parsed.output);
     };
-    run()
+    return run()
       .catch((err: unknown) => {
         logger.error('socket.handler-failed', { event, kind: errorKind(err) });
         return errorAck('internal', 'The service failed to handle this message.');
@@ -198,7 +211,6 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     socket: SignallingSocket,
     req: v.InferOutput<typeof JoinRequestSchema>,
   ): Promise<Ack<{ peerId: string }>> {
-    if (socket.data.joining) return errorAck('not-allowed', 'A join is already in progress.');
     const current = socket.data.roomId;
     if (current !== undefined) {
       if (await store.getMember(current, socket.id)) {
@@ -209,40 +221,35 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       socket.data.roomId = undefined;
       socket.data.role = undefined;
     }
-    socket.data.joining = true;
-    try {
-      const room = await store.getRoom(req.roomId);
-      if (!room) return errorAck('room-not-found', 'This share does not exist or has expired.');
-      if (
-        req.role === 'sharer' &&
-        (req.sharerToken === undefined || !tokensMatch(req.sharerToken, room.sharerToken))
-      ) {
-        return errorAck('not-allowed', 'Only the sharer of this room may join as sharer.');
-      }
-      const added = await store.addMember(
-        room.id,
-        { peerId: socket.id, role: req.role },
-        config.maxSocketsPerRoom,
-      );
-      if (added === 'room-not-found') {
-        return errorAck('room-not-found', 'This share does not exist or has expired.');
-      }
-      if (added === 'full') return errorAck('limit-exceeded', 'This share has too many peers.');
-      if (req.role === 'sharer') await store.setSharerOnline(room.id, socket.id);
-      if (!socket.connected) {
-        // The socket left while we were busy; take it out again.
-        await store.removeMember(room.id, socket.id);
-        await store.setSharerOffline(room.id, socket.id);
-        return errorAck('not-allowed', 'The connection closed.');
-      }
-      socket.data.roomId = room.id;
-      socket.data.role = req.role;
-      await socket.join(channel(room.id));
-      logger.info('room.joined', { room: roomTag(room.id), role: req.role });
-      return { ok: true, peerId: socket.id };
-    } finally {
-      socket.data.joining = false;
+    const room = await store.getRoom(req.roomId);
+    if (!room) return errorAck('room-not-found', 'This share does not exist or has expired.');
+    if (
+      req.role === 'sharer' &&
+      (req.sharerToken === undefined || !tokensMatch(req.sharerToken, room.sharerToken))
+    ) {
+      return errorAck('not-allowed', 'Only the sharer of this room may join as sharer.');
     }
+    const added = await store.addMember(
+      room.id,
+      { peerId: socket.id, role: req.role },
+      config.maxSocketsPerRoom,
+    );
+    if (added === 'room-not-found') {
+      return errorAck('room-not-found', 'This share does not exist or has expired.');
+    }
+    if (added === 'full') return errorAck('limit-exceeded', 'This share has too many peers.');
+    if (req.role === 'sharer') await store.setSharerOnline(room.id, socket.id);
+    if (!socket.connected) {
+      // The socket left while we were busy; take it out again.
+      await store.removeMember(room.id, socket.id);
+      await store.setSharerOffline(room.id, socket.id);
+      return errorAck('not-allowed', 'The connection closed.');
+    }
+    socket.data.roomId = room.id;
+    socket.data.role = req.role;
+    await socket.join(channel(room.id));
+    logger.info('room.joined', { room: roomTag(room.id), role: req.role });
+    return { ok: true, peerId: socket.id };
   }
 
   async function sources(
