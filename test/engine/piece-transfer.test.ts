@@ -67,6 +67,7 @@ interface Run {
   errors: P2PError[];
   completed: Promise<void>;
   sent: number[];
+  completions: number[];
 }
 
 async function transfer(
@@ -91,11 +92,15 @@ async function transfer(
   const verified: number[] = [];
   const errors: P2PError[] = [];
   const sent: number[] = [];
+  const completions: number[] = [];
   let resolveDone!: () => void;
   const completed = new Promise<void>((resolve) => (resolveDone = resolve));
   const fetcher = new PieceFetcher(receiverSide.asPeerLink(), download, {
     onPiece: (index) => verified.push(index),
-    onComplete: resolveDone,
+    onComplete: () => {
+      completions.push(performance.now());
+      resolveDone();
+    },
     onError: (error) => errors.push(error),
   });
   const sender = new PieceSender(sourceSide.asPeerLink(), source, {
@@ -122,6 +127,7 @@ async function transfer(
     errors,
     completed,
     sent,
+    completions,
   };
 }
 
@@ -177,6 +183,14 @@ describe('PieceFetcher + PieceSender', () => {
     expect(run.verified.slice().sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(run.requests.flat().sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(run.sent[run.sent.length - 1]).to.equal(run.bytes.byteLength);
+  });
+
+  it('reports completion once', async () => {
+    // A consumer that finishes the download in onComplete must not do it once per piece.
+    const run = await transfer(5 * PIECE + 1);
+    await expectIntact(run);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run.completions).to.have.length(1);
   });
 
   it('moves a one-byte file', async () => {
