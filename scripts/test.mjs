@@ -1,15 +1,17 @@
 // `npm test`: everything that proves the product works, in order, stopping at the first failure.
 // It first makes sure the two browsers the element and end-to-end tests drive are installed
 // (installing them with apt when run as root, as CI is), then runs the stages below and ends
-// with one `N passed, N failed` line that adds up the tests of every stage that ran.
+// with one `N passed, N failed` line that adds up the tests of every stage that ran. A full run
+// first refuses test files that no stage would run.
 //
 //   npm test                      every stage, in order (what CI runs)
 //   npm test -- server element    only the named stages, still in order (local convenience)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * The stages, in the order they run. `counts` says how a stage's tests are counted: 'tap' for
@@ -130,7 +132,76 @@ async function runStage(stage, tapDir) {
   return { code, counts: wtrCounts(stdout) };
 }
 
+/** A glob as web-test-runner reads it (`**`, `*`, `?`, `{a,b}`) as an anchored RegExp. */
+function globToRegExp(pattern) {
+  const glob = pattern.replace(/^\.\//, '');
+  let re = '';
+  let braces = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (glob.startsWith('**/', i)) {
+      re += '(?:.*/)?';
+      i += 2;
+    } else if (glob.startsWith('**', i)) {
+      re += '.*';
+      i += 1;
+    } else if (c === '*') {
+      re += '[^/]*';
+    } else if (c === '?') {
+      re += '[^/]';
+    } else if (c === '{') {
+      braces += 1;
+      re += '(?:';
+    } else if (c === '}' && braces) {
+      braces -= 1;
+      re += ')';
+    } else if (c === ',' && braces) {
+      re += '|';
+    } else {
+      re += c.replace(/[.+^$(){}|[\]\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Test files that no stage runs. Node stages run every test file under the folders their npm
+ * script names; the element stage runs web-test-runner.config.mjs's `files` globs. A test file
+ * outside all of them would never run, and nothing else would say so.
+ */
+async function unwiredTests() {
+  const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+  const folders = STAGES.filter((s) => s.counts === 'tap').flatMap((s) => {
+    const words = (pkg.scripts[s.script] ?? '').split(/\s+/);
+    return words
+      .slice(words.indexOf('scripts/node-test.mjs') + 1)
+      .filter((w) => !w.startsWith('-'));
+  });
+  const wtr = (await import(pathToFileURL('web-test-runner.config.mjs').href)).default;
+  const globs = [wtr.files ?? []].flat();
+  const include = globs.filter((g) => !g.startsWith('!')).map(globToRegExp);
+  const exclude = globs.filter((g) => g.startsWith('!')).map((g) => globToRegExp(g.slice(1)));
+
+  const all = [];
+  const walk = async (dir) => {
+    for (const entry of await readdir(dir || '.', { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name.startsWith('.')) {
+        continue;
+      }
+      const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(rel);
+      else if (/\.test\.(ts|mjs|js)$/.test(entry.name)) all.push(rel);
+    }
+  };
+  await walk('');
+  return all
+    .filter((rel) => !folders.some((f) => rel === f || rel.startsWith(`${f.replace(/\/$/, '')}/`)))
+    .filter((rel) => !include.some((re) => re.test(rel)) || exclude.some((re) => re.test(rel)))
+    .sort();
+}
+
 async function main() {
+  process.chdir(fileURLToPath(new URL('..', import.meta.url)));
   const known = STAGES.map((s) => s.name);
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !known.includes(name));
@@ -139,6 +210,20 @@ async function main() {
     process.exit(2);
   }
   const stages = wanted.length ? STAGES.filter((s) => wanted.includes(s.name)) : STAGES;
+
+  if (wanted.length === 0) {
+    const unwired = await unwiredTests();
+    if (unwired.length) {
+      console.error('test: no stage runs these test files:');
+      for (const file of unwired) console.error(`  ${file}`);
+      console.error(
+        "Browser tests belong in web-test-runner.config.mjs's `files`; Node tests under a folder" +
+          ' that test:server or test:e2e names in package.json.',
+      );
+      console.log('0 passed, 1 failed');
+      process.exit(1);
+    }
+  }
 
   if (stages.some((s) => s.name === 'element' || s.name === 'e2e')) ensureBrowsers();
 
