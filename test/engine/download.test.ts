@@ -5,7 +5,7 @@
 import { expect } from '@open-wc/testing';
 import { P2PError } from '../../src/protocol/errors.js';
 import type { FileMeta } from '../../src/protocol/meta.js';
-import { Download } from '../../src/transfer/download.js';
+import { Download, MAX_BACKLOG_BYTES } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
 import { fileOf, MemorySink, PIECE, randomBytes, sha256Hex, tick, until } from './helpers.js';
 
@@ -179,6 +179,27 @@ describe('Download', () => {
     await f.download.accept('c', 5, piece(f, 5));
     f.download.release('c');
     expect(f.download.claim('e', 10), 'a verified piece is not missing').to.deep.equal([]);
+  });
+
+  it('holds settle() while unwritten bytes exceed the backlog limit', async () => {
+    const count = MAX_BACKLOG_BYTES / PIECE + 2;
+    const f = await fixture(count * PIECE);
+    let open!: () => void;
+    f.sink.gate = new Promise<void>((resolve) => (open = resolve));
+    for (let i = 0; i < count; i++)
+      expect(await f.download.accept('p', i, piece(f, i))).to.equal('ok');
+    expect(f.download.backlog).to.equal(count * PIECE);
+    let settled = false;
+    const settling = f.download.settle().then(() => (settled = true));
+    await tick(30);
+    expect(settled, 'the disk has not caught up').to.equal(false);
+    expect(f.sink.writes).to.have.length(0);
+    open();
+    await settling;
+    expect(f.download.backlog).to.be.at.most(MAX_BACKLOG_BYTES);
+    expect(f.sink.writes.length).to.be.greaterThan(1);
+    const { sha256 } = await f.download.finish();
+    expect(sha256).to.equal(f.meta.sha256);
   });
 
   it('surfaces a failed write from accept, settle and finish', async () => {

@@ -59,6 +59,8 @@ export class MemorySink implements PieceSink {
   /** Alters what `finish()` returns, to stand for a disk that did not keep the bytes. */
   corruptOnDisk: ((bytes: Uint8Array) => void) | null = null;
   finished = false;
+  /** While set, writes wait for it: a disk slower than the network. */
+  gate: Promise<void> | null = null;
 
   constructor(size: number) {
     this.bytes = new Uint8Array(size);
@@ -66,6 +68,7 @@ export class MemorySink implements PieceSink {
 
   async write(offset: number, data: Uint8Array): Promise<void> {
     await tick();
+    await this.gate;
     if (this.failNext) {
       const error = this.failNext;
       this.failNext = null;

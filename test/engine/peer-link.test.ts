@@ -4,7 +4,7 @@
  */
 import { expect } from '@open-wc/testing';
 import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
-import type { P2PError } from '../../src/protocol/errors.js';
+import { P2PError } from '../../src/protocol/errors.js';
 import { chunkPayloadSize, type Control } from '../../src/protocol/frames.js';
 import { fromBase64Url, randomId, toBase64Url } from '../../src/protocol/ids.js';
 import { PeerLink, type LinkRole } from '../../src/rtc/peer-link.js';
@@ -167,6 +167,36 @@ describe('PeerLink', function () {
     expect(recipient.closedWith).to.equal(null);
     const error = await withTimeout(sharer.closed, 5000, 'the sharer to see the bye');
     expect(error?.code).to.equal('peer-vanished');
+  });
+
+  it('tells the other side why it failed', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    recipient.link.fail(new P2PError('integrity', 'corrupt data'));
+    expect(recipient.closedWith?.code).to.equal('integrity');
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to hear why');
+    expect(error?.code).to.equal('integrity');
+    expect(error?.message).to.equal('corrupt data');
+  });
+
+  /** The raw channel of an open link: stands for a peer running modified code. */
+  const rawChannel = (side: Side) => (side.link as unknown as { channel: RTCDataChannel }).channel;
+
+  it('drops a peer that repeats its handshake', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    rawChannel(sharer).send(JSON.stringify({ t: 'hello', v: 1, role: 'source', proof: 'AAAA' }));
+    const error = await withTimeout(recipient.closed, 5000, 'the recipient to refuse');
+    expect(error?.code).to.equal('tampered');
+  });
+
+  it('drops a peer that sends a malformed control message', async () => {
+    const { recipient, sharer } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    rawChannel(recipient).send('{"t":"request","pieces":"all"}');
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse');
+    expect(error?.code).to.equal('bad-request');
+    expect(sharer.controls).to.deep.equal([]);
   });
 
   it('keeps an open link alive on heartbeats alone', async () => {
