@@ -1,11 +1,49 @@
 // Browser tests (element, sinks, anything under src/) in the system Chromium, one file at a time
 // (two cores). Tests that need the real signalling service fetch `/__service-url`: the service is
 // started on a free port on first request and closed when the run ends.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 
 const root = new URL('./', import.meta.url);
+
+/**
+ * The dev server's node-resolve, like the bundle's (see rollup.config.mjs), ignores a package's
+ * `browser` field for files of packages entered through `exports`; engine.io-client's Node
+ * transports then reach the browser. This serves the browser file in their place.
+ */
+function browserFieldFiles() {
+  const rootDir = fileURLToPath(root);
+  const maps = new Map();
+  const mapOf = (pkgDir) => {
+    if (!maps.has(pkgDir)) {
+      const field = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).browser;
+      maps.set(pkgDir, field && typeof field === 'object' ? field : {});
+    }
+    return maps.get(pkgDir);
+  };
+  return {
+    name: 'browser-field-files',
+    serve(context) {
+      const at = context.path.lastIndexOf('/node_modules/');
+      if (at < 0) return undefined;
+      const rest = context.path.slice(at + '/node_modules/'.length).split('/');
+      const nameLength = rest[0].startsWith('@') ? 2 : 1;
+      const pkgDir = join(
+        rootDir,
+        context.path.slice(0, at),
+        'node_modules',
+        ...rest.slice(0, nameLength),
+      );
+      const target = mapOf(pkgDir)[`./${rest.slice(nameLength).join('/')}`];
+      if (target === false) return { body: 'export default {};', type: 'js' };
+      if (typeof target !== 'string') return undefined;
+      return { body: readFileSync(join(pkgDir, target), 'utf8'), type: 'js' };
+    },
+  };
+}
 
 /** Starts `createService()` from server/service.ts lazily, so runs that never ask pay nothing. */
 function realService() {
@@ -48,7 +86,9 @@ const service = realService();
 export default {
   rootDir: fileURLToPath(root),
   files: ['src/**/*.test.ts', 'test/element/**/*.test.ts', 'test/sinks/**/*.test.ts'],
-  nodeResolve: true,
+  // Browser builds of dependencies, as in the bundle: socket.io-client's Node and development
+  // builds import CommonJS (`debug`, `ws`) that a browser cannot load unbundled.
+  nodeResolve: { browser: true, exportConditions: ['browser', 'production'] },
   concurrency: 1,
   browsers: [
     chromeLauncher({
@@ -69,6 +109,7 @@ export default {
   ],
   middleware: [service.middleware],
   plugins: [
+    browserFieldFiles(),
     esbuildPlugin({ ts: true, tsconfig: fileURLToPath(new URL('./tsconfig.json', root)) }),
     service.plugin,
   ],

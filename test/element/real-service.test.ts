@@ -1,0 +1,111 @@
+/**
+ * <p2p-share> against the real transfer engine and the real signalling service (started by
+ * web-test-runner.config.mjs on another origin): a dropped file creates a real room and link, a
+ * recipient on the same page reads the sealed metadata back over REST, and stopping deletes the
+ * room. WebRTC between two browsers is e2e/'s job.
+ */
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import '../../src/p2p-share.define.js';
+import { parseLink } from '../../src/crypto/link.js';
+import type { P2PShareElement } from '../../src/p2p-share.js';
+import { randomId } from '../../src/protocol/ids.js';
+import { $, button, record, settle, text } from './helpers.js';
+
+async function serviceUrl(): Promise<string> {
+  const res = await fetch('/__service-url');
+  const body = (await res.json()) as { url?: string; error?: string };
+  if (!res.ok || !body.url) throw new Error(body.error ?? `/__service-url answered ${res.status}`);
+  return body.url;
+}
+
+describe('<p2p-share> with the real service', () => {
+  let events: ReturnType<typeof record>;
+  let server: string;
+
+  before(async () => {
+    server = await serviceUrl();
+  });
+
+  beforeEach(() => {
+    history.replaceState(null, '', location.pathname + location.search);
+    events = record();
+  });
+
+  afterEach(() => {
+    events.stop();
+    history.replaceState(null, '', location.pathname + location.search);
+  });
+
+  it('creates a room for a dropped file, shows its link, and deletes the room on stop', async () => {
+    expect(new URL(server).origin, 'the service runs on another origin').not.to.equal(
+      location.origin,
+    );
+    const sharer = await fixture<P2PShareElement>(html`<p2p-share server=${server}></p2p-share>`);
+    const bytes = new Uint8Array(300_000);
+    for (let at = 0; at < bytes.length; at += 65_536) {
+      crypto.getRandomValues(bytes.subarray(at, at + 65_536));
+    }
+    const file = new File([bytes], 'secret-plans.pdf', { type: 'application/pdf' });
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+
+    const linked = oneEvent(sharer, 'p2p-share-link');
+    $(sharer, '.dropzone').dispatchEvent(
+      new DragEvent('drop', { dataTransfer: transfer, cancelable: true, bubbles: true }),
+    );
+    const failed = oneEvent(sharer, 'p2p-share-error').then((e) => {
+      throw new Error(`sharing failed: ${e.detail.code}: ${e.detail.message}`);
+    });
+    const { link } = (await Promise.race([linked, failed])).detail;
+    await settle(sharer);
+
+    const secret = parseLink(link);
+    expect(secret, `not a share link: ${link}`).to.not.equal(null);
+    expect(link.startsWith(`${location.href.split('#')[0]}#p2p=`)).to.equal(true);
+    expect(sharer.link).to.equal(link);
+    expect($<HTMLInputElement>(sharer, 'input.link').value).to.equal(link);
+
+    const room = await fetch(new URL(`rooms/${secret!.roomId}`, server));
+    expect(room.status).to.equal(200);
+    const info = (await room.json()) as { roomId: string };
+    expect(info.roomId).to.equal(secret!.roomId);
+    expect(JSON.stringify(info), 'the service must not learn the name').not.to.contain('secret');
+    await expect(sharer).to.be.accessible();
+
+    // A recipient opening the link reads the sealed metadata back through the real service.
+    history.replaceState(null, '', link);
+    const recipient = await fixture<P2PShareElement>(
+      html`<p2p-share server=${server}></p2p-share>`,
+    );
+    await waitUntil(
+      () => recipient.shadowRoot!.querySelector('[part~="download-button"]'),
+      `the recipient never became ready: ${text(recipient)}`,
+      { timeout: 8000 },
+    );
+    expect(text(recipient)).to.contain('secret-plans.pdf');
+    expect(text(recipient)).to.contain('300 kB · application/pdf');
+    await expect(recipient).to.be.accessible();
+    recipient.remove();
+
+    button(sharer, 'Stop sharing').click();
+    await waitUntil(() => text(sharer).includes('Stopped sharing'), 'sharing did not stop');
+    const gone = await fetch(new URL(`rooms/${secret!.roomId}`, server));
+    expect(gone.status).to.equal(404);
+    expect(events.of('p2p-share-error')).to.deep.equal([]);
+  });
+
+  it('explains a link to a room the service does not know, once', async () => {
+    history.replaceState(null, '', `#p2p=${randomId()}.${randomId()}`);
+    const el = await fixture<P2PShareElement>(html`<p2p-share server=${server}></p2p-share>`);
+    await waitUntil(
+      () => el.shadowRoot!.querySelector('[role="alert"]'),
+      `no error shown: ${text(el)}`,
+      { timeout: 8000 },
+    );
+    expect($(el, '[role="alert"]').textContent).to.contain('This link has expired');
+    const errors = events.of('p2p-share-error');
+    expect(errors.map((e) => e.code)).to.deep.equal(['room-not-found']);
+    expect(errors[0]!.message.length).to.be.greaterThan(0);
+    await expect(el).to.be.accessible();
+  });
+});
