@@ -42,7 +42,8 @@ const browserField = () => {
       const at = resolved?.id.lastIndexOf('/node_modules/') ?? -1;
       if (!resolved || at < 0) return resolved;
       const rest = resolved.id.slice(at + '/node_modules/'.length).split('/');
-      const pkgDir = resolved.id.slice(0, at + '/node_modules/'.length) +
+      const pkgDir =
+        resolved.id.slice(0, at + '/node_modules/'.length) +
         rest.slice(0, rest[0].startsWith('@') ? 2 : 1).join('/');
       const target = mapOf(pkgDir)[`./${resolved.id.slice(pkgDir.length + 1)}`];
       if (target === false) return '\0empty';

@@ -36,7 +36,11 @@ export async function deriveRoomKeys(linkKey: string, extra = new Uint8Array()):
   ikm.set(key);
   ikm.set(extra, key.length);
   const base = await subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
-  const derive = (info: string, algorithm: AesKeyGenParams | HmacKeyGenParams, usages: KeyUsage[]) =>
+  const derive = (
+    info: string,
+    algorithm: AesKeyGenParams | HmacKeyGenParams,
+    usages: KeyUsage[],
+  ) =>
     subtle.deriveKey(
       { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(info) },
       base,

@@ -136,6 +136,9 @@ export interface ServerToClientEvents {
   'room-closed': (msg: RoomClosed) => void;
 }
 
-export function errorAck(code: ErrorBody['code'], message: string): { ok: false; error: ErrorBody } {
+export function errorAck(
+  code: ErrorBody['code'],
+  message: string,
+): { ok: false; error: ErrorBody } {
   return { ok: false, error: { code, message } };
 }

@@ -223,7 +223,10 @@ export class PeerLink {
     this.lastHeard = performance.now();
     if (typeof data !== 'string') {
       if (this.phase === 'open') this.opts.onData(data);
-      else this.fail(new P2PError('tampered', 'The other browser sent data before proving who it is.'));
+      else
+        this.fail(
+          new P2PError('tampered', 'The other browser sent data before proving who it is.'),
+        );
       return;
     }
     const msg = parseControl(data);
@@ -302,14 +305,19 @@ export class PeerLink {
       this.aad(this.opts.remoteId, this.opts.localId),
     );
     const parsed = v.safeParse(EnvelopeSchema, raw);
-    if (!parsed.success) throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
+    if (!parsed.success)
+      throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
     const env = parsed.output;
     if (this.sessionId === null) {
-      if (env.k !== 'offer') throw new P2PError('tampered', 'A connection did not start with an offer.');
+      if (env.k !== 'offer')
+        throw new P2PError('tampered', 'A connection did not start with an offer.');
       this.sessionId = env.s;
     }
     if (env.s !== this.sessionId || env.n <= this.recvSeq) {
-      throw new P2PError('tampered', 'A relayed message was replayed or belongs to another connection.');
+      throw new P2PError(
+        'tampered',
+        'A relayed message was replayed or belongs to another connection.',
+      );
     }
     this.recvSeq = env.n;
     switch (env.k) {
@@ -374,7 +382,12 @@ export class PeerLink {
       return;
     }
     const proof = new Uint8Array(await crypto.subtle.sign('HMAC', this.opts.keys.auth, input));
-    this.sendControl({ t: 'hello', v: PROTOCOL_VERSION, role: this.localRole, proof: toBase64Url(proof) });
+    this.sendControl({
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      role: this.localRole,
+      proof: toBase64Url(proof),
+    });
     this.maybeOpen();
   }
 
@@ -397,7 +410,12 @@ export class PeerLink {
     let ok = false;
     if (input && msg.role === expectedRole) {
       try {
-        ok = await crypto.subtle.verify('HMAC', this.opts.keys.auth, fromBase64Url(msg.proof), input);
+        ok = await crypto.subtle.verify(
+          'HMAC',
+          this.opts.keys.auth,
+          fromBase64Url(msg.proof),
+          input,
+        );
       } catch {
         ok = false;
       }

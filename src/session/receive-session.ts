@@ -90,7 +90,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       ]);
       const parsed = v.safeParse(FileMetaSchema, await openJson(keys.meta, room.meta, META_AAD));
       if (!parsed.success) {
-        throw new P2PError('protocol-mismatch', 'This share was made by an incompatible version of p2p-share.');
+        throw new P2PError(
+          'protocol-mismatch',
+          'This share was made by an incompatible version of p2p-share.',
+        );
       }
       this.keys = keys;
       this.meta = parsed.output;
@@ -112,7 +115,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   cancel(): void {
     if (!this.running) return;
-    this.attempt?.settle(new P2PError('cancelled', 'You cancelled the download. What arrived is kept: resume to fetch the rest.'));
+    this.attempt?.settle(
+      new P2PError(
+        'cancelled',
+        'You cancelled the download. What arrived is kept: resume to fetch the rest.',
+      ),
+    );
   }
 
   dispose(): void {
@@ -178,15 +186,25 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
     client.addEventListener('peer-left', (e) => {
       const link = this.attempt?.link;
-      if (link && !link.isOpen && link.remoteId === (e as CustomEvent<{ peerId: string }>).detail.peerId) {
-        this.attempt?.settle(new P2PError('peer-vanished', 'The sharer left before the connection was made.'));
+      if (
+        link &&
+        !link.isOpen &&
+        link.remoteId === (e as CustomEvent<{ peerId: string }>).detail.peerId
+      ) {
+        this.attempt?.settle(
+          new P2PError('peer-vanished', 'The sharer left before the connection was made.'),
+        );
       }
     });
     client.addEventListener('room-closed', () => {
       this.attempt?.settle(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
     });
     try {
-      await client.join({ v: PROTOCOL_VERSION, roomId: this.opts.secret.roomId, role: 'recipient' });
+      await client.join({
+        v: PROTOCOL_VERSION,
+        roomId: this.opts.secret.roomId,
+        role: 'recipient',
+      });
     } catch (err) {
       client.close();
       throw err;
@@ -196,7 +214,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   /** Connects to one source and pulls pieces until the download is complete or this attempt fails. */
-  private fetchFrom(source: string, client: SignalClient, keys: RoomKeys, download: Download): Promise<void> {
+  private fetchFrom(
+    source: string,
+    client: SignalClient,
+    keys: RoomKeys,
+    download: Download,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (error: P2PError | null) => {
@@ -225,7 +248,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
           this.progress(source, download, true);
           fetcher.start();
         },
-        onControl: () => link.fail(new P2PError('bad-request', 'The sharer sent a message out of place.')),
+        onControl: () =>
+          link.fail(new P2PError('bad-request', 'The sharer sent a message out of place.')),
         onData: (data) => fetcher.handleData(data),
         onClose: (error) =>
           settle(error ?? new P2PError('peer-vanished', 'The sharer closed the connection.')),

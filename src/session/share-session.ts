@@ -86,7 +86,9 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       );
       const key = randomId();
       const [keys, ice] = await Promise.all([deriveRoomKeys(key), this.rest.getIce()]);
-      const created = await this.rest.createRoom(await sealJson(keys.meta, prepared.meta, META_AAD));
+      const created = await this.rest.createRoom(
+        await sealJson(keys.meta, prepared.meta, META_AAD),
+      );
       signal.throwIfAborted();
       this.keys = keys;
       this.iceServers = ice.iceServers;
@@ -96,7 +98,9 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       const client = await SignalClient.connect(this.opts.server);
       this.signal = client;
       signal.throwIfAborted();
-      client.addEventListener('signal', (e) => this.handleSignal((e as CustomEvent<SignalIn>).detail));
+      client.addEventListener('signal', (e) =>
+        this.handleSignal((e as CustomEvent<SignalIn>).detail),
+      );
       client.addEventListener('peer-left', (e) => {
         const entry = this.peers.get((e as CustomEvent<{ peerId: string }>).detail.peerId);
         if (entry && !entry.link.isOpen) {
@@ -104,7 +108,12 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         }
       });
       client.addEventListener('room-closed', () =>
-        this.fatal(new P2PError('room-closed', 'This share expired on the service. Share the file again for a new link.')),
+        this.fatal(
+          new P2PError(
+            'room-closed',
+            'This share expired on the service. Share the file again for a new link.',
+          ),
+        ),
       );
       client.addEventListener('lost', (e) => this.fatal((e as CustomEvent<P2PError>).detail));
       await client.join({
@@ -146,17 +155,29 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     if (this.state.phase !== 'sharing' || !this.keys || !this.source || !this.signal) return;
     let entry = this.peers.get(from);
     if (!entry || entry.link.isClosed) {
-      const active = [...this.peers.values()].filter((p) => p.view.status === 'connecting' || p.view.status === 'transferring');
+      const active = [...this.peers.values()].filter(
+        (p) => p.view.status === 'connecting' || p.view.status === 'transferring',
+      );
       if (active.length >= MAX_PEERS) return;
       entry = this.addPeer(from, this.keys, this.source, this.signal);
     }
     entry.link.receive(envelope);
   }
 
-  private addPeer(peerId: string, keys: RoomKeys, source: FileSource, client: SignalClient): PeerEntry {
+  private addPeer(
+    peerId: string,
+    keys: RoomKeys,
+    source: FileSource,
+    client: SignalClient,
+  ): PeerEntry {
     const total = source.meta.size;
     const view: PeerView = { peerId, status: 'connecting', bytes: 0, total, speed: 0 };
-    const entry: PeerEntry = { link: null as unknown as PeerLink, sender: null, view, rate: new RateMeter() };
+    const entry: PeerEntry = {
+      link: null as unknown as PeerLink,
+      sender: null,
+      view,
+      rate: new RateMeter(),
+    };
     entry.link = new PeerLink({
       role: 'answerer',
       roomId: this.roomId,
@@ -170,7 +191,11 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
           onSent: (bytes) => {
             const confirmed = Math.max(0, Math.min(total, bytes - entry.link.bufferedAmount));
             entry.rate.add(confirmed);
-            this.updatePeer(entry, { status: 'transferring', bytes: confirmed, speed: entry.rate.rate });
+            this.updatePeer(entry, {
+              status: 'transferring',
+              bytes: confirmed,
+              speed: entry.rate.rate,
+            });
             this.emit('progress', { bytes: confirmed, total, peer: peerId });
           },
           onDone: () => {
@@ -182,10 +207,13 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       },
       onControl: (msg) => {
         if (!entry.sender?.handle(msg)) {
-          entry.link.fail(new P2PError('bad-request', 'The recipient sent a message out of place.'));
+          entry.link.fail(
+            new P2PError('bad-request', 'The recipient sent a message out of place.'),
+          );
         }
       },
-      onData: () => entry.link.fail(new P2PError('bad-request', 'The recipient sent data it should not send.')),
+      onData: () =>
+        entry.link.fail(new P2PError('bad-request', 'The recipient sent data it should not send.')),
       onClose: (error) => {
         entry.sender?.stop();
         if (entry.view.status === 'done') return;
@@ -230,7 +258,11 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     this.signal?.close();
     this.signal = null;
     const known = file ?? ('file' in this.state ? this.state.file : undefined);
-    this.setState(known ? { phase: 'error', file: known, error: describe(error) } : { phase: 'error', error: describe(error) });
+    this.setState(
+      known
+        ? { phase: 'error', file: known, error: describe(error) }
+        : { phase: 'error', error: describe(error) },
+    );
     this.emit('error', describe(error));
   }
 

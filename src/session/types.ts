@@ -34,13 +34,7 @@ export type ShareState =
   | { phase: 'error'; file?: FileInfo; error: ErrorBody };
 
 export type ReceivePhase =
-  | 'loading'
-  | 'ready'
-  | 'connecting'
-  | 'downloading'
-  | 'saving'
-  | 'done'
-  | 'error';
+  'loading' | 'ready' | 'connecting' | 'downloading' | 'saving' | 'done' | 'error';
 
 export type ReceiveState =
   | { phase: 'loading' }

@@ -67,7 +67,10 @@ export class RestClient {
     if (!schema) return undefined as v.InferOutput<S>;
     const parsed = v.safeParse(schema, body);
     if (!parsed.success) {
-      throw new P2PError('protocol-mismatch', 'The sharing service sent a reply this widget does not understand.');
+      throw new P2PError(
+        'protocol-mismatch',
+        'The sharing service sent a reply this widget does not understand.',
+      );
     }
     return parsed.output;
   }

@@ -22,7 +22,9 @@ export async function readPiece(
 ): Promise<Uint8Array<ArrayBuffer>> {
   try {
     return new Uint8Array(
-      await file.slice(index * pieceSize, Math.min(file.size, (index + 1) * pieceSize)).arrayBuffer(),
+      await file
+        .slice(index * pieceSize, Math.min(file.size, (index + 1) * pieceSize))
+        .arrayBuffer(),
     );
   } catch (cause) {
     throw new P2PError(

@@ -69,11 +69,17 @@ export class PieceFetcher {
   handleData(buf: ArrayBuffer): void {
     if (this.stopped) return;
     const frame = decodeFrame(buf);
-    if (!frame) return this.fail(new P2PError('bad-request', 'The other browser sent a malformed frame.'));
+    if (!frame)
+      return this.fail(new P2PError('bad-request', 'The other browser sent a malformed frame.'));
     if (frame.kind === FrameKind.Manifest) return this.handleManifest(frame.offset, frame.payload);
     const expected = this.current?.index ?? this.requested[0];
     if (frame.index !== expected) {
-      return this.fail(new P2PError('bad-request', `The other browser sent piece ${frame.index}, which was not asked for.`));
+      return this.fail(
+        new P2PError(
+          'bad-request',
+          `The other browser sent piece ${frame.index}, which was not asked for.`,
+        ),
+      );
     }
     if (!this.current) {
       this.requested.shift();
@@ -84,7 +90,10 @@ export class PieceFetcher {
       };
     }
     const piece = this.current;
-    if (frame.offset !== piece.received || piece.received + frame.payload.byteLength > piece.data.byteLength) {
+    if (
+      frame.offset !== piece.received ||
+      piece.received + frame.payload.byteLength > piece.data.byteLength
+    ) {
       return this.fail(new P2PError('bad-request', 'The other browser sent a piece out of order.'));
     }
     piece.data.set(frame.payload, frame.offset);
@@ -97,8 +106,14 @@ export class PieceFetcher {
 
   private handleManifest(offset: number, payload: Uint8Array): void {
     const manifest = this.manifest;
-    if (!manifest || offset !== this.manifestReceived || offset + payload.byteLength > manifest.byteLength) {
-      return this.fail(new P2PError('bad-request', 'The other browser sent an unexpected manifest.'));
+    if (
+      !manifest ||
+      offset !== this.manifestReceived ||
+      offset + payload.byteLength > manifest.byteLength
+    ) {
+      return this.fail(
+        new P2PError('bad-request', 'The other browser sent an unexpected manifest.'),
+      );
     }
     manifest.set(payload, offset);
     this.manifestReceived += payload.byteLength;
@@ -107,7 +122,12 @@ export class PieceFetcher {
     void this.download.setManifest(manifest).then((ok) => {
       if (this.stopped) return;
       if (!ok) {
-        this.fail(new P2PError('integrity', 'The other browser sent a piece list that does not match this link.'));
+        this.fail(
+          new P2PError(
+            'integrity',
+            'The other browser sent a piece list that does not match this link.',
+          ),
+        );
         return;
       }
       void this.fill();
@@ -132,7 +152,11 @@ export class PieceFetcher {
       }
       await this.fill();
     } catch (err) {
-      this.fail(err instanceof P2PError ? err : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }));
+      this.fail(
+        err instanceof P2PError
+          ? err
+          : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }),
+      );
     }
   }
 
@@ -148,15 +172,25 @@ export class PieceFetcher {
         return;
       }
       const meta = this.download.meta;
-      const windowPieces = Math.max(MIN_WINDOW_PIECES, Math.ceil(REQUEST_WINDOW_BYTES / meta.pieceSize));
-      const want = Math.min(MAX_REQUEST_PIECES, windowPieces - this.requested.length - (this.current ? 1 : 0));
+      const windowPieces = Math.max(
+        MIN_WINDOW_PIECES,
+        Math.ceil(REQUEST_WINDOW_BYTES / meta.pieceSize),
+      );
+      const want = Math.min(
+        MAX_REQUEST_PIECES,
+        windowPieces - this.requested.length - (this.current ? 1 : 0),
+      );
       if (want <= 0) return;
       const pieces = this.download.claim(this.peer, want);
       if (pieces.length === 0) return;
       this.requested.push(...pieces);
       this.link.sendControl({ t: 'request', pieces });
     } catch (err) {
-      this.fail(err instanceof P2PError ? err : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }));
+      this.fail(
+        err instanceof P2PError
+          ? err
+          : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }),
+      );
     } finally {
       this.requesting = false;
     }

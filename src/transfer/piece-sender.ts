@@ -48,7 +48,9 @@ export class PieceSender {
       case 'request':
         for (const index of msg.pieces) {
           if (index >= this.source.meta.pieceCount || !this.source.has(index)) {
-            this.link.fail(new P2PError('bad-request', `Piece ${index} was requested but does not exist here.`));
+            this.link.fail(
+              new P2PError('bad-request', `Piece ${index} was requested but does not exist here.`),
+            );
             return true;
           }
           if (this.queued.has(index)) continue;
