@@ -182,6 +182,10 @@ async function startHostServer(): Promise<http.Server> {
   const template = await readFile(new URL('./fixtures/host.html', import.meta.url), 'utf8');
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (url.pathname !== '/') {
       res.writeHead(404).end();
       return;
@@ -420,6 +424,10 @@ async function launchPeer(kind: BrowserKind, label: string, downloadDir: string)
     if (msg.type() === 'error' || msg.type() === 'warn') console.log(tag, msg.type(), msg.text());
   });
   page.on('pageerror', (err) => console.log(tag, 'pageerror', err));
+  page.on('response', (res) => {
+    if (res.status() >= 400)
+      console.log(tag, 'HTTP', res.status(), res.request().method(), res.url());
+  });
   page.on('requestfailed', (req) => {
     const failure = req.failure()?.errorText ?? '';
     if (!/ERR_ABORTED|NS_BINDING_ABORTED/.test(failure))
@@ -561,30 +569,56 @@ export async function waitForProgress(page: Page, bytes: number, timeout = 60_00
     throw new Error(`widget error before progress: ${JSON.stringify(errors[0]!.detail)}`);
 }
 
-/**
- * The widget's visible text: every text node in its shadow tree (nested shadow roots included)
- * whose element is rendered, plus visible `aria-label`s of buttons.
+/*
+ * In-page helpers are plain JavaScript strings: tsx compiles this file with esbuild's keepNames,
+ * which wraps named inner functions in a `__name()` call that does not exist in the page.
  */
-export async function visibleText(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const parts: string[] = [];
-    const walk = (root: Node) => {
-      for (const node of Array.from(root.childNodes)) {
-        if (node.nodeType === Node.TEXT_NODE) {
-          const parent = node.parentElement;
-          if (parent && parent.checkVisibility() && node.textContent?.trim())
-            parts.push(node.textContent.trim());
-        } else if (node instanceof Element) {
-          if (node.shadowRoot) walk(node.shadowRoot);
-          if (node instanceof HTMLSlotElement) for (const n of node.assignedNodes()) walk(n);
-          walk(node);
-        }
+
+/** Walks the widget's shadow tree (nested shadow roots and slots included). */
+const WALK_JS = `function walkWidget(visit) {
+  const walk = function (root) {
+    for (const node of Array.from(root.childNodes)) {
+      visit(node);
+      if (node instanceof Element) {
+        if (node.shadowRoot) walk(node.shadowRoot);
+        if (node instanceof HTMLSlotElement) for (const n of node.assignedNodes()) walk(n);
+        walk(node);
       }
-    };
-    const host = document.querySelector('p2p-share');
-    if (host?.shadowRoot) walk(host.shadowRoot);
-    return parts.join(' ').replace(/\s+/g, ' ');
+    }
+  };
+  const host = document.querySelector('p2p-share');
+  if (host && host.shadowRoot) walk(host.shadowRoot);
+}`;
+
+const VISIBLE_TEXT_JS = `(function () {
+  ${WALK_JS}
+  const parts = [];
+  walkWidget(function (node) {
+    if (node.nodeType !== Node.TEXT_NODE) return;
+    const parent = node.parentElement;
+    const text = (node.textContent || '').trim();
+    if (parent && text && parent.checkVisibility()) parts.push(text);
   });
+  return parts.join(' ').replace(/\\s+/g, ' ');
+})()`;
+
+const FIND_BUTTON_JS = (label: RegExp) => `(function () {
+  ${WALK_JS}
+  const re = new RegExp(${JSON.stringify(label.source)}, ${JSON.stringify(label.flags)});
+  let found = null;
+  walkWidget(function (el) {
+    if (found || !(el instanceof HTMLElement)) return;
+    if (!(el instanceof HTMLButtonElement) && el.getAttribute('role') !== 'button') return;
+    const name = (el.getAttribute('aria-label') || '') + ' ' + (el.textContent || '');
+    if (el.disabled || !el.checkVisibility() || !re.test(name)) return;
+    found = el;
+  });
+  return found;
+})()`;
+
+/** The widget's visible text: every rendered text node in its shadow tree, in order. */
+export async function visibleText(page: Page): Promise<string> {
+  return page.evaluate(VISIBLE_TEXT_JS) as Promise<string>;
 }
 
 export async function waitForText(
@@ -607,27 +641,7 @@ export async function findButton(
   page: Page,
   label: RegExp,
 ): Promise<ElementHandle<HTMLElement> | null> {
-  const handle = await page.evaluateHandle(
-    (source, flags) => {
-      const re = new RegExp(source, flags);
-      const found: HTMLElement[] = [];
-      const walk = (root: ParentNode) => {
-        for (const el of Array.from(root.querySelectorAll('*'))) {
-          if (el.shadowRoot) walk(el.shadowRoot);
-          if (!(el instanceof HTMLButtonElement) && el.getAttribute('role') !== 'button') continue;
-          const name = `${el.getAttribute('aria-label') ?? ''} ${el.textContent ?? ''}`;
-          if ((el as HTMLButtonElement).disabled || !el.checkVisibility() || !re.test(name))
-            continue;
-          found.push(el as HTMLElement);
-        }
-      };
-      const host = document.querySelector('p2p-share');
-      if (host?.shadowRoot) walk(host.shadowRoot);
-      return found[0] ?? null;
-    },
-    label.source,
-    label.flags,
-  );
+  const handle = await page.evaluateHandle(FIND_BUTTON_JS(label));
   const el = handle.asElement() as ElementHandle<HTMLElement> | null;
   if (!el) await handle.dispose();
   return el;
@@ -751,6 +765,10 @@ export interface HeapPeak {
   /** Largest `usedSize + backingStorageSize` of any dedicated worker the page started. */
   worker: number;
   samples: number;
+  /** The largest `usedWithBuffers` in each quarter of the run: flat when memory is bounded. */
+  quarters: number[];
+  /** `usedSize + backingStorageSize` after a forced garbage collection at the end: what is kept. */
+  retained: number;
 }
 
 /**
@@ -762,7 +780,15 @@ export async function sampleHeap(
   intervalMs = 200,
 ): Promise<{ stop(): Promise<HeapPeak> }> {
   const session = await page.createCDPSession();
-  const peak: HeapPeak = { used: 0, usedWithBuffers: 0, worker: 0, samples: 0 };
+  const peak: HeapPeak = {
+    used: 0,
+    usedWithBuffers: 0,
+    worker: 0,
+    samples: 0,
+    quarters: [],
+    retained: 0,
+  };
+  const series: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -772,6 +798,7 @@ export async function sampleHeap(
         peak.usedWithBuffers,
         usage.usedSize + usage.backingStorageSize,
       );
+      series.push(usage.usedSize + usage.backingStorageSize);
       for (const worker of page.workers()) {
         const w = await worker.client.send('Runtime.getHeapUsage').catch(() => null);
         if (w) peak.worker = Math.max(peak.worker, w.usedSize + w.backingStorageSize);
@@ -784,6 +811,12 @@ export async function sampleHeap(
     async stop() {
       running = false;
       await loop;
+      const q = Math.ceil(series.length / 4);
+      for (let i = 0; i < series.length; i += q)
+        peak.quarters.push(Math.max(...series.slice(i, i + q)));
+      await session.send('HeapProfiler.collectGarbage');
+      const end = await session.send('Runtime.getHeapUsage');
+      peak.retained = end.usedSize + end.backingStorageSize;
       await session.detach().catch(() => {});
       return peak;
     },

@@ -46,9 +46,17 @@ test(
     const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
     log(
       `256 MiB in ${seconds?.toFixed(1)} s (${rate(file.size, seconds ?? 0)}); recipient heap peak ` +
-        `${mib(peak.used)} (${mib(peak.usedWithBuffers)} with ArrayBuffers, workers ${mib(peak.worker)}) over ${peak.samples} samples`,
+        `${mib(peak.used)} (${mib(peak.usedWithBuffers)} with ArrayBuffers, workers ${mib(peak.worker)}) over ${peak.samples} samples; by quarter ${peak.quarters.map(mib).join(', ')}; ${mib(peak.retained)} after GC`,
     );
     assert.ok(peak.samples >= 10, `sampled the heap during the transfer (${peak.samples} samples)`);
     assert.ok(peak.used < 64 * MiB, `recipient JS heap peaked at ${mib(peak.used)}`);
+    // ArrayBuffers live outside the JS heap, so the heap alone would not see a widget that kept the
+    // file in memory: bound them too. Garbage ArrayBuffers wait for V8's external-memory GC, so the
+    // peak may pass 64 MiB; half the file may not, and after a GC nothing of the file may be left.
+    assert.ok(
+      peak.usedWithBuffers < 128 * MiB,
+      `recipient heap with ArrayBuffers peaked at ${mib(peak.usedWithBuffers)}`,
+    );
+    assert.ok(peak.retained < 32 * MiB, `recipient keeps ${mib(peak.retained)} after a GC`);
   },
 );

@@ -17,14 +17,29 @@ test('the service answers /healthz and serves the bundle to another origin with 
   const health = await fetch(new URL('healthz', env.serviceUrl));
   assert.equal(health.status, 200);
 
-  const bundle = await fetch(new URL('p2p-share.js', env.serviceUrl), {
-    headers: { origin: env.hostOrigin },
-  });
-  assert.equal(bundle.status, 200);
-  assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
-  const allowed = bundle.headers.get('access-control-allow-origin');
-  assert.ok(allowed === '*' || allowed === env.hostOrigin, `CORS header was ${allowed}`);
-  assert.match(await bundle.text(), /p2p-share/);
+  // The entry and every chunk it imports, fetched as the host page's browser would.
+  const queue = [new URL('p2p-share.js', env.serviceUrl)];
+  const seen = new Set<string>();
+  for (let url = queue.shift(); url; url = queue.shift()) {
+    if (seen.has(url.href)) continue;
+    seen.add(url.href);
+    const res = await fetch(url, { headers: { origin: env.hostOrigin } });
+    assert.equal(res.status, 200, url.href);
+    assert.match(res.headers.get('content-type') ?? '', /javascript/, url.href);
+    const allowed = res.headers.get('access-control-allow-origin');
+    assert.ok(
+      allowed === '*' || allowed === env.hostOrigin,
+      `CORS header of ${url.href}: ${allowed}`,
+    );
+    const code = await res.text();
+    for (const m of code.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+\.js)["']/g)) {
+      queue.push(new URL(m[1]!, url));
+    }
+  }
+  assert.ok(
+    [...seen].some((href) => href.includes('/chunks/')),
+    `the bundle loads lazy chunks too: ${[...seen].join(', ')}`,
+  );
 });
 
 for (const kind of ['chromium', 'firefox'] as BrowserKind[]) {
