@@ -119,7 +119,7 @@ export class P2PShareElement extends LitElement {
    * browser has one, private storage otherwise), `opfs` (the browser's private storage, then a
    * download) or `picker` (always ask). Read when the link is opened.
    */
-  @property({ attribute: 'save-to' }) saveTo: SaveTo = 'auto';
+  @property({ attribute: 'save-to' }) saveTo: 'auto' | 'opfs' | 'picker' = 'auto';
 
   /** The link to the file being shared; empty when nothing is being shared. */
   get link(): string {

@@ -4,7 +4,7 @@
  * failure is shown and fired exactly once.
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import '../../src/p2p-share.define.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
 import type { PeerView } from '../../src/session/types.js';
@@ -401,5 +401,52 @@ describe('<p2p-share> sharing', () => {
       else delete (window as { isSecureContext?: boolean }).isSecureContext;
     }
     expect(window.isSecureContext).to.equal(true);
+  });
+
+  it('stays accessible in dark mode, with its own dark colours', async () => {
+    await emulateMedia({ colorScheme: 'dark' });
+    try {
+      const el = await sharer();
+      await sharing(el);
+      const base = getComputedStyle($(el, '.base'));
+      expect(base.backgroundColor).to.equal('rgb(29, 31, 35)');
+      await expect(el).to.be.accessible();
+      fakes.shares[0]!.fail({ code: 'integrity', message: 'Damaged.' }, { reject: false });
+      await settle(el);
+      await expect(el).to.be.accessible();
+    } finally {
+      await emulateMedia({ colorScheme: 'light' });
+    }
+  });
+
+  it('lets the page theme it through custom properties', async () => {
+    const el = await fixture<P2PShareElement>(
+      html`<p2p-share server=${SERVER} style="--p2p-share-accent: rgb(1, 2, 3)"></p2p-share>`,
+    );
+    const choose = button(el, 'Choose a file');
+    expect(getComputedStyle(choose).backgroundColor).to.equal('rgb(1, 2, 3)');
+    expect(choose.getAttribute('part')).to.equal('button choose-button');
+  });
+
+  it('drops its transitions when the user prefers reduced motion', async () => {
+    const el = await sharer();
+    expect(getComputedStyle($(el, '.dropzone')).transitionDuration).not.to.equal('0s');
+    await emulateMedia({ reducedMotion: 'reduce' });
+    try {
+      expect(getComputedStyle($(el, '.dropzone')).transitionDuration).to.equal('0s');
+      expect(getComputedStyle(button(el, 'Choose a file')).transitionDuration).to.equal('0s');
+    } finally {
+      await emulateMedia({ reducedMotion: 'no-preference' });
+    }
+  });
+
+  it('shows a visible focus ring on keyboard focus', async () => {
+    const el = await sharer();
+    await sendKeys({ press: 'Tab' });
+    const choose = button(el, 'Choose a file');
+    expect(el.shadowRoot!.activeElement).to.equal(choose);
+    const style = getComputedStyle(choose);
+    expect(style.outlineStyle).to.equal('solid');
+    expect(parseFloat(style.outlineWidth)).to.be.at.least(2);
   });
 });
