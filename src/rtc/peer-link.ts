@@ -35,6 +35,8 @@ export interface PeerLinkOptions {
 /** Send-queue bounds: Chromium closes a channel whose queue passes 16 MiB. */
 export const HIGH_WATER = 8 * 1024 * 1024;
 export const LOW_WATER = 2 * 1024 * 1024;
+/** Smallest maximum message size a peer may announce (browsers allow 64 KiB or more). */
+export const MIN_MESSAGE_SIZE = 16 * 1024;
 
 const EnvelopeSchema = v.variant('k', [
   v.strictObject({
@@ -77,6 +79,7 @@ export class PeerLink {
   private recvSeq = -1;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private inbox: Promise<void> = Promise.resolve();
+  private outbox: Promise<void> = Promise.resolve();
   private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
   private peerProven = false;
   private lastHeard = 0;
@@ -282,19 +285,23 @@ export class PeerLink {
     return `p2p-share/v${PROTOCOL_VERSION}/signal|${this.opts.roomId}|${from}|${to}`;
   }
 
-  private async sendEnvelope(body: EnvelopeBody): Promise<void> {
-    if (this.phase === 'closed' || !this.sessionId) return;
-    const envelope: Envelope = { s: this.sessionId, n: this.sendSeq++, ...body } as Envelope;
-    const sealed = await sealJson(
-      this.opts.keys.signal,
-      envelope,
-      this.aad(this.opts.localId, this.opts.remoteId),
-    );
-    try {
-      await this.opts.relay(sealed);
-    } catch (err) {
-      this.fail(toP2PError(err));
-    }
+  /** Seals and relays in order: the peer refuses a sequence number that goes backwards. */
+  private sendEnvelope(body: EnvelopeBody): Promise<void> {
+    this.outbox = this.outbox.then(async () => {
+      if (this.phase === 'closed' || !this.sessionId) return;
+      const envelope: Envelope = { s: this.sessionId, n: this.sendSeq++, ...body } as Envelope;
+      const sealed = await sealJson(
+        this.opts.keys.signal,
+        envelope,
+        this.aad(this.opts.localId, this.opts.remoteId),
+      );
+      try {
+        await this.opts.relay(sealed);
+      } catch (err) {
+        this.fail(toP2PError(err));
+      }
+    });
+    return this.outbox;
   }
 
   private async handleEnvelope(sealed: string): Promise<void> {
@@ -376,6 +383,11 @@ export class PeerLink {
     if (this.phase !== 'connecting') return;
     this.phase = 'authenticating';
     this.lastHeard = performance.now();
+    // The peer sets this limit in its SDP; one too small to carry a frame header is hostile.
+    if ((this.pc.sctp?.maxMessageSize ?? MIN_MESSAGE_SIZE) < MIN_MESSAGE_SIZE) {
+      this.fail(new P2PError('bad-request', 'The other browser allows only tiny messages.'));
+      return;
+    }
     const input = this.proofInput(this.localRole);
     if (!input) {
       this.fail(new P2PError('tampered', 'The connection carries no DTLS fingerprint.'));

@@ -167,8 +167,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       const error = toP2PError(err);
       this.attempt?.link.fail(error);
       this.attempt = null;
-      if (error.code === 'integrity' && this.download_?.complete) {
-        // The whole file failed its final check: start over rather than keep bad bytes.
+      const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
+      if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
+        // A failed sink keeps nothing, and a file that failed its final check must not be kept:
+        // either way the next attempt starts over.
         await this.sink?.abort().catch(() => {});
         this.sink = null;
         this.download_ = null;

@@ -88,7 +88,7 @@ export class Download {
    * happens in order behind it); rejects when an earlier write failed.
    */
   async accept(peer: string, index: number, data: Uint8Array<ArrayBuffer>): Promise<AcceptResult> {
-    if (this.writeError) throw this.writeError;
+    this.throwWriteError();
     if (!this.hashes) throw new P2PError('integrity', 'A piece arrived before the manifest.');
     if (this.have[index]) {
       this.release(peer, index);
@@ -112,6 +112,10 @@ export class Download {
           this.hashedUpTo++;
         }
       } catch (err) {
+        // Not on disk, so not had: progress must not count it.
+        this.have[index] = 0;
+        this.haveCount--;
+        this.bytes -= data.byteLength;
         this.writeError ??= err;
       } finally {
         this.backlog -= data.byteLength;
@@ -120,10 +124,18 @@ export class Download {
     return 'ok';
   }
 
+  /**
+   * A failed write ends the download: a sink keeps nothing after a failure, so the session
+   * starts over with a new sink and a new Download.
+   */
+  private throwWriteError(): void {
+    if (this.writeError !== null) throw this.writeError;
+  }
+
   /** Resolves when the backlog is back under its limit. */
   async settle(): Promise<void> {
     while (this.backlog > MAX_BACKLOG_BYTES) await this.writes;
-    if (this.writeError) throw this.writeError;
+    this.throwWriteError();
   }
 
   /**
@@ -133,7 +145,8 @@ export class Download {
   async finish(): Promise<{ file: File; sha256: string }> {
     if (!this.complete) throw new Error('finish() before every piece arrived');
     await this.writes;
-    if (this.writeError) throw this.writeError;
+    this.throwWriteError();
+    if (!this.complete) throw new P2PError('storage-error', 'Some pieces could not be written.');
     const file = await this.sink.finish();
     for (let i = this.hashedUpTo; i < this.meta.pieceCount; i++) {
       const start = i * this.meta.pieceSize;

@@ -38,6 +38,7 @@ export class PieceFetcher {
   private corrupt = 0;
   private stopped = false;
   private requesting = false;
+  private completed = false;
 
   constructor(
     private readonly link: PeerLink,
@@ -146,10 +147,7 @@ export class PieceFetcher {
       } else if (result === 'ok') {
         this.events.onPiece(index, data.byteLength);
       }
-      if (this.download.complete) {
-        this.events.onComplete();
-        return;
-      }
+      if (this.download.complete) return this.complete();
       await this.fill();
     } catch (err) {
       this.fail(
@@ -167,10 +165,7 @@ export class PieceFetcher {
     try {
       await this.download.settle();
       if (this.stopped) return;
-      if (this.download.complete) {
-        this.events.onComplete();
-        return;
-      }
+      if (this.download.complete) return this.complete();
       const meta = this.download.meta;
       const windowPieces = Math.max(
         MIN_WINDOW_PIECES,
@@ -194,6 +189,12 @@ export class PieceFetcher {
     } finally {
       this.requesting = false;
     }
+  }
+
+  private complete(): void {
+    if (this.completed) return;
+    this.completed = true;
+    this.events.onComplete();
   }
 
   private fail(error: P2PError): void {

@@ -32,6 +32,7 @@ export class PieceSender {
   private pumping = false;
   private stopped = false;
   private sentBytes = 0;
+  private manifestSent = false;
 
   constructor(
     private readonly link: PeerLink,
@@ -84,6 +85,11 @@ export class PieceSender {
   }
 
   private sendManifest(): void {
+    if (this.manifestSent) {
+      this.link.fail(new P2PError('bad-request', 'The piece list was requested twice.'));
+      return;
+    }
+    this.manifestSent = true;
     const hashes = this.source.hashes;
     const payload = this.link.framePayload;
     for (let off = 0; off < hashes.byteLength; off += payload) {
