@@ -1,0 +1,41 @@
+/**
+ * The shape every benchmark module has, so `bench/run.ts` can run, print and store them alike.
+ */
+import type { VegaLiteSpec } from './chart.js';
+import type { Row } from './report.js';
+
+export interface BenchContext {
+  /** A short run (tiny sizes, one run) that only proves the benchmark still works. */
+  smoke: boolean;
+  /** Take DevTools CPU profiles even when every target is met. */
+  profile: boolean;
+  /** How many measured runs each figure is the median of. */
+  runs: number;
+  log(...args: unknown[]): void;
+}
+
+export interface BenchOutput {
+  params: Record<string, unknown>;
+  rows: Row[];
+  runs: unknown;
+  notes: string[];
+  /** Browser name → version string, for the machine facts. */
+  browsers: Record<string, string>;
+  chart: VegaLiteSpec | null;
+  /** Anything else worth keeping in the JSON (profiles, tuning sweeps). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Benchmark {
+  name: string;
+  title: string;
+  run(ctx: BenchContext): Promise<BenchOutput>;
+}
+
+/** A benchmark that has a name and a place but is not built yet; it never reports a figure. */
+export interface Placeholder {
+  name: string;
+  title: string;
+  /** Why there is nothing to run, and which issue will build it. */
+  pending: string;
+}

@@ -1,0 +1,178 @@
+/**
+ * The servers a browser benchmark needs, all on loopback: our signalling service in-process (as
+ * 127.0.0.1), a host page server on another origin (as localhost) with the widget page, the bare
+ * WebRTC page and the PeerJS page, and optionally a `peer` server for PeerJS. Page scripts are
+ * TypeScript under bench/pages/, bundled by esbuild when the world starts.
+ */
+import { once } from 'node:events';
+import { cp, readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { createLogger } from '../../server/log.js';
+import { createService, type Service } from '../../server/service.js';
+import { removeTempDir, tempDir } from './browsers.js';
+import { startPeerServer, type PeerServerHandle } from './peer-server.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PEERJS_BUNDLE = `${ROOT}node_modules/peerjs/dist/peerjs.min.js`;
+const PAGES = ['recorder', 'bare', 'peerjs-page'] as const;
+
+export interface WorldOptions {
+  /** Also start a `peer` server for the PeerJS pages. */
+  peerServer?: boolean;
+}
+
+export class World {
+  private constructor(
+    readonly service: Service,
+    /** The service's base URL with a trailing slash, as the browsers reach it. */
+    readonly serviceUrl: string,
+    readonly hostOrigin: string,
+    private readonly hostServer: http.Server,
+    readonly peer: PeerServerHandle | null,
+    /** The private copy of dist/ the service serves (its source maps name profile frames). */
+    readonly distDir: string,
+  ) {}
+
+  static async start(options: WorldOptions = {}): Promise<World> {
+    await stat(`${ROOT}dist/p2p-share.js`).catch(() => {
+      throw new Error('dist/p2p-share.js is missing: run `npm run build` before the benchmarks');
+    });
+    // A private copy of the build: another `npm run build` during a long run must not swap the
+    // chunks under a page that already loaded the entry.
+    const distDir = tempDir('p2p-bench-dist-');
+    await cp(`${ROOT}dist`, distDir, { recursive: true });
+    const service = createService({
+      staticDirs: { distDir },
+      // Per-join info lines would cost the service CPU that the benchmark then blames on it.
+      logger: createLogger({ level: 'warn' }),
+    });
+    const { port } = await service.listen(0, '127.0.0.1');
+    const serviceUrl = `http://127.0.0.1:${port}/`;
+    const hostServer = await startHostServer();
+    const hostOrigin = `http://localhost:${(hostServer.address() as AddressInfo).port}`;
+    const peer = options.peerServer ? await startPeerServer() : null;
+    return new World(service, serviceUrl, hostOrigin, hostServer, peer, distDir);
+  }
+
+  /** The widget's host page (sharer mode; a link adds the fragment). */
+  widgetUrl(): string {
+    const url = new URL('/', this.hostOrigin);
+    url.searchParams.set('service', this.serviceUrl);
+    return url.href;
+  }
+
+  bareUrl(): string {
+    return new URL('/bare', this.hostOrigin).href;
+  }
+
+  peerjsUrl(): string {
+    return new URL('/peerjs', this.hostOrigin).href;
+  }
+
+  async close(): Promise<void> {
+    this.hostServer.closeAllConnections();
+    await new Promise<void>((resolve) => this.hostServer.close(() => resolve()));
+    if (this.peer) {
+      this.peer.server.closeAllConnections();
+      // The peer server keeps timers we cannot reach; the bench process exits explicitly.
+      this.peer.server.close();
+    }
+    await this.service.close();
+    removeTempDir(this.distDir);
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const widgetPage = (service: string) => `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>p2p-share bench host</title>
+    <script type="module" src="/assets/recorder.js"></script>
+    <script type="module" src="${escapeHtml(service)}p2p-share.js"></script>
+  </head>
+  <body>
+    <p2p-share save-to="opfs" server="${escapeHtml(service)}"></p2p-share>
+  </body>
+</html>
+`;
+
+const barePage = `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8" /><title>bare WebRTC</title>
+  <script type="module" src="/assets/bare.js"></script></head>
+  <body></body>
+</html>
+`;
+
+const peerjsPage = `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8" /><title>PeerJS</title>
+  <script src="/vendor/peerjs.min.js"></script>
+  <script type="module" src="/assets/peerjs-page.js"></script></head>
+  <body><input type="file" id="file" /></body>
+</html>
+`;
+
+async function bundlePages(): Promise<Map<string, string>> {
+  const result = await build({
+    entryPoints: Object.fromEntries(
+      PAGES.map((name) => [name, fileURLToPath(new URL(`../pages/${name}.ts`, import.meta.url))]),
+    ),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    outdir: '/assets',
+    logLevel: 'silent',
+  });
+  const out = new Map<string, string>();
+  for (const file of result.outputFiles) out.set(file.path, file.text);
+  return out;
+}
+
+async function startHostServer(): Promise<http.Server> {
+  const assets = await bundlePages();
+  const peerjs = await readFile(PEERJS_BUNDLE, 'utf8');
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const send = (type: string, body: string) => {
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    const js = 'text/javascript; charset=utf-8';
+    const asset = assets.get(url.pathname);
+    if (asset !== undefined) return send(js, asset);
+    switch (url.pathname) {
+      case '/': {
+        const service = url.searchParams.get('service') ?? '';
+        if (!/^http:\/\/127\.0\.0\.1:\d+\/$/.test(service)) {
+          res.writeHead(400).end('service must be a loopback URL');
+          return;
+        }
+        return send('text/html; charset=utf-8', widgetPage(service));
+      }
+      case '/bare':
+        return send('text/html; charset=utf-8', barePage);
+      case '/peerjs':
+        return send('text/html; charset=utf-8', peerjsPage);
+      case '/favicon.ico':
+        res.writeHead(204).end();
+        return;
+      case '/vendor/peerjs.min.js':
+        return send(js, peerjs);
+      default:
+        res.writeHead(404).end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}

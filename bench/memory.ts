@@ -1,0 +1,221 @@
+/**
+ * Benchmark 2, receiver memory: the recipient page's peak JS heap (CDP Runtime.getHeapUsage) and
+ * its renderer processes' peak RSS (/proc VmRSS) while the widget receives a big file, against
+ * the same for a small one, in the same run. Memory must not grow with file size: the bytes go
+ * to disk as they arrive.
+ */
+import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
+import { barChart, type Bar } from './lib/chart.js';
+import { widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
+import { makeRandomFile, type SourceFile } from './lib/files.js';
+import type { Row } from './lib/report.js';
+import { MiB, median, medianRatio } from './lib/stats.js';
+import { World } from './lib/world.js';
+
+const SAMPLE_MS = 200;
+
+interface Sample {
+  heapUsed: number;
+  /** ArrayBuffer backing stores and other memory V8 holds outside its heap, when reported. */
+  backing: number;
+  rendererRss: number;
+  treeRss: number;
+}
+
+interface MemoryRun {
+  run: number;
+  bytes: number;
+  seconds: number;
+  samples: number;
+  idle: Sample;
+  peak: Sample;
+}
+
+interface HeapUsage {
+  usedSize: number;
+  totalSize: number;
+  embedderHeapUsedSize?: number;
+  backingStorageSize?: number;
+}
+
+async function receiveAndSample(
+  world: World,
+  file: SourceFile,
+  run: number,
+  versions: Record<string, string>,
+): Promise<MemoryRun> {
+  const [a, b] = await Promise.all([
+    BenchBrowser.launch('chromium', 'sharer'),
+    BenchBrowser.launch('chromium', 'recipient'),
+  ]);
+  versions.chromium = a.version;
+  try {
+    const link = await widgetShare(a, world, file);
+    await widgetOpen(b, link, file);
+    const cdp = await b.page.createCDPSession();
+    const sample = async (): Promise<Sample> => {
+      const heap = (await cdp.send('Runtime.getHeapUsage')) as HeapUsage;
+      const rss = b.rss();
+      return {
+        heapUsed: heap.usedSize,
+        backing: heap.backingStorageSize ?? 0,
+        rendererRss: rss.renderer,
+        treeRss: rss.tree,
+      };
+    };
+    const idle = await sample();
+    const peak = { ...idle };
+    let count = 0;
+    let sampling = true;
+    const loop = (async () => {
+      while (sampling) {
+        const s = await sample().catch(() => null);
+        if (s) {
+          count++;
+          for (const k of Object.keys(peak) as Array<keyof Sample>)
+            peak[k] = Math.max(peak[k], s[k]);
+        }
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      }
+    })();
+    const timeout = Math.max(120_000, (file.size / (0.5 * 1e6)) * 1000);
+    let t;
+    try {
+      t = await widgetDownload(b, file, timeout);
+    } finally {
+      sampling = false;
+      await loop;
+    }
+    await cdp.detach();
+    return { run, bytes: file.size, seconds: t.completeMs / 1000, samples: count, idle, peak };
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
+  const small = ctx.smoke ? 2 * MiB : 64 * MiB;
+  const big = ctx.smoke ? 8 * MiB : 1024 * MiB;
+  const versions: Record<string, string> = {};
+  const world = await World.start();
+  const dir = tempDir('p2p-bench-memory-');
+  const runs: MemoryRun[] = [];
+  try {
+    const files = [
+      await makeRandomFile(dir, 'memory-small.bin', small),
+      await makeRandomFile(dir, 'memory-big.bin', big),
+    ];
+    for (let run = 0; run < ctx.runs; run++) {
+      for (const file of run % 2 ? [...files].reverse() : files) {
+        const r = await receiveAndSample(world, file, run, versions);
+        runs.push(r);
+        ctx.log(
+          `run ${run + 1}/${ctx.runs} ${file.size / MiB} MiB: peak heap ${(r.peak.heapUsed / MiB).toFixed(1)} MiB, ` +
+            `renderer RSS ${(r.peak.rendererRss / MiB).toFixed(0)} MiB (${r.samples} samples)`,
+        );
+      }
+    }
+  } finally {
+    await world.close();
+    removeTempDir(dir);
+  }
+  const of = (bytes: number, f: (r: MemoryRun) => number) =>
+    runs
+      .filter((r) => r.bytes === bytes)
+      .sort((x, y) => x.run - y.run)
+      .map(f);
+  const heapRatio = medianRatio(
+    of(big, (r) => r.peak.heapUsed),
+    of(small, (r) => r.peak.heapUsed),
+  );
+  const rssRatio = medianRatio(
+    of(big, (r) => r.peak.rendererRss),
+    of(small, (r) => r.peak.rendererRss),
+  );
+  const label = (n: number) => (n >= 1024 * MiB ? `${n / 1024 / MiB} GiB` : `${n / MiB} MiB`);
+  const mib = (v: number) => v / MiB;
+  const rows: Row[] = [
+    {
+      metric: `peak JS heap, ${label(small)}`,
+      value: mib(median(of(small, (r) => r.peak.heapUsed))),
+      unit: 'MiB',
+    },
+    {
+      metric: `peak JS heap, ${label(big)}`,
+      value: mib(median(of(big, (r) => r.peak.heapUsed))),
+      unit: 'MiB',
+    },
+    {
+      metric: `peak heap ${label(big)} / ${label(small)}`,
+      value: heapRatio,
+      unit: '×',
+      target: '≤ 1.1',
+      met: heapRatio <= 1.1,
+    },
+    {
+      metric: `peak renderer RSS, ${label(small)}`,
+      value: mib(median(of(small, (r) => r.peak.rendererRss))),
+      unit: 'MiB',
+    },
+    {
+      metric: `peak renderer RSS, ${label(big)}`,
+      value: mib(median(of(big, (r) => r.peak.rendererRss))),
+      unit: 'MiB',
+    },
+    {
+      metric: `peak RSS ${label(big)} / ${label(small)}`,
+      value: rssRatio,
+      unit: '×',
+      target: '≤ 1.1',
+      met: rssRatio <= 1.1,
+    },
+    {
+      metric: `peak off-heap buffers, ${label(big)}`,
+      value: mib(median(of(big, (r) => r.peak.backing))),
+      unit: 'MiB',
+    },
+  ];
+  const bars: Bar[] = [];
+  for (const bytes of [small, big]) {
+    bars.push(
+      {
+        group: 'peak JS heap',
+        label: label(bytes),
+        value: mib(median(of(bytes, (r) => r.peak.heapUsed))),
+        runs: of(bytes, (r) => mib(r.peak.heapUsed)),
+      },
+      {
+        group: 'peak renderer RSS',
+        label: label(bytes),
+        value: mib(median(of(bytes, (r) => r.peak.rendererRss))),
+        runs: of(bytes, (r) => mib(r.peak.rendererRss)),
+      },
+    );
+  }
+  bars.push(
+    { group: 'ratio', label: `heap ${label(big)} / ${label(small)} (≤ 1.1)`, value: heapRatio },
+    { group: 'ratio', label: `RSS ${label(big)} / ${label(small)} (≤ 1.1)`, value: rssRatio },
+  );
+  return {
+    params: { small, big, runs: ctx.runs, sampleEveryMs: SAMPLE_MS },
+    rows,
+    runs,
+    notes: [
+      `Sampled every ${SAMPLE_MS} ms from the Download click to p2p-share-complete; peaks are the largest sample.`,
+      "Renderer RSS sums VmRSS over the recipient browser's renderer processes; page cache of the OPFS file is not RSS.",
+    ],
+    browsers: versions,
+    chart: barChart(`Recipient memory, median of ${ctx.runs}`, bars, {
+      'peak JS heap': 'MiB',
+      'peak renderer RSS': 'MiB',
+      ratio: '×',
+    }),
+  };
+}
+
+export const memory: Benchmark = {
+  name: 'memory',
+  title: 'Recipient memory: big file vs small file (Chromium)',
+  run: memoryRun,
+};

@@ -1,0 +1,433 @@
+/**
+ * Benchmark 4, signalling load: K sockets in rooms, held open, running complete offer/answer/ICE
+ * exchanges at a fixed rate — against our service as it ships (`node dist/server.js`) and, in the
+ * same run, against the `peer` server doing the equivalent exchange, each in its own child
+ * process. Load comes from worker threads in this process (socket.io-client and ws). Reports
+ * sockets held, relay latency p50/p99, the server's RSS per socket and its CPU.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import { barChart, type Bar } from './lib/chart.js';
+import { cpuSeconds, rssBytes } from './lib/proc.js';
+import type { Row } from './lib/report.js';
+import { KiB, median, medianRatio, percentile } from './lib/stats.js';
+import {
+  messagesPerExchange,
+  sealedChars,
+  type ConnectReport,
+  type FromWorker,
+  type LoadReport,
+  type TargetKind,
+  type WorkerJob,
+} from './signalling/protocol.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * Worker threads do not inherit tsx's loader hooks on Node 20, so each worker registers tsx
+ * itself before importing the TypeScript worker module.
+ */
+const WORKER_BOOT = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(
+  new URL('./signalling/worker.ts', import.meta.url).href,
+)}); })`;
+
+interface Scale {
+  sockets: number;
+  rate: number;
+  durationMs: number;
+  workers: number;
+  roomSize: number;
+  concurrency: number;
+}
+
+const FULL: Scale = {
+  sockets: 10_000,
+  rate: 2_000,
+  durationMs: 20_000,
+  workers: 2,
+  roomSize: 10,
+  concurrency: 32,
+};
+const SMOKE: Scale = {
+  sockets: 200,
+  rate: 200,
+  durationMs: 3_000,
+  workers: 2,
+  roomSize: 10,
+  concurrency: 16,
+};
+
+const SHAPE = { sdpChars: 1000, candidateChars: 200, candidates: 2, heartbeatMs: 5000 };
+
+interface PhaseResult {
+  target: TargetKind;
+  run: number;
+  sockets: number;
+  connected: number;
+  connectFailed: number;
+  firstError: string | null;
+  connectSeconds: number;
+  stillOpen: number;
+  sent: number;
+  delivered: number;
+  refused: number;
+  ratePerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  rssIdle: number;
+  rssHeld: number;
+  rssPerSocket: number;
+  cpuConnectSeconds: number;
+  cpuLoadSeconds: number;
+  cpuLoadPct: number;
+  loadgenCpuPct: number;
+}
+
+/** The hard limit on open files, which a child may raise its soft limit to. */
+function hardFdLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === 'unlimited' ? 1_048_576 : Number(hard) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+function softFdLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.trim().split(/\s+/)[3];
+    return soft === 'unlimited' ? 1_048_576 : Number(soft) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+interface Target {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startTarget(kind: TargetKind, sockets: number): Promise<Target> {
+  const command =
+    kind === 'ours'
+      ? [process.execPath, 'dist/server.js']
+      : [process.execPath, '--import', 'tsx', 'bench/signalling/peer-target.ts', String(sockets)];
+  // `exec` keeps the pid, so /proc/<pid> is the server itself, not the shell.
+  const child: ChildProcess = spawn(
+    'sh',
+    ['-c', `ulimit -n ${hardFdLimit()} 2>/dev/null; exec "$@"`, 'sh', ...command],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  process.once('exit', () => child.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${kind} server did not start in 30 s`)),
+      30_000,
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /(?:listening |on http:\/\/127\.0\.0\.1:)(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${out}`)));
+  });
+  child.stdout!.resume();
+  return { pid: child.pid!, port, stop };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function waitAll<T extends FromWorker['type']>(
+  workers: Worker[],
+  type: T,
+  timeoutMs: number,
+): Promise<Array<Extract<FromWorker, { type: T }>>> {
+  return Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<Extract<FromWorker, { type: T }>>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`a load worker sent no "${type}" in ${timeoutMs / 1000} s`)),
+            timeoutMs,
+          );
+          const onMessage = (msg: FromWorker) => {
+            if (msg.type !== type) return;
+            clearTimeout(timer);
+            w.off('message', onMessage);
+            resolve(msg as Extract<FromWorker, { type: T }>);
+          };
+          w.on('message', onMessage);
+          w.once('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+        }),
+    ),
+  );
+}
+
+async function phase(
+  kind: TargetKind,
+  run: number,
+  scale: Scale,
+  log: BenchContext['log'],
+): Promise<PhaseResult> {
+  const target = await startTarget(kind, scale.sockets);
+  const workers: Worker[] = [];
+  try {
+    await sleep(1000);
+    const rssIdle = rssBytes(target.pid);
+    const cpu0 = cpuSeconds(target.pid);
+    for (let i = 0; i < scale.workers; i++) {
+      const job: WorkerJob = {
+        target: kind,
+        workerId: i,
+        base: `http://127.0.0.1:${target.port}`,
+        sockets:
+          Math.floor(scale.sockets / scale.workers) + (i < scale.sockets % scale.workers ? 1 : 0),
+        roomSize: scale.roomSize,
+        rate: scale.rate / scale.workers,
+        durationMs: scale.durationMs,
+        concurrency: scale.concurrency,
+        ...SHAPE,
+      };
+      workers.push(new Worker(WORKER_BOOT, { eval: true, workerData: job }));
+    }
+    const connected: ConnectReport[] = await waitAll(workers, 'connected', 300_000);
+    const connectSeconds = Math.max(...connected.map((c) => c.ms)) / 1000;
+    const held = connected.reduce((s, c) => s + c.connected, 0);
+    log(`${kind}: ${held} of ${scale.sockets} sockets open in ${connectSeconds.toFixed(1)} s`);
+    await sleep(2000);
+    const rssHeld = rssBytes(target.pid);
+    const cpu1 = cpuSeconds(target.pid);
+    const gen0 = process.cpuUsage();
+    const t1 = performance.now();
+    for (const w of workers) w.postMessage({ type: 'go' });
+    const done: LoadReport[] = await waitAll(workers, 'done', scale.durationMs + 60_000);
+    const wall = (performance.now() - t1) / 1000;
+    const cpu2 = cpuSeconds(target.pid);
+    const gen = process.cpuUsage(gen0);
+    const all = new Float64Array(done.reduce((s, d) => s + d.latencies.length, 0));
+    let at = 0;
+    for (const d of done) {
+      all.set(d.latencies, at);
+      at += d.latencies.length;
+    }
+    const lat = Array.from(all);
+    const sent = done.reduce((s, d) => s + d.sent, 0);
+    const sendSeconds = Math.max(...done.map((d) => d.sendSeconds));
+    const result: PhaseResult = {
+      target: kind,
+      run,
+      sockets: scale.sockets,
+      connected: held,
+      connectFailed: connected.reduce((s, c) => s + c.failed, 0),
+      firstError: connected.find((c) => c.firstError)?.firstError ?? null,
+      connectSeconds,
+      stillOpen: done.reduce((s, d) => s + d.stillOpen, 0),
+      sent,
+      delivered: done.reduce((s, d) => s + d.delivered, 0),
+      refused: done.reduce((s, d) => s + d.refused, 0),
+      ratePerSecond:
+        (done.reduce((s, d) => s + d.exchanges, 0) * messagesPerExchange(SHAPE.candidates)) /
+        sendSeconds,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      max: percentile(lat, 100),
+      rssIdle,
+      rssHeld,
+      rssPerSocket: held > 0 ? (rssHeld - rssIdle) / held : Number.NaN,
+      cpuConnectSeconds: cpu1 - cpu0,
+      cpuLoadSeconds: cpu2 - cpu1,
+      cpuLoadPct: ((cpu2 - cpu1) / wall) * 100,
+      loadgenCpuPct: ((gen.user + gen.system) / 1e6 / wall) * 100,
+    };
+    log(
+      `${kind} run ${run + 1}: ${result.ratePerSecond.toFixed(0)} msg/s, p50 ${result.p50.toFixed(1)} ms, ` +
+        `p99 ${result.p99.toFixed(1)} ms, ${(result.rssPerSocket / KiB).toFixed(1)} KiB/socket, ` +
+        `CPU ${result.cpuLoadPct.toFixed(0)}%, lost ${result.sent - result.delivered}`,
+    );
+    for (const w of workers) w.postMessage({ type: 'close' });
+    await waitAll(workers, 'closed', 30_000).catch(() => {});
+    return result;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    await target.stop();
+  }
+}
+
+async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
+  const scale = { ...(ctx.smoke ? SMOKE : FULL) };
+  const notes: string[] = [];
+  // Every load socket is a file descriptor of this process too.
+  const fdRoom = softFdLimit() - 1000;
+  if (scale.sockets > fdRoom) {
+    notes.push(
+      `This process may open only ${softFdLimit()} files; sockets cut from ${scale.sockets} to ${fdRoom}. Raise \`ulimit -n\` to hold them all.`,
+    );
+    scale.sockets = fdRoom;
+  }
+  const results: PhaseResult[] = [];
+  for (let run = 0; run < ctx.runs; run++) {
+    for (const kind of (run % 2 ? ['peer', 'ours'] : ['ours', 'peer']) as TargetKind[]) {
+      results.push(await phase(kind, run, scale, ctx.log));
+    }
+  }
+  const of = (kind: TargetKind, f: (r: PhaseResult) => number) =>
+    results
+      .filter((r) => r.target === kind)
+      .sort((a, b) => a.run - b.run)
+      .map(f);
+  const med = (kind: TargetKind, f: (r: PhaseResult) => number) => median(of(kind, f));
+  const rssRatio = medianRatio(
+    of('ours', (r) => r.rssPerSocket),
+    of('peer', (r) => r.rssPerSocket),
+  );
+  const heldOk = Math.min(...of('ours', (r) => Math.min(r.connected, r.stillOpen)));
+  const judge = (ok: boolean) => (ctx.smoke ? undefined : ok);
+  const oursRate = med('ours', (r) => r.ratePerSecond);
+  const oursP99 = med('ours', (r) => r.p99);
+  const rows: Row[] = [];
+  for (const kind of ['ours', 'peer'] as TargetKind[]) {
+    const name = kind === 'ours' ? 'ours' : 'peer';
+    rows.push(
+      kind === 'ours'
+        ? {
+            metric: 'ours: sockets held (fewest over runs)',
+            value: heldOk,
+            target: '≥ 10000',
+            met: judge(heldOk >= 10_000),
+          }
+        : {
+            metric: 'peer: sockets held (fewest over runs)',
+            value: Math.min(...of('peer', (r) => Math.min(r.connected, r.stillOpen))),
+          },
+      {
+        metric: `${name}: relayed messages`,
+        value: med(kind, (r) => r.ratePerSecond),
+        unit: 'msg/s',
+      },
+      { metric: `${name}: relay latency p50`, value: med(kind, (r) => r.p50), unit: 'ms' },
+      kind === 'ours'
+        ? {
+            metric: 'ours: relay latency p99',
+            value: oursP99,
+            unit: 'ms',
+            target: `< 50 at ${FULL.rate} msg/s`,
+            met: judge(oursP99 < 50 && oursRate >= 0.95 * FULL.rate),
+          }
+        : { metric: 'peer: relay latency p99', value: med(kind, (r) => r.p99), unit: 'ms' },
+      { metric: `${name}: messages lost`, value: med(kind, (r) => r.sent - r.delivered) },
+      {
+        metric: `${name}: RSS per socket`,
+        value: med(kind, (r) => r.rssPerSocket) / KiB,
+        unit: 'KiB',
+      },
+      {
+        metric: `${name}: CPU while relaying`,
+        value: med(kind, (r) => r.cpuLoadPct),
+        unit: '% of a core',
+      },
+      {
+        metric: `${name}: time to open all sockets`,
+        value: med(kind, (r) => r.connectSeconds),
+        unit: 's',
+      },
+    );
+  }
+  rows.push({
+    metric: 'RSS per socket, ours / peer',
+    value: rssRatio,
+    unit: '×',
+    target: '≤ 1.0',
+    met: judge(rssRatio <= 1.0),
+  });
+  if (ctx.smoke)
+    notes.push(
+      'Smoke scale: targets are for 10,000 sockets at 2,000 msg/s, so none is judged here.',
+    );
+  notes.push(
+    `Each exchange: offer, answer and ${SHAPE.candidates} ICE candidates each way (${messagesPerExchange(SHAPE.candidates)} relayed messages); ` +
+      `SDP ${SHAPE.sdpChars} and candidate ${SHAPE.candidateChars} characters, sent sealed by ours (${sealedChars(SHAPE.sdpChars)} / ${sealedChars(SHAPE.candidateChars)} base64url characters) and raw JSON by PeerJS.`,
+    `Rooms of ${scale.roomSize} (1 sharer, ${scale.roomSize - 1} recipients); recipients offer to their room's sharer, round robin; exchanges start at a fixed rate whether or not earlier ones finished (open loop).`,
+    `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
+    'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
+  );
+  const bars: Bar[] = [];
+  for (const kind of ['ours', 'peer'] as TargetKind[]) {
+    bars.push(
+      {
+        group: 'relay latency p50',
+        label: kind,
+        value: med(kind, (r) => r.p50),
+        runs: of(kind, (r) => r.p50),
+      },
+      {
+        group: 'relay latency p99',
+        label: kind,
+        value: med(kind, (r) => r.p99),
+        runs: of(kind, (r) => r.p99),
+      },
+      {
+        group: 'RSS per socket',
+        label: kind,
+        value: med(kind, (r) => r.rssPerSocket) / KiB,
+        runs: of(kind, (r) => r.rssPerSocket / KiB),
+      },
+      {
+        group: 'server CPU while relaying',
+        label: kind,
+        value: med(kind, (r) => r.cpuLoadPct),
+        runs: of(kind, (r) => r.cpuLoadPct),
+      },
+    );
+  }
+  return {
+    params: { ...scale, ...SHAPE, runs: ctx.runs },
+    rows,
+    runs: results,
+    notes,
+    browsers: {},
+    chart: barChart(
+      `Signalling: ${scale.sockets} sockets, ${scale.rate} msg/s, median of ${ctx.runs}`,
+      bars,
+      {
+        'relay latency p50': 'ms',
+        'relay latency p99': 'ms',
+        'RSS per socket': 'KiB',
+        'server CPU while relaying': '% of a core',
+      },
+    ),
+  };
+}
+
+export const signalling: Benchmark = {
+  name: 'signalling',
+  title: 'Signalling load: our service vs the peer server',
+  run: signallingRun,
+};

@@ -1,0 +1,65 @@
+/**
+ * What the signalling benchmark's parent and its load-generating worker threads say to each
+ * other, and the shape of one exchange: the recipient's offer, the sharer's answer, then ICE
+ * candidates both ways.
+ */
+
+export type TargetKind = 'ours' | 'peer';
+
+export interface WorkerJob {
+  target: TargetKind;
+  workerId: number;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  sockets: number;
+  /** Sockets per room: one sharer and the rest recipients. */
+  roomSize: number;
+  /** Relayed messages per second this worker sends, summed over all its sockets. */
+  rate: number;
+  durationMs: number;
+  /** Connections opened at once while connecting. */
+  concurrency: number;
+  /** Characters of an SDP (offer or answer) and of one ICE candidate, before any sealing. */
+  sdpChars: number;
+  candidateChars: number;
+  /** ICE candidates each side trickles per exchange. */
+  candidates: number;
+  /** PeerJS clients send a HEARTBEAT this often (PeerJS's default pingInterval). */
+  heartbeatMs: number;
+}
+
+export type ToWorker = { type: 'go' } | { type: 'close' };
+
+export interface ConnectReport {
+  type: 'connected';
+  connected: number;
+  failed: number;
+  firstError: string | null;
+  ms: number;
+}
+
+export interface LoadReport {
+  type: 'done';
+  sent: number;
+  delivered: number;
+  /** Sends the service refused (an error ack). */
+  refused: number;
+  /** Milliseconds from send to delivery, one per delivered message. */
+  latencies: Float64Array;
+  /** Exchanges started and seconds the sending took. */
+  exchanges: number;
+  sendSeconds: number;
+  /** Sockets still open at the end. */
+  stillOpen: number;
+}
+
+export type FromWorker = ConnectReport | LoadReport | { type: 'closed' };
+
+/** Relayed messages per exchange. */
+export const messagesPerExchange = (candidates: number) => 2 + 2 * candidates;
+
+/**
+ * Length of our sealed envelope for a plaintext of `chars`: a small JSON wrapper, a 12-byte IV
+ * and a 16-byte tag, in base64url.
+ */
+export const sealedChars = (chars: number) => Math.ceil(((chars + 40 + 28) * 4) / 3);

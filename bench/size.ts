@@ -1,0 +1,86 @@
+/**
+ * Benchmark 5, bundle size: the gzipped widget a host page loads (the entry script, then its lazy
+ * chunks) against PeerJS's gzipped browser bundle. Sizes are deterministic, so one measurement
+ * is exact; `npm run size` (scripts/size-budget.mjs) enforces the same budgets in `npm test`.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Benchmark, BenchOutput } from './lib/bench.js';
+import { barChart, type Bar } from './lib/chart.js';
+import type { Row } from './lib/report.js';
+import { KiB } from './lib/stats.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ENTRY_TARGET = 30 * KiB;
+const TOTAL_VS_PEERJS = 1.5;
+
+interface Measured {
+  file: string;
+  raw: number;
+  gzip: number;
+}
+
+async function measure(file: string): Promise<Measured> {
+  const bytes = await readFile(`${ROOT}${file}`);
+  return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+async function sizeRun(): Promise<BenchOutput> {
+  const entry = await measure('dist/p2p-share.js').catch(() => {
+    throw new Error('dist/p2p-share.js is missing: run `npm run build` first');
+  });
+  const chunkNames = (await readdir(`${ROOT}dist/chunks`).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.js'))
+    .sort();
+  const chunks = await Promise.all(chunkNames.map((name) => measure(`dist/chunks/${name}`)));
+  const peerjs = await measure('node_modules/peerjs/dist/peerjs.min.js');
+  const total = entry.gzip + chunks.reduce((sum, c) => sum + c.gzip, 0);
+  const ratio = total / peerjs.gzip;
+  const kib = (n: number) => n / KiB;
+  const rows: Row[] = [
+    {
+      metric: 'entry p2p-share.js (gzip)',
+      value: kib(entry.gzip),
+      unit: 'KiB',
+      target: '≤ 30',
+      met: entry.gzip <= ENTRY_TARGET,
+    },
+    ...chunks.map((c) => ({
+      metric: `  ${c.file.replace('dist/', '')} (gzip)`,
+      value: kib(c.gzip),
+      unit: 'KiB',
+    })),
+    { metric: 'everything (gzip)', value: kib(total), unit: 'KiB' },
+    { metric: 'PeerJS peerjs.min.js (gzip)', value: kib(peerjs.gzip), unit: 'KiB' },
+    {
+      metric: 'everything / PeerJS',
+      value: ratio,
+      unit: '×',
+      target: `≤ ${TOTAL_VS_PEERJS}`,
+      met: ratio <= TOTAL_VS_PEERJS,
+    },
+  ];
+  const bars: Bar[] = [
+    { group: 'gzipped size', label: 'ours: entry', value: kib(entry.gzip) },
+    { group: 'gzipped size', label: 'ours: entry + chunks', value: kib(total) },
+    { group: 'gzipped size', label: 'PeerJS bundle', value: kib(peerjs.gzip) },
+  ];
+  return {
+    params: { gzipLevel: 9 },
+    rows,
+    runs: { entry, chunks, peerjs },
+    notes: [
+      'Sizes are deterministic: one measurement is exact, so there is no median.',
+      'A recipient who only views the metadata loads less than everything; this counts it all.',
+    ],
+    browsers: {},
+    chart: barChart('Bundle size (gzip -9)', bars, { 'gzipped size': 'KiB' }),
+  };
+}
+
+export const size: Benchmark = {
+  name: 'size',
+  title: 'Bundle size: widget vs PeerJS (gzip)',
+  run: sizeRun,
+};

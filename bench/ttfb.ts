@@ -1,0 +1,149 @@
+/**
+ * Benchmark 3, time to first byte: on a freshly opened link, navigation start → the file's name
+ * on screen (metadata over REST), and Download click → the first verified piece on disk (the
+ * first `p2p-share-progress` with bytes > 0). The yardstick, measured in the same run: a bare
+ * RTCPeerConnection going from nothing to an open data channel through the same service
+ * (Socket.IO connect, join, sources, offer/answer/ICE as plain envelopes).
+ */
+import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
+import { barChart } from './lib/chart.js';
+import { bareConnect, widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
+import { makeRandomFile } from './lib/files.js';
+import type { Row } from './lib/report.js';
+import { MiB, median, medianRatio } from './lib/stats.js';
+import { World } from './lib/world.js';
+import type { ConnectTiming } from './pages/types.js';
+
+interface TtfbRun {
+  run: number;
+  metaMs: number;
+  firstByteMs: number;
+  completeMs: number;
+  bare: ConnectTiming;
+}
+
+async function pair(versions: Record<string, string>): Promise<[BenchBrowser, BenchBrowser]> {
+  const [a, b] = await Promise.all([
+    BenchBrowser.launch('chromium', 'sharer'),
+    BenchBrowser.launch('chromium', 'recipient'),
+  ]);
+  versions.chromium = a.version;
+  return [a, b];
+}
+
+async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
+  const size = ctx.smoke ? 2 * MiB : 16 * MiB;
+  const versions: Record<string, string> = {};
+  const world = await World.start();
+  const dir = tempDir('p2p-bench-ttfb-');
+  const runs: TtfbRun[] = [];
+  try {
+    const file = await makeRandomFile(dir, 'ttfb.bin', size);
+    for (let run = 0; run < ctx.runs; run++) {
+      let [a, b] = await pair(versions);
+      let bare: ConnectTiming;
+      let ours: { metaMs: number; firstByteMs: number; completeMs: number };
+      try {
+        const link = await widgetShare(a, world, file);
+        const metaMs = await widgetOpen(b, link, file);
+        const t = await widgetDownload(b, file, 120_000);
+        ours = { metaMs, firstByteMs: t.firstByteMs, completeMs: t.completeMs };
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+      [a, b] = await pair(versions);
+      try {
+        bare = await bareConnect(a, b, world);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+      runs.push({ run, ...ours, bare });
+      ctx.log(
+        `run ${run + 1}/${ctx.runs}: metadata ${ours.metaMs.toFixed(0)} ms, first byte ` +
+          `${ours.firstByteMs.toFixed(0)} ms, bare channel ${bare.totalMs.toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    await world.close();
+    removeTempDir(dir);
+  }
+
+  const col = (f: (r: TtfbRun) => number) => runs.map(f);
+  const ratio = medianRatio(
+    col((r) => r.firstByteMs),
+    col((r) => r.bare.totalMs),
+  );
+  const rows: Row[] = [
+    { metric: 'link opened → metadata on screen', value: median(col((r) => r.metaMs)), unit: 'ms' },
+    {
+      metric: 'Download click → first verified piece',
+      value: median(col((r) => r.firstByteMs)),
+      unit: 'ms',
+    },
+    {
+      metric: 'bare: nothing → data channel open',
+      value: median(col((r) => r.bare.totalMs)),
+      unit: 'ms',
+    },
+    { metric: '  bare: Socket.IO connect', value: median(col((r) => r.bare.socketMs)), unit: 'ms' },
+    {
+      metric: '  bare: join + sources',
+      value: median(col((r) => r.bare.joinMs + r.bare.sourcesMs)),
+      unit: 'ms',
+    },
+    {
+      metric: '  bare: offer → channel open',
+      value: median(col((r) => r.bare.channelMs)),
+      unit: 'ms',
+    },
+    {
+      metric: 'first piece / bare channel',
+      value: ratio,
+      unit: '×',
+      target: '≤ 1.5',
+      met: ratio <= 1.5,
+    },
+  ];
+  return {
+    params: { bytes: size, runs: ctx.runs },
+    rows,
+    runs,
+    notes: [
+      'Times are taken inside the pages with performance.now(); the metadata time starts at the navigation (performance.timeOrigin).',
+      'The widget loads socket.io-client lazily on Download, so its first byte includes that import; the bare page has it bundled.',
+    ],
+    browsers: versions,
+    chart: barChart(
+      `Time to first byte, median of ${ctx.runs}`,
+      [
+        {
+          group: 'time',
+          label: 'link → metadata',
+          value: median(col((r) => r.metaMs)),
+          runs: col((r) => r.metaMs),
+        },
+        {
+          group: 'time',
+          label: 'click → first piece',
+          value: median(col((r) => r.firstByteMs)),
+          runs: col((r) => r.firstByteMs),
+        },
+        {
+          group: 'time',
+          label: 'bare → channel open',
+          value: median(col((r) => r.bare.totalMs)),
+          runs: col((r) => r.bare.totalMs),
+        },
+        { group: 'ratio', label: 'first piece / bare (≤ 1.5)', value: ratio },
+      ],
+      { time: 'ms', ratio: '×' },
+    ),
+  };
+}
+
+export const ttfb: Benchmark = {
+  name: 'ttfb',
+  title: 'Time to first byte and to metadata (Chromium → Chromium)',
+  run: ttfbRun,
+};
