@@ -8,6 +8,11 @@ import type { CompleteDetail, ProgressDetail } from './session/types.js';
 
 export type { CompleteDetail, ErrorBody, ProgressDetail };
 
+export interface ErrorDetail extends ErrorBody {
+  /** On the sharing side, the recipient whose transfer failed; absent for the widget's own failures. */
+  peer?: string;
+}
+
 export interface LinkDetail {
   /** The share link: the host page URL with `#p2p=…`. */
   link: string;
@@ -18,7 +23,7 @@ export interface P2PShareEventDetails {
   'p2p-share-link': LinkDetail;
   'p2p-share-progress': ProgressDetail;
   'p2p-share-complete': CompleteDetail;
-  'p2p-share-error': ErrorBody;
+  'p2p-share-error': ErrorDetail;
 }
 
 export type P2PShareEventName = keyof P2PShareEventDetails;
@@ -26,7 +31,7 @@ export type P2PShareEventName = keyof P2PShareEventDetails;
 export type P2PShareLinkEvent = CustomEvent<LinkDetail>;
 export type P2PShareProgressEvent = CustomEvent<ProgressDetail>;
 export type P2PShareCompleteEvent = CustomEvent<CompleteDetail>;
-export type P2PShareErrorEvent = CustomEvent<ErrorBody>;
+export type P2PShareErrorEvent = CustomEvent<ErrorDetail>;
 
 declare global {
   interface GlobalEventHandlersEventMap {

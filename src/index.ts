@@ -8,6 +8,7 @@ export { P2PShareElement } from './p2p-share.js';
 export type {
   CompleteDetail,
   ErrorBody,
+  ErrorDetail,
   LinkDetail,
   P2PShareCompleteEvent,
   P2PShareErrorEvent,

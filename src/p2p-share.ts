@@ -29,8 +29,8 @@ const COPIED_FOR_MS = 2000;
  *
  * @fires {CustomEvent<{link: string}>} p2p-share-link - The share link is ready (`detail.link`).
  * @fires {CustomEvent<{bytes: number, total: number, peer: string}>} p2p-share-progress - Bytes moved to or from `detail.peer`, out of `detail.total`.
- * @fires {CustomEvent<{name: string, size: number, sha256: string}>} p2p-share-complete - A file was saved and verified; `detail.sha256` is the lowercase hex SHA-256 of the whole file.
- * @fires {CustomEvent<{code: string, message: string}>} p2p-share-error - Something failed; `detail.code` says what (see ERROR_CODES), `detail.message` says it for people. Fired once per failure, and not when the user cancels.
+ * @fires {CustomEvent<{name: string, size: number, sha256: string}>} p2p-share-complete - The recipient saved and verified the file; `detail.sha256` is the lowercase hex SHA-256 of the whole file.
+ * @fires {CustomEvent<{code: string, message: string, peer?: string}>} p2p-share-error - Something failed; `detail.code` says what (see ERROR_CODES), `detail.message` says it for people, and on the sharing side `detail.peer` names the recipient whose transfer failed. Fired once per failure, and not when the user cancels.
  *
  * @csspart base - The widget's frame.
  * @csspart dropzone - The area that accepts a dropped file.

@@ -5,11 +5,12 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { ERROR_CODES, P2PError, type ErrorBody, type ErrorCode } from '../protocol/errors.js';
+import type { ErrorDetail } from '../events.js';
 import type { CompleteDetail, ProgressDetail } from '../session/types.js';
 
 /** Where a controller sends what the element turns into `p2p-share-*` events. */
 export interface SessionSink {
-  error(body: ErrorBody): void;
+  error(detail: ErrorDetail): void;
   progress(detail: ProgressDetail): void;
   complete(detail: CompleteDetail): void;
 }
@@ -166,7 +167,11 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
     this.sink.complete(detail);
   }
 
+  /** Called on every state change of the current session, before the host re-renders. */
+  protected stateChanged(): void {}
+
   private handleStateChange = (): void => {
+    this.stateChanged();
     this.host.requestUpdate();
   };
 

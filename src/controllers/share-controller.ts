@@ -5,7 +5,7 @@
  */
 import type { ReactiveControllerHost } from 'lit';
 import { P2PError } from '../protocol/errors.js';
-import type { FileInfo, ShareSessionApi, ShareState } from '../session/types.js';
+import type { FileInfo, PeerStatus, ShareSessionApi, ShareState } from '../session/types.js';
 import {
   SessionBridge,
   checkSecureContext,
@@ -26,6 +26,8 @@ export function fileInfo(file: File): FileInfo {
 export class ShareController extends SessionBridge<ShareSessionApi> {
   /** What to show while no session speaks for itself: starting up, or failed before it could. */
   private local: ShareState | null = null;
+  /** Each recipient's last status, to tell when one newly fails. */
+  private peerStatus = new Map<string, PeerStatus>();
 
   constructor(
     host: ReactiveControllerHost,
@@ -121,6 +123,23 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
   protected override release(): void {
     super.release();
     this.local = null;
+    this.peerStatus.clear();
+  }
+
+  /**
+   * A recipient's failure is a failure too: the session shows it in the list, and the page
+   * hears of it once each time that recipient goes from trying to failed.
+   */
+  protected override stateChanged(): void {
+    const state = this.session?.state;
+    if (state?.phase !== 'sharing') return;
+    for (const peer of state.peers) {
+      const before = this.peerStatus.get(peer.peerId);
+      this.peerStatus.set(peer.peerId, peer.status);
+      if (peer.status !== 'failed' || before === 'failed') continue;
+      const error = peer.error ?? { code: 'peer-vanished', message: 'The recipient left.' };
+      this.sink.error({ code: error.code, message: error.message, peer: peer.peerId });
+    }
   }
 
   /** Shows a failure the session's own state does not (it may not have got that far). */
@@ -136,6 +155,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
   private retire(): void {
     this.generation++;
     this.local = null;
+    this.peerStatus.clear();
     const old = this.detach();
     if (old) {
       const active = old.state.phase === 'sharing' || old.state.phase === 'preparing';

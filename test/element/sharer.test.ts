@@ -266,6 +266,14 @@ describe('<p2p-share> sharing', () => {
     expect($<HTMLProgressElement>(el, 'li.peer progress').value).to.equal(420);
     expect(status(el)).to.contain('4 recipients: 1 connecting, 1 downloading, 1 done, 1 failed.');
     await expect(el).to.be.accessible();
+    const peerFailure = {
+      code: 'peer-vanished',
+      message: 'The recipient left.',
+      peer: 'p4',
+    };
+    expect(events.of('p2p-share-error')).to.deep.equal([peerFailure]);
+    session.set({ ...session.state });
+    expect(events.of('p2p-share-error'), 'a failed peer is reported once').to.have.length(1);
 
     session.progress({ bytes: 500, total: 1000, peer: 'p2' });
     const sha256 = 'ab'.repeat(32);
