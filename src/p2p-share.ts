@@ -173,6 +173,7 @@ export class P2PShareElement extends LitElement {
   }
 
   private serviceUrl(): string {
+    // This module is bundled into dist/p2p-share.js, which the service serves from its root.
     return this.server || new URL('./', import.meta.url).href;
   }
 
