@@ -5,6 +5,7 @@
  * torn down by `E2E.close()`, and killed on SIGINT/SIGTERM.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
@@ -46,11 +47,24 @@ const log = (...args: unknown[]) => console.log('[e2e]', ...args);
 // ---- Process-wide cleanup -------------------------------------------------------------------
 
 /** Browser processes and temp dirs alive right now, so a signal can take them down synchronously. */
-const liveProcesses = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
+const liveProcesses = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
 
+/**
+ * Kills a browser with everything it spawned: puppeteer starts each browser as the leader of its
+ * own process group, and Firefox's content processes outlive a killed parent otherwise.
+ */
+function killBrowser(proc: ChildProcess): void {
+  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  try {
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    proc.kill('SIGKILL');
+  }
+}
+
 function killEverything(): void {
-  for (const proc of liveProcesses) proc.kill('SIGKILL');
+  for (const proc of liveProcesses) killBrowser(proc);
   liveProcesses.clear();
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
   liveDirs.clear();
@@ -373,14 +387,14 @@ export class Peer {
     this.closed = true;
     this.onClose?.();
     const proc = this.browser.process();
-    const timer = setTimeout(() => proc?.kill('SIGKILL'), 5000);
-    try {
-      await this.browser.close();
-    } catch {
-      proc?.kill('SIGKILL');
-    } finally {
-      clearTimeout(timer);
-      if (proc) liveProcesses.delete(proc);
+    // browser.close() can resolve while the process is still shutting down (Firefox), or hang:
+    // either way the process group goes once the grace period is over.
+    const exited = proc && proc.exitCode === null ? once(proc, 'exit') : Promise.resolve();
+    await Promise.race([this.browser.close().catch(() => {}), delay(5000)]);
+    await Promise.race([exited, delay(3000)]);
+    if (proc) {
+      killBrowser(proc);
+      liveProcesses.delete(proc);
     }
   }
 }
