@@ -60,10 +60,12 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
 
   /** Downloads, verifies and saves the file; resolves once it is saved. */
   download(): Promise<CompleteDetail> {
-    this.downloading ??= this.startDownload().finally(() => {
-      this.downloading = null;
+    if (this.downloading) return this.downloading;
+    const downloading = this.startDownload().finally(() => {
+      if (this.downloading === downloading) this.downloading = null;
     });
-    return this.downloading;
+    this.downloading = downloading;
+    return downloading;
   }
 
   /** Tries again after a failure: the metadata if it never arrived, the download otherwise. */
@@ -88,6 +90,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
     this.local = null;
     this.secret = null;
     this.loading = null;
+    this.downloading = null;
   }
 
   private async startDownload(): Promise<CompleteDetail> {

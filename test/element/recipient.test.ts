@@ -250,6 +250,27 @@ describe('<p2p-share> receiving', () => {
     expect(text(el)).to.contain('Drop a file here');
   });
 
+  it('opens a different link in place of the one it was downloading', async () => {
+    const [el, first] = await ready();
+    button(el, 'Download').click();
+    await settle(el);
+    const other = { roomId: randomId(), key: randomId() };
+    const changed = oneEvent(window, 'hashchange');
+    location.hash = `p2p=${other.roomId}.${other.key}`;
+    await changed;
+    await waitUntil(() => fakes.receives.length === 2, 'the second link was not opened');
+    expect(first.disposed).to.equal(1);
+    const second = fakes.receives[1]!;
+    expect(second.options.secret).to.deep.equal(other);
+    second.loaded({ name: 'other.txt', size: 5, type: 'text/plain' });
+    await settle(el);
+    expect(text(el)).to.contain('other.txt');
+    button(el, 'Download').click();
+    await settle(el);
+    expect(second.downloads, 'a new download, not the old one').to.equal(1);
+    expect(events.of('p2p-share-error')).to.deep.equal([]);
+  });
+
   it('refuses share() while showing a link', async () => {
     const [el] = await ready();
     const err = await el.share(new File(['x'], 'x.txt')).then(
