@@ -85,7 +85,12 @@ const service = realService();
 
 export default {
   rootDir: fileURLToPath(root),
-  files: ['src/**/*.test.ts', 'test/element/**/*.test.ts', 'test/sinks/**/*.test.ts'],
+  files: [
+    'src/**/*.test.ts',
+    'test/element/**/*.test.ts',
+    'test/sinks/**/*.test.ts',
+    'test/engine/**/*.test.ts',
+  ],
   // Browser builds of dependencies, as in the bundle: socket.io-client's Node and development
   // builds import CommonJS (`debug`, `ws`) that a browser cannot load unbundled.
   nodeResolve: { browser: true, exportConditions: ['browser', 'production'] },

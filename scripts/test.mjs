@@ -1,4 +1,5 @@
-// `npm test`: everything that proves the product works, in order, stopping at the first failure.
+// `npm test` (= `npm run verify`): everything that proves the product works, in order, stopping at
+// the first failure: format, lint, types, build, docs, size, then the server, element and e2e tests.
 // It first makes sure the two browsers the element and end-to-end tests drive are installed
 // (installing them with apt when run as root, as CI is), then runs the stages below and ends
 // with one `N passed, N failed` line that adds up the tests of every stage that ran. A full run
@@ -19,7 +20,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * progress lines; a stage without counts is one check that passes or fails.
  */
 const STAGES = [
+  { name: 'format', script: 'format:check' },
+  { name: 'lint', script: 'lint' },
+  { name: 'types', script: 'typecheck' },
   { name: 'build', script: 'build' },
+  { name: 'docs', script: 'docs:check' },
   { name: 'size', script: 'size' },
   { name: 'server', script: 'test:server', counts: 'tap' },
   { name: 'element', script: 'test:element', counts: 'wtr' },
