@@ -22,6 +22,11 @@ export interface BenchOutput {
   /** Browser name → version string, for the machine facts. */
   browsers: Record<string, string>;
   chart: VegaLiteSpec | null;
+  /**
+   * The figures do not depend on scale or noise (sizes), so a smoke run may judge the targets.
+   * Otherwise a smoke run's rows keep their targets but are not judged.
+   */
+  exact?: boolean;
   /** Anything else worth keeping in the JSON (profiles, tuning sweeps). */
   extra?: Record<string, unknown>;
 }

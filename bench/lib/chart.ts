@@ -41,7 +41,13 @@ export function barChart(
       type: 'quantitative' as const,
       title: unit ? `${group} (${unit})` : group,
     };
-    const y = { field: 'label', type: 'nominal' as const, title: null, sort: null };
+    const y = {
+      field: 'label',
+      type: 'nominal' as const,
+      title: null,
+      sort: null,
+      axis: { labelLimit: 320 },
+    };
     return {
       width: 420,
       layer: [

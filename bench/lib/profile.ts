@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import type { CDPSession, WebWorker } from 'puppeteer-core';
 import type { BenchBrowser } from './browsers.js';
@@ -15,7 +16,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples?: number[];
   timeDeltas?: number[];
@@ -89,11 +90,19 @@ export async function startProfiling(
 
 const maps = new Map<string, TraceMap | null>();
 
+/**
+ * The source map for a frame's script: a widget file served by the bench service maps through
+ * `mapDir` (the service's copy of dist/), a local file (a Node profile) through `<file>.map`.
+ */
 function traceMapFor(url: string, mapDir: string | null): TraceMap | null {
-  if (!mapDir) return null;
-  const m = /\/(p2p-share\.js|chunks\/[^/?#]+\.js)(?:[?#].*)?$/.exec(url);
-  if (!m) return null;
-  const file = path.join(mapDir, `${m[1]}.map`);
+  let file: string | null = null;
+  if (url.startsWith('file://')) {
+    file = `${fileURLToPath(url)}.map`;
+  } else if (mapDir) {
+    const m = /\/(p2p-share\.js|chunks\/[^/?#]+\.js)(?:[?#].*)?$/.exec(url);
+    if (m) file = path.join(mapDir, `${m[1]}.map`);
+  }
+  if (!file) return null;
   if (!maps.has(file)) {
     try {
       maps.set(file, new TraceMap(readFileSync(file, 'utf8')));
@@ -118,11 +127,17 @@ function describe(frame: ProfileNode['callFrame'], mapDir: string | null): strin
       return `${pos.name ?? name} (${source}:${pos.line})`;
     }
   }
-  const file = frame.url.replace(/^https?:\/\/[^/]+\//, '');
+  const file = frame.url
+    .replace(/^https?:\/\/[^/]+\//, '')
+    .replace(/^file:\/\/.*?\/(node_modules\/)/, '$1');
   return `${name} (${file}:${frame.lineNumber + 1})`;
 }
 
-function summarize(target: string, profile: CpuProfile, mapDir: string | null): ProfileSummary {
+export function summarize(
+  target: string,
+  profile: CpuProfile,
+  mapDir: string | null,
+): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   const samples = profile.samples ?? [];
