@@ -16,6 +16,7 @@ import {
   makeRandomFile,
   openLink,
   share,
+  waitForEvent,
   waitForShownError,
   type Peer,
   type RelayHook,
@@ -109,6 +110,12 @@ for (const [what, onlyToRecipients] of [
       await openLink(recipient, link, file);
       const since = await eventCount(recipient.page);
       await clickButton(recipient.page, /download/i);
+      if (!onlyToRecipients) {
+        // The sharer received altered offers: it refuses them and says so for that recipient.
+        const refused = await waitForEvent(sharer.page, 'p2p-share-error', { timeout: 30_000 });
+        assert.equal(refused.detail.code, 'tampered', JSON.stringify(refused.detail));
+        assert.equal(typeof refused.detail.peer, 'string', 'the sharer names the refused peer');
+      }
       await assertRefused(recipient, since);
       assert.ok(count.altered > 0, 'the relay altered envelopes');
     },
