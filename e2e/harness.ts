@@ -153,10 +153,19 @@ export class E2E {
   }
 
   /** The host page that embeds the widget, pointed at this world's service. */
-  hostUrl(options: { saveTo?: 'auto' | 'opfs' | 'picker'; service?: string } = {}): string {
+  hostUrl(
+    options: {
+      saveTo?: 'auto' | 'opfs' | 'picker';
+      /** Where the page loads the bundle from (this world's service by default). */
+      service?: string;
+      /** A `server` attribute for the element, overriding the bundle's own origin. */
+      server?: string;
+    } = {},
+  ): string {
     const url = new URL('/', this.hostOrigin);
     url.searchParams.set('service', options.service ?? this.serviceUrl);
     url.searchParams.set('save-to', options.saveTo ?? 'opfs');
+    if (options.server) url.searchParams.set('server', options.server);
     return url.href;
   }
 
@@ -206,13 +215,18 @@ async function startHostServer(): Promise<http.Server> {
     }
     const service = url.searchParams.get('service') ?? '';
     const saveTo = url.searchParams.get('save-to') ?? 'opfs';
-    if (!/^http:\/\/(127\.0\.0\.1|localhost):\d+\/$/.test(service)) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('service must be a loopback URL');
+    const server = url.searchParams.get('server');
+    const loopback = /^http:\/\/(127\.0\.0\.1|localhost):\d+\/$/;
+    if (!loopback.test(service) || (server !== null && !loopback.test(server))) {
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('service and server must be loopback URLs');
       return;
     }
     const html = template
       .replaceAll('{{SERVICE}}', escapeHtml(service))
-      .replaceAll('{{SAVE_TO}}', escapeHtml(saveTo));
+      .replaceAll('{{SAVE_TO}}', escapeHtml(saveTo))
+      .replaceAll('{{SERVER_ATTR}}', server === null ? '' : ` server="${escapeHtml(server)}"`);
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',

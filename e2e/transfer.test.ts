@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
+import { createLogger } from '../server/log.js';
+import { createService } from '../server/service.js';
 import {
   E2E,
   MiB,
@@ -114,5 +116,31 @@ test(
     const since = await eventCount(recipient.page);
     await clickButton(recipient.page, /download|retry|resume|try again/i);
     await awaitSaved(recipient, file, since, 200_000);
+  },
+);
+
+test(
+  'the server attribute points the widget at another service than its script',
+  { timeout: 90_000 },
+  async () => {
+    const other = createService({ logger: createLogger({ level: 'warn' }) });
+    try {
+      const { port } = await other.listen(0, '127.0.0.1');
+      const otherUrl = `http://127.0.0.1:${port}/`;
+      const file = await makeRandomFile(env.tmp, 'elsewhere.bin', 1 * MiB + 1);
+      const page = env.hostUrl({ server: otherUrl });
+      const [sharer, recipient] = await Promise.all([
+        env.launch('chromium', 'sharer', page),
+        env.launch('chromium', 'recipient', page),
+      ]);
+      const link = await share(sharer, file);
+      const roomId = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
+      assert.equal((await fetch(new URL(`rooms/${roomId}`, otherUrl))).status, 200);
+      assert.equal((await fetch(new URL(`rooms/${roomId}`, env.serviceUrl))).status, 404);
+      await receive(recipient, link, file, 60_000);
+    } finally {
+      await env.closePeers();
+      await other.close();
+    }
   },
 );
