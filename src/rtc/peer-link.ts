@@ -7,7 +7,7 @@
 import * as v from 'valibot';
 import type { RoomKeys } from '../crypto/keys.js';
 import { openJson, sealJson } from '../crypto/seal.js';
-import { P2PError, toP2PError } from '../protocol/errors.js';
+import { ERROR_CODES, P2PError, toP2PError, type ErrorCode } from '../protocol/errors.js';
 import { chunkPayloadSize, parseControl, type Control } from '../protocol/frames.js';
 import { fromBase64Url, randomId, toBase64Url } from '../protocol/ids.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -62,12 +62,20 @@ const EnvelopeSchema = v.variant('k', [
       usernameFragment: v.nullish(v.string()),
     }),
   }),
+  /** The sender refused the connection before a channel existed to say so on. */
+  v.strictObject({
+    s: v.string(),
+    n: v.number(),
+    k: v.literal('abort'),
+    code: v.picklist(ERROR_CODES),
+  }),
 ]);
 type Envelope = v.InferOutput<typeof EnvelopeSchema>;
 type EnvelopeBody =
   | { k: 'offer'; sdp: string }
   | { k: 'answer'; sdp: string }
-  | { k: 'candidate'; c: RTCIceCandidateInit };
+  | { k: 'candidate'; c: RTCIceCandidateInit }
+  | { k: 'abort'; code: ErrorCode };
 
 const encoder = new TextEncoder();
 
@@ -82,6 +90,7 @@ export class PeerLink {
   private outbox: Promise<void> = Promise.resolve();
   private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
   private peerProven = false;
+  private peerAborted = false;
   private lastHeard = 0;
   private pingCount = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -183,7 +192,13 @@ export class PeerLink {
   /** Closes because of `error`, telling the peer why. */
   fail(error: P2PError): void {
     if (this.phase === 'closed') return;
-    this.sendControl({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
+    if (this.channel?.readyState === 'open') {
+      this.sendControl({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
+    } else if (!this.peerAborted) {
+      // No channel yet: say it through the service, sealed like everything else. A relay that
+      // alters it makes the peer see tampering; either way it learns at once, not at a timeout.
+      void this.sendEnvelope({ k: 'abort', code: error.code }, true);
+    }
     this.shutdown(error);
   }
 
@@ -250,7 +265,8 @@ export class PeerLink {
         this.shutdown(new P2PError('peer-vanished', 'The other browser ended the transfer.'));
         return;
       case 'error':
-        this.shutdown(new P2PError(msg.code, msg.message));
+        // The peer's own words are not shown: they are whatever it chose to send.
+        this.shutdown(remoteFailure(msg.code));
         return;
       default:
         if (this.phase === 'open') this.opts.onControl(msg);
@@ -286,10 +302,10 @@ export class PeerLink {
   }
 
   /** Seals and relays in order: the peer refuses a sequence number that goes backwards. */
-  private sendEnvelope(body: EnvelopeBody): Promise<void> {
+  private sendEnvelope(body: EnvelopeBody, evenIfClosed = false): Promise<void> {
     this.outbox = this.outbox.then(async () => {
-      if (this.phase === 'closed' || !this.sessionId) return;
-      const envelope: Envelope = { s: this.sessionId, n: this.sendSeq++, ...body } as Envelope;
+      if (this.phase === 'closed' && !evenIfClosed) return;
+      const envelope = { s: this.sessionId ?? '', n: this.sendSeq++, ...body } as Envelope;
       const sealed = await sealJson(
         this.opts.keys.signal,
         envelope,
@@ -315,6 +331,11 @@ export class PeerLink {
     if (!parsed.success)
       throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
     const env = parsed.output;
+    if (env.k === 'abort') {
+      // Sealed by the peer (the key proves it), so believable whatever session it names.
+      this.peerAborted = true;
+      throw remoteFailure(env.code);
+    }
     if (this.sessionId === null) {
       if (env.k !== 'offer')
         throw new P2PError('tampered', 'A connection did not start with an offer.');
@@ -458,4 +479,36 @@ export class PeerLink {
 export function fingerprint(sdp: string | undefined): string | null {
   const match = sdp ? /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp) : null;
   return match ? `${match[1]!.toLowerCase()} ${match[2]!.toUpperCase()}` : null;
+}
+
+/** A failure the peer reported, in our words. */
+export function remoteFailure(code: ErrorCode): P2PError {
+  switch (code) {
+    case 'cancelled':
+      return new P2PError('cancelled', 'The other browser cancelled the transfer.');
+    case 'room-closed':
+      return new P2PError('room-closed', 'The sharer stopped sharing this file.');
+    case 'tampered':
+      return new P2PError(
+        'tampered',
+        'The other browser refused the connection: a message between you was altered on the way or did not come from someone holding this link.',
+      );
+    case 'integrity':
+      return new P2PError(
+        'integrity',
+        'The other browser found corrupted data and ended the transfer.',
+      );
+    case 'storage-full':
+    case 'storage-error':
+    case 'file-too-large':
+      return new P2PError(
+        'peer-vanished',
+        'The other browser could not store the file and ended the transfer.',
+      );
+    default:
+      return new P2PError(
+        code === 'internal' ? 'peer-vanished' : code,
+        `The other browser ended the transfer (${code}).`,
+      );
+  }
 }

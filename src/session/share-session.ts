@@ -22,9 +22,12 @@ import type { FileInfo, PeerView, SessionOptions, ShareSessionApi, ShareState } 
 export const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
 /** Recipients connected at once; more are refused until one finishes (the swarm issue adds a queue). */
 export const MAX_PEERS = 16;
+/** How long after a connection failed before the same peer may start another. */
+const REOPEN_AFTER_MS = 3000;
 
 interface PeerEntry {
   link: PeerLink;
+  closedAt: number;
   sender: PieceSender | null;
   view: PeerView;
   rate: RateMeter;
@@ -154,6 +157,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   private handleSignal({ from, envelope }: SignalIn): void {
     if (this.state.phase !== 'sharing' || !this.keys || !this.source || !this.signal) return;
     let entry = this.peers.get(from);
+    // Envelopes still in flight for a connection that just failed are not a new attempt.
+    if (entry?.link.isClosed && performance.now() - entry.closedAt < REOPEN_AFTER_MS) return;
     if (!entry || entry.link.isClosed) {
       const active = [...this.peers.values()].filter(
         (p) => p.view.status === 'connecting' || p.view.status === 'transferring',
@@ -174,6 +179,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     const view: PeerView = { peerId, status: 'connecting', bytes: 0, total, speed: 0 };
     const entry: PeerEntry = {
       link: null as unknown as PeerLink,
+      closedAt: 0,
       sender: null,
       view,
       rate: new RateMeter(),
@@ -215,6 +221,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       onData: () =>
         entry.link.fail(new P2PError('bad-request', 'The recipient sent data it should not send.')),
       onClose: (error) => {
+        entry.closedAt = performance.now();
         entry.sender?.stop();
         if (entry.view.status === 'done') return;
         this.updatePeer(entry, {

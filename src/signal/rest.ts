@@ -61,8 +61,11 @@ export class RestClient {
     if (!res.ok) {
       const parsed = v.safeParse(ErrorReplySchema, body);
       if (parsed.success) throw new P2PError(parsed.output.error.code, parsed.output.error.message);
-      if (res.status === 404) throw new P2PError('room-not-found', 'This share no longer exists.');
-      throw new P2PError('server-unreachable', `The sharing service answered ${res.status}.`);
+      // Not the service's own error body: something else answers at this address.
+      throw new P2PError(
+        'server-unreachable',
+        `No sharing service answers at ${new URL(this.server).host} (HTTP ${res.status}). Check the widget's server address.`,
+      );
     }
     if (!schema) return undefined as v.InferOutput<S>;
     const parsed = v.safeParse(schema, body);
