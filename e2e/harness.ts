@@ -379,7 +379,12 @@ declare global {
   interface Window {
     __p2p: {
       events: P2PEventRecord[];
-      progress: { count: number; last: { bytes: number; total: number; peer: string } | null };
+      progress: {
+        count: number;
+        last: { bytes: number; total: number; peer: string } | null;
+        /** Fewest bytes any progress event reported since the page loaded (or a test reset it). */
+        min: number | null;
+      };
     };
   }
 }

@@ -113,9 +113,21 @@ test(
       'the transfer stopped when cancelled',
     );
 
+    // What was verified before the cancel stays: the resumed download never reports less.
+    const kept = await recipient.page.evaluate(() => {
+      const bytes = window.__p2p.progress.last?.bytes ?? 0;
+      window.__p2p.progress.min = null;
+      return bytes;
+    });
+    assert.ok(kept >= 4 * MiB, `progress before the cancel (${kept} bytes)`);
     const since = await eventCount(recipient.page);
     await clickButton(recipient.page, /download|retry|resume|try again/i);
     await awaitSaved(recipient, file, since, 200_000);
+    const resumedFrom = await recipient.page.evaluate(() => window.__p2p.progress.min);
+    assert.ok(
+      resumedFrom !== null && resumedFrom >= kept,
+      `the retry resumed from ${resumedFrom} bytes, not from the ${kept} already verified`,
+    );
   },
 );
 
