@@ -37,6 +37,7 @@ export const HIGH_WATER = 8 * 1024 * 1024;
 export const LOW_WATER = 2 * 1024 * 1024;
 /** Smallest maximum message size a peer may announce (browsers allow 64 KiB or more). */
 export const MIN_MESSAGE_SIZE = 16 * 1024;
+const MAX_EARLY_MESSAGES = 64;
 
 const EnvelopeSchema = v.variant('k', [
   v.strictObject({
@@ -91,6 +92,9 @@ export class PeerLink {
   private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
   private peerProven = false;
   private peerAborted = false;
+  private helloReceived = false;
+  /** Messages that arrived after the peer's hello but before we finished checking it. */
+  private early: Array<string | ArrayBuffer> = [];
   private lastHeard = 0;
   private pingCount = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -239,6 +243,16 @@ export class PeerLink {
 
   private handleMessage(data: string | ArrayBuffer): void {
     this.lastHeard = performance.now();
+    if (this.phase !== 'open' && this.helloReceived && this.phase !== 'closed') {
+      // The peer proved itself and moved on while we still verify its proof: keep its messages
+      // in order for when we are done (a few at most, or it is not waiting for us).
+      if (this.early.length >= MAX_EARLY_MESSAGES) {
+        this.fail(new P2PError('bad-request', 'The other browser did not wait for the handshake.'));
+      } else {
+        this.early.push(data);
+      }
+      return;
+    }
     if (typeof data !== 'string') {
       if (this.phase === 'open') this.opts.onData(data);
       else
@@ -254,6 +268,7 @@ export class PeerLink {
     }
     switch (msg.t) {
       case 'hello':
+        this.helloReceived = true;
         void this.verifyHello(msg);
         return;
       case 'ping':
@@ -471,6 +486,7 @@ export class PeerLink {
       this.phase = 'open';
       this.lastHeard = performance.now();
       this.opts.onOpen();
+      for (const data of this.early.splice(0)) this.handleMessage(data);
     }
   }
 }
