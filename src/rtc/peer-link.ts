@@ -27,6 +27,8 @@ export interface PeerLinkOptions {
   onControl: (msg: Control) => void;
   onData: (data: ArrayBuffer) => void;
   onClose: (error: P2PError | null) => void;
+  /** Answerer: a genuine offer arrived (before it, the link may only hold stale envelopes). */
+  onOffer?: () => void;
   connectTimeoutMs?: number;
   heartbeatMs?: number;
   deadAfterMs?: number;
@@ -352,9 +354,10 @@ export class PeerLink {
       throw remoteFailure(env.code);
     }
     if (this.sessionId === null) {
-      if (env.k !== 'offer')
-        throw new P2PError('tampered', 'A connection did not start with an offer.');
+      // Candidates that trail a connection which already ended start nothing.
+      if (env.k !== 'offer') return;
       this.sessionId = env.s;
+      this.opts.onOffer?.();
     }
     if (env.s !== this.sessionId || env.n <= this.recvSeq) {
       throw new P2PError(

@@ -88,6 +88,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         this.rest.getRoom(this.opts.secret.roomId),
         deriveRoomKeys(this.opts.secret.key),
       ]);
+      if (room.meta === undefined) {
+        throw new P2PError('not-allowed', 'This share is protected by a password.');
+      }
       const parsed = v.safeParse(FileMetaSchema, await openJson(keys.meta, room.meta, META_AAD));
       if (!parsed.success) {
         throw new P2PError(

@@ -22,12 +22,13 @@ import type { FileInfo, PeerView, SessionOptions, ShareSessionApi, ShareState } 
 export const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
 /** Recipients connected at once; more are refused until one finishes (the swarm issue adds a queue). */
 export const MAX_PEERS = 16;
-/** How long after a connection failed before the same peer may start another. */
+/** How long after a refused connection the same peer's envelopes stay refused. */
 const REOPEN_AFTER_MS = 3000;
 
 interface PeerEntry {
   link: PeerLink;
-  closedAt: number;
+  /** When the connection was refused as tampered (0: it was not). */
+  tamperedAt: number;
   sender: PieceSender | null;
   view: PeerView;
   rate: RateMeter;
@@ -61,7 +62,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   private roomId = '';
   private sharerToken = '';
   private iceServers: RTCIceServer[] = [];
+  /** Recipients the element shows, by peer id: the latest attempt of each. */
   private readonly peers = new Map<string, PeerEntry>();
+  /** Attempts that have not shown a genuine offer yet. */
+  private readonly pending = new Map<string, PeerEntry>();
   private abort = new AbortController();
   private notifyQueued = false;
 
@@ -156,20 +160,28 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
 
   private handleSignal({ from, envelope }: SignalIn): void {
     if (this.state.phase !== 'sharing' || !this.keys || !this.source || !this.signal) return;
-    let entry = this.peers.get(from);
-    // Envelopes still in flight for a connection that just failed are not a new attempt.
-    if (entry?.link.isClosed && performance.now() - entry.closedAt < REOPEN_AFTER_MS) return;
-    if (!entry || entry.link.isClosed) {
-      const active = [...this.peers.values()].filter(
-        (p) => p.view.status === 'connecting' || p.view.status === 'transferring',
-      );
-      if (active.length >= MAX_PEERS) return;
-      entry = this.addPeer(from, this.keys, this.source, this.signal);
+    const shown = this.peers.get(from);
+    if (shown && !shown.link.isClosed) {
+      shown.link.receive(envelope);
+      return;
     }
-    entry.link.receive(envelope);
+    // After a refused connection, the rest of its envelopes are refused with it, not one by one.
+    if (shown?.tamperedAt && performance.now() - shown.tamperedAt < REOPEN_AFTER_MS) return;
+    let pending = this.pending.get(from);
+    if (!pending || pending.link.isClosed) {
+      const active = [...this.peers.values()].filter((p) => !p.link.isClosed);
+      if (active.length >= MAX_PEERS) return;
+      pending = this.createPeer(from, this.keys, this.source, this.signal);
+      this.pending.set(from, pending);
+    }
+    pending.link.receive(envelope);
   }
 
-  private addPeer(
+  /**
+   * A connection attempt from `peerId`. It joins the list the element shows once its offer opens
+   * (stale envelopes of an earlier attempt start nothing), or when it is refused as tampered.
+   */
+  private createPeer(
     peerId: string,
     keys: RoomKeys,
     source: FileSource,
@@ -179,10 +191,15 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     const view: PeerView = { peerId, status: 'connecting', bytes: 0, total, speed: 0 };
     const entry: PeerEntry = {
       link: null as unknown as PeerLink,
-      closedAt: 0,
+      tamperedAt: 0,
       sender: null,
       view,
       rate: new RateMeter(),
+    };
+    const show = () => {
+      if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
+      this.peers.set(peerId, entry);
+      this.notify();
     };
     entry.link = new PeerLink({
       role: 'answerer',
@@ -192,6 +209,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       keys,
       iceServers: this.iceServers,
       relay: (env) => client.signal(peerId, env),
+      onOffer: show,
       onOpen: () => {
         entry.sender = new PieceSender(entry.link, source, {
           onSent: (bytes) => {
@@ -221,8 +239,15 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       onData: () =>
         entry.link.fail(new P2PError('bad-request', 'The recipient sent data it should not send.')),
       onClose: (error) => {
-        entry.closedAt = performance.now();
         entry.sender?.stop();
+        if (error?.code === 'tampered') {
+          entry.tamperedAt = performance.now();
+          show();
+        }
+        if (this.peers.get(peerId) !== entry) {
+          if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
+          return;
+        }
         if (entry.view.status === 'done') return;
         this.updatePeer(entry, {
           status: 'failed',
@@ -231,8 +256,6 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         });
       },
     });
-    this.peers.set(peerId, entry);
-    this.notify();
     return entry;
   }
 
@@ -253,11 +276,12 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   }
 
   private closePeers(reason: P2PError): void {
-    for (const entry of this.peers.values()) {
+    for (const entry of [...this.peers.values(), ...this.pending.values()]) {
       entry.sender?.stop();
       entry.link.fail(reason);
     }
     this.peers.clear();
+    this.pending.clear();
   }
 
   private fatal(error: P2PError, file?: FileInfo): void {
