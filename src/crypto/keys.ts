@@ -4,7 +4,7 @@
  * channel is open. Web Crypto only exists in secure contexts; `requireSubtle` says so plainly.
  */
 import { P2PError } from '../protocol/errors.js';
-import { fromBase64Url } from '../protocol/ids.js';
+import { fromBase64Url, toBase64Url } from '../protocol/ids.js';
 
 export interface RoomKeys {
   meta: CryptoKey;
@@ -25,17 +25,48 @@ export function requireSubtle(): SubtleCrypto {
   return subtle;
 }
 
+/** A password as key material: Unicode-normalized, so the same word typed anywhere matches. */
+export function passwordBytes(password: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(password.normalize('NFC'));
+}
+
+/**
+ * What the service checks instead of the password: HKDF over the link key and the password, so
+ * the service (which never has the link key) learns nothing it could guess passwords against.
+ */
+export async function derivePasswordAuth(linkKey: string, password: string): Promise<string> {
+  const subtle = requireSubtle();
+  const base = await subtle.importKey('raw', ikm(linkKey, passwordBytes(password)), 'HKDF', false, [
+    'deriveBits',
+  ]);
+  const bits = await subtle.deriveBits(
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: new Uint8Array(32),
+      info: encoder.encode('p2p-share/v1/password-auth'),
+    },
+    base,
+    256,
+  );
+  return toBase64Url(new Uint8Array(bits));
+}
+
+function ikm(linkKey: string, extra: Uint8Array): Uint8Array<ArrayBuffer> {
+  const key = fromBase64Url(linkKey);
+  const out = new Uint8Array(key.length + extra.length);
+  out.set(key);
+  out.set(extra, key.length);
+  return out;
+}
+
 /**
  * @param linkKey the 128-bit key from the link fragment (base64url)
- * @param extra further secret input (a password-derived secret, later); empty for none
+ * @param extra further secret input: `passwordBytes(password)` for a password room
  */
 export async function deriveRoomKeys(linkKey: string, extra = new Uint8Array()): Promise<RoomKeys> {
   const subtle = requireSubtle();
-  const key = fromBase64Url(linkKey);
-  const ikm = new Uint8Array(key.length + extra.length);
-  ikm.set(key);
-  ikm.set(extra, key.length);
-  const base = await subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
+  const base = await subtle.importKey('raw', ikm(linkKey, extra), 'HKDF', false, ['deriveKey']);
   const derive = (
     info: string,
     algorithm: AesKeyGenParams | HmacKeyGenParams,

@@ -5,12 +5,18 @@
  * saved. The Download survives failures, so a retry fetches only what is missing.
  */
 import * as v from 'valibot';
-import { deriveRoomKeys, requireSubtle, type RoomKeys } from '../crypto/keys.js';
+import {
+  derivePasswordAuth,
+  deriveRoomKeys,
+  passwordBytes,
+  requireSubtle,
+  type RoomKeys,
+} from '../crypto/keys.js';
 import type { LinkSecret } from '../crypto/link.js';
 import { openJson } from '../crypto/seal.js';
 import { P2PError, toP2PError } from '../protocol/errors.js';
 import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
-import type { SignalIn } from '../protocol/signalling.js';
+import type { PasswordReply, SignalIn } from '../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { PeerLink } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
@@ -69,6 +75,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private result: CompleteDetail | null = null;
   private readonly rate = new RateMeter();
   private lastProgress = 0;
+  /** For a password room: the proof it was unlocked with (never the password) and its token. */
+  private passwordAuth: string | null = null;
+  private token: PasswordReply | null = null;
 
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
@@ -80,7 +89,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     return m ? { name: m.name, size: m.size, type: m.type } : undefined;
   }
 
-  async load(): Promise<FileInfo> {
+  async load(): Promise<FileInfo | null> {
     try {
       requireSubtle();
       this.setState({ phase: 'loading' });
@@ -88,24 +97,63 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         this.rest.getRoom(this.opts.secret.roomId),
         deriveRoomKeys(this.opts.secret.key),
       ]);
-      if (room.meta === undefined) {
-        throw new P2PError('not-allowed', 'This share is protected by a password.');
+      if (room.passwordRequired) {
+        this.setState({ phase: 'locked' });
+        return null;
       }
-      const parsed = v.safeParse(FileMetaSchema, await openJson(keys.meta, room.meta, META_AAD));
-      if (!parsed.success) {
-        throw new P2PError(
-          'protocol-mismatch',
-          'This share was made by an incompatible version of p2p-share.',
-        );
-      }
-      this.keys = keys;
-      this.meta = parsed.output;
-      const file = this.file!;
-      this.setState({ phase: 'ready', file });
-      return file;
+      return await this.openMeta(room.meta, keys);
     } catch (err) {
       throw this.failed(toP2PError(err));
     }
+  }
+
+  async unlock(password: string): Promise<FileInfo> {
+    try {
+      requireSubtle();
+      const { roomId, key } = this.opts.secret;
+      const auth = await derivePasswordAuth(key, password);
+      const token = await this.rest.unlock(roomId, auth);
+      this.passwordAuth = auth;
+      this.token = token;
+      const [room, keys] = await Promise.all([
+        this.rest.getRoom(roomId, token.token),
+        deriveRoomKeys(key, passwordBytes(password)),
+      ]);
+      return await this.openMeta(room.meta, keys);
+    } catch (err) {
+      const error = toP2PError(err);
+      if (error.code !== 'bad-password' && error.code !== 'rate-limited') throw this.failed(error);
+      this.setState({ phase: 'locked', error: describe(error) });
+      this.dispatchEvent(new CustomEvent('error', { detail: describe(error) }));
+      throw error;
+    }
+  }
+
+  private async openMeta(sealed: string | undefined, keys: RoomKeys): Promise<FileInfo> {
+    if (sealed === undefined) {
+      throw new P2PError('protocol-mismatch', 'The sharing service did not send the file details.');
+    }
+    const parsed = v.safeParse(FileMetaSchema, await openJson(keys.meta, sealed, META_AAD));
+    if (!parsed.success) {
+      throw new P2PError(
+        'protocol-mismatch',
+        'This share was made by an incompatible version of p2p-share.',
+      );
+    }
+    this.keys = keys;
+    this.meta = parsed.output;
+    const file = this.file!;
+    this.setState({ phase: 'ready', file });
+    return file;
+  }
+
+  /** The room token for joining, renewed (with the remembered proof) when it is about to expire. */
+  private async joinToken(): Promise<string | undefined> {
+    if (!this.passwordAuth) return undefined;
+    if (!this.token || this.token.expiresAt - Date.now() < 30_000) {
+      this.token = await this.rest.unlock(this.opts.secret.roomId, this.passwordAuth);
+    }
+    return this.token.token;
   }
 
   download(): Promise<CompleteDetail> {
@@ -205,10 +253,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.attempt?.settle(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
     });
     try {
+      const token = await this.joinToken();
       await client.join({
         v: PROTOCOL_VERSION,
         roomId: this.opts.secret.roomId,
         role: 'recipient',
+        ...(token ? { token } : {}),
       });
     } catch (err) {
       client.close();

@@ -3,7 +3,13 @@
  * link key, create the room, join it as the sharer, and answer every recipient's offer with a
  * PeerLink whose pieces a PieceSender serves. It owns the per-recipient views the element shows.
  */
-import { deriveRoomKeys, requireSubtle, type RoomKeys } from '../crypto/keys.js';
+import {
+  derivePasswordAuth,
+  deriveRoomKeys,
+  passwordBytes,
+  requireSubtle,
+  type RoomKeys,
+} from '../crypto/keys.js';
 import { formatLink } from '../crypto/link.js';
 import { sealJson } from '../crypto/seal.js';
 import { P2PError, toP2PError, type ErrorBody } from '../protocol/errors.js';
@@ -16,7 +22,14 @@ import { RestClient } from '../signal/rest.js';
 import { prepareFile, readPiece, type Prepared } from '../transfer/manifest.js';
 import { PieceSender, type PieceSource } from '../transfer/piece-sender.js';
 import { RateMeter } from './rate.js';
-import type { FileInfo, PeerView, SessionOptions, ShareSessionApi, ShareState } from './types.js';
+import type {
+  FileInfo,
+  PeerView,
+  SessionOptions,
+  ShareOptions,
+  ShareSessionApi,
+  ShareState,
+} from './types.js';
 
 /** Associated data for the sealed metadata blob. */
 export const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
@@ -74,7 +87,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     this.rest = new RestClient(opts.server);
   }
 
-  async share(file: File, page: string): Promise<string> {
+  async share(file: File, page: string, options: ShareOptions = {}): Promise<string> {
     if (this.state.phase === 'preparing' || this.state.phase === 'sharing') {
       throw new P2PError('bad-request', 'Already sharing a file; stop sharing it first.');
     }
@@ -92,9 +105,15 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         signal,
       );
       const key = randomId();
-      const [keys, ice] = await Promise.all([deriveRoomKeys(key), this.rest.getIce()]);
+      const password = options.password || undefined;
+      const [keys, ice, passwordAuth] = await Promise.all([
+        deriveRoomKeys(key, password ? passwordBytes(password) : undefined),
+        this.rest.getIce(),
+        password ? derivePasswordAuth(key, password) : undefined,
+      ]);
       const created = await this.rest.createRoom(
         await sealJson(keys.meta, prepared.meta, META_AAD),
+        passwordAuth,
       );
       signal.throwIfAborted();
       this.keys = keys;

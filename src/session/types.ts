@@ -38,6 +38,8 @@ export type ReceivePhase =
 
 export type ReceiveState =
   | { phase: 'loading' }
+  /** A password room: nothing about the file is known until `unlock()` succeeds. */
+  | { phase: 'locked'; error?: ErrorBody }
   | { phase: 'ready'; file: FileInfo }
   | { phase: 'connecting'; file: FileInfo; bytes: number }
   | {
@@ -79,10 +81,15 @@ export interface SessionOptions {
   server: string;
 }
 
+export interface ShareOptions {
+  /** Recipients must give it; it also enters the keys that seal everything for this share. */
+  password?: string;
+}
+
 export interface ShareSessionApi extends EventTarget {
   readonly state: ShareState;
   /** Hashes the file, creates the room and starts serving; resolves to the link. */
-  share(file: File, page: string): Promise<string>;
+  share(file: File, page: string, options?: ShareOptions): Promise<string>;
   /** Stops serving, closes every connection and deletes the room. */
   stop(): Promise<void>;
   /** Releases everything without waiting (element removed from the page). */
@@ -91,8 +98,13 @@ export interface ShareSessionApi extends EventTarget {
 
 export interface ReceiveSessionApi extends EventTarget {
   readonly state: ReceiveState;
-  /** Fetches and opens the room metadata over REST (no Socket.IO yet). */
-  load(): Promise<FileInfo>;
+  /**
+   * Fetches and opens the room metadata over REST (no Socket.IO yet). Resolves to null for a
+   * password room: state `locked` until `unlock()`.
+   */
+  load(): Promise<FileInfo | null>;
+  /** Gives a password room its password; rejects with `bad-password` or `rate-limited`. */
+  unlock(password: string): Promise<FileInfo>;
   /** Joins, connects, downloads, verifies and saves; resolves once the file is saved. */
   download(): Promise<CompleteDetail>;
   /** Stops the transfer; keeps what arrived so `download()` can resume. */

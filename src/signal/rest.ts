@@ -9,9 +9,11 @@ import {
   CreateRoomReplySchema,
   ErrorReplySchema,
   IceConfigSchema,
+  PasswordReplySchema,
   RoomInfoSchema,
   type CreateRoomReply,
   type IceConfig,
+  type PasswordReply,
   type RoomInfo,
 } from '../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -19,16 +21,34 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 export class RestClient {
   constructor(readonly server: string) {}
 
-  createRoom(meta: string): Promise<CreateRoomReply> {
+  /** @param passwordAuth makes it a password room (see `derivePasswordAuth`) */
+  createRoom(meta: string, passwordAuth?: string): Promise<CreateRoomReply> {
     return this.call('rooms', CreateRoomReplySchema, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ v: PROTOCOL_VERSION, meta }),
+      body: JSON.stringify({
+        v: PROTOCOL_VERSION,
+        meta,
+        ...(passwordAuth ? { passwordAuth } : {}),
+      }),
     });
   }
 
-  getRoom(roomId: string): Promise<RoomInfo> {
-    return this.call(`rooms/${encodeURIComponent(roomId)}`, RoomInfoSchema, { method: 'GET' });
+  /** @param token a room token: a password room only returns its metadata with one */
+  getRoom(roomId: string, token?: string): Promise<RoomInfo> {
+    return this.call(`rooms/${encodeURIComponent(roomId)}`, RoomInfoSchema, {
+      method: 'GET',
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
+  }
+
+  /** Trades a password proof for a short-lived room token. */
+  unlock(roomId: string, passwordAuth: string): Promise<PasswordReply> {
+    return this.call(`rooms/${encodeURIComponent(roomId)}/password`, PasswordReplySchema, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v: PROTOCOL_VERSION, passwordAuth }),
+    });
   }
 
   async deleteRoom(roomId: string, sharerToken: string): Promise<void> {
@@ -60,6 +80,15 @@ export class RestClient {
     const body: unknown = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok) {
       const parsed = v.safeParse(ErrorReplySchema, body);
+      if (parsed.success && parsed.output.error.code === 'rate-limited') {
+        const wait = Number(res.headers.get('retry-after'));
+        throw new P2PError(
+          'rate-limited',
+          Number.isFinite(wait) && wait > 0
+            ? `Too many tries. Wait ${formatWait(wait)} and try again.`
+            : parsed.output.error.message,
+        );
+      }
       if (parsed.success) throw new P2PError(parsed.output.error.code, parsed.output.error.message);
       // Not the service's own error body: something else answers at this address.
       throw new P2PError(
@@ -77,4 +106,11 @@ export class RestClient {
     }
     return parsed.output;
   }
+}
+
+function formatWait(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 90) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  return `${m} minutes`;
 }
