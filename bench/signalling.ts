@@ -119,19 +119,21 @@ interface Target {
   pid: number;
   port: number;
   stop(): Promise<void>;
-  /** Starts, then stops and writes, the CPU profile of a target started with a profile path. */
-  toggleProfile(): void;
-  profileWritten: Promise<void>;
+  /** A full GC in the server, so its RSS is read at a settled heap. */
+  collectGarbage(): Promise<void>;
+  /** Start, and stop and write, the CPU profile of a target started with a profile path. */
+  startProfile(): void;
+  writeProfile(): Promise<void>;
 }
 
-const PROFILE_HOOK = new URL('./signalling/cpu-profile-hook.mjs', import.meta.url);
+const SERVER_HOOK = fileURLToPath(new URL('./signalling/server-hook.mjs', import.meta.url));
 
 async function startTarget(
   kind: TargetKind,
   sockets: number,
   profilePath: string | null,
 ): Promise<Target> {
-  const hook = profilePath ? ['--import', fileURLToPath(PROFILE_HOOK)] : [];
+  const hook = ['--import', SERVER_HOOK];
   const command =
     kind === 'ours'
       ? [process.execPath, ...hook, 'dist/server.js']
@@ -182,17 +184,32 @@ async function startTarget(
     });
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${out}`)));
   });
-  let written: () => void = () => {};
-  const profileWritten = new Promise<void>((resolve) => (written = resolve));
+  // The hook answers each request on stdout; one waiter per kind of answer at a time.
+  const waiting = new Map<string, () => void>();
   child.stdout!.on('data', (chunk: Buffer) => {
-    if (chunk.toString().includes('profile written')) written();
+    for (const [line, resolve] of waiting) {
+      if (chunk.toString().includes(line)) {
+        waiting.delete(line);
+        resolve();
+      }
+    }
   });
+  const ask = (signal: NodeJS.Signals, answer: string, timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      waiting.set(answer, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill(signal);
+    });
   return {
     pid: child.pid!,
     port,
     stop,
-    toggleProfile: () => child.kill('SIGUSR2'),
-    profileWritten,
+    collectGarbage: () => ask('SIGWINCH', 'gc done', 30_000),
+    startProfile: () => void child.kill('SIGUSR2'),
+    writeProfile: () => ask('SIGUSR2', 'profile written', 30_000),
   };
 }
 
@@ -237,7 +254,8 @@ async function phase(
   const target = await startTarget(kind, scale.sockets, profilePath);
   const workers: Worker[] = [];
   try {
-    await sleep(1000);
+    await sleep(500);
+    await target.collectGarbage();
     const rssIdle = rssBytes(target.pid);
     const cpu0 = cpuSeconds(target.pid);
     for (let i = 0; i < scale.workers; i++) {
@@ -259,21 +277,19 @@ async function phase(
     const connectSeconds = Math.max(...connected.map((c) => c.ms)) / 1000;
     const held = connected.reduce((s, c) => s + c.connected, 0);
     log(`${kind}: ${held} of ${scale.sockets} sockets open in ${connectSeconds.toFixed(1)} s`);
-    await sleep(2000);
+    await sleep(1000);
+    await target.collectGarbage();
     const rssHeld = rssBytes(target.pid);
     const cpu1 = cpuSeconds(target.pid);
     const gen0 = process.cpuUsage();
     const t1 = performance.now();
-    if (profilePath) target.toggleProfile();
+    if (profilePath) target.startProfile();
     for (const w of workers) w.postMessage({ type: 'go' });
     const done: LoadReport[] = await waitAll(workers, 'done', scale.durationMs + 60_000);
     const wall = (performance.now() - t1) / 1000;
     const cpu2 = cpuSeconds(target.pid);
     const gen = process.cpuUsage(gen0);
-    if (profilePath) {
-      target.toggleProfile();
-      await Promise.race([target.profileWritten, sleep(30_000)]);
-    }
+    if (profilePath) await target.writeProfile();
     const all = new Float64Array(done.reduce((s, d) => s + d.latencies.length, 0));
     let at = 0;
     for (const d of done) {
