@@ -1,34 +1,42 @@
 /**
- * The HTTP side of the service as a Hono app: the rooms REST API, ICE configuration, a health
- * check and the static widget and demo. It holds no state of its own (that is the store's) and
- * knows nothing of sockets beyond the `onRoomClosed` callback it is given.
+ * The HTTP side of the service as a Hono app: the rooms REST API (with password rooms and their
+ * tokens), ICE configuration, a health check and the static widget and demo. Room state is the
+ * store's; this module keeps only its rate-limit counters, and knows nothing of sockets beyond
+ * the `onRoomClosed` callback it is given.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import {
   CreateRoomBodySchema,
   PROTOCOL_VERSION,
+  PasswordBodySchema,
   RoomIdSchema,
   type CreateRoomReply,
   type IceConfig,
+  type PasswordReply,
   type RoomClosed,
   type RoomInfo,
 } from '../src/protocol/index.js';
 import * as v from 'valibot';
+import { addressResolver, rateKey } from './address.js';
 import type { Config } from './config.js';
+import { WindowLimiter } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
 import {
   ApiError,
   apiCors,
+  apiHeaders,
   errorReply,
   jsonBody,
   limitBody,
   noStore,
   originGuard,
   securityHeaders,
+  tooManyRequests,
 } from './middleware.js';
+import { HasherBusy, createHasher, type Hasher } from './password.js';
 import { staticRoutes, type StaticDirs } from './static.js';
 import type { RoomRecord, RoomStore } from './store/store.js';
-import { tokensMatch } from './tokens.js';
+import { roomTokens, tokensMatch, type RoomTokens } from './tokens.js';
 
 export interface AppOptions extends Partial<StaticDirs> {
   /** `distDir` and `demoDir` default to the project's `dist/` and `demo/`. */
@@ -37,18 +45,26 @@ export interface AppOptions extends Partial<StaticDirs> {
   logger: Logger;
   /** Told when a sharer stops sharing over REST, so the room's sockets hear of it. */
   onRoomClosed?: (roomId: string, reason: RoomClosed['reason']) => void;
+  /** Room tokens, shared with the signalling handlers; made from the config when absent. */
+  tokens?: RoomTokens;
+  /** The password hash; scrypt by default (tests may count or slow it). */
+  hasher?: Hasher;
+  /** The clock for rate-limit windows and tokens. */
+  now?: () => number;
 }
 
 /** A create-room body holds a sealed blob of at most 8 KiB plus a little JSON. */
 const MAX_BODY_BYTES = 16 * 1024;
+/** A password body is a version and a 43-character value. */
+const MAX_PASSWORD_BODY_BYTES = 1024;
 
 export function createApp(options: AppOptions): Hono {
   const { config, logger } = options;
   const app = new Hono();
 
   app.use(securityHeaders());
-  for (const path of ['/rooms/*', '/ice', '/healthz']) {
-    app.use(path, apiCors(config), originGuard(config), noStore());
+  for (const path of ['/rooms', '/rooms/*', '/ice', '/healthz']) {
+    app.use(path, apiCors(config), originGuard(config), noStore(), apiHeaders());
   }
   app.route('/rooms', roomRoutes(options));
   app.get('/ice', (c) => c.json<IceConfig>({ iceServers: config.iceServers }));
@@ -59,14 +75,31 @@ export function createApp(options: AppOptions): Hono {
 
   app.notFound((c) => errorReply(c, 404, 'bad-request', 'There is nothing at this address.'));
   app.onError((err, c) => {
-    if (err instanceof ApiError) return errorReply(c, err.status, err.code, err.message);
+    if (err instanceof ApiError) {
+      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      return errorReply(c, err.status, err.code, err.message);
+    }
     logger.error('http.error', { kind: errorKind(err) });
     return errorReply(c, 500, 'internal', 'The service failed to handle this request.');
   });
   return app;
 }
 
-function roomRoutes({ store, logger, onRoomClosed }: AppOptions): Hono {
+function roomRoutes(options: AppOptions): Hono {
+  const { config, store, logger, onRoomClosed } = options;
+  const now = options.now ?? Date.now;
+  const tokens =
+    options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs, now });
+  const hasher = options.hasher ?? createHasher();
+  const window = { windowMs: config.rateWindowMs, now };
+  const creations = new WindowLimiter({ ...window, limit: config.roomsPerAddress });
+  const triesByAddress = new WindowLimiter({ ...window, limit: config.passwordTriesPerAddress });
+  const triesByRoom = new WindowLimiter({ ...window, limit: config.passwordTriesPerRoom });
+  const resolveAddress = addressResolver(config);
+  const client = (c: Context) =>
+    rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for')));
+  const busy = () => tooManyRequests('The service is busy checking passwords', 1);
+
   const rooms = new Hono();
 
   rooms.post(
@@ -74,8 +107,34 @@ function roomRoutes({ store, logger, onRoomClosed }: AppOptions): Hono {
     limitBody(MAX_BODY_BYTES),
     jsonBody(CreateRoomBodySchema, { explain: versionMismatch }),
     async (c) => {
-      const room = await store.createRoom(c.get('body').meta);
-      logger.info('room.created', { room: roomTag(room.id) });
+      const body = c.get('body');
+      if (body.meta.length > config.maxMetaChars) {
+        throw new ApiError(
+          413,
+          'limit-exceeded',
+          `The file's details are longer than this service accepts (${config.maxMetaChars} characters).`,
+        );
+      }
+      const key = client(c);
+      const verdict = creations.check(key);
+      if (!verdict.allowed) {
+        throw tooManyRequests(
+          'Too many shares started from this address',
+          verdict.retryAfterSeconds,
+        );
+      }
+      let passwordHash: string | undefined;
+      if (body.passwordAuth !== undefined) {
+        try {
+          passwordHash = await hasher.hash(body.passwordAuth);
+        } catch (err) {
+          if (!(err instanceof HasherBusy)) throw err;
+          creations.refund(key);
+          throw busy();
+        }
+      }
+      const room = await store.createRoom(body.meta, { passwordHash });
+      logger.info('room.created', { room: roomTag(room.id), password: passwordHash !== undefined });
       c.header('Location', `/rooms/${room.id}`);
       return c.json<CreateRoomReply>(
         {
@@ -91,24 +150,66 @@ function roomRoutes({ store, logger, onRoomClosed }: AppOptions): Hono {
 
   rooms.get('/:id', async (c) => {
     const room = await findRoom(store, c.req.param('id'));
+    const passwordRequired = room.passwordHash !== null;
+    // A password room's metadata (sealed, but its size and existence still say something) is
+    // for those who gave the password.
+    const showMeta = !passwordRequired || tokens.verify(bearer(c), room);
     return c.json<RoomInfo>({
       v: PROTOCOL_VERSION,
       roomId: room.id,
-      meta: room.meta,
+      ...(showMeta ? { meta: room.meta } : {}),
+      passwordRequired,
       sharerOnline: room.sharerPeerId !== null,
       createdAt: room.createdAt,
       expiresAt: room.expiresAt,
     });
   });
 
+  rooms.post(
+    '/:id/password',
+    limitBody(MAX_PASSWORD_BODY_BYTES),
+    jsonBody(PasswordBodySchema, { explain: versionMismatch }),
+    async (c) => {
+      // Both limits are settled before any hashing, so a flood of guesses costs the service
+      // a map lookup each, never a turn of the thread pool.
+      const key = client(c);
+      const byAddress = triesByAddress.check(key);
+      if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterSeconds);
+      const room = await findRoom(store, c.req.param('id'));
+      if (room.passwordHash === null) {
+        throw new ApiError(400, 'bad-request', 'This share has no password.');
+      }
+      const byRoom = triesByRoom.check(room.id);
+      if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterSeconds);
+      let right: boolean;
+      try {
+        right = await hasher.verify(c.get('body').passwordAuth, room.passwordHash);
+      } catch (err) {
+        if (!(err instanceof HasherBusy)) throw err;
+        triesByAddress.refund(key);
+        triesByRoom.refund(room.id);
+        throw busy();
+      }
+      if (!right) {
+        logger.info('room.bad-password', { room: roomTag(room.id) });
+        throw new ApiError(403, 'bad-password', 'That is not the password of this share.');
+      }
+      // A right answer is not guessing: it leaves the counters as they were.
+      triesByAddress.refund(key);
+      triesByRoom.refund(room.id);
+      logger.info('room.password-accepted', { room: roomTag(room.id) });
+      return c.json<PasswordReply>(tokens.issue(room));
+    },
+  );
+
   rooms.delete('/:id', async (c) => {
     const room = await findRoom(store, c.req.param('id'));
-    const match = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '');
-    if (!match) {
+    const given = bearer(c);
+    if (given === undefined) {
       c.header('WWW-Authenticate', 'Bearer');
       throw new ApiError(401, 'not-allowed', 'Only the sharer can stop sharing this room.');
     }
-    if (!tokensMatch(match[1]!, room.sharerToken)) {
+    if (!tokensMatch(given, room.sharerToken)) {
       throw new ApiError(403, 'not-allowed', 'Only the sharer can stop sharing this room.');
     }
     if (await store.deleteRoom(room.id)) {
@@ -119,6 +220,17 @@ function roomRoutes({ store, logger, onRoomClosed }: AppOptions): Hono {
   });
 
   return rooms;
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+function bearer(c: Context): string | undefined {
+  return /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+}
+
+/** The TCP peer of the request; absent when the app is called in memory (`app.request`). */
+function peerAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
 }
 
 async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { LIMITS } from '../src/protocol/index.js';
 import { ConfigError, defaultConfig, loadConfig, requestAllowed } from './config.js';
 
 describe('loadConfig', () => {
@@ -13,6 +14,14 @@ describe('loadConfig', () => {
     assert.equal(defaultConfig.maxHttpBufferSize, 64 * 1024);
     assert.equal(defaultConfig.allowedOrigins, '*');
     assert.deepEqual(defaultConfig.iceServers, []);
+    assert.equal(defaultConfig.maxMetaChars, LIMITS.sealedMetaChars);
+    assert.equal(defaultConfig.maxEnvelopeChars, LIMITS.envelopeChars);
+    assert.equal(defaultConfig.rateWindowMs, 60_000);
+    assert.equal(defaultConfig.passwordTriesPerAddress, 5);
+    assert.equal(defaultConfig.passwordTriesPerRoom, 5);
+    assert.equal(defaultConfig.roomTokenTtlMs, 10 * 60_000);
+    assert.equal(defaultConfig.tokenSecret, null);
+    assert.equal(defaultConfig.trustedProxy, null, 'X-Forwarded-For is ignored by default');
   });
 
   test('empty variables count as unset, and others are ignored', () => {
@@ -31,6 +40,17 @@ describe('loadConfig', () => {
         '[{"urls":"stun:stun.example.com:3478"},{"urls":["turn:t.example.com"],"username":"u","credential":"c"}]',
       ALLOWED_ORIGINS: 'https://a.example, http://localhost:8080',
       MAX_HTTP_BUFFER_SIZE: '32768',
+      MAX_META_CHARS: '4096',
+      MAX_ENVELOPE_CHARS: '16384',
+      SOCKET_MESSAGES_PER_SECOND: '20',
+      SOCKET_MESSAGE_BURST: '60',
+      RATE_WINDOW_MS: '30000',
+      ROOMS_PER_ADDRESS: '10',
+      PASSWORD_TRIES_PER_ADDRESS: '3',
+      PASSWORD_TRIES_PER_ROOM: '4',
+      ROOM_TOKEN_TTL_MS: '120000',
+      TOKEN_SECRET: 'x'.repeat(40),
+      TRUSTED_PROXY: '10.0.0.1, 192.168.0.0/16,fd00::/8',
       LOG_LEVEL: 'warn',
     });
     assert.deepEqual(config, {
@@ -46,8 +66,20 @@ describe('loadConfig', () => {
       ],
       allowedOrigins: ['https://a.example', 'http://localhost:8080'],
       maxHttpBufferSize: 32768,
+      maxMetaChars: 4096,
+      maxEnvelopeChars: 16384,
+      socketMessagesPerSecond: 20,
+      socketMessageBurst: 60,
+      rateWindowMs: 30000,
+      roomsPerAddress: 10,
+      passwordTriesPerAddress: 3,
+      passwordTriesPerRoom: 4,
+      roomTokenTtlMs: 120000,
+      tokenSecret: 'x'.repeat(40),
+      trustedProxy: { addresses: ['10.0.0.1', '192.168.0.0/16', 'fd00::/8'] },
       logLevel: 'warn',
     });
+    assert.deepEqual(loadConfig({ TRUSTED_PROXY: '2' }).trustedProxy, { hops: 2 });
   });
 
   test('bad values are refused with the variable named', () => {
@@ -70,6 +102,24 @@ describe('loadConfig', () => {
       [{ ALLOWED_ORIGINS: 'ftp://a.example' }, /ALLOWED_ORIGINS/],
       [{ ALLOWED_ORIGINS: 'https://a.example,*' }, /ALLOWED_ORIGINS/],
       [{ MAX_HTTP_BUFFER_SIZE: '10' }, /MAX_HTTP_BUFFER_SIZE/],
+      [{ MAX_HTTP_BUFFER_SIZE: '16384' }, /MAX_HTTP_BUFFER_SIZE: must be at least MAX_ENVELOPE/],
+      [{ MAX_META_CHARS: String(LIMITS.sealedMetaChars + 1) }, /MAX_META_CHARS: must be at most/],
+      [{ MAX_ENVELOPE_CHARS: String(LIMITS.envelopeChars + 1) }, /MAX_ENVELOPE_CHARS/],
+      [{ MAX_ENVELOPE_CHARS: '10' }, /MAX_ENVELOPE_CHARS: must be at least/],
+      [{ SOCKET_MESSAGES_PER_SECOND: '0' }, /SOCKET_MESSAGES_PER_SECOND/],
+      [{ SOCKET_MESSAGE_BURST: 'lots' }, /SOCKET_MESSAGE_BURST/],
+      [{ RATE_WINDOW_MS: '10' }, /RATE_WINDOW_MS/],
+      [{ ROOMS_PER_ADDRESS: '0' }, /ROOMS_PER_ADDRESS/],
+      [{ PASSWORD_TRIES_PER_ADDRESS: '0' }, /PASSWORD_TRIES_PER_ADDRESS/],
+      [{ PASSWORD_TRIES_PER_ROOM: '-5' }, /PASSWORD_TRIES_PER_ROOM/],
+      [{ ROOM_TOKEN_TTL_MS: '5' }, /ROOM_TOKEN_TTL_MS/],
+      [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET: must be at least 32 characters/],
+      [{ TRUSTED_PROXY: '0' }, /TRUSTED_PROXY/],
+      [{ TRUSTED_PROXY: '17' }, /TRUSTED_PROXY/],
+      [{ TRUSTED_PROXY: 'proxy.example.com' }, /TRUSTED_PROXY: must be a number of proxy hops/],
+      [{ TRUSTED_PROXY: '10.0.0.0/33' }, /TRUSTED_PROXY/],
+      [{ TRUSTED_PROXY: '10.0.0.1,' }, /TRUSTED_PROXY/],
+      [{ TRUSTED_PROXY: '::1/129' }, /TRUSTED_PROXY/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of debug, info, warn, error, silent/],
     ];
     for (const [env, message] of cases) {

@@ -3,8 +3,9 @@
  * typo fails loudly before the port opens instead of misbehaving later. Nothing else in the
  * service reads `process.env`.
  */
+import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { IceConfigSchema, type IceConfig } from '../src/protocol/index.js';
+import { IceConfigSchema, LIMITS, type IceConfig } from '../src/protocol/index.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -24,6 +25,31 @@ export interface Config {
   allowedOrigins: '*' | string[];
   /** Socket.IO's per-message cap in bytes. */
   maxHttpBufferSize: number;
+  /** Longest sealed metadata blob a room may store (at most `LIMITS.sealedMetaChars`). */
+  maxMetaChars: number;
+  /** Longest sealed envelope a socket may relay (at most `LIMITS.envelopeChars`). */
+  maxEnvelopeChars: number;
+  /** Token bucket per socket: sustained messages per second... */
+  socketMessagesPerSecond: number;
+  /** ...and how many may come at once. A socket that keeps going past it is disconnected. */
+  socketMessageBurst: number;
+  /** The window of the per-address and per-room counters below. */
+  rateWindowMs: number;
+  /** Rooms one client address may create per window. */
+  roomsPerAddress: number;
+  /** Password tries one client address may make per window, over all rooms. */
+  passwordTriesPerAddress: number;
+  /** Password tries one room accepts per window, from all addresses together. */
+  passwordTriesPerRoom: number;
+  /** How long a room token (proof of the password) stays valid. */
+  roomTokenTtlMs: number;
+  /** Signs room tokens; null means a random secret per process (tokens die with it). */
+  tokenSecret: string | null;
+  /**
+   * Whose `X-Forwarded-For` to believe: null (nobody: the client is the connection's peer), a
+   * number of proxy hops in front of the service, or the proxies' addresses and subnets.
+   */
+  trustedProxy: null | { hops: number } | { addresses: string[] };
   logLevel: LogLevel;
 }
 
@@ -37,8 +63,22 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   iceServers: [],
   allowedOrigins: '*',
   maxHttpBufferSize: 64 * 1024,
+  maxMetaChars: LIMITS.sealedMetaChars,
+  maxEnvelopeChars: LIMITS.envelopeChars,
+  socketMessagesPerSecond: 100,
+  socketMessageBurst: 400,
+  rateWindowMs: 60_000,
+  roomsPerAddress: 30,
+  passwordTriesPerAddress: 5,
+  passwordTriesPerRoom: 5,
+  roomTokenTtlMs: 10 * 60_000,
+  tokenSecret: null,
+  trustedProxy: null,
   logLevel: 'info',
 });
+
+/** What a Socket.IO message carries besides the envelope itself (event name, JSON, peer id). */
+export const ENVELOPE_OVERHEAD_BYTES = 1024;
 
 /** Thrown by `loadConfig`; the message names every variable that was wrong. */
 export class ConfigError extends Error {
@@ -79,6 +119,18 @@ const origin = v.pipe(
 
 const DAY = 24 * 60 * 60_000;
 
+/** An address (`10.0.0.1`, `::1`) or a subnet (`10.0.0.0/8`, `fd00::/8`). */
+const addressOrSubnet = v.pipe(
+  v.string(),
+  v.check((text) => {
+    const [address = '', prefix, ...rest] = text.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  }, 'must be a number of proxy hops (1-16) or a comma-separated list of addresses or subnets such as 10.0.0.0/8'),
+);
+
 const EnvSchema = v.object({
   PORT: v.optional(integer(0, 65535)),
   HOST: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
@@ -96,6 +148,36 @@ const EnvSchema = v.object({
     ),
   ),
   MAX_HTTP_BUFFER_SIZE: v.optional(integer(4096, 64 * 1024 * 1024)),
+  MAX_META_CHARS: v.optional(integer(64, LIMITS.sealedMetaChars)),
+  MAX_ENVELOPE_CHARS: v.optional(integer(1024, LIMITS.envelopeChars)),
+  SOCKET_MESSAGES_PER_SECOND: v.optional(integer(1, 100_000)),
+  SOCKET_MESSAGE_BURST: v.optional(integer(1, 1_000_000)),
+  RATE_WINDOW_MS: v.optional(integer(1_000, DAY)),
+  ROOMS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
+  PASSWORD_TRIES_PER_ADDRESS: v.optional(integer(1, 10_000)),
+  PASSWORD_TRIES_PER_ROOM: v.optional(integer(1, 10_000)),
+  ROOM_TOKEN_TTL_MS: v.optional(integer(10_000, DAY)),
+  TOKEN_SECRET: v.optional(
+    v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters (random, kept secret)')),
+  ),
+  TRUSTED_PROXY: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.transform((text) =>
+        /^\d+$/.test(text)
+          ? { hops: Number(text) }
+          : { addresses: text.split(',').map((s) => s.trim()) },
+      ),
+      v.union(
+        [
+          v.object({ hops: v.pipe(v.number(), v.minValue(1), v.maxValue(16)) }),
+          v.object({ addresses: v.pipe(v.array(addressOrSubnet), v.minLength(1)) }),
+        ],
+        'must be a number of proxy hops (1-16) or a comma-separated list of addresses or subnets such as 10.0.0.0/8',
+      ),
+    ),
+  ),
   LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
 });
 
@@ -128,12 +210,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     iceServers: e.ICE_SERVERS ?? [...defaultConfig.iceServers],
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultConfig.allowedOrigins,
     maxHttpBufferSize: e.MAX_HTTP_BUFFER_SIZE ?? defaultConfig.maxHttpBufferSize,
+    maxMetaChars: e.MAX_META_CHARS ?? defaultConfig.maxMetaChars,
+    maxEnvelopeChars: e.MAX_ENVELOPE_CHARS ?? defaultConfig.maxEnvelopeChars,
+    socketMessagesPerSecond: e.SOCKET_MESSAGES_PER_SECOND ?? defaultConfig.socketMessagesPerSecond,
+    socketMessageBurst: e.SOCKET_MESSAGE_BURST ?? defaultConfig.socketMessageBurst,
+    rateWindowMs: e.RATE_WINDOW_MS ?? defaultConfig.rateWindowMs,
+    roomsPerAddress: e.ROOMS_PER_ADDRESS ?? defaultConfig.roomsPerAddress,
+    passwordTriesPerAddress: e.PASSWORD_TRIES_PER_ADDRESS ?? defaultConfig.passwordTriesPerAddress,
+    passwordTriesPerRoom: e.PASSWORD_TRIES_PER_ROOM ?? defaultConfig.passwordTriesPerRoom,
+    roomTokenTtlMs: e.ROOM_TOKEN_TTL_MS ?? defaultConfig.roomTokenTtlMs,
+    tokenSecret: e.TOKEN_SECRET ?? defaultConfig.tokenSecret,
+    trustedProxy: e.TRUSTED_PROXY ?? defaultConfig.trustedProxy,
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
   };
+  const problems: string[] = [];
   if (config.roomGraceMs > config.roomMaxAgeMs) {
-    throw new ConfigError(
-      'Invalid configuration:\n  ROOM_GRACE_MS: must not exceed ROOM_MAX_AGE_MS',
+    problems.push('ROOM_GRACE_MS: must not exceed ROOM_MAX_AGE_MS');
+  }
+  if (config.maxHttpBufferSize < config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES) {
+    // Otherwise an envelope the service accepts could not arrive: the transport would drop the
+    // socket instead of the handler refusing the envelope with a clear error.
+    problems.push(
+      `MAX_HTTP_BUFFER_SIZE: must be at least MAX_ENVELOPE_CHARS + ${ENVELOPE_OVERHEAD_BYTES} (${config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES})`,
     );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
   return config;
 }

@@ -26,7 +26,14 @@ test('a bad configuration stops the service with exit code 78 and the reason', a
 });
 
 test('the service says where it is, serves, and shuts down on SIGTERM', async (t) => {
-  const run = start({ PORT: '0', HOST: '127.0.0.1', ALLOWED_ORIGINS: 'https://a.example' });
+  const secret = 'do-not-print-this-secret-0123456789abcdef';
+  const run = start({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ALLOWED_ORIGINS: 'https://a.example',
+    TOKEN_SECRET: secret,
+    TRUSTED_PROXY: '10.0.0.0/8',
+  });
   t.after(() => run.child.kill('SIGKILL'));
   const deadline = Date.now() + 15_000;
   let url: string | undefined;
@@ -40,6 +47,14 @@ test('the service says where it is, serves, and shuts down on SIGTERM', async (t
   assert.ok(url, `no start-up line in: ${run.out()} ${run.err()}`);
   assert.match(run.out(), /origins allowed: https:\/\/a\.example/);
   assert.match(run.out(), /64 sockets per room/);
+  assert.match(run.out(), /client address: X-Forwarded-For from trusted proxies 10\.0\.0\.0\/8/);
+  assert.match(
+    run.out(),
+    /100 messages\/s per socket \(burst 400\), 30 rooms per address per 60 s/,
+  );
+  assert.match(run.out(), /passwords: 5 tries per address and 5 per room per 60 s/);
+  assert.match(run.out(), /signed with TOKEN_SECRET/);
+  assert.ok(!run.out().includes(secret), 'the secret itself is never printed');
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);
   run.child.kill('SIGTERM');

@@ -4,6 +4,7 @@
  * SIGTERM. A bad configuration ends the process with exit code 78 (EX_CONFIG) and the reason.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { startupSummary } from './summary.js';
 import { createService } from './service.js';
 
 /** sysexits.h: "configuration error". */
@@ -21,17 +22,7 @@ async function main(): Promise<void> {
 
   const service = createService({ config });
   const { url } = await service.listen();
-  const minutes = (ms: number) => `${Math.round((ms / 60_000) * 100) / 100} min`;
-  process.stdout.write(
-    [
-      `p2p-share service on ${url} (demo at /, widget at /p2p-share.js)`,
-      `  origins allowed: ${config.allowedOrigins === '*' ? 'any (*)' : config.allowedOrigins.join(', ')}`,
-      `  rooms: ${minutes(config.roomGraceMs)} grace after the sharer leaves, ${minutes(config.roomMaxAgeMs)} at most`,
-      `  limits: ${config.maxSocketsPerRoom} sockets per room, ${config.maxHttpBufferSize} bytes per message`,
-      `  ICE servers: ${config.iceServers.length}, log level: ${config.logLevel}`,
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(`${startupSummary(config, url).join('\n')}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -18,9 +18,19 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
+    /** Extra response headers, such as `Retry-After`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
+}
+
+/** A `429 rate-limited` that says, in its message and `Retry-After`, how long to wait. */
+export function tooManyRequests(what: string, retryAfterSeconds: number): ApiError {
+  const wait = `${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`;
+  return new ApiError(429, 'rate-limited', `${what}; wait ${wait}`, {
+    'Retry-After': String(retryAfterSeconds),
+  });
 }
 
 export function errorReply(
@@ -43,6 +53,17 @@ export function securityHeaders(): MiddlewareHandler {
   };
 }
 
+/**
+ * API replies are data, never documents: nothing in them may load or run, nor may a page frame
+ * them.
+ */
+export function apiHeaders(): MiddlewareHandler {
+  return async function apiHeaders(c, next) {
+    await next();
+    c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  };
+}
+
 /** API replies are per-moment state; no cache may keep them. */
 export function noStore(): MiddlewareHandler {
   return async function noStore(c, next) {
@@ -58,6 +79,9 @@ export function apiCors({ allowedOrigins }: Pick<Config, 'allowedOrigins'>): Mid
       allowedOrigins === '*' ? '*' : (origin) => (allowedOrigins.includes(origin) ? origin : null),
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Authorization'],
+    // Not a CORS-safelisted response header: without this a host page could not read how long
+    // to wait.
+    exposeHeaders: ['Retry-After'],
     maxAge: 600,
   });
 }

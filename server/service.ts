@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { defaultConfig, type Config } from './config.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
+import type { Hasher } from './password.js';
 import {
   createSignalling,
   type RelayHook,
@@ -19,6 +20,7 @@ import {
 import type { StaticDirs } from './static.js';
 import { MemoryRoomStore } from './store/memory.js';
 import type { RoomStore } from './store/store.js';
+import { roomTokens } from './tokens.js';
 
 export interface ServiceOptions {
   config?: Config;
@@ -29,8 +31,10 @@ export interface ServiceOptions {
   pickSources?: SourcePicker;
   /** Where the widget build and the demo page are; the project's `dist/` and `demo/` by default. */
   staticDirs?: Partial<StaticDirs>;
-  /** The clock for room expiry; tests pass a fake one. */
+  /** The clock for room expiry, rate-limit windows and room tokens; tests pass a fake one. */
   now?: () => number;
+  /** Test seam: the password hash (scrypt by default). */
+  hasher?: Hasher;
 }
 
 export interface Service {
@@ -55,6 +59,13 @@ export function createService(options: ServiceOptions = {}): Service {
       now: options.now,
     });
 
+  // One signer for both sides: the REST API issues room tokens, the join handler checks them.
+  const tokens = roomTokens({
+    secret: config.tokenSecret,
+    ttlMs: config.roomTokenTtlMs,
+    now: options.now,
+  });
+
   // The app needs to tell sockets about closed rooms, and the sockets need the HTTP server that
   // the app becomes: the callback closes that loop once both exist.
   let closeRoom: (roomId: string, reason: 'stopped' | 'expired') => void = () => {};
@@ -62,6 +73,9 @@ export function createService(options: ServiceOptions = {}): Service {
     config,
     store,
     logger,
+    tokens,
+    hasher: options.hasher,
+    now: options.now,
     ...options.staticDirs,
     onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
   });
@@ -70,6 +84,7 @@ export function createService(options: ServiceOptions = {}): Service {
     config,
     store,
     logger,
+    tokens,
     relayHook: options.relayHook,
     pickSources: options.pickSources,
   });

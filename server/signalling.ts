@@ -1,7 +1,8 @@
 /**
- * The real-time side of the service: Socket.IO handlers that admit sockets to rooms, name the
- * peers a recipient should fetch from, and relay each sealed envelope to exactly one addressed
- * member of the sender's room. Payloads are validated at runtime; every failure is an error
+ * The real-time side of the service: Socket.IO handlers that admit sockets to rooms (a password
+ * room's recipients only with a room token), name the peers a recipient should fetch from, and
+ * relay each sealed envelope to exactly one addressed member of the sender's room. Every message
+ * passes a per-socket rate limit; payloads are validated at runtime; every failure is an error
  * acknowledgement, never a throw. Room state lives in the store, not in this module.
  */
 import type { Server as HttpServer } from 'node:http';
@@ -19,9 +20,10 @@ import {
   type ServerToClientEvents,
 } from '../src/protocol/index.js';
 import { requestAllowed, type Config } from './config.js';
+import { TokenBucket } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
 import type { Role, RoomRecord, RoomStore } from './store/store.js';
-import { tokensMatch } from './tokens.js';
+import { roomTokens, tokensMatch, type RoomTokens } from './tokens.js';
 
 export interface RelayMessage {
   from: string;
@@ -85,6 +87,8 @@ export interface SignallingOptions {
   logger: Logger;
   relayHook?: RelayHook;
   pickSources?: SourcePicker;
+  /** Checks room tokens at join; shared with the REST API that issues them. */
+  tokens?: RoomTokens;
 }
 
 export interface Signalling {
@@ -94,6 +98,12 @@ export interface Signalling {
 }
 
 const EVENTS = new Set(['join', 'sources', 'signal']);
+
+/**
+ * A socket refused more messages than its burst allowance within this long is flooding on
+ * purpose (a well-behaved client backs off at its first `rate-limited`), and is disconnected.
+ */
+const FLOOD_WINDOW_MS = 10_000;
 
 /**
  * Socket.IO rooms named after store rooms get a prefix, so no room name can ever equal a socket
@@ -106,6 +116,8 @@ type ErrorAck = Extract<Ack, { ok: false }>;
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
   const { config, store, logger } = options;
   const pickSources = options.pickSources ?? sharerSources;
+  const tokens =
+    options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs });
   const io: SignallingServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: config.maxHttpBufferSize,
@@ -123,6 +135,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   io.engine.on('connection_error', (err: { code?: unknown }) => {
     logger.debug('engine.rejected', { code: typeof err.code === 'number' ? err.code : -1 });
   });
+  // Long-polling responses and the WebSocket upgrade bypass the Hono app and its headers.
+  io.engine.on('headers', (headers: Record<string, string>) => {
+    headers['X-Content-Type-Options'] = 'nosniff';
+    headers['Referrer-Policy'] = 'no-referrer';
+  });
 
   io.on('connection', (socket) => {
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
@@ -135,10 +152,32 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       });
     };
 
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && EVENTS.has(event)) return;
-      logger.debug('socket.rejected', { event: 'unknown', code: 'bad-request' });
+    // Every incoming event passes here before any handler: first the rate limit, then the
+    // event name. What is refused goes no further.
+    const bucket = new TokenBucket(config.socketMessagesPerSecond, config.socketMessageBurst);
+    let refused = 0;
+    let refusedSince = 0;
+    socket.use(([event, ...args], next) => {
       const ack = args.at(-1);
+      if (!bucket.take()) {
+        const now = performance.now();
+        if (now - refusedSince > FLOOD_WINDOW_MS) {
+          refused = 0;
+          refusedSince = now;
+        }
+        if (++refused > config.socketMessageBurst) {
+          logger.warn('socket.flooding', { refused });
+          socket.disconnect(true);
+          return;
+        }
+        logger.debug('socket.rejected', { event: 'any', code: 'rate-limited' });
+        if (typeof ack === 'function') {
+          reply(ack, errorAck('rate-limited', 'Too many messages; slow down and try again.'));
+        }
+        return;
+      }
+      if (typeof event === 'string' && EVENTS.has(event)) return next();
+      logger.debug('socket.rejected', { event: 'unknown', code: 'bad-request' });
       if (typeof ack === 'function') reply(ack, errorAck('bad-request', 'Unknown event.'));
     });
 
@@ -229,6 +268,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     ) {
       return errorAck('not-allowed', 'Only the sharer of this room may join as sharer.');
     }
+    // Without the token a recipient never becomes a member, so it can neither be named as a
+    // source nor address anyone, and no peer's envelope (SDP, candidates) ever reaches it.
+    if (req.role === 'recipient' && room.passwordHash !== null && !tokens.verify(req.token, room)) {
+      return errorAck('not-allowed', 'This share needs its password.');
+    }
     const added = await store.addMember(
       room.id,
       { peerId: socket.id, role: req.role },
@@ -273,6 +317,12 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   ): Promise<Ack> {
     const roomId = socket.data.roomId;
     if (roomId === undefined) return errorAck('not-allowed', 'Join a room first.');
+    if (msg.envelope.length > config.maxEnvelopeChars) {
+      return errorAck(
+        'limit-exceeded',
+        `This message is longer than this service relays (${config.maxEnvelopeChars} characters).`,
+      );
+    }
     if (!(await store.getMember(roomId, socket.id))) {
       return errorAck('room-not-found', 'This share does not exist or has expired.');
     }

@@ -1,7 +1,8 @@
 /**
  * Static files: the demo page at `/` (and its assets under `/demo/`), the built widget at
  * `/p2p-share.js` with its source map and lazily loaded `/chunks/*`. Widget files are loaded by
- * pages on other origins as module scripts (CORS mode), so they carry CORS and CORP headers.
+ * pages on other origins as module scripts (CORS mode), so they carry CORS and CORP headers; the
+ * demo's files are for the demo alone and its page runs under a strict Content-Security-Policy.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -50,12 +51,31 @@ const CONTENT_TYPES: Record<string, string> = {
   '.webm': 'video/webm',
 };
 
+/**
+ * The demo page's policy: only its own scripts and styles (the widget needs no inline code and no
+ * eval), connections to this service alone (`ws:`/`wss:` for browsers that do not count a
+ * WebSocket to the page's own host as `'self'`), and nobody may frame it.
+ */
+export const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** A path segment we serve: no dot-files, no `..`, no separators or encodings. */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 interface ServeOptions {
   /** For files that pages on other origins load. */
   crossOrigin?: boolean;
+  /** For the demo's own page and assets: under the demo's CSP, for same-origin use only. */
+  demo?: boolean;
   cacheControl?: string;
 }
 
@@ -66,7 +86,9 @@ export function staticRoutes({
   const files = new Hono();
   const widget: ServeOptions = { crossOrigin: true, cacheControl: 'no-cache' };
 
-  files.get('/', (c) => serveFile(c, demoDir, ['index.html'], { cacheControl: 'no-cache' }));
+  const demo: ServeOptions = { demo: true, cacheControl: 'no-cache' };
+
+  files.get('/', (c) => serveFile(c, demoDir, ['index.html'], demo));
   files.get('/p2p-share.js', (c) => serveFile(c, distDir, ['p2p-share.js'], widget));
   files.get('/p2p-share.js.map', (c) => serveFile(c, distDir, ['p2p-share.js.map'], widget));
   // Chunk names carry a content hash, so a chunk never changes under its name.
@@ -77,9 +99,7 @@ export function staticRoutes({
     }),
   );
   files.get('/demo/*', (c) =>
-    serveFile(c, demoDir, c.req.path.slice('/demo/'.length).split('/'), {
-      cacheControl: 'no-cache',
-    }),
+    serveFile(c, demoDir, c.req.path.slice('/demo/'.length).split('/'), demo),
   );
   return files;
 }
@@ -89,6 +109,11 @@ async function serveFile(c: Context, root: string, segments: string[], options: 
     // Set before the lookup so that a 404 is readable cross-origin too.
     c.header('Access-Control-Allow-Origin', '*');
     c.header('Cross-Origin-Resource-Policy', 'cross-origin');
+  }
+  if (options.demo) {
+    c.header('Content-Security-Policy', DEMO_CSP);
+    c.header('Cross-Origin-Resource-Policy', 'same-origin');
+    c.header('Cross-Origin-Opener-Policy', 'same-origin');
   }
   const base = resolve(root);
   const path = resolve(join(base, ...segments));

@@ -3,6 +3,7 @@
  * socket.io-client connections, and small helpers to await (or rule out) events. Everything a
  * harness opens, its `close()` ends, so test files finish by themselves.
  */
+import { hkdfSync } from 'node:crypto';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
@@ -27,7 +28,8 @@ export interface Harness {
   logs: string[];
   /** Connects a client to the service, or to `via` (a proxy in front of it). */
   connect(options?: Partial<ManagerOptions & SocketOptions>, via?: string): Promise<Client>;
-  createRoom(meta?: string): Promise<CreateRoomReply>;
+  /** Creates a room (a password room when `passwordAuth` is given). */
+  createRoom(meta?: string, passwordAuth?: string): Promise<CreateRoomReply>;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,13 @@ export async function startService(
   options: Omit<ServiceOptions, 'config' | 'logger'> & { config?: Partial<Config> } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
-  const config: Config = { ...defaultConfig, logLevel: 'debug', ...options.config };
+  // Test files create rooms by the dozen from one address; the tests of that limit set it.
+  const config: Config = {
+    ...defaultConfig,
+    logLevel: 'debug',
+    roomsPerAddress: 100_000,
+    ...options.config,
+  };
   const service = createService({
     ...options,
     config,
@@ -62,11 +70,15 @@ export async function startService(
       });
       return socket;
     },
-    async createRoom(meta = 'c2VhbGVkLW1ldGE') {
+    async createRoom(meta = 'c2VhbGVkLW1ldGE', passwordAuth?: string) {
       const res = await fetch(`${url}/rooms`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ v: PROTOCOL_VERSION, meta }),
+        body: JSON.stringify({
+          v: PROTOCOL_VERSION,
+          meta,
+          ...(passwordAuth ? { passwordAuth } : {}),
+        }),
       });
       if (res.status !== 201) throw new Error(`POST /rooms answered ${res.status}`);
       return (await res.json()) as CreateRoomReply;
@@ -88,12 +100,14 @@ export async function join(
   roomId: string,
   role: 'sharer' | 'recipient' = 'recipient',
   sharerToken?: string,
+  token?: string,
 ): Promise<string> {
   const ack = (await request(socket, 'join', {
     v: PROTOCOL_VERSION,
     roomId,
     role,
     ...(sharerToken ? { sharerToken } : {}),
+    ...(token ? { token } : {}),
   })) as Ack<JoinReply>;
   if (!ack.ok) throw new Error(`join failed: ${ack.error.code}`);
   return ack.peerId;
@@ -138,3 +152,27 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 2_00
 
 /** A well-formed envelope (the service only checks its shape). */
 export const ENVELOPE = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/**
+ * What the widget sends for a password (the contract in src/protocol/signalling.ts), computed
+ * here with node:crypto so the service's tests do not depend on the widget's code.
+ */
+export function passwordAuthFor(linkKey: string, password: string): string {
+  const ikm = Buffer.concat([Buffer.from(linkKey, 'base64url'), Buffer.from(password, 'utf8')]);
+  const okm = hkdfSync('sha256', ikm, Buffer.alloc(32), 'p2p-share/v1/password-auth', 32);
+  return Buffer.from(okm).toString('base64url');
+}
+
+/** POSTs a password try; resolves with the response. */
+export function tryPassword(
+  url: string,
+  roomId: string,
+  passwordAuth: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/rooms/${roomId}/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ v: PROTOCOL_VERSION, passwordAuth }),
+  });
+}

@@ -24,7 +24,7 @@ export class MemoryRoomStore implements RoomStore {
     this.#now = now;
   }
 
-  async createRoom(meta: string): Promise<RoomRecord> {
+  async createRoom(meta: string, options: { passwordHash?: string } = {}): Promise<RoomRecord> {
     const createdAt = this.#now();
     let id = randomId();
     // 128 random bits do not collide in practice; the loop makes "never" exact.
@@ -33,6 +33,7 @@ export class MemoryRoomStore implements RoomStore {
       id,
       sharerToken: randomId(32),
       meta,
+      passwordHash: options.passwordHash ?? null,
       createdAt,
       expiresAt: createdAt + Math.min(this.#graceMs, this.#maxAgeMs),
       sharerPeerId: null,

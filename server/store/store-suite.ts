@@ -33,6 +33,7 @@ export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
         assert.match(room.id, ID_PATTERN);
         assert.match(room.sharerToken, TOKEN_PATTERN);
         assert.equal(room.meta, META);
+        assert.equal(room.passwordHash, null);
         assert.equal(room.createdAt, clock);
         assert.equal(room.expiresAt, clock + GRACE);
         assert.equal(room.sharerPeerId, null);
@@ -40,6 +41,14 @@ export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal(new Set(rooms.map((r) => r.id)).size, rooms.length);
       assert.equal(new Set(rooms.map((r) => r.sharerToken)).size, rooms.length);
       assert.equal(await store.countRooms(), rooms.length);
+    });
+
+    test("keeps a password room's hash with the room", async () => {
+      const hash = 'scrypt$15$8$1$c2FsdA$aGFzaA';
+      const room = await store.createRoom(META, { passwordHash: hash });
+      assert.equal(room.passwordHash, hash);
+      assert.equal((await store.getRoom(room.id))?.passwordHash, hash);
+      assert.equal((await store.createRoom(META, {})).passwordHash, null);
     });
 
     test('gets a room by id and nothing for an unknown id', async () => {

@@ -13,6 +13,11 @@ export interface RoomRecord {
   sharerToken: string;
   /** The file metadata sealed with the link key; opaque to the service. */
   meta: string;
+  /**
+   * For a password room, the slow salted hash of its `passwordAuth` (see server/password.ts);
+   * null when anyone with the link may join.
+   */
+  passwordHash: string | null;
   createdAt: number;
   /**
    * When the room dies: `createdAt + maxAge` while the sharer is online, otherwise the grace
@@ -43,7 +48,7 @@ export interface RoomStoreOptions {
  */
 export interface RoomStore {
   /** Creates a room with fresh random id and sharer token. */
-  createRoom(meta: string): Promise<RoomRecord>;
+  createRoom(meta: string, options?: { passwordHash?: string }): Promise<RoomRecord>;
   getRoom(roomId: string): Promise<RoomRecord | null>;
   /** Removes a room with its members; false when there was none. */
   deleteRoom(roomId: string): Promise<boolean>;

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'file-too-large',
   'unsupported-browser',
   'cancelled',
+  'bad-password',
   'rate-limited',
   'limit-exceeded',
   'internal',

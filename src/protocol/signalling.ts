@@ -22,6 +22,20 @@ const b64url = (max: number) =>
 export const RoomIdSchema = v.pipe(v.string(), v.regex(ID_PATTERN));
 export const PeerIdSchema = v.pipe(v.string(), v.regex(PEER_ID_PATTERN));
 export const TokenSchema = v.pipe(v.string(), v.regex(TOKEN_PATTERN));
+
+/**
+ * A room token, proof that its holder gave a password room's password: `<expiry ms>.<MAC>`, signed
+ * by the service for one room. The widget treats it as opaque and only hands it back.
+ */
+export const ROOM_TOKEN_PATTERN = /^[0-9]{1,16}\.[A-Za-z0-9_-]{43}$/;
+export const RoomTokenSchema = v.pipe(v.string(), v.maxLength(60), v.regex(ROOM_TOKEN_PATTERN));
+
+/**
+ * What the widget sends instead of a password: `base64url(HKDF-SHA256(ikm = linkKey ‖ UTF-8
+ * password, salt = 32 zero bytes, info = "p2p-share/v1/password-auth", 32 bytes))`. Without the
+ * link key it tells nothing about the password, and the service never sees either.
+ */
+export const PasswordAuthSchema = TokenSchema;
 export const VersionSchema = v.literal(PROTOCOL_VERSION);
 
 export const ErrorBodySchema = v.object({
@@ -35,6 +49,8 @@ export const ErrorBodySchema = v.object({
 export const CreateRoomBodySchema = v.strictObject({
   v: VersionSchema,
   meta: b64url(LIMITS.sealedMetaChars),
+  /** Makes this a password room: recipients need a room token (`POST /rooms/:id/password`). */
+  passwordAuth: v.optional(PasswordAuthSchema),
 });
 export type CreateRoomBody = v.InferOutput<typeof CreateRoomBodySchema>;
 
@@ -47,16 +63,37 @@ export const CreateRoomReplySchema = v.object({
 });
 export type CreateRoomReply = v.InferOutput<typeof CreateRoomReplySchema>;
 
-/** `200` reply to `GET /rooms/:id`. */
+/**
+ * `200` reply to `GET /rooms/:id`. A password room leaves `meta` out unless the request carries
+ * `Authorization: Bearer <room token>` with a valid token for that room.
+ */
 export const RoomInfoSchema = v.object({
   v: VersionSchema,
   roomId: RoomIdSchema,
-  meta: b64url(LIMITS.sealedMetaChars),
+  meta: v.optional(b64url(LIMITS.sealedMetaChars)),
+  passwordRequired: v.boolean(),
   sharerOnline: v.boolean(),
   createdAt: v.number(),
   expiresAt: v.number(),
 });
 export type RoomInfo = v.InferOutput<typeof RoomInfoSchema>;
+
+/**
+ * `POST /rooms/:id/password`. Wrong: `403 bad-password`; too many tries (per room and per client
+ * address): `429 rate-limited` with `Retry-After` in seconds.
+ */
+export const PasswordBodySchema = v.strictObject({
+  v: VersionSchema,
+  passwordAuth: PasswordAuthSchema,
+});
+export type PasswordBody = v.InferOutput<typeof PasswordBodySchema>;
+
+/** `200` reply to `POST /rooms/:id/password`: a short-lived token for `GET` and `join`. */
+export const PasswordReplySchema = v.object({
+  token: RoomTokenSchema,
+  expiresAt: v.number(),
+});
+export type PasswordReply = v.InferOutput<typeof PasswordReplySchema>;
 
 /** `GET /ice`: ICE servers to use (TURN credentials arrive here later). */
 export const IceConfigSchema = v.object({
@@ -84,6 +121,8 @@ export const JoinRequestSchema = v.strictObject({
   role: v.picklist(['sharer', 'recipient']),
   /** Required for role `sharer`: the token `POST /rooms` returned. */
   sharerToken: v.optional(TokenSchema),
+  /** Required for a recipient of a password room: the token `POST /rooms/:id/password` gave. */
+  token: v.optional(RoomTokenSchema),
 });
 export type JoinRequest = v.InferOutput<typeof JoinRequestSchema>;
 export interface JoinReply {
