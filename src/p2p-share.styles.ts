@@ -161,13 +161,42 @@ export const styles = css`
     gap: 0.5rem;
   }
 
-  .link-label {
+  .link-label,
+  .field-label {
     font-weight: 600;
   }
 
-  .link-row {
+  .field,
+  .unlock {
+    display: flex;
+    flex-direction: column;
+    gap: 0.5rem;
+  }
+
+  .link-row,
+  .password-row {
     display: flex;
     gap: 0.5rem;
+  }
+
+  .protected {
+    font-weight: 600;
+  }
+
+  .password {
+    flex: 1;
+    min-width: 0;
+    padding: 0.5rem;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: transparent;
+    color: var(--_fg);
+    font: inherit;
+  }
+
+  button:disabled {
+    cursor: not-allowed;
+    opacity: 0.6;
   }
 
   .link {

@@ -1,8 +1,9 @@
 /**
  * The `<p2p-share>` element: a thin Lit shell around two controllers, one for sharing a file and
  * one for receiving the file a link names. It decides which side the page is on (from the URL
- * fragment), turns controller callbacks into `p2p-share-*` events, and renders. Importing this
- * module defines nothing and touches no DOM; see `p2p-share.define.ts`.
+ * fragment), turns controller callbacks into `p2p-share-*` events, holds the password fields'
+ * state, and renders. Importing this module defines nothing and touches no DOM; see
+ * `p2p-share.define.ts`.
  */
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
@@ -48,6 +49,12 @@ const COPIED_FOR_MS = 2000;
  * @csspart download-button - The recipient's "Download" button.
  * @csspart cancel-button - The recipient's "Cancel" button.
  * @csspart retry-button - The "Retry" / "Resume" button after a failure.
+ * @csspart password - A password input (the sharer's optional one, the recipient's unlock field).
+ * @csspart reveal-button - The "Show" / "Hide" button beside a password input.
+ * @csspart protected - The sharer's note that the link needs the password.
+ * @csspart unlock-form - The recipient's form for a password-protected share.
+ * @csspart unlock-button - The recipient's "Unlock" button.
+ * @csspart wait - How long to wait before the password may be tried again.
  * @csspart done - The "Saved" line.
  * @csspart hash - The full SHA-256 of a saved file.
  * @csspart error - An error message.
@@ -101,12 +108,16 @@ export class P2PShareElement extends LitElement {
 
   @query('input[type="file"]') private fileInput!: HTMLInputElement | null;
   @query('input.link') private linkInput!: HTMLInputElement | null;
+  @query('#unlock-password') private unlockInput!: HTMLInputElement | null;
 
   /** Which side this page is on: a link in the URL fragment makes it the recipient. */
   @state() private mode: 'sharer' | 'recipient' = 'sharer';
   @state() private dragging = false;
   @state() private copied = false;
   @state() private copyHint = false;
+  /** What the sharer typed in the password field, until a file is dropped or picked. */
+  @state() private sharePassword = '';
+  @state() private passwordShown = false;
 
   /**
    * Base URL of the signalling service. By default, the directory the widget's script was
@@ -140,34 +151,42 @@ export class P2PShareElement extends LitElement {
 
   /**
    * Shares one file (several files are refused until they are supported) and resolves to the
-   * link. Any share running before is stopped.
+   * link. Any share running before is stopped. With `options.password` (non-empty), recipients
+   * must give that password before they learn anything about the file; it is never shown and
+   * never sent to the service (only a proof derived from it and the link key is). Files dropped
+   * or picked in the widget use the widget's own password field instead.
    */
-  share(files: File | File[]): Promise<string> {
+  share(files: File | File[], options: { password?: string } = {}): Promise<string> {
     if (this.mode === 'recipient') {
       return this.receiver.failEarly({
         code: 'bad-request',
         message: 'This page is showing a share link; open the page without it to share a file.',
       });
     }
-    return this.sharer.share(files, location.href, this.serviceUrl());
+    return this.sharer.share(files, location.href, this.serviceUrl(), options.password ?? '');
   }
 
-  /** Downloads the linked file; resolves once it is saved to disk and verified. */
-  async download(): Promise<void> {
+  /**
+   * Downloads the linked file; resolves once it is saved to disk and verified. A share with a
+   * password is unlocked with `options.password` first; without one it rejects with
+   * `bad-password` ("This share needs its password"), and a wrong one rejects with
+   * `bad-password` or, after too many tries, `rate-limited`.
+   */
+  async download(options: { password?: string } = {}): Promise<void> {
     if (this.mode !== 'recipient') {
       return this.sharer.failEarly({
         code: 'bad-request',
         message: 'There is no share link on this page to download from.',
       });
     }
-    await this.receiver.download();
+    await this.receiver.download(options.password);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
     const [situation, progress] =
       this.mode === 'recipient'
-        ? receiveAnnouncement(this.receiver.state)
+        ? receiveAnnouncement(this.receiver.state, this.receiver.wait)
         : shareAnnouncement(this.sharer.state);
     this.announcement = this.announcer.update(situation, progress);
   }
@@ -208,8 +227,12 @@ export class P2PShareElement extends LitElement {
   }
 
   private startShare(files: File[]): void {
+    // The password leaves the element's state once used: it lives on only inside the session.
+    const password = this.sharePassword;
+    this.sharePassword = '';
+    this.passwordShown = false;
     // Failures are shown and fired by the controller; nobody else awaits this promise.
-    this.share(files).catch(() => {});
+    this.share(files, { password }).catch(() => {});
   }
 
   private handleHashChange = (): void => {
@@ -301,6 +324,35 @@ export class P2PShareElement extends LitElement {
     this.sharer.reset();
   };
 
+  private handlePasswordInput = (event: Event): void => {
+    this.sharePassword = (event.target as HTMLInputElement).value;
+  };
+
+  private handleTogglePassword = (): void => {
+    this.passwordShown = !this.passwordShown;
+  };
+
+  private handleUnlock = (event: SubmitEvent): void => {
+    event.preventDefault();
+    const input = this.unlockInput;
+    const password = input?.value ?? '';
+    if (!password) {
+      input?.focus();
+      return;
+    }
+    this.receiver.unlock(password).then(
+      () => {
+        this.passwordShown = false;
+      },
+      async () => {
+        // Failures are shown and fired by the controller; this puts the user back to retype.
+        await this.updateComplete;
+        this.unlockInput?.focus();
+        this.unlockInput?.select();
+      },
+    );
+  };
+
   private handleDownload = (): void => {
     this.receiver.download().catch(() => {});
   };
@@ -324,6 +376,11 @@ export class P2PShareElement extends LitElement {
               download: this.handleDownload,
               cancel: this.handleCancel,
               retry: this.handleRetry,
+              unlock: this.handleUnlock,
+              togglePassword: this.handleTogglePassword,
+              passwordShown: this.passwordShown,
+              unlocking: this.receiver.isUnlocking,
+              wait: this.receiver.wait,
             })
           : sharerView(this.sharer.state, {
               dragging: this.dragging,
@@ -338,6 +395,11 @@ export class P2PShareElement extends LitElement {
               copy: this.handleCopy,
               stop: this.handleStop,
               reset: this.handleReset,
+              password: this.sharePassword,
+              passwordInput: this.handlePasswordInput,
+              passwordShown: this.passwordShown,
+              togglePassword: this.handleTogglePassword,
+              protected: this.sharer.passwordProtected,
             })
       }
     </div>`;

@@ -28,6 +28,8 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
   private local: ShareState | null = null;
   /** Each recipient's last status, to tell when one newly fails. */
   private peerStatus = new Map<string, PeerStatus>();
+  /** Whether the current share needs a password (the password itself is not kept). */
+  passwordProtected = false;
 
   constructor(
     host: ReactiveControllerHost,
@@ -48,8 +50,11 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     return state.phase === 'sharing' ? state.link : '';
   }
 
-  /** Shares `files` (exactly one for now) from `page`; resolves to the link. */
-  async share(files: File | File[], page: string, server: string): Promise<string> {
+  /**
+   * Shares `files` (exactly one for now) from `page`; resolves to the link. A non-empty
+   * `password` makes recipients give it before they learn anything about the file.
+   */
+  async share(files: File | File[], page: string, server: string, password = ''): Promise<string> {
     const list = Array.isArray(files) ? files : [files];
     const file = list[0];
     if (list.length !== 1 || !(file instanceof File)) {
@@ -62,6 +67,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
 
     this.retire();
     const generation = this.generation;
+    this.passwordProtected = password !== '';
     this.local = { phase: 'preparing', file: fileInfo(file), hashed: 0 };
     this.host.requestUpdate();
     try {
@@ -73,7 +79,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
           throw new P2PError('cancelled', 'Sharing was replaced before it started.');
         }
         this.attach(session);
-        return session.share(file, page);
+        return session.share(file, page, password ? { password } : {});
       });
       if (generation === this.generation) this.sink.link(link);
       return link;
@@ -124,6 +130,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     super.release();
     this.local = null;
     this.peerStatus.clear();
+    this.passwordProtected = false;
   }
 
   /**
@@ -156,6 +163,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     this.generation++;
     this.local = null;
     this.peerStatus.clear();
+    this.passwordProtected = false;
     const old = this.detach();
     if (old) {
       const active = old.state.phase === 'sharing' || old.state.phase === 'preparing';

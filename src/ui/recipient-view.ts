@@ -1,17 +1,35 @@
 /**
- * The recipient's screens as Lit templates: looking up the link, the file with its Download
- * button, connecting and downloading with progress, saved, and failed (with Retry when the
- * session says a retry can work). Pure functions of the state and the element's handlers.
+ * The recipient's screens as Lit templates: looking up the link, the password form of a locked
+ * share, the file with its Download button, connecting and downloading with progress, saved, and
+ * failed (with Retry when the session says a retry can work). Pure functions of the state and the
+ * element's handlers.
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import type { FileInfo, ReceiveState } from '../session/types.js';
 import { errorBlock } from './error-block.js';
-import { fileType, formatBytes, formatDuration, formatSpeed, percent, shortHash } from './text.js';
+import { passwordField } from './password-field.js';
+import {
+  fileType,
+  formatBytes,
+  formatDuration,
+  formatSpeed,
+  percent,
+  shortHash,
+  waitLine,
+} from './text.js';
 
 export interface RecipientHandlers {
   download(): void;
   cancel(): void;
   retry(): void;
+  /** The unlock form was submitted (Enter or the Unlock button). */
+  unlock(event: SubmitEvent): void;
+  togglePassword(): void;
+  passwordShown: boolean;
+  /** A password is being checked. */
+  unlocking: boolean;
+  /** Seconds until a rate-limited password may be tried again; null when no wait is known. */
+  wait: number | null;
 }
 
 function fileDetails(file: FileInfo): TemplateResult {
@@ -36,10 +54,43 @@ function cancelButton(h: RecipientHandlers): TemplateResult {
   </div>`;
 }
 
+function locked(state: Extract<ReceiveState, { phase: 'locked' }>, h: RecipientHandlers) {
+  const waiting = h.wait !== null && h.wait > 0;
+  const limitPassed = state.error?.code === 'rate-limited' && h.wait === 0;
+  return html`<p class="line" id="locked-hint">This file is protected by a password.</p>
+    <form class="unlock" part="unlock-form" novalidate @submit=${h.unlock}>
+      ${passwordField({
+        id: 'unlock-password',
+        label: 'Password',
+        shown: h.passwordShown,
+        toggle: h.togglePassword,
+        autocomplete: 'off',
+        describedBy: 'locked-hint',
+      })}
+      <div class="actions">
+        <button type="submit" class="primary" part="button unlock-button" ?disabled=${waiting}>
+          Unlock
+        </button>
+      </div>
+    </form>
+    ${
+      h.unlocking
+        ? html`<p class="hint">Checking the password…</p>`
+        : limitPassed
+          ? html`<p class="hint">You can try the password again.</p>`
+          : state.error
+            ? errorBlock(state.error)
+            : nothing
+    }
+    ${waiting ? html`<p class="hint numbers" part="wait">${waitLine(h.wait!)}</p>` : nothing}`;
+}
+
 export function recipientView(state: ReceiveState, h: RecipientHandlers): TemplateResult {
   switch (state.phase) {
     case 'loading':
       return html`<p class="line">Looking up the shared file…</p>`;
+    case 'locked':
+      return locked(state, h);
     case 'ready':
       return html`${fileDetails(state.file)}
         <div class="actions">

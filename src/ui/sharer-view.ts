@@ -1,12 +1,13 @@
 /**
- * The sharer's screens as Lit templates: the drop zone, preparing, the link with its recipients,
- * stopped and failed. Pure functions of the state and the element's handlers; no logic of their
- * own beyond formatting.
+ * The sharer's screens as Lit templates: the drop zone with its optional password, preparing, the
+ * link with its recipients, stopped and failed. Pure functions of the state and the element's
+ * handlers; no logic of their own beyond formatting. The password is never shown once used.
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { classMap } from 'lit/directives/class-map.js';
 import type { FileInfo, PeerView, ShareState } from '../session/types.js';
 import { errorBlock } from './error-block.js';
+import { passwordField } from './password-field.js';
 import { formatBytes, formatSpeed, peerStatus, percent, recipientName } from './text.js';
 
 export interface SharerHandlers {
@@ -22,6 +23,13 @@ export interface SharerHandlers {
   copy(): void;
   stop(): void;
   reset(): void;
+  /** The password typed for the next share ('' for none). */
+  password: string;
+  passwordInput(event: Event): void;
+  passwordShown: boolean;
+  togglePassword(): void;
+  /** Whether the current share was made with a password. */
+  protected: boolean;
 }
 
 export function fileCard(file: FileInfo): TemplateResult {
@@ -33,20 +41,35 @@ export function fileCard(file: FileInfo): TemplateResult {
 
 function dropZone(h: SharerHandlers): TemplateResult {
   return html`<div
-    class=${classMap({ dropzone: true, dragging: h.dragging })}
-    part="dropzone"
-    @dragenter=${h.dragEnter}
-    @dragover=${h.dragOver}
-    @dragleave=${h.dragLeave}
-    @drop=${h.drop}
-  >
-    <span class="drop-hint">Drop a file here</span>
-    <span class="or">or</span>
-    <button type="button" class="primary" part="button choose-button" @click=${h.choose}>
-      Choose a file
-    </button>
-    <input type="file" hidden tabindex="-1" @change=${h.picked} />
-  </div>`;
+      class=${classMap({ dropzone: true, dragging: h.dragging })}
+      part="dropzone"
+      @dragenter=${h.dragEnter}
+      @dragover=${h.dragOver}
+      @dragleave=${h.dragLeave}
+      @drop=${h.drop}
+    >
+      <span class="drop-hint">Drop a file here</span>
+      <span class="or">or</span>
+      <button type="button" class="primary" part="button choose-button" @click=${h.choose}>
+        Choose a file
+      </button>
+      <input type="file" hidden tabindex="-1" @change=${h.picked} />
+    </div>
+    <div class="field">
+      ${passwordField({
+        id: 'share-password',
+        label: 'Password (optional)',
+        shown: h.passwordShown,
+        toggle: h.togglePassword,
+        autocomplete: 'new-password',
+        value: h.password,
+        input: h.passwordInput,
+        describedBy: 'share-password-hint',
+      })}
+      <p class="hint" id="share-password-hint">
+        Set one before choosing the file; recipients will need it as well as the link.
+      </p>
+    </div>`;
 }
 
 function peerItem(peer: PeerView, index: number): TemplateResult {
@@ -81,9 +104,18 @@ function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHand
       ${
         h.copyHint
           ? 'The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.'
-          : 'Anyone with this link can download the file while this page stays open.'
+          : h.protected
+            ? 'Anyone with this link and the password can download the file while this page stays open.'
+            : 'Anyone with this link can download the file while this page stays open.'
       }
     </p>
+    ${
+      h.protected
+        ? html`<p class="protected" part="protected">
+            The link needs the password you set. Send the password separately, not with the link.
+          </p>`
+        : nothing
+    }
     ${
       state.peers.length
         ? html`<ul class="peers" part="peers" aria-label="Recipients">

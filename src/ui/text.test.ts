@@ -7,7 +7,9 @@ import {
   percent,
   receiveAnnouncement,
   shortHash,
+  waitLine,
 } from './text.js';
+import { waitFromMessage } from '../controllers/receive-controller.js';
 
 describe('widget text', () => {
   it('writes sizes in decimal units, as file managers do', () => {
@@ -63,5 +65,29 @@ describe('widget text', () => {
         bytes: 0,
       })[0],
     ).to.equal('Download cancelled.');
+  });
+
+  it('announces a locked share, leaves a wrong password to the alert, and the end of a wait', () => {
+    expect(receiveAnnouncement({ phase: 'locked' })).to.deep.equal([
+      'This file is protected by a password.',
+      '',
+    ]);
+    const wrong = { code: 'bad-password', message: 'Wrong.' } as const;
+    expect(receiveAnnouncement({ phase: 'locked', error: wrong })).to.deep.equal(['', '']);
+    const limited = { code: 'rate-limited', message: 'Wait 5 seconds.' } as const;
+    expect(receiveAnnouncement({ phase: 'locked', error: limited }, 4)).to.deep.equal(['', '']);
+    expect(receiveAnnouncement({ phase: 'locked', error: limited }, null)).to.deep.equal(['', '']);
+    expect(receiveAnnouncement({ phase: 'locked', error: limited }, 0)[0]).to.equal(
+      'You can try the password again.',
+    );
+    expect(waitLine(12)).to.equal('You can try again in 12 s.');
+    expect(waitLine(125)).to.equal('You can try again in 2 min 5 s.');
+  });
+
+  it("reads the wait out of the engine's rate-limited message", () => {
+    expect(waitFromMessage('Too many tries. Wait 12 seconds and try again.')).to.equal(12);
+    expect(waitFromMessage('Too many tries. Wait 1 second and try again.')).to.equal(1);
+    expect(waitFromMessage('Too many tries. Wait 3 minutes and try again.')).to.equal(180);
+    expect(waitFromMessage('Too many password tries for this share.')).to.equal(null);
   });
 });

@@ -72,6 +72,7 @@ const HEADINGS: Partial<Record<ErrorCode, string>> = {
   'file-too-large': 'The file is too large',
   'unsupported-browser': 'This browser cannot do that',
   cancelled: 'Cancelled',
+  'bad-password': 'Wrong password',
   'rate-limited': 'Too many attempts',
   'limit-exceeded': 'Limit reached',
   internal: 'Something went wrong',
@@ -134,11 +135,30 @@ export function shareAnnouncement(state: ShareState): [string, string] {
   }
 }
 
-/** What the live region should say about the recipient's side: the situation, then progress. */
-export function receiveAnnouncement(state: ReceiveState): [string, string] {
+/** `Try again in 12 s.`: the wait after too many password tries, as it counts down. */
+export function waitLine(seconds: number): string {
+  return `You can try again in ${formatDuration(seconds)}.`;
+}
+
+/**
+ * What the live region should say about the recipient's side: the situation, then progress.
+ * `wait` is how many seconds a rate-limited password must still wait: 0 once it may be tried
+ * again, null when no wait is known.
+ */
+export function receiveAnnouncement(
+  state: ReceiveState,
+  wait: number | null = null,
+): [string, string] {
   switch (state.phase) {
     case 'loading':
       return ['Looking up the shared file…', ''];
+    case 'locked':
+      // A failed try is said by its alert; once a rate limit has passed, that is news too.
+      if (!state.error) return ['This file is protected by a password.', ''];
+      if (state.error.code === 'rate-limited' && wait === 0) {
+        return ['You can try the password again.', ''];
+      }
+      return ['', ''];
     case 'ready':
       return [`${state.file.name}, ${formatBytes(state.file.size)}, ready to download.`, ''];
     case 'connecting':

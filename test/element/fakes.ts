@@ -15,6 +15,7 @@ import type {
   ProgressDetail,
   ReceiveSessionApi,
   ReceiveState,
+  ShareOptions,
   ShareSessionApi,
   ShareState,
 } from '../../src/session/types.js';
@@ -63,7 +64,7 @@ abstract class FakeSession<S> extends EventTarget {
 
 export class FakeShareSession extends FakeSession<ShareState> implements ShareSessionApi {
   state: ShareState = { phase: 'idle' };
-  readonly calls: { file: File; page: string }[] = [];
+  readonly calls: { file: File; page: string; options: ShareOptions | undefined }[] = [];
   stops = 0;
   private pending: Deferred<string> | null = null;
 
@@ -76,8 +77,8 @@ export class FakeShareSession extends FakeSession<ShareState> implements ShareSe
     return { name: call.file.name, size: call.file.size, type: call.file.type };
   }
 
-  share(file: File, page: string): Promise<string> {
-    this.calls.push({ file, page });
+  share(file: File, page: string, options?: ShareOptions): Promise<string> {
+    this.calls.push({ file, page, options });
     this.pending = deferred();
     this.set({ phase: 'preparing', file: this.file, hashed: 0 });
     return this.pending.promise;
@@ -111,14 +112,17 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   loads = 0;
   downloads = 0;
   cancels = 0;
-  private loading: Deferred<FileInfo> | null = null;
+  /** Every password `unlock()` was given, in order. */
+  readonly unlocks: string[] = [];
+  private loading: Deferred<FileInfo | null> | null = null;
   private downloading: Deferred<CompleteDetail> | null = null;
+  private unlocking: Deferred<FileInfo> | null = null;
 
   constructor(readonly options: ReceiveSessionOptions) {
     super();
   }
 
-  load(): Promise<FileInfo> {
+  load(): Promise<FileInfo | null> {
     this.loads++;
     this.loading = deferred();
     this.set({ phase: 'loading' });
@@ -128,6 +132,38 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   loaded(file: FileInfo): void {
     this.set({ phase: 'ready', file });
     this.loading?.resolve(file);
+  }
+
+  /** The room needs a password: locked, and `load()` resolves to null, as the real session does. */
+  loadedLocked(): void {
+    this.set({ phase: 'locked' });
+    this.loading?.resolve(null);
+  }
+
+  unlock(password: string): Promise<FileInfo> {
+    this.unlocks.push(password);
+    this.unlocking = deferred();
+    return this.unlocking.promise;
+  }
+
+  /** The password was right: ready with the file. */
+  unlocked(file: FileInfo): void {
+    this.set({ phase: 'ready', file });
+    this.unlocking?.resolve(file);
+  }
+
+  /** Any other failure of `unlock()` (service unreachable, say): the session fails outright. */
+  failUnlockOutright(error: ErrorBody): void {
+    this.set({ phase: 'error', error, retryable: false, bytes: 0 });
+    this.errorEvent(error);
+    this.unlocking?.reject(new P2PError(error.code, error.message));
+  }
+
+  /** A wrong password or too many tries: locked again with the error, `error` once, rejected. */
+  failUnlock(error: ErrorBody): void {
+    this.set({ phase: 'locked', error });
+    this.errorEvent(error);
+    this.unlocking?.reject(new P2PError(error.code, error.message));
   }
 
   failLoad(error: ErrorBody, retryable = false): void {
