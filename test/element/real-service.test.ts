@@ -1,15 +1,16 @@
 /**
  * <p2p-share> against the real transfer engine and the real signalling service (started by
  * web-test-runner.config.mjs on another origin): a dropped file creates a real room and link, a
- * recipient on the same page reads the sealed metadata back over REST, and stopping deletes the
- * room. WebRTC between two browsers is e2e/'s job.
+ * recipient on the same page reads the sealed metadata back over REST, a password share stays
+ * locked until its password is given, and stopping deletes the room. WebRTC between two browsers
+ * is e2e/'s job.
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/p2p-share.define.js';
 import { parseLink } from '../../src/crypto/link.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../src/protocol/ids.js';
-import { $, button, record, settle, text } from './helpers.js';
+import { $, button, maybe, record, settle, text } from './helpers.js';
 
 async function serviceUrl(): Promise<string> {
   const res = await fetch('/__service-url');
@@ -92,6 +93,67 @@ describe('<p2p-share> with the real service', () => {
     const gone = await fetch(new URL(`rooms/${secret!.roomId}`, server));
     expect(gone.status).to.equal(404);
     expect(events.of('p2p-share-error')).to.deep.equal([]);
+  });
+
+  it('locks a password share: nothing about the file until the right password', async () => {
+    const sharer = await fixture<P2PShareElement>(html`<p2p-share server=${server}></p2p-share>`);
+    const password = `pw-${randomId()}`;
+    const file = new File(['quarterly numbers'], 'merger-terms.xlsx', {
+      type: 'application/vnd.ms-excel',
+    });
+    const link = await sharer.share(file, { password });
+    await settle(sharer);
+    expect(text(sharer)).to.contain('The link needs the password you set');
+    expect(sharer.shadowRoot!.innerHTML).not.to.contain(password);
+    const secret = parseLink(link)!;
+
+    // What anyone with the link alone can learn from the service: that a password is needed.
+    const res = await fetch(new URL(`rooms/${secret.roomId}`, server));
+    expect(res.status).to.equal(200);
+    const info = (await res.json()) as Record<string, unknown>;
+    expect(info.passwordRequired).to.equal(true);
+    expect(info, 'no sealed metadata without the password').not.to.have.property('meta');
+    expect(JSON.stringify(info)).not.to.contain('merger');
+
+    history.replaceState(null, '', link);
+    const recipient = await fixture<P2PShareElement>(
+      html`<p2p-share server=${server}></p2p-share>`,
+    );
+    await waitUntil(
+      () => maybe(recipient, '#unlock-password'),
+      `the recipient never asked for the password: ${text(recipient)}`,
+      { timeout: 8000 },
+    );
+    expect(text(recipient)).to.contain('This file is protected by a password.');
+    expect(recipient.shadowRoot!.innerHTML).not.to.contain('merger');
+    expect(maybe(recipient, '[part~="download-button"]')).to.equal(null);
+    await expect(recipient).to.be.accessible();
+
+    const input = $<HTMLInputElement>(recipient, '#unlock-password');
+    input.value = 'not the password';
+    const refused = oneEvent(recipient, 'p2p-share-error');
+    button(recipient, 'Unlock').click();
+    expect((await refused).detail.code).to.equal('bad-password');
+    await waitUntil(() => maybe(recipient, '[role="alert"]'), 'the wrong password is not shown');
+    expect($(recipient, '[role="alert"]').textContent).to.contain('Wrong password');
+    expect(recipient.shadowRoot!.innerHTML).not.to.contain('merger');
+    await expect(recipient).to.be.accessible();
+
+    input.value = password;
+    button(recipient, 'Unlock').click();
+    await waitUntil(
+      () => maybe(recipient, '[part~="download-button"]'),
+      `the right password did not open the share: ${text(recipient)}`,
+      { timeout: 8000 },
+    );
+    expect($(recipient, '.file-name').textContent).to.equal('merger-terms.xlsx');
+    expect(text(recipient)).to.contain('17 bytes · application/vnd.ms-excel');
+    expect(events.of('p2p-share-error').map((e) => e.code)).to.deep.equal(['bad-password']);
+    await expect(recipient).to.be.accessible();
+    recipient.remove();
+
+    button(sharer, 'Stop sharing').click();
+    await waitUntil(() => text(sharer).includes('Stopped sharing'), 'sharing did not stop');
   });
 
   it('explains a link to a room the service does not know, once', async () => {
