@@ -16,6 +16,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
+import { defaultConfig, type Config } from '../server/config.js';
 import { createLogger } from '../server/log.js';
 import { createService, type Service } from '../server/service.js';
 import type { RelayHook } from '../server/signalling.js';
@@ -100,6 +101,8 @@ export interface StartOptions {
   onLog?: (line: string) => void;
   /** Put a recording TCP proxy between the browsers and the service (see `RecordingProxy`). */
   record?: boolean;
+  /** Service settings over the defaults (smaller rate-limit windows, say). */
+  config?: Partial<Config>;
 }
 
 /** One test file's world: a service, a host page origin, a temp dir and the browsers it launched. */
@@ -135,6 +138,7 @@ export class E2E {
     const service = createService({
       logger: createLogger({ level: options.onLog ? 'debug' : 'info', write }),
       ...(options.relayHook ? { relayHook: options.relayHook } : {}),
+      ...(options.config ? { config: { ...defaultConfig, ...options.config } } : {}),
     });
     const { port } = await service.listen(0, '127.0.0.1');
     let proxy: RecordingProxy | null = null;
@@ -160,22 +164,37 @@ export class E2E {
       service?: string;
       /** A `server` attribute for the element, overriding the bundle's own origin. */
       server?: string;
+      /**
+       * The host page under a strict Content-Security-Policy (see `STRICT_CSP`). Open it with
+       * `launch(..., { recorder: true })`: its policy lets no recorder script of its own run.
+       */
+      csp?: boolean;
     } = {},
   ): string {
-    const url = new URL('/', this.hostOrigin);
+    const url = new URL(options.csp ? '/csp' : '/', this.hostOrigin);
     url.searchParams.set('service', options.service ?? this.serviceUrl);
     url.searchParams.set('save-to', options.saveTo ?? 'opfs');
     if (options.server) url.searchParams.set('server', options.server);
     return url.href;
   }
 
-  /** Launches a browser process for one peer and opens `url` (the host page by default). */
-  async launch(kind: BrowserKind, label: string, url = this.hostUrl()): Promise<Peer> {
+  /**
+   * Launches a browser process for one peer and opens `url` (the host page by default). With
+   * `recorder`, the browser itself runs the event recorder in every document the page opens,
+   * ahead of the document's own scripts and outside its Content-Security-Policy.
+   */
+  async launch(
+    kind: BrowserKind,
+    label: string,
+    url = this.hostUrl(),
+    options: { recorder?: boolean } = {},
+  ): Promise<Peer> {
     const downloadDir = path.join(this.tmp, `downloads-${label}-${randomBytes(3).toString('hex')}`);
     await mkdir(downloadDir, { recursive: true });
     const peer = await launchPeer(kind, label, downloadDir);
     this.peers.add(peer);
     peer.onClose = () => this.peers.delete(peer);
+    if (options.recorder) await peer.page.evaluateOnNewDocument(await recorderSource());
     await gotoHost(peer.page, url);
     return peer;
   }
@@ -200,19 +219,56 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Serves e2e/fixtures/host.html with the service URL and save mode of each request's query. */
+let recorder: Promise<string> | null = null;
+
+/** The event and CSP-violation recorder every host page runs first (fixtures/recorder.js). */
+function recorderSource(): Promise<string> {
+  recorder ??= readFile(new URL('./fixtures/recorder.js', import.meta.url), 'utf8');
+  return recorder;
+}
+
+/**
+ * What the strict host page (`/csp`) is served with: scripts from the service's origin and
+ * connections to it (HTTP and its WebSocket) and nothing else at all. No 'unsafe-inline', no
+ * 'unsafe-eval', no blob: or data: anywhere.
+ */
+export function strictCsp(serviceUrl: string): string {
+  const service = new URL(serviceUrl);
+  return [
+    "default-src 'none'",
+    `script-src ${service.origin}`,
+    `connect-src ${service.origin} ws://${service.host}`,
+    "style-src 'none'",
+    "img-src 'none'",
+  ].join('; ');
+}
+
+/**
+ * Serves e2e/fixtures/host.html at `/` and the strict-CSP host-csp.html at `/csp`, with the
+ * service URL and save mode of each request's query, and the recorder at `/recorder.js`.
+ */
 async function startHostServer(): Promise<http.Server> {
-  const template = await readFile(new URL('./fixtures/host.html', import.meta.url), 'utf8');
+  const templates = {
+    '/': await readFile(new URL('./fixtures/host.html', import.meta.url), 'utf8'),
+    '/csp': await readFile(new URL('./fixtures/host-csp.html', import.meta.url), 'utf8'),
+  };
+  const recorderJs = await recorderSource();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
       return;
     }
-    if (url.pathname !== '/') {
+    if (url.pathname === '/recorder.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
+      res.end(recorderJs);
+      return;
+    }
+    if (url.pathname !== '/' && url.pathname !== '/csp') {
       res.writeHead(404).end();
       return;
     }
+    const template = templates[url.pathname];
     const service = url.searchParams.get('service') ?? '';
     const saveTo = url.searchParams.get('save-to') ?? 'opfs';
     const server = url.searchParams.get('server');
@@ -230,6 +286,7 @@ async function startHostServer(): Promise<http.Server> {
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
+      ...(url.pathname === '/csp' ? { 'content-security-policy': strictCsp(service) } : {}),
     });
     res.end(html);
   });
@@ -375,9 +432,19 @@ export interface P2PEventRecord {
   at: number;
 }
 
+/** A `securitypolicyviolation` the page reported. */
+export interface CspViolation {
+  directive: string;
+  blocked: string;
+  source: string;
+  line: number;
+  sample: string;
+}
+
 declare global {
   interface Window {
     __p2p: {
+      violations: CspViolation[];
       events: P2PEventRecord[];
       progress: {
         count: number;
@@ -727,6 +794,94 @@ export async function openLink(
 ): Promise<void> {
   await gotoHost(peer.page, link);
   await waitForText(peer.page, file.name);
+}
+
+// ---- Passwords ------------------------------------------------------------------------------
+
+/** Types `password` into the sharer's "Password (optional)" field, then shares `file` as `share`. */
+export async function shareWithPassword(
+  peer: Peer,
+  file: SourceFile,
+  password: string,
+  timeout = 60_000,
+): Promise<string> {
+  const field = (await peer.page.waitForSelector('p2p-share >>> #share-password', {
+    timeout: 15_000,
+  })) as ElementHandle<HTMLInputElement>;
+  await field.type(password);
+  await field.dispose();
+  return share(peer, file, timeout);
+}
+
+export const LOCKED_TEXT = 'This file is protected by a password.';
+
+/** Opens a link to a password share and waits until the widget asks for the password. */
+export async function openLocked(peer: Peer, link: string): Promise<void> {
+  await gotoHost(peer.page, link);
+  await waitForText(peer.page, LOCKED_TEXT);
+}
+
+/** Types `password` over whatever the unlock field holds and presses Enter, as a person would. */
+export async function submitPassword(peer: Peer, password: string): Promise<void> {
+  const field = (await peer.page.waitForSelector('p2p-share >>> #unlock-password', {
+    timeout: 15_000,
+  })) as ElementHandle<HTMLInputElement>;
+  await field.evaluate((input) => input.select());
+  await field.type(password);
+  await field.press('Enter');
+  await field.dispose();
+}
+
+/** Whether the widget's Unlock button is disabled right now (null when there is none). */
+export async function unlockDisabled(page: Page): Promise<boolean | null> {
+  const button = await page.$('p2p-share >>> [part~="unlock-button"]');
+  if (!button) return null;
+  const disabled = await button.evaluate((b) => (b as HTMLButtonElement).disabled);
+  await button.dispose();
+  return disabled;
+}
+
+// ---- A hostile relay ------------------------------------------------------------------------
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Flips one character in the middle of the envelope (never the last, whose low bits may be padding). */
+export function alterOne(envelope: string): string {
+  const at = Math.floor(envelope.length / 2);
+  const next = B64URL[(B64URL.indexOf(envelope[at]!) + 1) % B64URL.length]!;
+  return envelope.slice(0, at) + next + envelope.slice(at + 1);
+}
+
+/**
+ * Alters one byte of every envelope it relays (or, with `onlyToRecipients`, of those the sharer
+ * sends: the recipients offer first, so the first envelope names the sharer) and counts them.
+ */
+export function alteringHook(count: { altered: number }, onlyToRecipients = false): RelayHook {
+  let sharer: string | null = null;
+  return ({ to, envelope }) => {
+    sharer ??= to;
+    if (onlyToRecipients && to === sharer) return { to, envelope };
+    count.altered += 1;
+    return { to, envelope: alterOne(envelope) };
+  };
+}
+
+/**
+ * Asserts that `recipient` reported and showed `tampered` (after event index `since`), completed
+ * nothing, received no byte of the file and saved nothing.
+ */
+export async function assertRefusedAsTampered(recipient: Peer, since: number): Promise<void> {
+  const error = await waitForShownError(recipient.page, { since, timeout: 60_000 });
+  assert.equal(
+    error.detail.code,
+    'tampered',
+    `${recipient.label}: ${JSON.stringify(error.detail)}`,
+  );
+  const recorded = (await events(recipient.page)).slice(since);
+  assert.ok(!recorded.some((e) => e.type === 'p2p-share-complete'), 'no file was completed');
+  const progress = await recipient.page.evaluate(() => window.__p2p.progress.last?.bytes ?? 0);
+  assert.equal(progress, 0, `${recipient.label} received no file bytes`);
+  assert.deepEqual(await readdir(recipient.downloadDir), [], 'nothing was saved');
 }
 
 export interface ReceiveResult {
