@@ -1,0 +1,100 @@
+/**
+ * Guessing a password through the widget. The service here allows three tries per room and per
+ * address in a five-second window: the fourth guess gets `rate-limited`, the widget says how long
+ * to wait and keeps Unlock disabled while it counts down, and once the window has passed the
+ * right password still opens the share and the file arrives intact.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  E2E,
+  delay,
+  downloadAndVerify,
+  eventCount,
+  events,
+  makeRandomFile,
+  openLocked,
+  shareWithPassword,
+  submitPassword,
+  unlockDisabled,
+  visibleText,
+  waitForShownError,
+  waitForText,
+} from './harness.js';
+
+const TRIES = 3;
+const WINDOW_MS = 5000;
+const PASSWORD = 'plum-kestrel-9';
+
+let env: E2E;
+before(async () => {
+  env = await E2E.start({
+    config: {
+      passwordTriesPerRoom: TRIES,
+      passwordTriesPerAddress: TRIES,
+      rateWindowMs: WINDOW_MS,
+    },
+  });
+});
+afterEach(() => env.closePeers());
+after(() => env.close());
+
+test(
+  'guesses hit the limit, the widget shows the wait, and the right password works after it',
+  { timeout: 120_000 },
+  async () => {
+    const file = await makeRandomFile(env.tmp, 'vault.bin', 256 * 1024);
+    const [sharer, recipient] = await Promise.all([
+      env.launch('chromium', 'sharer'),
+      env.launch('chromium', 'guesser'),
+    ]);
+    const link = await shareWithPassword(sharer, file, PASSWORD);
+    await openLocked(recipient, link);
+
+    for (let i = 1; i <= TRIES; i++) {
+      const since = await eventCount(recipient.page);
+      await submitPassword(recipient, `guess-${i}`);
+      const error = await waitForShownError(recipient.page, { since });
+      assert.equal(
+        error.detail.code,
+        'bad-password',
+        `guess ${i}: ${JSON.stringify(error.detail)}`,
+      );
+    }
+
+    const since = await eventCount(recipient.page);
+    const limitedAt = Date.now();
+    await submitPassword(recipient, 'guess-4');
+    const limited = await waitForShownError(recipient.page, { since });
+    assert.equal(limited.detail.code, 'rate-limited', JSON.stringify(limited.detail));
+    const message = limited.detail.message as string;
+    const wait = Number(/Wait (\d+) seconds?/.exec(message)?.[1]);
+    assert.ok(wait >= 1 && wait <= WINDOW_MS / 1000, `the message says how long: ${message}`);
+    await waitForText(recipient.page, /You can try again in \d+ s\./);
+    assert.equal(await unlockDisabled(recipient.page), true, 'Unlock is disabled while waiting');
+    const before = (await events(recipient.page)).length;
+
+    // Enter in the field does nothing while Unlock is disabled: no request, no new error.
+    await submitPassword(recipient, PASSWORD);
+    await delay(300);
+    assert.equal((await events(recipient.page)).length, before, 'no try while waiting');
+    assert.ok(!(await visibleText(recipient.page)).includes(file.name));
+
+    const deadline = limitedAt + wait * 1000 + 3000;
+    while ((await unlockDisabled(recipient.page)) && Date.now() < deadline) await delay(100);
+    assert.equal(
+      await unlockDisabled(recipient.page),
+      false,
+      'Unlock is enabled once the wait is over',
+    );
+    assert.ok(
+      Date.now() - limitedAt >= (wait - 1) * 1000,
+      `Unlock stayed disabled for the wait (${Date.now() - limitedAt} ms of ${wait} s)`,
+    );
+    await waitForText(recipient.page, 'You can try the password again.');
+
+    await submitPassword(recipient, PASSWORD);
+    await waitForText(recipient.page, file.name);
+    await downloadAndVerify(recipient, file);
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * The tampering relay on a password share. Giving the password only unlocks the room; the
+ * envelopes are still sealed end to end under keys from the link key and the password, so a relay
+ * that alters them gets refused by both peers as `tampered`, before any byte of the file flows.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  E2E,
+  alteringHook,
+  assertRefusedAsTampered,
+  clickButton,
+  eventCount,
+  makeRandomFile,
+  openLocked,
+  shareWithPassword,
+  submitPassword,
+  waitForEvent,
+  waitForText,
+  type RelayHook,
+} from './harness.js';
+
+const PASSWORD = 'violet-heron-17';
+
+let hook: RelayHook = ({ to, envelope }) => ({ to, envelope });
+let env: E2E;
+before(async () => {
+  env = await E2E.start({ relayHook: (msg) => hook(msg) });
+});
+afterEach(() => env.closePeers());
+after(() => env.close());
+
+test(
+  'a relay that alters the envelopes of a password share is refused as tampered',
+  { timeout: 120_000 },
+  async () => {
+    const count = { altered: 0 };
+    hook = alteringHook(count);
+    const file = await makeRandomFile(env.tmp, 'sealed.bin', 512 * 1024);
+    const [sharer, recipient] = await Promise.all([
+      env.launch('chromium', 'sharer'),
+      env.launch('chromium', 'recipient'),
+    ]);
+    const link = await shareWithPassword(sharer, file, PASSWORD);
+    await openLocked(recipient, link);
+    await submitPassword(recipient, PASSWORD);
+    await waitForText(recipient.page, file.name);
+
+    const since = await eventCount(recipient.page);
+    const sharerSince = await eventCount(sharer.page);
+    await clickButton(recipient.page, /download/i);
+    // The sharer received altered offers: it refuses them and says so for that recipient.
+    const refused = await waitForEvent(sharer.page, 'p2p-share-error', {
+      since: sharerSince,
+      timeout: 30_000,
+    });
+    assert.equal(refused.detail.code, 'tampered', JSON.stringify(refused.detail));
+    assert.equal(typeof refused.detail.peer, 'string', 'the sharer names the refused peer');
+    await assertRefusedAsTampered(recipient, since);
+    assert.ok(count.altered > 0, 'the relay altered envelopes');
+  },
+);
