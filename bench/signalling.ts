@@ -88,6 +88,10 @@ interface PhaseResult {
   cpuLoadSeconds: number;
   cpuLoadPct: number;
   loadgenCpuPct: number;
+  /** The worst worker's event-loop delay p99: latency the load generator itself adds. */
+  loadgenLagP99: number;
+  /** Sockets closed under the load generator, by reason (none is the healthy answer). */
+  disconnects: Record<string, number>;
 }
 
 /** The hard limit on open files, which a child may raise its soft limit to. */
@@ -156,6 +160,10 @@ async function startTarget(
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        // One load generator stands for thousands of clients behind one address, so the
+        // per-address room limit must let it create a room for every ten of them. Every other
+        // limit (per-socket message rate, room size, sizes) stays at its default.
+        ROOMS_PER_ADDRESS: String(Math.max(1000, sockets)),
         ...(profilePath ? { BENCH_CPU_PROFILE: profilePath } : {}),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -324,11 +332,20 @@ async function phase(
       cpuLoadSeconds: cpu2 - cpu1,
       cpuLoadPct: ((cpu2 - cpu1) / wall) * 100,
       loadgenCpuPct: ((gen.user + gen.system) / 1e6 / wall) * 100,
+      loadgenLagP99: Math.max(...done.map((d) => d.loopDelayP99Ms)),
+      disconnects: done.reduce<Record<string, number>>((acc, d) => {
+        for (const [k, n] of Object.entries(d.disconnects)) acc[k] = (acc[k] ?? 0) + n;
+        return acc;
+      }, {}),
     };
     log(
       `${kind} ${run < 0 ? 'profiled run' : `run ${run + 1}`}: ${result.ratePerSecond.toFixed(0)} msg/s, p50 ${result.p50.toFixed(1)} ms, ` +
         `p99 ${result.p99.toFixed(1)} ms, ${(result.rssPerSocket / KiB).toFixed(1)} KiB/socket, ` +
-        `CPU ${result.cpuLoadPct.toFixed(0)}%, lost ${result.sent - result.delivered}`,
+        `CPU ${result.cpuLoadPct.toFixed(0)}%, lost ${result.sent - result.delivered}, ` +
+        `load generator lag p99 ${result.loadgenLagP99.toFixed(0)} ms` +
+        (Object.keys(result.disconnects).length
+          ? `, dropped sockets ${JSON.stringify(result.disconnects)}`
+          : ''),
     );
     for (const w of workers) w.postMessage({ type: 'close' });
     await waitAll(workers, 'closed', 30_000).catch(() => {});
@@ -416,6 +433,11 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
         unit: '% of a core',
       },
       {
+        metric: `${name}: load generator event-loop lag p99`,
+        value: med(kind, (r) => r.loadgenLagP99),
+        unit: 'ms',
+      },
+      {
         metric: `${name}: time to open all sockets`,
         value: med(kind, (r) => r.connectSeconds),
         unit: 's',
@@ -434,6 +456,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
       `SDP ${SHAPE.sdpChars} and candidate ${SHAPE.candidateChars} characters, sent sealed by ours (${sealedChars(SHAPE.sdpChars)} / ${sealedChars(SHAPE.candidateChars)} base64url characters) and raw JSON by PeerJS.`,
     `Rooms of ${scale.roomSize} (1 sharer, ${scale.roomSize - 1} recipients); recipients offer to their room's sharer, round robin; exchanges start at a fixed rate whether or not earlier ones finished (open loop).`,
     `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
+    'Our service runs as shipped (node dist/server.js) with its defaults, except ROOMS_PER_ADDRESS raised to the socket count: all load comes from one address.',
     'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
   );
   let profiles: ProfileSummary[] = [];

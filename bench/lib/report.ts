@@ -3,6 +3,7 @@
  * it ran on, and an SVG chart next to it. Smoke runs write under bench/results/smoke/ so they
  * never overwrite the figures of a full run.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,25 @@ export interface Machine {
   kernel: string;
   node: string;
   browsers: Record<string, string>;
+  /** Versions of the libraries compared or used to compare. */
+  packages: Record<string, string>;
+}
+
+const COMPARED = ['socket.io', 'socket.io-client', 'peer', 'peerjs', 'puppeteer-core', 'ws'];
+
+function packageVersions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of COMPARED) {
+    try {
+      const file = fileURLToPath(
+        new URL(`../../node_modules/${name}/package.json`, import.meta.url),
+      );
+      out[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    } catch {
+      out[name] = 'missing';
+    }
+  }
+  return out;
 }
 
 export function machineFacts(browsers: Record<string, string> = {}): Machine {
@@ -43,6 +63,7 @@ export function machineFacts(browsers: Record<string, string> = {}): Machine {
     kernel: os.release(),
     node: process.version,
     browsers,
+    packages: packageVersions(),
   };
 }
 

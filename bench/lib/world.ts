@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { defaultConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { createService, type Service } from '../../server/service.js';
 import { removeTempDir, tempDir } from './browsers.js';
@@ -45,6 +46,9 @@ export class World {
     const distDir = tempDir('p2p-bench-dist-');
     await cp(`${ROOT}dist`, distDir, { recursive: true });
     const service = createService({
+      // Every browser of a benchmark comes from one address; a long run creates more rooms
+      // than the per-address default allows in one window.
+      config: { ...defaultConfig, roomsPerAddress: 100_000, logLevel: 'warn' },
       staticDirs: { distDir },
       // Per-join info lines would cost the service CPU that the benchmark then blames on it.
       logger: createLogger({ level: 'warn' }),

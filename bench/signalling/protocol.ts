@@ -51,6 +51,10 @@ export interface LoadReport {
   sendSeconds: number;
   /** Sockets still open at the end. */
   stillOpen: number;
+  /** p99 of this worker's event-loop delay while it generated load, in ms. */
+  loopDelayP99Ms: number;
+  /** Sockets the other side closed during the run, by reason. */
+  disconnects: Record<string, number>;
 }
 
 export type FromWorker = ConnectReport | LoadReport | { type: 'closed' };

@@ -6,6 +6,7 @@
  * so sender and receiver share one clock.
  */
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -44,6 +45,12 @@ let delivered = 0;
 let refused = 0;
 let latencies = new Float64Array(1 << 16);
 const inFlight = new Map<number, number>();
+/** Why sockets closed that this worker did not close, by reason. */
+const disconnects: Record<string, number> = {};
+let closing = false;
+const dropped = (reason: string) => {
+  if (!closing) disconnects[reason] = (disconnects[reason] ?? 0) + 1;
+};
 let nextId = 0;
 
 function record(ms: number): void {
@@ -136,6 +143,7 @@ async function oursEndpoint(
     open: () => socket.connected,
     close: () => void socket.close(),
   };
+  socket.on('disconnect', (reason) => dropped(`socket.io: ${reason}`));
   const onSignal = handler(() => endpoint);
   socket.on('signal', (msg: { from: string; envelope: string }) =>
     onSignal(msg.from, msg.envelope),
@@ -174,6 +182,7 @@ async function peerEndpoint(id: string): Promise<Endpoint> {
   ws.removeAllListeners('close');
   ws.removeAllListeners('error');
   ws.on('error', () => {});
+  ws.on('close', (code) => dropped(`ws close ${code}`));
   const endpoint: Endpoint = {
     id,
     send(to, kind, env) {
@@ -276,6 +285,9 @@ async function connect(): Promise<void> {
 }
 
 async function load(): Promise<void> {
+  // If this thread's own event loop lags, the latencies it measures include the lag: report it.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const exchangesPerSecond = job.rate / messagesPerExchange(job.candidates);
   const usable = rooms.filter((r) => r.recipients.length > 0);
   let started = 0;
@@ -306,6 +318,7 @@ async function load(): Promise<void> {
   // Let the last exchanges finish: every message sent is either delivered or counted lost.
   const drainUntil = now() + 5000;
   while (inFlight.size > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+  lag.disable();
   const out = latencies.slice(0, delivered);
   post(
     {
@@ -317,6 +330,8 @@ async function load(): Promise<void> {
       exchanges: started,
       sendSeconds,
       stillOpen: all.filter((e) => e.open()).length,
+      loopDelayP99Ms: lag.percentile(99) / 1e6,
+      disconnects,
     },
     [out.buffer],
   );
@@ -325,6 +340,7 @@ async function load(): Promise<void> {
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'go') void load();
   if (msg.type === 'close') {
+    closing = true;
     for (const e of all) e.close();
     post({ type: 'closed' });
   }
