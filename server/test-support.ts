@@ -158,7 +158,10 @@ export const ENVELOPE = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
  * here with node:crypto so the service's tests do not depend on the widget's code.
  */
 export function passwordAuthFor(linkKey: string, password: string): string {
-  const ikm = Buffer.concat([Buffer.from(linkKey, 'base64url'), Buffer.from(password.normalize('NFC'), 'utf8')]);
+  const ikm = Buffer.concat([
+    Buffer.from(linkKey, 'base64url'),
+    Buffer.from(password.normalize('NFC'), 'utf8'),
+  ]);
   const okm = hkdfSync('sha256', ikm, Buffer.alloc(32), 'p2p-share/v1/password-auth', 32);
   return Buffer.from(okm).toString('base64url');
 }
