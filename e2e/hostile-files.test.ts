@@ -1,0 +1,127 @@
+/**
+ * Received files are only ever saved, never rendered in the host page's origin. An HTML file and
+ * an SVG file that run script (inline, through event handlers) travel to a recipient: each is
+ * saved to disk byte for byte, and neither page's title, DOM or globals change, no frame or
+ * element shows the file, and no new page or tab opens.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import type { Page } from 'puppeteer-core';
+import { E2E, delay, receive, share, type Peer, type SourceFile } from './harness.js';
+
+const HTML = `<!doctype html>
+<html>
+  <head>
+    <title>Invoice</title>
+    <script>
+      document.title = 'pwned';
+      window.__pwned = 'html';
+      try { parent.document.title = 'pwned'; top.document.body.innerHTML = 'pwned'; } catch {}
+    </script>
+  </head>
+  <body>
+    <img src="x" onerror="document.title = 'pwned'; window.__pwned = 'html-img'" />
+    <h1>Invoice #1</h1>
+  </body>
+</html>
+`;
+
+const SVG = `<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"
+     onload="document.title = 'pwned'; window.__pwned = 'svg-onload'">
+  <script>document.title = 'pwned'; window.__pwned = 'svg';</script>
+  <rect width="10" height="10" fill="red" />
+</svg>
+`;
+
+let env: E2E;
+before(async () => {
+  env = await E2E.start();
+});
+afterEach(() => env.closePeers());
+after(() => env.close());
+
+async function writeSource(name: string, content: string): Promise<SourceFile> {
+  const file = path.join(env.tmp, name);
+  const bytes = Buffer.from(content, 'utf8');
+  await writeFile(file, bytes);
+  return {
+    path: file,
+    name,
+    size: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+interface PageFacts {
+  title: string;
+  body: string;
+  pwned: unknown;
+  frames: number;
+  /** Elements in the widget's shadow tree that could show a document or an image. */
+  renderers: number;
+}
+
+async function facts(page: Page): Promise<PageFacts> {
+  return page.evaluate(() => {
+    const root = document.querySelector('p2p-share')?.shadowRoot;
+    return {
+      title: document.title,
+      body: document.body.innerHTML,
+      pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
+      frames: window.frames.length,
+      renderers:
+        root?.querySelectorAll('iframe, object, embed, img, svg, video, audio').length ?? -1,
+    };
+  });
+}
+
+async function openPages(peer: Peer): Promise<string[]> {
+  return (await peer.browser.pages()).map((p) => p.url());
+}
+
+for (const [name, content] of [
+  ['invoice.html', HTML],
+  ['logo.svg', SVG],
+] as const) {
+  test(
+    `a received ${name} with script is saved intact and never rendered`,
+    { timeout: 120_000 },
+    async () => {
+      const file = await writeSource(name, content);
+      const [sharer, recipient] = await Promise.all([
+        env.launch('chromium', 'sharer'),
+        env.launch('chromium', 'recipient'),
+      ]);
+      const link = await share(sharer, file);
+      await recipient.page.goto('about:blank');
+      const before = { sharer: await facts(sharer.page), pages: await openPages(recipient) };
+
+      const { savedPath } = await receive(recipient, link, file);
+      assert.equal(path.basename(savedPath), name, 'saved under its own name');
+      // Time for anything the download could have started (a tab, a frame, a script) to show up.
+      await delay(1500);
+
+      const after = await facts(recipient.page);
+      assert.equal(after.title, 'p2p-share e2e host', 'the host page title is unchanged');
+      assert.equal(after.pwned, null, 'no script from the file ran in the host page');
+      assert.equal(after.frames, 0, 'no frame was added');
+      assert.equal(after.renderers, 0, 'the widget shows no document or image');
+      assert.match(after.body, /^\s*<h1>Host page<\/h1>\s*<p2p-share [^>]*><\/p2p-share>\s*$/);
+      assert.deepEqual(
+        await openPages(recipient),
+        [recipient.page.url()],
+        'no new page or tab opened',
+      );
+      assert.equal(before.pages.length, 1);
+      assert.deepEqual(
+        await facts(sharer.page),
+        before.sharer,
+        "the sharer's page is unchanged too",
+      );
+    },
+  );
+}
