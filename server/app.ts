@@ -63,7 +63,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
 
   app.use(securityHeaders());
-  for (const path of ['/rooms', '/rooms/*', '/ice', '/healthz']) {
+  for (const path of ['/rooms/*', '/ice', '/healthz']) {
     app.use(path, apiCors(config), originGuard(config), noStore(), apiHeaders());
   }
   app.route('/rooms', roomRoutes(options));

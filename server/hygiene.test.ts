@@ -64,6 +64,16 @@ describe('security headers', () => {
         );
         assert.equal(res.headers.get('cache-control'), 'no-store', path);
       }
+      // POST /rooms passes the API middleware once (a second pass would repeat CORS headers).
+      const created = await createRoom(h.url, { origin: 'https://host.example' });
+      assert.equal(created.status, 201);
+      everywhere(created, 'POST /rooms');
+      assert.equal(created.headers.get('access-control-allow-origin'), '*');
+      assert.equal(created.headers.get('access-control-expose-headers'), 'Retry-After');
+      assert.equal(
+        created.headers.get('content-security-policy'),
+        "default-src 'none'; frame-ancestors 'none'",
+      );
       for (const path of ['/', '/demo/demo.js']) {
         const res = await fetch(h.url + path);
         assert.equal(res.status, 200, path);
@@ -163,8 +173,9 @@ describe('size limits below the protocol maximum', () => {
 
 describe('message rate per socket', () => {
   test('past the burst: rate-limited acks; the socket recovers as the bucket refills', async () => {
+    // A slow refill, so that a loaded machine cannot refill the bucket during the burst.
     const h = await startService({
-      config: { socketMessagesPerSecond: 20, socketMessageBurst: 10 },
+      config: { socketMessagesPerSecond: 2, socketMessageBurst: 10 },
     });
     try {
       const room = await h.createRoom();
@@ -174,11 +185,14 @@ describe('message rate per socket', () => {
       const acks = await Promise.all(
         Array.from({ length: 15 }, () => request(socket, 'sources', {})),
       );
-      // The join took one token; nine more answer, the rest are refused.
-      assert.equal(acks.filter((a) => !a.ok && a.error.code === 'no-sources').length, 9);
-      assert.equal(acks.filter((a) => !a.ok && a.error.code === 'rate-limited').length, 6);
+      // The join took one token; nine more answer (ten if one refilled meanwhile), the rest
+      // are refused.
+      const answered = acks.filter((a) => !a.ok && a.error.code === 'no-sources').length;
+      const refused = acks.filter((a) => !a.ok && a.error.code === 'rate-limited').length;
+      assert.ok(answered === 9 || answered === 10, `${answered} answered`);
+      assert.equal(answered + refused, 15);
       assertError(await request(bystander, 'sources', {}), 'not-allowed');
-      await sleep(200);
+      await sleep(600);
       assertError(await request(socket, 'sources', {}), 'no-sources');
       assert.equal(socket.connected, true);
     } finally {
@@ -206,7 +220,8 @@ describe('message rate per socket', () => {
         });
       }
       assert.equal(await gone, 'io server disconnect');
-      assert.ok(delivered > 0 && delivered <= 20, `${delivered} envelopes got through`);
+      // At most the burst got through (fewer when the disconnect overtook their relay).
+      assert.ok(delivered <= 20, `${delivered} envelopes got through`);
       assert.ok(refused >= 19, `${refused} refusals before the disconnect`);
       assert.match(h.logs.join('\n'), /socket\.flooding/);
       await waitFor(async () => (await h.service.store.listMembers(room.roomId)).length === 1);

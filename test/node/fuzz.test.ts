@@ -371,7 +371,7 @@ describe('fuzzing the service', () => {
           }
           pending.push(
             (socket as RawClient)
-              .timeout(2_000)
+              .timeout(5_000)
               .emitWithAck(a.event, ...a.args)
               .then(
                 (ack: unknown) => assertAck(ack, context),
