@@ -206,6 +206,7 @@ export class P2PShareElement extends LitElement {
     const secret = parseLink(hash);
     if (secret) {
       this.mode = 'recipient';
+      this.sharePassword = '';
       this.receiver.open(secret, this.receiveOptions());
     } else if (looksLikeLink(hash)) {
       this.mode = 'recipient';
