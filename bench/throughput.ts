@@ -35,6 +35,8 @@ interface Trial {
   cpuReceiver: number;
   /** (sender + receiver CPU seconds) / MiB moved. */
   cpuPerMiB: number;
+  /** PeerJS only: chunks that overtook an earlier one. */
+  outOfOrder?: number;
 }
 
 type Tuning = Omit<BlastOptions, 'bytes'>;
@@ -162,7 +164,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
         async (a, b) => {
           const prepared = await peerjsPrepare(a, b, world, file);
           const m = await metered(a, b, () => prepared.fetch());
-          return trial('peerjs', runNo, size, m.value.ms, m);
+          return { ...trial('peerjs', runNo, size, m.value.ms, m), outOfOrder: m.value.outOfOrder };
         },
         versions,
       );
@@ -291,6 +293,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
       rows,
       runs: trials,
       notes: [
+        `PeerJS delivered ${of('peerjs', 'outOfOrder').join(', ')} chunks out of order (per run): it packs each Blob slice asynchronously. The receiver here keeps chunks by offset; FilePizza's downloader appends them as they come.`,
         'MB/s is 10^6 bytes per second. CPU is utime+stime of each browser process tree (/proc).',
         `The limit's setting was picked by a one-run sweep over ${grid.length} settings at ${tuneSize / MiB} MiB (see extra.tuning).`,
       ],

@@ -165,7 +165,7 @@ export async function peerjsPrepare(
   b: BenchBrowser,
   world: World,
   file: SourceFile,
-): Promise<{ fetch(): Promise<{ ms: number; firstByteMs: number }> }> {
+): Promise<{ fetch(): Promise<{ ms: number; firstByteMs: number; outOfOrder: number }> }> {
   if (!world.peer) throw new Error('the world has no peer server');
   const { host, port } = world.peer;
   await Promise.all([a.page.goto(world.peerjsUrl()), b.page.goto(world.peerjsUrl())]);
@@ -192,7 +192,11 @@ export async function peerjsPrepare(
           `PeerJS delivered ${got.bytes} bytes of ${got.name}, not ${file.size} of ${file.name}`,
         );
       }
-      return { ms: got.doneAt - got.startedAt, firstByteMs: got.firstAt - got.startedAt };
+      return {
+        ms: got.doneAt - got.startedAt,
+        firstByteMs: got.firstAt - got.startedAt,
+        outOfOrder: got.outOfOrder,
+      };
     },
   };
 }

@@ -89,10 +89,13 @@ const api: PeerJsApi = {
     const peer = new window.peerjs.Peer(opts.id, options(opts));
     await open(peer);
     const conn = peer.connect(opts.sharerId, { reliable: true });
-    const chunks: ArrayBuffer[] = [];
+    const chunks = new Map<number, ArrayBuffer>();
     let bytes = 0;
+    let size = 0;
     let firstAt = 0;
     let name = '';
+    let outOfOrder = 0;
+    let expected = 0;
     const doneAt = await new Promise<number>((resolve, reject) => {
       conn.on('error', reject);
       conn.on('open', () => conn.send({ type: 'RequestInfo' }));
@@ -100,20 +103,24 @@ const api: PeerJsApi = {
         const msg = data as Message;
         if (msg.type === 'Info') {
           name = msg.files[0]!.fileName;
+          size = msg.files[0]!.size;
           conn.send({ type: 'Start', fileName: name, offset: 0 });
         } else if (msg.type === 'Chunk') {
           const buf = msg.bytes as ArrayBuffer;
           if (bytes === 0) firstAt = wall();
-          if (msg.offset !== bytes) reject(new Error(`chunk at ${msg.offset}, expected ${bytes}`));
-          chunks.push(buf);
-          bytes += buf.byteLength;
+          // PeerJS packs each Blob asynchronously, so chunks can overtake one another. FilePizza's
+          // downloader appends in arrival order; here they are kept by offset and counted.
+          if (msg.offset !== expected) outOfOrder++;
+          expected = msg.offset + buf.byteLength;
+          if (!chunks.has(msg.offset)) bytes += buf.byteLength;
+          chunks.set(msg.offset, buf);
           conn.send({
             type: 'ChunkAck',
             fileName: msg.fileName,
             offset: msg.offset,
             bytesReceived: buf.byteLength,
           });
-          if (msg.final) {
+          if (bytes === size) {
             conn.send({ type: 'Done' });
             resolve(wall());
           }
@@ -121,8 +128,8 @@ const api: PeerJsApi = {
       });
     });
     // Kept until here so the bytes really sit in memory for the whole transfer.
-    (window as unknown as { received: ArrayBuffer[] }).received = chunks;
-    return { startedAt, firstAt, doneAt, bytes, name };
+    (window as unknown as { received: Map<number, ArrayBuffer> }).received = chunks;
+    return { startedAt, firstAt, doneAt, bytes, name, outOfOrder };
   },
 };
 

@@ -63,9 +63,15 @@ export interface PeerJsApi {
   /** Registers with the peer server and serves the file picked in `#file`, FilePizza-style. */
   share(options: PeerJsOptions): Promise<void>;
   /** Connects to `sharerId`, asks for the file and keeps every chunk in memory. */
-  fetch(
-    options: PeerJsOptions & { sharerId: string },
-  ): Promise<{ startedAt: WallMs; firstAt: WallMs; doneAt: WallMs; bytes: number; name: string }>;
+  fetch(options: PeerJsOptions & { sharerId: string }): Promise<{
+    startedAt: WallMs;
+    firstAt: WallMs;
+    doneAt: WallMs;
+    bytes: number;
+    name: string;
+    /** Chunks that arrived before one sent earlier (FilePizza would write them misplaced). */
+    outOfOrder: number;
+  }>;
 }
 
 declare global {
