@@ -87,6 +87,8 @@ export async function widgetOpen(b: BenchBrowser, link: string, file: SourceFile
 }
 
 export interface DownloadTiming {
+  /** Download click → the first progress event (the widget sends one when the peer link opens). */
+  openedMs: number;
   /** Download click → first progress event with bytes > 0 (a verified piece written). */
   firstByteMs: number;
   /** Download click → `p2p-share-complete`. */
@@ -111,11 +113,12 @@ export async function widgetDownload(
     return at;
   });
   const complete = await waitForEvent(b, 'p2p-share-complete', since, timeout);
-  const first = await b.page.evaluate(() => window.__bench.progress.first);
+  const { first, opened } = await b.page.evaluate(() => window.__bench.progress);
   if (complete.detail.sha256 !== file.sha256) {
     throw new Error(`${b.label}: the widget saved a file whose SHA-256 is not the source's`);
   }
   return {
+    openedMs: opened ? opened.at - clickAt : Number.NaN,
     firstByteMs: first ? first.at - clickAt : Number.NaN,
     completeMs: complete.at - clickAt,
     sha256: String(complete.detail.sha256),

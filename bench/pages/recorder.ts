@@ -8,7 +8,7 @@ import type { BenchRecord } from './types.js';
 
 const record: BenchRecord = {
   events: [],
-  progress: { count: 0, first: null, last: null },
+  progress: { count: 0, opened: null, first: null, last: null },
   metaAt: null,
   metaText: null,
 };
@@ -36,6 +36,7 @@ document.addEventListener(
     const at = performance.now();
     record.progress.count += 1;
     record.progress.last = { bytes, total, at };
+    record.progress.opened ??= { bytes, total, at };
     if (bytes > 0 && record.progress.first === null) record.progress.first = { bytes, total, at };
   },
   true,

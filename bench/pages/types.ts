@@ -12,7 +12,11 @@ export interface Stamp {
 
 export interface BenchRecord {
   events: Array<{ type: string; detail: Record<string, unknown>; at: number }>;
-  progress: { count: number; first: Stamp | null; last: Stamp | null };
+  /**
+   * `opened`: the first progress event of all (the widget sends one, 0 bytes, when the peer link
+   * opens); `first`: the first with bytes > 0 (a verified piece); `last`: the latest.
+   */
+  progress: { count: number; opened: Stamp | null; first: Stamp | null; last: Stamp | null };
   /** performance.now() when the file's name was first rendered; null until then. */
   metaAt: number | null;
   metaText: string | null;
