@@ -144,6 +144,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.meta = parsed.output;
     const file = this.file!;
     this.setState({ phase: 'ready', file });
+    // Fetch the code a download needs while the user reads the details (no connection yet).
+    SignalClient.preload();
     return file;
   }
 
@@ -186,8 +188,15 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const keys = this.keys;
     if (!meta || !keys) throw new P2PError('bad-request', 'The file details are not loaded yet.');
     const file = this.file!;
+    // Joining and the ICE servers are fetched while the disk is prepared, not after it.
+    const joining = this.connectSignal();
+    const ice = this.iceServers
+      ? Promise.resolve({ iceServers: this.iceServers })
+      : this.rest.getIce();
+    joining.catch(() => {});
+    ice.catch(() => {});
     try {
-      // The sink first: a save picker needs the click's user activation, which awaits would spend.
+      // No await before the sink opens: a save picker needs the click's user activation.
       this.sink ??= await openSink({
         name: meta.name,
         size: meta.size,
@@ -196,8 +205,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       });
       const download = (this.download_ ??= new Download(meta, this.sink));
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
-      const client = await this.connectSignal();
-      this.iceServers ??= (await this.rest.getIce()).iceServers;
+      const client = await joining;
+      this.iceServers ??= (await ice).iceServers;
       const { sources } = await client.sources({});
       const source = sources[0];
       if (!source) throw new P2PError('no-sources', 'Nobody is sharing this file right now.');

@@ -21,6 +21,9 @@ import {
 } from '../protocol/signalling.js';
 
 const ACK_TIMEOUT_MS = 10_000;
+
+let client: Promise<typeof import('socket.io-client')> | null = null;
+const loadClient = () => (client ??= import('socket.io-client'));
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface SignalClientEventMap {
@@ -52,8 +55,13 @@ export class SignalClient extends EventTarget {
     );
   }
 
+  /** Loads socket.io-client ahead of need, without connecting. */
+  static preload(): void {
+    void loadClient().catch(() => {});
+  }
+
   static async connect(server: string): Promise<SignalClient> {
-    const { io } = await import('socket.io-client');
+    const { io } = await loadClient();
     const base = new URL(server);
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(base.origin, {
       path: `${base.pathname.replace(/\/?$/, '/')}socket.io`,
