@@ -3,6 +3,7 @@
  * addressed peer. socket.io-client is imported lazily, so a page that only shows a recipient the
  * file's metadata never loads it. Incoming events are validated before anyone sees them.
  */
+import type * as SocketIoClient from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import * as v from 'valibot';
 import { P2PError, toP2PError } from '../protocol/errors.js';
@@ -22,7 +23,7 @@ import {
 
 const ACK_TIMEOUT_MS = 10_000;
 
-let client: Promise<typeof import('socket.io-client')> | null = null;
+let client: Promise<typeof SocketIoClient> | null = null;
 const loadClient = () => (client ??= import('socket.io-client'));
 const CONNECT_TIMEOUT_MS = 10_000;
 
