@@ -4,7 +4,14 @@
  * the same for a small one, in the same run. Memory must not grow with file size: the bytes go
  * to disk as they arrive.
  */
-import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import {
+  failureNotes,
+  retried,
+  type Benchmark,
+  type BenchContext,
+  type BenchOutput,
+  type Failure,
+} from './lib/bench.js';
 import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
@@ -101,6 +108,7 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
   const world = await World.start();
   const dir = tempDir('p2p-bench-memory-');
   const runs: MemoryRun[] = [];
+  const failures: Failure[] = [];
   try {
     const files = [
       await makeRandomFile(dir, 'memory-small.bin', small),
@@ -108,7 +116,12 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
     ];
     for (let run = 0; run < ctx.runs; run++) {
       for (const file of run % 2 ? [...files].reverse() : files) {
-        const r = await receiveAndSample(world, file, run, versions);
+        const r = await retried(
+          `run ${run + 1} ${file.size / MiB} MiB`,
+          failures,
+          () => receiveAndSample(world, file, run, versions),
+          ctx.log,
+        );
         runs.push(r);
         ctx.log(
           `run ${run + 1}/${ctx.runs} ${file.size / MiB} MiB: peak heap ${(r.peak.heapUsed / MiB).toFixed(1)} MiB, ` +
@@ -202,10 +215,12 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
     rows,
     runs,
     notes: [
+      ...failureNotes(failures),
       `Sampled every ${SAMPLE_MS} ms from the Download click to p2p-share-complete; peaks are the largest sample.`,
       "Renderer RSS sums VmRSS over the recipient browser's renderer processes; page cache of the OPFS file is not RSS.",
     ],
     browsers: versions,
+    extra: { failures },
     chart: barChart(`Recipient memory, median of ${ctx.runs}`, bars, {
       'peak JS heap': 'MiB',
       'peak renderer RSS': 'MiB',

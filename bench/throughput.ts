@@ -6,7 +6,14 @@
  * Also the CPU seconds per MiB of the sending and receiving browsers' whole process trees.
  */
 import path from 'node:path';
-import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import {
+  failureNotes,
+  retried,
+  type Benchmark,
+  type BenchContext,
+  type BenchOutput,
+  type Failure,
+} from './lib/bench.js';
 import { BenchBrowser, removeTempDir, tempDir, type BrowserKind } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import {
@@ -136,6 +143,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
 
     const variants: Array<[Variant, () => Promise<Trial>]> = [];
     const trials: Trial[] = [];
+    const failures: Failure[] = [];
     let runNo = 0;
     const limit = () =>
       withPair(
@@ -183,7 +191,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
         ...variants.slice(0, runNo % variants.length),
       ];
       for (const [name, go] of order) {
-        const t = await go();
+        const t = await retried(`run ${runNo + 1} ${name}`, failures, go, ctx.log);
         trials.push(t);
         ctx.log(
           `run ${runNo + 1}/${ctx.runs} ${name}: ${t.mbps.toFixed(2)} MB/s, ` +
@@ -293,6 +301,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
       rows,
       runs: trials,
       notes: [
+        ...failureNotes(failures),
         `PeerJS delivered ${of('peerjs', 'outOfOrder').join(', ')} chunks out of order (per run): it packs each Blob slice asynchronously. The receiver here keeps chunks by offset; FilePizza's downloader appends them as they come.`,
         'MB/s is 10^6 bytes per second. CPU is utime+stime of each browser process tree (/proc).',
         `The limit's setting was picked by a one-run sweep over ${grid.length} settings at ${tuneSize / MiB} MiB (see extra.tuning).`,
@@ -303,7 +312,7 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
         'CPU per MiB': 's',
         ratio: '×',
       }),
-      extra: { tuning, profiles },
+      extra: { tuning, profiles, failures },
     };
   } finally {
     await world.close();

@@ -5,7 +5,14 @@
  * RTCPeerConnection going from nothing to an open data channel through the same service
  * (Socket.IO connect, join, sources, offer/answer/ICE as plain envelopes).
  */
-import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import {
+  failureNotes,
+  retried,
+  type Benchmark,
+  type BenchContext,
+  type BenchOutput,
+  type Failure,
+} from './lib/bench.js';
 import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
 import { barChart } from './lib/chart.js';
 import { bareConnect, widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
@@ -39,31 +46,44 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
   const world = await World.start();
   const dir = tempDir('p2p-bench-ttfb-');
   const runs: TtfbRun[] = [];
+  const failures: Failure[] = [];
   try {
     const file = await makeRandomFile(dir, 'ttfb.bin', size);
     for (let run = 0; run < ctx.runs; run++) {
-      let [a, b] = await pair(versions);
-      let bare: ConnectTiming;
-      let ours: { metaMs: number; openedMs: number; firstByteMs: number; completeMs: number };
-      try {
-        const link = await widgetShare(a, world, file);
-        const metaMs = await widgetOpen(b, link, file);
-        const t = await widgetDownload(b, file, 120_000);
-        ours = {
-          metaMs,
-          openedMs: t.openedMs,
-          firstByteMs: t.firstByteMs,
-          completeMs: t.completeMs,
-        };
-      } finally {
-        await Promise.all([a.close(), b.close()]);
-      }
-      [a, b] = await pair(versions);
-      try {
-        bare = await bareConnect(a, b, world);
-      } finally {
-        await Promise.all([a.close(), b.close()]);
-      }
+      const ours = await retried(
+        `run ${run + 1} ours`,
+        failures,
+        async () => {
+          const [a, b] = await pair(versions);
+          try {
+            const link = await widgetShare(a, world, file);
+            const metaMs = await widgetOpen(b, link, file);
+            const t = await widgetDownload(b, file, 120_000);
+            return {
+              metaMs,
+              openedMs: t.openedMs,
+              firstByteMs: t.firstByteMs,
+              completeMs: t.completeMs,
+            };
+          } finally {
+            await Promise.all([a.close(), b.close()]);
+          }
+        },
+        ctx.log,
+      );
+      const bare = await retried(
+        `run ${run + 1} bare`,
+        failures,
+        async () => {
+          const [a, b] = await pair(versions);
+          try {
+            return await bareConnect(a, b, world);
+          } finally {
+            await Promise.all([a.close(), b.close()]);
+          }
+        },
+        ctx.log,
+      );
       runs.push({ run, ...ours, bare });
       ctx.log(
         `run ${run + 1}/${ctx.runs}: metadata ${ours.metaMs.toFixed(0)} ms, first byte ` +
@@ -128,10 +148,12 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
     rows,
     runs,
     notes: [
+      ...failureNotes(failures),
       'Times are taken inside the pages with performance.now(); the metadata time starts at the navigation (performance.timeOrigin).',
       'The widget loads socket.io-client lazily on Download, so its first byte includes that import; the bare page has it bundled.',
     ],
     browsers: versions,
+    extra: { failures },
     chart: barChart(
       `Time to first byte, median of ${ctx.runs}`,
       [

@@ -44,3 +44,37 @@ export interface Placeholder {
   /** Why there is nothing to run, and which issue will build it. */
   pending: string;
 }
+
+/** A trial that failed and was run again; kept in the result, because a flake is a finding too. */
+export interface Failure {
+  trial: string;
+  error: string;
+}
+
+/**
+ * Runs one trial, and again (up to `tries` times in all) if it throws: a long run should not
+ * be lost to one failed connection. Every failure is recorded in `failures`; the last is thrown.
+ */
+export async function retried<T>(
+  trial: string,
+  failures: Failure[],
+  fn: () => Promise<T>,
+  log: BenchContext['log'],
+  tries = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      failures.push({ trial, error: error.slice(0, 500) });
+      if (attempt >= tries) throw err;
+      log(`${trial} failed (${error.slice(0, 160)}); running it again`);
+    }
+  }
+}
+
+/** One note per failed-and-rerun trial, for the result's notes. */
+export function failureNotes(failures: readonly Failure[]): string[] {
+  return failures.map((f) => `Trial "${f.trial}" failed and was run again: ${f.error}`);
+}
