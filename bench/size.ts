@@ -6,6 +6,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { TraceMap, eachMapping } from '@jridgewell/trace-mapping';
 import type { Benchmark, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
 import type { Row } from './lib/report.js';
@@ -26,6 +27,53 @@ async function measure(file: string): Promise<Measured> {
   return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
+/**
+ * Where the minified bytes come from: each generated segment of a file, up to the next one,
+ * charged to the package (or `src/…` folder) its source map names. Raw bytes, not gzip: a guide
+ * to what to trim, not a budget.
+ */
+async function composition(
+  files: readonly string[],
+): Promise<Array<{ origin: string; bytes: number }>> {
+  const totals = new Map<string, number>();
+  for (const file of files) {
+    let map: TraceMap;
+    let code: string;
+    try {
+      map = new TraceMap(await readFile(`${ROOT}${file}.map`, 'utf8'));
+      code = await readFile(`${ROOT}${file}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const lines = code.split('\n');
+    let prev: { line: number; column: number; origin: string } | null = null;
+    const charge = (to: { line: number; column: number }) => {
+      if (!prev) return;
+      const bytes =
+        to.line === prev.line
+          ? to.column - prev.column
+          : (lines[prev.line - 1]?.length ?? 0) - prev.column + 1;
+      totals.set(prev.origin, (totals.get(prev.origin) ?? 0) + Math.max(0, bytes));
+    };
+    eachMapping(map, (m) => {
+      const next = { line: m.generatedLine, column: m.generatedColumn };
+      charge(next);
+      prev = { ...next, origin: originOf(m.source ?? '') };
+    });
+    if (prev) charge({ line: (prev as { line: number }).line + 1, column: 0 });
+  }
+  return [...totals.entries()]
+    .map(([origin, bytes]) => ({ origin, bytes }))
+    .sort((a, b) => b.bytes - a.bytes);
+}
+
+function originOf(source: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
+  if (pkg) return pkg[1]!;
+  const own = /(src\/[^/]+)\//.exec(source);
+  return own ? own[1]! : source.replace(/^(\.\.\/)+/, '') || '(unmapped)';
+}
+
 async function sizeRun(): Promise<BenchOutput> {
   const entry = await measure('dist/p2p-share.js').catch(() => {
     throw new Error('dist/p2p-share.js is missing: run `npm run build` first');
@@ -36,6 +84,7 @@ async function sizeRun(): Promise<BenchOutput> {
   const chunks = await Promise.all(chunkNames.map((name) => measure(`dist/chunks/${name}`)));
   const peerjs = await measure('node_modules/peerjs/dist/peerjs.min.js');
   const total = entry.gzip + chunks.reduce((sum, c) => sum + c.gzip, 0);
+  const origins = await composition([entry.file, ...chunks.map((c) => c.file)]);
   const ratio = total / peerjs.gzip;
   const kib = (n: number) => n / KiB;
   const rows: Row[] = [
@@ -70,7 +119,12 @@ async function sizeRun(): Promise<BenchOutput> {
     params: { gzipLevel: 9 },
     rows,
     runs: { entry, chunks, peerjs },
+    extra: { composition: origins },
     notes: [
+      `Largest contributors (minified bytes, from the source maps): ${origins
+        .slice(0, 8)
+        .map((o) => `${o.origin} ${(o.bytes / KiB).toFixed(1)} KiB`)
+        .join(', ')}.`,
       'Sizes are deterministic: one measurement is exact, so there is no median.',
       'A recipient who only views the metadata loads less than everything; this counts it all.',
     ],
