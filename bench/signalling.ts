@@ -16,7 +16,7 @@ import { barChart, type Bar } from './lib/chart.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import { RESULTS_DIR, type Row } from './lib/report.js';
-import { KiB, median, medianRatio, percentile } from './lib/stats.js';
+import { KiB, fmt, median, medianRatio, percentile } from './lib/stats.js';
 import {
   messagesPerExchange,
   sealedChars,
@@ -92,6 +92,8 @@ interface PhaseResult {
   loadgenLagP99: number;
   /** Sockets closed under the load generator, by reason (none is the healthy answer). */
   disconnects: Record<string, number>;
+  /** The server's own event-loop delay and GC pauses over the load window. */
+  server: ServerStats | null;
 }
 
 /** The hard limit on open files, which a child may raise its soft limit to. */
@@ -125,9 +127,22 @@ interface Target {
   stop(): Promise<void>;
   /** A full GC in the server, so its RSS is read at a settled heap. */
   collectGarbage(): Promise<void>;
-  /** Start, and stop and write, the CPU profile of a target started with a profile path. */
-  startProfile(): void;
-  writeProfile(): Promise<void>;
+  /**
+   * Opens and closes the load window the server measures itself over (and profiles, when it
+   * was started with a profile path).
+   */
+  openWindow(): void;
+  closeWindow(): Promise<ServerStats | null>;
+}
+
+/** What the server hook measured over the load window. */
+interface ServerStats {
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
 }
 
 const SERVER_HOOK = fileURLToPath(new URL('./signalling/server-hook.mjs', import.meta.url));
@@ -192,32 +207,47 @@ async function startTarget(
     });
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${out}`)));
   });
-  // The hook answers each request on stdout; one waiter per kind of answer at a time.
-  const waiting = new Map<string, () => void>();
+  // The hook answers on stdout, a line per answer; each waiter takes the next line it matches.
+  const waiting: Array<{ prefix: string; resolve: (line: string | null) => void }> = [];
+  let pending = '';
   child.stdout!.on('data', (chunk: Buffer) => {
-    for (const [line, resolve] of waiting) {
-      if (chunk.toString().includes(line)) {
-        waiting.delete(line);
-        resolve();
-      }
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const i = waiting.findIndex((w) => line.startsWith(w.prefix));
+      if (i >= 0) waiting.splice(i, 1)[0]!.resolve(line);
     }
   });
-  const ask = (signal: NodeJS.Signals, answer: string, timeoutMs: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      waiting.set(answer, () => {
-        clearTimeout(timer);
-        resolve();
+  const answer = (prefix: string, timeoutMs: number) =>
+    new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      waiting.push({
+        prefix,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
       });
-      child.kill(signal);
     });
   return {
     pid: child.pid!,
     port,
     stop,
-    collectGarbage: () => ask('SIGWINCH', 'gc done', 30_000),
-    startProfile: () => void child.kill('SIGUSR2'),
-    writeProfile: () => ask('SIGUSR2', 'profile written', 30_000),
+    async collectGarbage() {
+      const done = answer('gc done', 30_000);
+      child.kill('SIGWINCH');
+      await done;
+    },
+    openWindow: () => void child.kill('SIGUSR2'),
+    async closeWindow() {
+      const stats = answer('stats ', 30_000);
+      const profile = profilePath ? answer('profile written', 60_000) : null;
+      child.kill('SIGUSR2');
+      const line = await stats;
+      await profile;
+      return line ? (JSON.parse(line.slice('stats '.length)) as ServerStats) : null;
+    },
   };
 }
 
@@ -291,13 +321,13 @@ async function phase(
     const cpu1 = cpuSeconds(target.pid);
     const gen0 = process.cpuUsage();
     const t1 = performance.now();
-    if (profilePath) target.startProfile();
+    target.openWindow();
     for (const w of workers) w.postMessage({ type: 'go' });
     const done: LoadReport[] = await waitAll(workers, 'done', scale.durationMs + 60_000);
     const wall = (performance.now() - t1) / 1000;
     const cpu2 = cpuSeconds(target.pid);
     const gen = process.cpuUsage(gen0);
-    if (profilePath) await target.writeProfile();
+    const server = await target.closeWindow();
     const all = new Float64Array(done.reduce((s, d) => s + d.latencies.length, 0));
     let at = 0;
     for (const d of done) {
@@ -333,6 +363,7 @@ async function phase(
       cpuLoadPct: ((cpu2 - cpu1) / wall) * 100,
       loadgenCpuPct: ((gen.user + gen.system) / 1e6 / wall) * 100,
       loadgenLagP99: Math.max(...done.map((d) => d.loopDelayP99Ms)),
+      server,
       disconnects: done.reduce<Record<string, number>>((acc, d) => {
         for (const [k, n] of Object.entries(d.disconnects)) acc[k] = (acc[k] ?? 0) + n;
         return acc;
@@ -342,7 +373,9 @@ async function phase(
       `${kind} ${run < 0 ? 'profiled run' : `run ${run + 1}`}: ${result.ratePerSecond.toFixed(0)} msg/s, p50 ${result.p50.toFixed(1)} ms, ` +
         `p99 ${result.p99.toFixed(1)} ms, ${(result.rssPerSocket / KiB).toFixed(1)} KiB/socket, ` +
         `CPU ${result.cpuLoadPct.toFixed(0)}%, lost ${result.sent - result.delivered}, ` +
-        `load generator lag p99 ${result.loadgenLagP99.toFixed(0)} ms` +
+        `load generator lag p99 ${result.loadgenLagP99.toFixed(0)} ms, ` +
+        `server lag p99/max ${fmt(server?.lagP99Ms ?? Number.NaN, 0)}/${fmt(server?.lagMaxMs ?? Number.NaN, 0)} ms, ` +
+        `GC max ${fmt(server?.gcMaxMs ?? Number.NaN, 0)} ms` +
         (Object.keys(result.disconnects).length
           ? `, dropped sockets ${JSON.stringify(result.disconnects)}`
           : ''),
@@ -431,6 +464,28 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
         metric: `${name}: load generator CPU (this process)`,
         value: med(kind, (r) => r.loadgenCpuPct),
         unit: '% of a core',
+      },
+      {
+        metric: `${name}: server event-loop delay p99 / max`,
+        value: `${fmt(
+          med(kind, (r) => r.server?.lagP99Ms ?? Number.NaN),
+          0,
+        )} / ${fmt(
+          med(kind, (r) => r.server?.lagMaxMs ?? Number.NaN),
+          0,
+        )}`,
+        unit: 'ms',
+      },
+      {
+        metric: `${name}: server GC, total / longest pause`,
+        value: `${fmt(
+          med(kind, (r) => r.server?.gcTotalMs ?? Number.NaN),
+          0,
+        )} / ${fmt(
+          med(kind, (r) => r.server?.gcMaxMs ?? Number.NaN),
+          0,
+        )}`,
+        unit: 'ms',
       },
       {
         metric: `${name}: load generator event-loop lag p99`,
