@@ -129,15 +129,78 @@ export interface JoinReply {
   peerId: string;
 }
 
-/** A recipient asks the service which peers to fetch from. */
+/**
+ * A recipient asks the service which peers to fetch from. The service assigns seeds from the
+ * room's pool, least-loaded first, never past a seed's capacity and never more than `max` (nor
+ * its own limit) at once, counting the sources already assigned to this recipient. A recipient
+ * with no source at all and none free joins the room's FIFO queue instead: the reply carries
+ * its position, `queue` events update it, and an `assigned` event names sources once a slot
+ * frees. Nobody in the pool at all is the `no-sources` error.
+ */
 export const SourcesRequestSchema = v.strictObject({
   /** Peers the recipient already talks to or gave up on; the service will not repeat them. */
   exclude: v.optional(v.pipe(v.array(PeerIdSchema), v.maxLength(64))),
+  /** Most sources wanted in total (assigned before plus new); the service may give fewer. */
+  max: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16))),
 });
 export type SourcesRequest = v.InferOutput<typeof SourcesRequestSchema>;
 export interface SourcesReply {
+  /** Newly assigned sources (possibly none when the recipient already has some). */
   sources: string[];
+  /** Set when the recipient was queued: its 1-based place in the room's queue. */
+  position?: number;
 }
+
+/**
+ * A member says what it holds and whether it serves others. A recipient that has pieces and
+ * seeds joins the room's pool (with `have: 'all'` as a full seed, which is also how the service
+ * counts finished recipients); `seeding: false` or `have: 'none'` takes it out. The sharer is in
+ * the pool from its join and never needs to send this.
+ */
+export const SeedStatusSchema = v.strictObject({
+  have: v.picklist(['none', 'some', 'all']),
+  seeding: v.boolean(),
+});
+export type SeedStatus = v.InferOutput<typeof SeedStatusSchema>;
+
+/** The recipient is done with a source (finished, or gave up on it): its slot frees. */
+export const ReleaseSchema = v.strictObject({ peerId: PeerIdSchema });
+export type Release = v.InferOutput<typeof ReleaseSchema>;
+
+/**
+ * A source sent what the manifest refutes (a corrupt piece) or broke the piece protocol. Its
+ * assignment ends and it is never assigned to the reporter again; a recipient seed reported as
+ * corrupt leaves the room's pool for good. The sharer is never taken out of its own room.
+ */
+export const ReportSchema = v.strictObject({
+  peerId: PeerIdSchema,
+  reason: v.picklist(['corrupt', 'misbehaved']),
+});
+export type Report = v.InferOutput<typeof ReportSchema>;
+
+/** Sources a queued (or under-served) recipient was given after a slot freed. */
+export const AssignedSchema = v.object({
+  sources: v.pipe(v.array(PeerIdSchema), v.maxLength(16)),
+});
+export type Assigned = v.InferOutput<typeof AssignedSchema>;
+
+/** A queued recipient's new 1-based place in the queue. */
+export const QueuePositionSchema = v.object({
+  position: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+export type QueuePosition = v.InferOutput<typeof QueuePositionSchema>;
+
+/** The room's swarm as counts, sent to the room's members when it changes (coalesced). */
+export const SwarmStatsSchema = v.object({
+  /** Members in the pool, the sharer included while online. */
+  seeds: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Recipients with at least one assigned source. */
+  downloading: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  queued: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Recipients that reported the whole file (`have: 'all'`), since the room was made. */
+  finished: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type SwarmStats = v.InferOutput<typeof SwarmStatsSchema>;
 
 /** A sealed envelope on its way to exactly one peer of the sender's room. */
 export const SignalOutSchema = v.strictObject({
@@ -164,6 +227,9 @@ export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (res: Ack<JoinReply>) => void) => void;
   sources: (req: SourcesRequest, ack: (res: Ack<SourcesReply>) => void) => void;
   signal: (msg: SignalOut, ack: (res: Ack) => void) => void;
+  seed: (status: SeedStatus, ack: (res: Ack) => void) => void;
+  release: (msg: Release, ack: (res: Ack) => void) => void;
+  report: (msg: Report, ack: (res: Ack) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -173,6 +239,12 @@ export interface ServerToClientEvents {
   'peer-left': (msg: PeerLeft) => void;
   /** The sharer stopped sharing or the room expired. */
   'room-closed': (msg: RoomClosed) => void;
+  /** Sources for a recipient that was queued or asked for more than were free. */
+  assigned: (msg: Assigned) => void;
+  /** A queued recipient moved in the queue. */
+  queue: (msg: QueuePosition) => void;
+  /** The room's swarm changed. */
+  swarm: (msg: SwarmStats) => void;
 }
 
 export function errorAck(
