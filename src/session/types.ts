@@ -26,15 +26,46 @@ export interface PeerView {
   error?: ErrorBody;
 }
 
+/** The room's swarm as the service counts it (see `SwarmStats` in the protocol). */
+export interface SwarmView {
+  /** Browsers serving the file: the sharer while online and recipients that keep sharing. */
+  seeds: number;
+  /** Recipients fetching right now. */
+  downloading: number;
+  /** Recipients waiting for a free source. */
+  queued: number;
+  /** Recipients that have the whole file, since the share began. */
+  finished: number;
+}
+
+/** A finished recipient's sharing with later recipients, as its widget shows it. */
+export interface SeedingView {
+  /** Whether this browser serves the file to others (the user's toggle). */
+  on: boolean;
+  /** Recipients it serves right now. */
+  serving: number;
+  /** Bytes it uploaded to others. */
+  uploaded: number;
+}
+
 export type ShareState =
   | { phase: 'idle' }
   | { phase: 'preparing'; file: FileInfo; hashed: number }
-  | { phase: 'sharing'; file: FileInfo; link: string; peers: PeerView[] }
+  | {
+      phase: 'sharing';
+      file: FileInfo;
+      link: string;
+      peers: PeerView[];
+      /** Bytes this browser uploaded to every recipient together. */
+      uploaded: number;
+      /** Null until the service first reports the swarm. */
+      swarm: SwarmView | null;
+    }
   | { phase: 'stopped'; file: FileInfo }
   | { phase: 'error'; file?: FileInfo; error: ErrorBody };
 
 export type ReceivePhase =
-  'loading' | 'ready' | 'connecting' | 'downloading' | 'saving' | 'done' | 'error';
+  'loading' | 'ready' | 'connecting' | 'queued' | 'downloading' | 'saving' | 'done' | 'error';
 
 export type ReceiveState =
   | { phase: 'loading' }
@@ -42,6 +73,8 @@ export type ReceiveState =
   | { phase: 'locked'; error?: ErrorBody }
   | { phase: 'ready'; file: FileInfo }
   | { phase: 'connecting'; file: FileInfo; bytes: number }
+  /** Every source is busy: waiting in the room's queue at `position` (1 = next). */
+  | { phase: 'queued'; file: FileInfo; bytes: number; position: number }
   | {
       phase: 'downloading';
       file: FileInfo;
@@ -50,9 +83,11 @@ export type ReceiveState =
       speed: number;
       /** Seconds left at the current speed; null until known. */
       eta: number | null;
+      /** Browsers it is fetching from right now. */
+      sources: number;
     }
   | { phase: 'saving'; file: FileInfo }
-  | { phase: 'done'; file: FileInfo; sha256: string }
+  | { phase: 'done'; file: FileInfo; sha256: string; seeding: SeedingView }
   | {
       phase: 'error';
       file?: FileInfo;
@@ -79,6 +114,8 @@ export interface CompleteDetail {
 export interface SessionOptions {
   /** Base URL of the signalling service, e.g. `https://share.example/`. */
   server: string;
+  /** Most bytes per second this browser uploads to all peers together; 0 or absent: no limit. */
+  uploadLimit?: number;
 }
 
 export interface ShareOptions {
@@ -109,5 +146,10 @@ export interface ReceiveSessionApi extends EventTarget {
   download(): Promise<CompleteDetail>;
   /** Stops the transfer; keeps what arrived so `download()` can resume. */
   cancel(): void;
+  /**
+   * Whether this browser, once it has the file, serves it to later recipients (the default is
+   * the session option `seed`). Turning it off closes the connections it serves.
+   */
+  setSeeding(on: boolean): void;
   dispose(): void;
 }
