@@ -8,10 +8,14 @@ import { P2PError } from '../protocol/errors.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, type Control } from '../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
+import { CORRUPT_PIECE } from './faults.js';
+import type { UploadPacer } from './pacer.js';
 
 export interface PieceSource {
   readonly meta: FileMeta;
   readonly hashes: Uint8Array;
+  /** Whether this is the sharer's own file (a test build may corrupt what a seed serves). */
+  readonly original: boolean;
   has(index: number): boolean;
   read(index: number): Promise<Uint8Array<ArrayBuffer>>;
 }
@@ -38,7 +42,14 @@ export class PieceSender {
     private readonly link: PeerLink,
     private readonly source: PieceSource,
     private readonly events: SenderEvents,
+    /** The tab's upload limit, shared with its other senders. */
+    private readonly pacer?: UploadPacer,
   ) {}
+
+  /** Bytes of pieces handed to the channel so far. */
+  get sent(): number {
+    return this.sentBytes;
+  }
 
   /** Handles a control message; returns false when it is not the sender's business. */
   handle(msg: Control): boolean {
@@ -127,11 +138,17 @@ export class PieceSender {
     if (data.byteLength !== pieceLength(this.source.meta, index)) {
       throw new P2PError('storage-error', 'The shared file changed size since it was shared.');
     }
+    if (index === CORRUPT_PIECE && !this.source.original) {
+      data = data.slice();
+      data[0] = (data[0] ?? 0) ^ 0xff;
+    }
     const payload = this.link.framePayload;
     // Wait before a frame would take the queue past HIGH_WATER, not after it did.
     const limit = HIGH_WATER - FRAME_HEADER_BYTES - payload;
     for (let off = 0; off < data.byteLength; off += payload) {
       if (this.link.bufferedAmount > limit) await this.link.drain();
+      const paced = this.pacer?.reserve(Math.min(payload, data.byteLength - off));
+      if (paced) await paced;
       if (this.stopped || !this.link.isOpen) return;
       this.link.send(encodeFrame(FrameKind.Piece, index, off, data.subarray(off, off + payload)));
     }

@@ -39,6 +39,7 @@ import {
 
 /** Serves pieces from memory, so reads finish at once and only flow control paces the sender. */
 class MemorySource implements PieceSource {
+  readonly original = true;
   constructor(
     readonly meta: FileMeta,
     readonly hashes: Uint8Array,

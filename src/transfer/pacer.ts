@@ -1,0 +1,34 @@
+/**
+ * The upload limit: one pacer per browser tab, shared by every PieceSender it runs (sharer and
+ * seed alike), so the limit holds for the tab's uplink as a whole. Senders reserve bytes before
+ * each frame and wait their turn; reservations are served in the order they were made.
+ */
+
+/** Bytes that may leave at once after an idle spell, so small bursts are not delayed. */
+const BURST_SECONDS = 0.25;
+
+export class UploadPacer {
+  private readonly rate: number;
+  /** When the link is free again, in `performance.now()` milliseconds. */
+  private freeAt = 0;
+
+  /** `bytesPerSecond` of 0, negative or not finite means no limit. */
+  constructor(bytesPerSecond: number) {
+    this.rate = Number.isFinite(bytesPerSecond) && bytesPerSecond > 0 ? bytesPerSecond : 0;
+  }
+
+  get limited(): boolean {
+    return this.rate > 0;
+  }
+
+  /** Resolves when `bytes` may be sent without passing the limit. */
+  reserve(bytes: number): Promise<void> | undefined {
+    if (!this.rate) return undefined;
+    const now = performance.now();
+    // Idle time earns at most a burst's worth of credit.
+    const start = Math.max(this.freeAt, now - BURST_SECONDS * 1000);
+    this.freeAt = start + (bytes / this.rate) * 1000;
+    const wait = start - now;
+    return wait > 1 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+  }
+}
