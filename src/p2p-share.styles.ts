@@ -271,6 +271,57 @@ export const styles = css`
     color: var(--_danger);
   }
 
+  .seeding {
+    display: flex;
+    flex-direction: column;
+    gap: 0.25rem;
+    padding-top: 0.75rem;
+    border-top: 1px solid var(--_border);
+  }
+
+  .toggle {
+    display: flex;
+    align-items: center;
+    gap: 0.5rem;
+    min-height: 2.5rem;
+    cursor: pointer;
+  }
+
+  .toggle input {
+    flex: none;
+    width: 1.25rem;
+    height: 1.25rem;
+    margin: 0;
+    accent-color: var(--_accent);
+    cursor: pointer;
+  }
+
+  .swarm {
+    display: grid;
+    grid-template-columns: repeat(auto-fit, minmax(6rem, 1fr));
+    gap: 0.5rem;
+    margin: 0;
+  }
+
+  .swarm-count {
+    display: flex;
+    flex-direction: column;
+    padding: 0.5rem 0.75rem;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+  }
+
+  .swarm dt {
+    color: var(--_muted);
+    font-size: 0.875em;
+  }
+
+  .swarm dd {
+    margin: 0;
+    font-size: 1.25em;
+    font-weight: 600;
+  }
+
   .hash summary {
     cursor: pointer;
     color: var(--_muted);

@@ -20,6 +20,7 @@ import { sharerView } from './ui/sharer-view.js';
 import { receiveAnnouncement, shareAnnouncement } from './ui/text.js';
 
 const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
+const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
 const COPIED_FOR_MS = 2000;
 
 /**
@@ -55,7 +56,13 @@ const COPIED_FOR_MS = 2000;
  * @csspart unlock-form - The recipient's form for a password-protected share.
  * @csspart unlock-button - The recipient's "Unlock" button.
  * @csspart wait - How long to wait before the password may be tried again.
+ * @csspart queue - The recipient's place in the queue while every sender is busy.
  * @csspart done - The "Saved" line.
+ * @csspart seeding - A finished recipient's sharing with later recipients: the switch and what it is doing.
+ * @csspart seeding-toggle - The checkbox that turns a finished recipient's sharing on and off.
+ * @csspart seeding-status - How many people a finished recipient serves and what it uploaded.
+ * @csspart swarm - The sharer's summary of everyone with the link: sharing, downloading, waiting, finished.
+ * @csspart uploaded - What the sharer uploaded itself and what reached recipients in all.
  * @csspart hash - The full SHA-256 of a saved file.
  * @csspart error - An error message.
  *
@@ -132,6 +139,21 @@ export class P2PShareElement extends LitElement {
    */
   @property({ attribute: 'save-to' }) saveTo: 'auto' | 'opfs' | 'picker' = 'auto';
 
+  /**
+   * The most bytes per second this browser uploads, to all recipients together: as the sharer,
+   * and as a recipient that keeps sharing the file it downloaded. `0` (the default) means no
+   * limit. Read when a file is shared or a link is opened.
+   */
+  @property({ attribute: 'upload-limit', type: Number }) uploadLimit = 0;
+
+  /**
+   * Whether a recipient keeps sharing the file with later recipients once it has it, for as long
+   * as the page stays open: `on` (the default) or `off` (`false` and `no` work too). This is only
+   * the starting point: the recipient can change it with the switch under "Saved". Read when the
+   * link is opened.
+   */
+  @property({ attribute: 'seeding' }) seeding: 'on' | 'off' = 'on';
+
   /** The link to the file being shared; empty when nothing is being shared. */
   get link(): string {
     return this.sharer.link;
@@ -163,7 +185,12 @@ export class P2PShareElement extends LitElement {
         message: 'This page is showing a share link; open the page without it to share a file.',
       });
     }
-    return this.sharer.share(files, location.href, this.serviceUrl(), options.password ?? '');
+    return this.sharer.share(
+      files,
+      location.href,
+      { server: this.serviceUrl(), uploadLimit: this.validUploadLimit() },
+      options.password ?? '',
+    );
   }
 
   /**
@@ -196,9 +223,17 @@ export class P2PShareElement extends LitElement {
     return this.server || new URL('./', import.meta.url).href;
   }
 
+  /** A missing, negative or unreadable `upload-limit` means no limit rather than a stall. */
+  private validUploadLimit(): number {
+    const limit = Number(this.uploadLimit);
+    return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
+  }
+
   private receiveOptions(): ReceiveOptions {
     const saveTo = SAVE_TO.includes(this.saveTo) ? this.saveTo : 'auto';
-    return { server: this.serviceUrl(), saveTo };
+    // Only a clear "off" turns the default off: a typo should not silently stop the swarm.
+    const seed = !SEEDING_OFF.includes(String(this.seeding).trim().toLowerCase());
+    return { server: this.serviceUrl(), saveTo, uploadLimit: this.validUploadLimit(), seed };
   }
 
   private syncMode(): void {
@@ -366,6 +401,10 @@ export class P2PShareElement extends LitElement {
     this.receiver.retry(this.receiveOptions()).catch(() => {});
   };
 
+  private handleSeeding = (event: Event): void => {
+    this.receiver.setSeeding((event.target as HTMLInputElement).checked);
+  };
+
   override render() {
     const notice = this.mode === 'recipient' ? this.receiver.notice : this.sharer.notice;
     return html`<div class="base" part="base">
@@ -377,6 +416,7 @@ export class P2PShareElement extends LitElement {
               download: this.handleDownload,
               cancel: this.handleCancel,
               retry: this.handleRetry,
+              seeding: this.handleSeeding,
               unlock: this.handleUnlock,
               togglePassword: this.handleTogglePassword,
               passwordShown: this.passwordShown,

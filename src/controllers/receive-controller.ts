@@ -18,6 +18,10 @@ import { sessionFactory, type SaveTo } from './session-factory.js';
 export interface ReceiveOptions {
   server: string;
   saveTo: SaveTo;
+  /** Bytes per second this browser uploads to later recipients at most; 0 for no limit. */
+  uploadLimit: number;
+  /** Whether the finished download keeps sharing with later recipients until the user says no. */
+  seed: boolean;
 }
 
 /**
@@ -127,6 +131,12 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
     if (!this.session) return;
     this.requestCancel();
     this.session.cancel();
+  }
+
+  /** The user's toggle: whether this browser serves the file to later recipients. */
+  setSeeding(on: boolean): void {
+    this.session?.setSeeding(on);
+    this.host.requestUpdate();
   }
 
   protected override release(): void {

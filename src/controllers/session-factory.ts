@@ -5,18 +5,17 @@
  */
 import type { LinkSecret } from '../crypto/link.js';
 import { P2PError } from '../protocol/errors.js';
-import type { ReceiveSessionApi, ShareSessionApi } from '../session/types.js';
+import type { ReceiveSessionApi, SessionOptions, ShareSessionApi } from '../session/types.js';
 
 export type SaveTo = 'auto' | 'opfs' | 'picker';
 
-export interface ShareSessionOptions {
-  server: string;
-}
+export type ShareSessionOptions = SessionOptions;
 
-export interface ReceiveSessionOptions {
-  server: string;
+export interface ReceiveSessionOptions extends SessionOptions {
   secret: LinkSecret;
   saveTo?: SaveTo;
+  /** Whether the finished download serves later recipients until told otherwise (default true). */
+  seed?: boolean;
 }
 
 export interface SessionFactory {

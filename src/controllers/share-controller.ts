@@ -5,7 +5,13 @@
  */
 import type { ReactiveControllerHost } from 'lit';
 import { P2PError } from '../protocol/errors.js';
-import type { FileInfo, PeerStatus, ShareSessionApi, ShareState } from '../session/types.js';
+import type {
+  FileInfo,
+  PeerStatus,
+  SessionOptions,
+  ShareSessionApi,
+  ShareState,
+} from '../session/types.js';
 import {
   SessionBridge,
   checkSecureContext,
@@ -51,10 +57,16 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
   }
 
   /**
-   * Shares `files` (exactly one for now) from `page`; resolves to the link. A non-empty
-   * `password` makes recipients give it before they learn anything about the file.
+   * Shares `files` (exactly one for now) from `page` through the service and upload limit in
+   * `options`; resolves to the link. A non-empty `password` makes recipients give it before they
+   * learn anything about the file.
    */
-  async share(files: File | File[], page: string, server: string, password = ''): Promise<string> {
+  async share(
+    files: File | File[],
+    page: string,
+    options: SessionOptions,
+    password = '',
+  ): Promise<string> {
     const list = Array.isArray(files) ? files : [files];
     const file = list[0];
     if (list.length !== 1 || !(file instanceof File)) {
@@ -73,7 +85,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     try {
       const link = await this.run(async () => {
         checkSecureContext();
-        const session = await sessionFactory().share({ server });
+        const session = await sessionFactory().share(options);
         if (generation !== this.generation) {
           session.dispose();
           throw new P2PError('cancelled', 'Sharing was replaced before it started.');

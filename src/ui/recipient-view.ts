@@ -1,11 +1,12 @@
 /**
  * The recipient's screens as Lit templates: looking up the link, the password form of a locked
- * share, the file with its Download button, connecting and downloading with progress, saved, and
- * failed (with Retry when the session says a retry can work). Pure functions of the state and the
- * element's handlers.
+ * share, the file with its Download button, connecting, waiting in the queue and downloading with
+ * progress, saved (with the switch that keeps sharing it), and failed (with Retry when the session
+ * says a retry can work). Pure functions of the state and the element's handlers.
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import type { FileInfo, ReceiveState } from '../session/types.js';
+import { live } from 'lit/directives/live.js';
+import type { FileInfo, ReceiveState, SeedingView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
 import { passwordField } from './password-field.js';
 import {
@@ -14,7 +15,10 @@ import {
   formatDuration,
   formatSpeed,
   percent,
+  queueLine,
+  seedingLine,
   shortHash,
+  sourcesLine,
   waitLine,
 } from './text.js';
 
@@ -22,6 +26,8 @@ export interface RecipientHandlers {
   download(): void;
   cancel(): void;
   retry(): void;
+  /** The "keep sharing" switch changed (its `checked` is the new choice). */
+  seeding(event: Event): void;
   /** The unlock form was submitted (Enter or the Unlock button). */
   unlock(event: SubmitEvent): void;
   togglePassword(): void;
@@ -51,6 +57,31 @@ function progressBar(file: FileInfo, bytes: number): TemplateResult {
 function cancelButton(h: RecipientHandlers): TemplateResult {
   return html`<div class="actions">
     <button type="button" part="button cancel-button" @click=${h.cancel}>Cancel</button>
+  </div>`;
+}
+
+/** The file's bytes so far, as words: a queued resume has some already. */
+function bytesLine(file: FileInfo, bytes: number): string {
+  return `${formatBytes(bytes)} of ${formatBytes(file.size)} · ${percent(bytes, file.size)}%`;
+}
+
+/**
+ * A real checkbox in its label: reachable with Tab, toggled with Space, named for screen readers.
+ * `live()` because the session, not the click, decides: if it keeps the old value, the box
+ * must show it again.
+ */
+function seedingBlock(seeding: SeedingView, h: RecipientHandlers): TemplateResult {
+  return html`<div class="seeding" part="seeding">
+    <label class="toggle">
+      <input
+        type="checkbox"
+        part="seeding-toggle"
+        .checked=${live(seeding.on)}
+        @change=${h.seeding}
+      />
+      <span>Keep sharing with others while this page is open</span>
+    </label>
+    <p class="hint numbers" part="seeding-status">${seedingLine(seeding)}</p>
   </div>`;
 }
 
@@ -102,12 +133,21 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
       return html`${fileDetails(state.file)}
         <p class="line">Connecting to the sender…</p>
         ${progressBar(state.file, state.bytes)} ${cancelButton(h)}`;
+    case 'queued':
+      return html`${fileDetails(state.file)}
+        <p class="line queue numbers" part="queue">${queueLine(state.position)}</p>
+        ${progressBar(state.file, state.bytes)}
+        <p class="hint numbers">
+          ${state.bytes > 0 ? `${bytesLine(state.file, state.bytes)} so far. ` : ''}The download
+          starts by itself when a sender is free.
+        </p>
+        ${cancelButton(h)}`;
     case 'downloading': {
       const facts = [
-        `${formatBytes(state.bytes)} of ${formatBytes(state.file.size)}`,
-        `${percent(state.bytes, state.file.size)}%`,
+        bytesLine(state.file, state.bytes),
         formatSpeed(state.speed),
         state.eta === null ? '' : `${formatDuration(state.eta)} left`,
+        sourcesLine(state.sources),
       ].filter(Boolean);
       return html`${fileDetails(state.file)} ${progressBar(state.file, state.bytes)}
         <p class="line numbers">${facts.join(' · ')}</p>
@@ -122,7 +162,8 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
         <details class="hash">
           <summary>SHA-256 <code>${shortHash(state.sha256)}</code></summary>
           <code part="hash">${state.sha256}</code>
-        </details>`;
+        </details>
+        ${seedingBlock(state.seeding, h)}`;
     case 'error': {
       const cancelled = state.error.code === 'cancelled';
       return html`${state.file ? fileDetails(state.file) : nothing}

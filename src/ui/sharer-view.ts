@@ -1,14 +1,22 @@
 /**
  * The sharer's screens as Lit templates: the drop zone with its optional password, preparing, the
- * link with its recipients, stopped and failed. Pure functions of the state and the element's
+ * link with its recipients and the swarm, stopped and failed. Pure functions of the state and the element's
  * handlers; no logic of their own beyond formatting. The password is never shown once used.
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { classMap } from 'lit/directives/class-map.js';
-import type { FileInfo, PeerView, ShareState } from '../session/types.js';
+import type { FileInfo, PeerView, ShareState, SwarmView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
 import { passwordField } from './password-field.js';
-import { formatBytes, formatSpeed, peerStatus, percent, recipientName } from './text.js';
+import {
+  formatBytes,
+  formatSpeed,
+  peerStatus,
+  percent,
+  recipientName,
+  swarmCounts,
+  uploadedLine,
+} from './text.js';
 
 export interface SharerHandlers {
   dragging: boolean;
@@ -91,6 +99,28 @@ function peerItem(peer: PeerView, index: number): TemplateResult {
   </li>`;
 }
 
+/** Everyone with the link as the service counts them, and what this browser contributed. */
+function swarmBlock(state: Extract<ShareState, { phase: 'sharing' }>): TemplateResult {
+  const counts = (swarm: SwarmView) =>
+    html`<dl class="swarm" part="swarm" aria-label="Everyone with the link">
+      ${swarmCounts(swarm).map(
+        ([label, count]) =>
+          html`<div class="swarm-count">
+            <dt>${label}</dt>
+            <dd class="numbers">${count}</dd>
+          </div>`,
+      )}
+    </dl>`;
+  return html`${state.swarm ? counts(state.swarm) : nothing}
+  ${
+    state.swarm || state.uploaded > 0
+      ? html`<p class="hint numbers" part="uploaded">
+          ${uploadedLine(state.uploaded, state.swarm, state.file.size)}
+        </p>`
+      : nothing
+  }`;
+}
+
 function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHandlers) {
   return html`${fileCard(state.file)}
     <label class="link-label" for="link">Share link</label>
@@ -105,8 +135,8 @@ function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHand
         h.copyHint
           ? 'The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.'
           : h.protected
-            ? 'Anyone with this link and the password can download the file while this page stays open.'
-            : 'Anyone with this link can download the file while this page stays open.'
+            ? 'Anyone with this link and the password can download the file while this page stays open, or someone who has it keeps sharing it.'
+            : 'Anyone with this link can download the file while this page stays open, or someone who has it keeps sharing it.'
       }
     </p>
     ${
@@ -116,6 +146,7 @@ function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHand
           </p>`
         : nothing
     }
+    ${swarmBlock(state)}
     ${
       state.peers.length
         ? html`<ul class="peers" part="peers" aria-label="Recipients">

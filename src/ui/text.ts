@@ -3,7 +3,13 @@
  * in one place so translating the widget later touches one module. Pure functions, no DOM.
  */
 import type { ErrorCode } from '../protocol/errors.js';
-import type { PeerView, ReceiveState, ShareState } from '../session/types.js';
+import type {
+  PeerView,
+  ReceiveState,
+  SeedingView,
+  ShareState,
+  SwarmView,
+} from '../session/types.js';
 
 const UNITS = ['kB', 'MB', 'GB', 'TB'] as const;
 
@@ -115,6 +121,62 @@ export function peersSummary(peers: readonly PeerView[]): string {
   return `${peers.length} ${noun}: ${parts.join(', ')}.`;
 }
 
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The swarm's four counts with their labels, in the order the widget shows them. */
+export function swarmCounts(swarm: SwarmView): [label: string, count: number][] {
+  return [
+    ['Sharing', swarm.seeds],
+    ['Downloading', swarm.downloading],
+    ['Waiting', swarm.queued],
+    ['Finished', swarm.finished],
+  ];
+}
+
+/** `2 sharing, 3 downloading, 1 waiting, 4 finished.`: the swarm in one sentence. */
+export function swarmSummary(swarm: SwarmView): string {
+  const counts = swarmCounts(swarm).map(([label, n]) => `${n} ${label.toLowerCase()}`);
+  return `${counts.join(', ')}.`;
+}
+
+/**
+ * What the sharer uploaded against what reached recipients. Only whole copies count as
+ * delivered (the swarm reports finished recipients, not their partial bytes), so the line says
+ * so rather than pass a lower bound off as a total.
+ */
+export function uploadedLine(uploaded: number, swarm: SwarmView | null, size: number): string {
+  const own = `You uploaded ${formatBytes(uploaded)}`;
+  if (!swarm) return own;
+  if (swarm.finished === 0) return `${own} · no complete copy delivered yet`;
+  const copies = plural(swarm.finished, 'complete copy', 'complete copies');
+  return `${own} · ${formatBytes(swarm.finished * size)} delivered in all (${copies})`;
+}
+
+/** Position 1 is next. */
+function queuePlace(position: number): string {
+  return position <= 1 ? 'next' : `number ${position}`;
+}
+
+/** Where a queued recipient stands. */
+export function queueLine(position: number): string {
+  return `Waiting for a free sender — you are ${queuePlace(position)} in the queue.`;
+}
+
+/** `from 3 browsers`, only when there is more than one to speak of. */
+export function sourcesLine(sources: number): string {
+  return sources > 1 ? `from ${sources} browsers` : '';
+}
+
+/** A finished recipient's sharing: whom it serves and what it uploaded. */
+export function seedingLine(seeding: SeedingView): string {
+  const uploaded = `${formatBytes(seeding.uploaded)} uploaded`;
+  if (!seeding.on) return seeding.uploaded > 0 ? `Not sharing · ${uploaded}` : 'Not sharing';
+  if (seeding.serving === 0) return `Nobody is downloading from you right now · ${uploaded}`;
+  return `Sharing with ${plural(seeding.serving, 'person', 'people')} · ${uploaded}`;
+}
+
 /** What the live region should say about the sharer's side: the situation, then progress. */
 export function shareAnnouncement(state: ShareState): [string, string] {
   switch (state.phase) {
@@ -128,7 +190,9 @@ export function shareAnnouncement(state: ShareState): [string, string] {
         .map((peer, i) => [peer, i] as const)
         .filter(([peer]) => peer.status === 'transferring')
         .map(([peer, i]) => `${recipientName(i)} ${percent(peer.bytes, peer.total)}%.`);
-      return [`Link ready. ${peersSummary(state.peers)}`, moving.join(' ')];
+      // The swarm's counts change with every arrival: progress, so they are not said each time.
+      const swarm = state.swarm ? [swarmSummary(state.swarm)] : [];
+      return [`Link ready. ${peersSummary(state.peers)}`, [...swarm, ...moving].join(' ')];
     }
     case 'stopped':
       return [`Stopped sharing ${state.file.name}.`, ''];
@@ -163,12 +227,23 @@ export function receiveAnnouncement(
       return [`${state.file.name}, ${formatBytes(state.file.size)}, ready to download.`, ''];
     case 'connecting':
       return ['Connecting to the sender…', ''];
+    case 'queued': {
+      // Joining the queue is news; each step forward is progress, said at most every few seconds.
+      return ['Waiting for a free sender.', `You are ${queuePlace(state.position)} in the queue.`];
+    }
     case 'downloading':
       return [`Downloading ${state.file.name}.`, `${percent(state.bytes, state.file.size)}%`];
     case 'saving':
       return [`Saving ${state.file.name}…`, ''];
-    case 'done':
-      return [`Saved ${state.file.name}.`, ''];
+    case 'done': {
+      const saved = `Saved ${state.file.name}.`;
+      if (!state.seeding.on) return [saved, ''];
+      const serving = state.seeding.serving;
+      return [
+        `${saved} You are sharing it with others while this page is open.`,
+        serving > 0 ? `Sharing with ${plural(serving, 'person', 'people')}.` : '',
+      ];
+    }
     case 'error':
       // The alert says it; a cancel is the user's own doing and only needs a word.
       return [state.error.code === 'cancelled' ? 'Download cancelled.' : '', ''];

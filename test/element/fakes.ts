@@ -86,7 +86,7 @@ export class FakeShareSession extends FakeSession<ShareState> implements ShareSe
 
   /** Finishes preparing: the room exists and the link is ready. */
   ready(link: string): void {
-    this.set({ phase: 'sharing', file: this.file, link, peers: [] });
+    this.set({ phase: 'sharing', file: this.file, link, peers: [], uploaded: 0, swarm: null });
     this.pending?.resolve(link);
   }
 
@@ -112,6 +112,10 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   loads = 0;
   downloads = 0;
   cancels = 0;
+  /** Every value `setSeeding()` was given, in order. */
+  readonly seedings: boolean[] = [];
+  /** Whether it would seed once done: the `seed` option, then the last `setSeeding()`. */
+  private seedingOn: boolean;
   /** Every password `unlock()` was given, in order. */
   readonly unlocks: string[] = [];
   private loading: Deferred<FileInfo | null> | null = null;
@@ -120,6 +124,7 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
 
   constructor(readonly options: ReceiveSessionOptions) {
     super();
+    this.seedingOn = options.seed ?? true;
   }
 
   load(): Promise<FileInfo | null> {
@@ -189,7 +194,8 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   done(sha256: string): CompleteDetail {
     const file = this.fileInfo();
     const detail = { name: file.name, size: file.size, sha256 };
-    this.set({ phase: 'done', file, sha256 });
+    const seeding = { on: this.seedingOn, serving: 0, uploaded: 0 };
+    this.set({ phase: 'done', file, sha256, seeding });
     this.complete(detail);
     this.downloading?.resolve(detail);
     return detail;
@@ -199,6 +205,21 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
     this.set({ phase: 'error', file: this.fileInfo(), error, retryable, bytes });
     this.errorEvent(error);
     this.downloading?.reject(new P2PError(error.code, error.message));
+  }
+
+  /** As the real session: the choice shows in the done state at once. */
+  setSeeding(on: boolean): void {
+    this.seedings.push(on);
+    this.seedingOn = on;
+    const state = this.state;
+    if (state.phase === 'done') this.set({ ...state, seeding: { ...state.seeding, on } });
+  }
+
+  /** A finished recipient's seeding moved on: whom it serves, what it uploaded. */
+  serving(serving: number, uploaded: number): void {
+    const state = this.state;
+    if (state.phase !== 'done') throw new Error('the fake is not done');
+    this.set({ ...state, seeding: { ...state.seeding, serving, uploaded } });
   }
 
   cancel(): void {

@@ -50,7 +50,13 @@ describe('<p2p-share> receiving', () => {
 
   it('opens the link from the fragment and shows the file with a Download button', async () => {
     const [el, session] = await recipient();
-    expect(session.options).to.deep.equal({ server: SERVER, saveTo: 'opfs', secret });
+    expect(session.options).to.deep.equal({
+      server: SERVER,
+      saveTo: 'opfs',
+      secret,
+      uploadLimit: 0,
+      seed: true,
+    });
     expect(session.loads).to.equal(1);
     expect(session.downloads).to.equal(0);
     expect(text(el)).to.contain('Looking up the shared file');
@@ -74,7 +80,14 @@ describe('<p2p-share> receiving', () => {
     expect(button(el, 'Cancel')).to.be.instanceOf(HTMLButtonElement);
     expect(status(el)).to.equal('Connecting to the sender…');
 
-    session.set({ phase: 'downloading', file: FILE, bytes: 600_000, speed: 300_000, eta: 3 });
+    session.set({
+      phase: 'downloading',
+      file: FILE,
+      bytes: 600_000,
+      speed: 300_000,
+      eta: 3,
+      sources: 1,
+    });
     session.progress({ bytes: 600_000, total: FILE.size, peer: 'sharer-1' });
     await el.updateComplete;
     const bar = $<HTMLProgressElement>(el, 'progress');
@@ -97,7 +110,9 @@ describe('<p2p-share> receiving', () => {
     expect($(el, '[part="done"]').textContent).to.equal(`Saved ${FILE.name}`);
     expect(text(el)).to.contain('SHA-256 01234567…89abcdef');
     expect($(el, '[part="hash"]').textContent).to.equal(SHA);
-    expect(status(el)).to.equal(`Saved ${FILE.name}.`);
+    expect(status(el)).to.equal(
+      `Saved ${FILE.name}. You are sharing it with others while this page is open.`,
+    );
     expect(events.of('p2p-share-complete'), 'complete is fired once').to.have.length(1);
     expect(events.of('p2p-share-error')).to.deep.equal([]);
     await expect(el).to.be.accessible();
@@ -130,10 +145,24 @@ describe('<p2p-share> receiving', () => {
     const [el, session] = await ready();
     button(el, 'Download').click();
     await settle(el);
-    session.set({ phase: 'downloading', file: FILE, bytes: 150_000, speed: 1, eta: null });
+    session.set({
+      phase: 'downloading',
+      file: FILE,
+      bytes: 150_000,
+      speed: 1,
+      eta: null,
+      sources: 1,
+    });
     await el.updateComplete;
     expect(status(el)).to.equal(`Downloading ${FILE.name}. 10%`);
-    session.set({ phase: 'downloading', file: FILE, bytes: 750_000, speed: 1, eta: null });
+    session.set({
+      phase: 'downloading',
+      file: FILE,
+      bytes: 750_000,
+      speed: 1,
+      eta: null,
+      sources: 1,
+    });
     await el.updateComplete;
     expect(status(el), 'progress is not re-announced within seconds').to.equal(
       `Downloading ${FILE.name}. 10%`,

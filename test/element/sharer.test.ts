@@ -251,6 +251,8 @@ describe('<p2p-share> sharing', () => {
           error: { code: 'peer-vanished', message: 'The recipient left.' },
         }),
       ],
+      uploaded: 1420,
+      swarm: null,
     });
     await el.updateComplete;
 
