@@ -1,8 +1,10 @@
 /**
  * A recipient's side of one room: read and open the sealed metadata over REST (no socket yet);
  * on download, open the disk sink (first, while the click still counts as a user gesture), join,
- * ask the service for a source, offer, and pull pieces until the whole file is verified and
- * saved. The Download survives failures, so a retry fetches only what is missing.
+ * fetch pieces from the sources the service assigns (a SourceSet; possibly after waiting in the
+ * queue) until the whole file is verified and saved, then keep serving it to later recipients
+ * (a PeerServer) unless seeding is off. The Download survives failures, so a retry fetches only
+ * what is missing.
  */
 import * as v from 'valibot';
 import {
@@ -18,25 +20,29 @@ import { P2PError, toP2PError } from '../protocol/errors.js';
 import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
 import type { PasswordReply, SignalIn } from '../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
-import { PeerLink } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download } from '../transfer/download.js';
-import { PieceFetcher } from '../transfer/piece-fetcher.js';
+import { UploadPacer } from '../transfer/pacer.js';
+import { FileSource, PeerServer } from './peer-server.js';
 import { RateMeter } from './rate.js';
 import { describe, META_AAD } from './share-session.js';
+import { SourceSet } from './source-set.js';
 import type {
   CompleteDetail,
   FileInfo,
   ReceiveSessionApi,
   ReceiveState,
+  SeedingView,
   SessionOptions,
 } from './types.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   secret: LinkSecret;
   saveTo?: SinkPreference;
+  /** Whether to keep serving the file to later recipients once it is saved (default true). */
+  seed?: boolean;
 }
 
 /** Failures after which `download()` may simply be called again. */
@@ -55,12 +61,6 @@ const RETRYABLE = new Set([
   'internal',
 ]);
 
-interface Attempt {
-  link: PeerLink;
-  fetcher: PieceFetcher;
-  settle: (error: P2PError | null) => void;
-}
-
 export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   state: ReceiveState = { phase: 'loading' };
   private readonly rest: RestClient;
@@ -70,7 +70,13 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private download_: Download | null = null;
   private signal: SignalClient | null = null;
   private iceServers: RTCIceServer[] | null = null;
-  private attempt: Attempt | null = null;
+  private sources: SourceSet | null = null;
+  /** Serves the saved file to later recipients while seeding. */
+  private seeder: PeerServer | null = null;
+  private seeding: boolean;
+  private saved: File | null = null;
+  private readonly pacer: UploadPacer;
+  private seedNotify = false;
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
   private readonly rate = new RateMeter();
@@ -82,6 +88,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
     this.rest = new RestClient(opts.server);
+    this.pacer = new UploadPacer(opts.uploadLimit ?? 0);
+    this.seeding = opts.seed ?? true;
   }
 
   private get file(): FileInfo | undefined {
@@ -168,7 +176,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   cancel(): void {
     if (!this.running) return;
-    this.attempt?.settle(
+    this.sources?.stop(
       new P2PError(
         'cancelled',
         'You cancelled the download. What arrived is kept: resume to fetch the rest.',
@@ -176,8 +184,19 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     );
   }
 
+  setSeeding(on: boolean): void {
+    if (this.seeding === on) return;
+    this.seeding = on;
+    if (this.state.phase !== 'done') return;
+    if (on) void this.startSeeding();
+    else this.stopSeeding(true);
+    this.showSeeding();
+  }
+
   dispose(): void {
-    this.attempt?.settle(new P2PError('cancelled', 'The download was closed.'));
+    this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
+    this.seeder?.close(new P2PError('cancelled', 'The recipient closed the page.'));
+    this.seeder = null;
     this.signal?.close();
     this.signal = null;
     if (!this.result) void this.sink?.abort().catch(() => {});
@@ -207,26 +226,45 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const client = await joining;
       this.iceServers ??= (await ice).iceServers;
-      const { sources } = await client.sources({});
-      const source = sources[0];
-      if (!source) throw new P2PError('no-sources', 'Nobody is sharing this file right now.');
-      await this.fetchFrom(source, client, keys, download);
+      const sources = new SourceSet({
+        roomId: this.opts.secret.roomId,
+        client,
+        keys,
+        iceServers: this.iceServers,
+        download,
+        onOpen: (peer) => {
+          if (this.state.phase === 'downloading') return;
+          this.rate.reset();
+          this.rate.add(download.bytes);
+          this.progress(peer, download, true);
+        },
+        onPiece: (peer) => this.progress(peer, download),
+        onQueue: (position) => {
+          if (position !== null) {
+            this.setState({ phase: 'queued', file, bytes: download.bytes, position });
+          } else if (this.state.phase === 'queued') {
+            this.setState({ phase: 'connecting', file, bytes: download.bytes });
+          }
+        },
+      });
+      this.sources = sources;
+      await sources.start();
       this.setState({ phase: 'saving', file });
       const { file: saved, sha256 } = await download.finish();
       await this.sink.save(saved, meta.name);
-      this.attempt?.link.sendControl({ t: 'done', sha256 });
-      this.attempt?.link.close();
-      this.attempt = null;
-      this.signal?.close();
-      this.signal = null;
+      sources.finish(sha256);
+      this.sources = null;
+      this.saved = saved;
       this.result = { name: meta.name, size: meta.size, sha256 };
-      this.setState({ phase: 'done', file, sha256 });
+      this.setState({ phase: 'done', file, sha256, seeding: this.seedingView() });
       this.dispatchEvent(new CustomEvent('complete', { detail: this.result }));
+      if (this.seeding) void this.startSeeding();
+      else this.stopSeeding(true);
       return this.result;
     } catch (err) {
       const error = toP2PError(err);
-      this.attempt?.link.fail(error);
-      this.attempt = null;
+      this.sources?.stop(error);
+      this.sources = null;
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
       if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
@@ -239,27 +277,102 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     }
   }
 
+  /** Serves the saved file to whoever the service sends, and tells the service so. */
+  private async startSeeding(): Promise<void> {
+    const meta = this.meta;
+    const keys = this.keys;
+    const saved = this.saved;
+    const hashes = this.download_?.hashes;
+    if (!meta || !keys || !saved || !hashes || this.seeder) return;
+    try {
+      const client = await this.connectSignal();
+      if (!this.seeding || this.seeder) return;
+      this.seeder = new PeerServer({
+        roomId: this.opts.secret.roomId,
+        localId: client.peerId,
+        keys,
+        iceServers: this.iceServers ?? [],
+        source: new FileSource(saved, { meta, hashes }, false),
+        pacer: this.pacer,
+        relay: (to, env) => client.signal(to, env),
+        onChange: () => this.showSeeding(),
+        onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
+      });
+      await client.seed({ have: 'all', seeding: true });
+      this.showSeeding();
+    } catch {
+      // Seeding is a favour to others: if the service cannot be reached, this page just stops.
+      this.stopSeeding(false);
+      this.seeding = false;
+      this.showSeeding();
+    }
+  }
+
+  /** Stops serving; `tell` lets the service count the finish and take this page off the pool. */
+  private stopSeeding(tell: boolean): void {
+    this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
+    this.seeder = null;
+    const client = this.signal;
+    this.signal = null;
+    if (!client) return;
+    if (!tell) {
+      client.close();
+      return;
+    }
+    void client
+      .seed({ have: 'all', seeding: false })
+      .catch(() => {})
+      .finally(() => client.close());
+  }
+
+  private seedingView(): SeedingView {
+    return {
+      on: this.seeding,
+      serving: this.seeder?.serving ?? 0,
+      uploaded: this.seeder?.uploaded ?? 0,
+    };
+  }
+
+  /** Coalesces the seeder's per-piece changes into one `statechange`. */
+  private showSeeding(): void {
+    if (this.seedNotify) return;
+    this.seedNotify = true;
+    queueMicrotask(() => {
+      this.seedNotify = false;
+      if (this.state.phase === 'done') {
+        this.setState({ ...this.state, seeding: this.seedingView() });
+      }
+    });
+  }
+
   private async connectSignal(): Promise<SignalClient> {
     if (this.signal) return this.signal;
     const client = await SignalClient.connect(this.opts.server);
     client.addEventListener('signal', (e) => {
-      const { from, envelope } = (e as CustomEvent<SignalIn>).detail;
-      if (this.attempt?.link.remoteId === from) this.attempt.link.receive(envelope);
+      const msg = (e as CustomEvent<SignalIn>).detail;
+      if (!this.sources?.receive(msg)) this.seeder?.handleSignal(msg);
     });
     client.addEventListener('peer-left', (e) => {
-      const link = this.attempt?.link;
-      if (
-        link &&
-        !link.isOpen &&
-        link.remoteId === (e as CustomEvent<{ peerId: string }>).detail.peerId
-      ) {
-        this.attempt?.settle(
-          new P2PError('peer-vanished', 'The sharer left before the connection was made.'),
-        );
-      }
+      const { peerId } = (e as CustomEvent<{ peerId: string }>).detail;
+      this.sources?.peerLeft(peerId);
+      this.seeder?.peerLeft(peerId);
     });
     client.addEventListener('room-closed', () => {
-      this.attempt?.settle(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
+      this.sources?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
+      if (this.seeder) this.stopSeeding(false);
+    });
+    client.addEventListener('rejoined', () => {
+      // A new connection is a new peer id: serve under it, and be in the pool again.
+      if (!this.seeder) return;
+      this.seeder.close(new P2PError('peer-vanished', 'This recipient reconnected.'));
+      this.seeder = null;
+      void this.startSeeding();
+    });
+    client.addEventListener('lost', () => {
+      if (this.seeder) {
+        this.stopSeeding(false);
+        this.showSeeding();
+      }
     });
     try {
       const token = await this.joinToken();
@@ -277,58 +390,6 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     return client;
   }
 
-  /** Connects to one source and pulls pieces until the download is complete or this attempt fails. */
-  private fetchFrom(
-    source: string,
-    client: SignalClient,
-    keys: RoomKeys,
-    download: Download,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (error: P2PError | null) => {
-        if (settled) return;
-        settled = true;
-        attempt.fetcher.stop();
-        if (error) {
-          attempt.link.fail(error);
-          if (this.attempt === attempt) this.attempt = null;
-          reject(error);
-        } else {
-          resolve();
-        }
-      };
-      const link: PeerLink = new PeerLink({
-        role: 'offerer',
-        roomId: this.opts.secret.roomId,
-        localId: client.peerId,
-        remoteId: source,
-        keys,
-        iceServers: this.iceServers ?? [],
-        relay: (env) => client.signal(source, env),
-        onOpen: () => {
-          this.rate.reset();
-          this.rate.add(download.bytes);
-          this.progress(source, download, true);
-          fetcher.start();
-        },
-        onControl: () =>
-          link.fail(new P2PError('bad-request', 'The sharer sent a message out of place.')),
-        onData: (data) => fetcher.handleData(data),
-        onClose: (error) =>
-          settle(error ?? new P2PError('peer-vanished', 'The sharer closed the connection.')),
-      });
-      const fetcher = new PieceFetcher(link, download, {
-        onPiece: () => this.progress(source, download),
-        onComplete: () => settle(null),
-        onError: (error) => settle(error),
-      });
-      const attempt: Attempt = { link, fetcher, settle };
-      this.attempt = attempt;
-      link.start().catch((err: unknown) => settle(toP2PError(err)));
-    });
-  }
-
   private progress(peer: string, download: Download, force = false): void {
     const total = download.meta.size;
     const bytes = download.bytes;
@@ -338,7 +399,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.lastProgress = now;
     const speed = this.rate.rate;
     const eta = speed > 0 ? (total - bytes) / speed : null;
-    this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta });
+    const sources = this.sources?.open ?? 0;
+    this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta, sources });
     this.dispatchEvent(new CustomEvent('progress', { detail: { bytes, total, peer } }));
   }
 

@@ -8,17 +8,25 @@ import type { Socket } from 'socket.io-client';
 import * as v from 'valibot';
 import { P2PError, toP2PError } from '../protocol/errors.js';
 import {
+  AssignedSchema,
   PeerLeftSchema,
+  QueuePositionSchema,
   RoomClosedSchema,
   SignalInSchema,
+  SwarmStatsSchema,
   type Ack,
+  type Assigned,
   type ClientToServerEvents,
   type JoinReply,
   type JoinRequest,
+  type QueuePosition,
+  type Report,
+  type SeedStatus,
   type ServerToClientEvents,
   type SignalIn,
   type SourcesReply,
   type SourcesRequest,
+  type SwarmStats,
 } from '../protocol/signalling.js';
 
 const ACK_TIMEOUT_MS = 10_000;
@@ -31,6 +39,11 @@ export interface SignalClientEventMap {
   signal: CustomEvent<SignalIn>;
   'peer-left': CustomEvent<{ peerId: string }>;
   'room-closed': CustomEvent<{ reason: 'stopped' | 'expired' }>;
+  /** Sources for this recipient after it waited in the queue. */
+  assigned: CustomEvent<Assigned>;
+  /** This recipient's new place in the queue. */
+  queue: CustomEvent<QueuePosition>;
+  swarm: CustomEvent<SwarmStats>;
   /** The connection dropped and came back: the socket re-joined and has a new peer id. */
   rejoined: CustomEvent<{ peerId: string }>;
   /** The connection dropped and could not be restored. */
@@ -46,6 +59,9 @@ export class SignalClient extends EventTarget {
     socket.on('signal', (msg) => this.forward('signal', SignalInSchema, msg));
     socket.on('peer-left', (msg) => this.forward('peer-left', PeerLeftSchema, msg));
     socket.on('room-closed', (msg) => this.forward('room-closed', RoomClosedSchema, msg));
+    socket.on('assigned', (msg) => this.forward('assigned', AssignedSchema, msg));
+    socket.on('queue', (msg) => this.forward('queue', QueuePositionSchema, msg));
+    socket.on('swarm', (msg) => this.forward('swarm', SwarmStatsSchema, msg));
     socket.io.on('reconnect', () => void this.rejoin());
     socket.io.on('reconnect_failed', () =>
       this.dispatchEvent(
@@ -110,6 +126,23 @@ export class SignalClient extends EventTarget {
     return this.request<SourcesReply>(() =>
       this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sources', req),
     );
+  }
+
+  /** Tells the service what this member holds and whether it serves others. */
+  async seed(status: SeedStatus): Promise<void> {
+    await this.request(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('seed', status));
+  }
+
+  /** Frees this recipient's slot with a source it no longer fetches from. */
+  async release(peerId: string): Promise<void> {
+    await this.request(() =>
+      this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('release', { peerId }),
+    );
+  }
+
+  /** Reports a source that sent corrupt data or broke the protocol. */
+  async report(msg: Report): Promise<void> {
+    await this.request(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('report', msg));
   }
 
   async signal(to: string, envelope: string): Promise<void> {

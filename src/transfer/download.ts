@@ -22,7 +22,7 @@ export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 export type AcceptResult = 'ok' | 'corrupt' | 'duplicate';
 
 export class Download {
-  hashes: Uint8Array | null = null;
+  hashes: Uint8Array<ArrayBuffer> | null = null;
   private readonly have: Uint8Array;
   private haveCount = 0;
   /** Verified bytes. */
@@ -30,6 +30,10 @@ export class Download {
   /** Bytes accepted but not yet written. */
   backlog = 0;
   private readonly inFlight = new Map<number, string>();
+  /** End game: a second source asked for a piece that is in flight with a slow one. */
+  private readonly seconded = new Map<number, string>();
+  /** Bytes of pieces that arrived after another source had delivered them (end-game waste). */
+  duplicateBytes = 0;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
   private readonly whole = sha256.create();
@@ -72,15 +76,45 @@ export class Download {
     return out;
   }
 
+  /**
+   * End game: when nothing is left to claim, a source that would idle asks for up to `count`
+   * pieces still in flight with other sources (oldest claims first, each at most twice), so one
+   * slow source cannot hold back the finish. Whichever copy arrives first is kept.
+   */
+  claimSecond(peer: string, count: number): number[] {
+    const out: number[] = [];
+    for (const [i, owner] of this.inFlight) {
+      if (out.length >= count) break;
+      if (owner !== peer && !this.seconded.has(i)) {
+        this.seconded.set(i, peer);
+        out.push(i);
+      }
+    }
+    return out;
+  }
+
   /** Returns a peer's unfinished pieces to the pool (it vanished, was slow, or was cancelled). */
   release(peer: string, index?: number): void {
     for (const [i, owner] of this.inFlight) {
-      if (owner === peer && (index === undefined || index === i)) this.inFlight.delete(i);
+      if (owner !== peer || (index !== undefined && index !== i)) continue;
+      // A second claim on the piece becomes the only one.
+      const second = this.seconded.get(i);
+      this.seconded.delete(i);
+      if (second === undefined) this.inFlight.delete(i);
+      else this.inFlight.set(i, second);
+    }
+    for (const [i, owner] of this.seconded) {
+      if (owner === peer && (index === undefined || index === i)) this.seconded.delete(i);
     }
   }
 
   isClaimedBy(peer: string, index: number): boolean {
-    return this.inFlight.get(index) === peer;
+    return this.inFlight.get(index) === peer || this.seconded.get(index) === peer;
+  }
+
+  /** Whether piece `index` is verified. */
+  has(index: number): boolean {
+    return this.have[index] === 1;
   }
 
   /**
@@ -92,6 +126,7 @@ export class Download {
     if (!this.hashes) throw new P2PError('integrity', 'A piece arrived before the manifest.');
     if (this.have[index]) {
       this.release(peer, index);
+      this.duplicateBytes += data.byteLength;
       return 'duplicate';
     }
     const ok =
@@ -99,7 +134,10 @@ export class Download {
       equalBytes(await digest(data), pieceHash(this.hashes, index));
     this.release(peer, index);
     if (!ok) return 'corrupt';
-    if (this.have[index]) return 'duplicate';
+    if (this.have[index]) {
+      this.duplicateBytes += data.byteLength;
+      return 'duplicate';
+    }
     this.have[index] = 1;
     this.haveCount++;
     this.bytes += data.byteLength;

@@ -2,8 +2,9 @@
  * Pulls pieces from one source over one PeerLink into a shared Download: fetches and checks the
  * manifest if the download has none yet, keeps a window of requested pieces so the channel never
  * idles, reassembles each piece from its frames (they arrive in order on the ordered channel) and
- * hands it over for verification. A source that sends what was not asked for, or corrupt pieces
- * twice, is dropped.
+ * hands it over for verification. A source that sends what was not asked for, or one corrupt
+ * piece, is dropped: the channel is authenticated and checksummed, so a bad piece is the
+ * source's doing, never the network's.
  */
 import { P2PError } from '../protocol/errors.js';
 import { decodeFrame, FrameKind, MAX_REQUEST_PIECES } from '../protocol/frames.js';
@@ -14,7 +15,6 @@ import type { Download } from './download.js';
 /** Bytes requested and not yet received that keep one source busy. */
 export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
 const MIN_WINDOW_PIECES = 4;
-const MAX_CORRUPT_PIECES = 2;
 
 interface Assembly {
   index: number;
@@ -23,6 +23,11 @@ interface Assembly {
 }
 
 export interface FetcherEvents {
+  /**
+   * Bytes to keep requested from this source; REQUEST_WINDOW_BYTES when absent. With several
+   * sources, a smaller window per source lets faster ones take more of the file.
+   */
+  windowBytes?: () => number;
   /** A piece from this source was verified. */
   onPiece: (index: number, bytes: number) => void;
   /** Every piece is verified (by this source or another). */
@@ -35,7 +40,6 @@ export class PieceFetcher {
   private current: Assembly | null = null;
   private manifest: Uint8Array<ArrayBuffer> | null = null;
   private manifestReceived = 0;
-  private corrupt = 0;
   private stopped = false;
   private requesting = false;
   private completed = false;
@@ -57,6 +61,11 @@ export class PieceFetcher {
     }
     this.manifest = new Uint8Array(manifestBytes(this.download.meta));
     this.link.sendControl({ t: 'manifest' });
+  }
+
+  /** Asks for more if the window has room: another source gave pieces back, say. */
+  poke(): void {
+    if (this.download.hashes && !this.manifest) void this.fill();
   }
 
   /** Stops fetching and gives unfinished pieces back to the download. */
@@ -140,11 +149,10 @@ export class PieceFetcher {
       const result = await this.download.accept(this.peer, index, data);
       if (this.stopped) return;
       if (result === 'corrupt') {
-        if (++this.corrupt >= MAX_CORRUPT_PIECES) {
-          this.fail(new P2PError('integrity', 'The other browser sent corrupted data repeatedly.'));
-          return;
-        }
-      } else if (result === 'ok') {
+        this.fail(new P2PError('integrity', `The other browser sent piece ${index} corrupted.`));
+        return;
+      }
+      if (result === 'ok') {
         this.events.onPiece(index, data.byteLength);
       }
       if (this.download.complete) return this.complete();
@@ -169,14 +177,14 @@ export class PieceFetcher {
       const meta = this.download.meta;
       const windowPieces = Math.max(
         MIN_WINDOW_PIECES,
-        Math.ceil(REQUEST_WINDOW_BYTES / meta.pieceSize),
+        Math.ceil((this.events.windowBytes?.() ?? REQUEST_WINDOW_BYTES) / meta.pieceSize),
       );
-      const want = Math.min(
-        MAX_REQUEST_PIECES,
-        windowPieces - this.requested.length - (this.current ? 1 : 0),
-      );
+      const busy = this.requested.length + (this.current ? 1 : 0);
+      const want = Math.min(MAX_REQUEST_PIECES, windowPieces - busy);
       if (want <= 0) return;
-      const pieces = this.download.claim(this.peer, want);
+      let pieces = this.download.claim(this.peer, want);
+      // Idle with nothing left to claim: help finish pieces a slower source still owes.
+      if (pieces.length === 0 && busy === 0) pieces = this.download.claimSecond(this.peer, want);
       if (pieces.length === 0) return;
       this.requested.push(...pieces);
       this.link.sendControl({ t: 'request', pieces });

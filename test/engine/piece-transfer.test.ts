@@ -205,7 +205,7 @@ describe('PieceFetcher + PieceSender', () => {
     expect(run.sourceSide.maxFrameBytes).to.equal(16384);
   });
 
-  it('discards a piece corrupted in flight, asks for it again and still ends correct', async () => {
+  it('drops a source at its first corrupt piece, keeping every piece verified before it', async () => {
     let hit = 0;
     const run = await transfer(4 * PIECE, {
       toReceiver: {
@@ -217,13 +217,26 @@ describe('PieceFetcher + PieceSender', () => {
         },
       },
     });
-    await expectIntact(run);
+    await until(() => run.errors.length > 0, 5000, 'the fetcher to drop the source');
     expect(hit).to.be.greaterThan(0);
-    expect(run.requests.flat().filter((i) => i === 2)).to.have.length(2);
-    expect(run.verified.filter((i) => i === 2)).to.have.length(1);
+    expect(run.errors[0]!.code).to.equal('integrity');
+    expect(run.errors[0]!.message).to.contain('piece 2');
+    expectFailed(run.receiverSide, 'integrity');
+    await until(
+      () => run.download.has(0) && run.download.has(1),
+      5000,
+      'the pieces before it to be verified',
+    );
+    expect(run.download.has(2)).to.equal(false);
+    const claimed = run.download.claim('other', 10);
+    expect(claimed, 'the corrupt piece back in the pool').to.include(2);
+    expect(
+      claimed.filter((i) => i < 2),
+      'verified pieces are not fetched again',
+    ).to.deep.equal([]);
   });
 
-  it('drops a source that sends corrupt pieces repeatedly', async () => {
+  it('drops a source whose every piece is corrupt, with nothing kept', async () => {
     const run = await transfer(4 * PIECE, {
       toReceiver: {
         tamper: (frame) => {

@@ -1,0 +1,264 @@
+/**
+ * The sources one download fetches from at once: asks the service for sources (or waits in the
+ * room's queue), opens a PeerLink and a PieceFetcher per source, gives each a request window
+ * sized to its speed, replaces a source that vanished or misbehaved (reporting a corrupt one),
+ * and frees every slot once the file is complete. It settles when every piece is verified, or
+ * when nobody is left who could serve what is missing.
+ */
+import type { RoomKeys } from '../crypto/keys.js';
+import { P2PError, toP2PError } from '../protocol/errors.js';
+import type { SignalIn } from '../protocol/signalling.js';
+import { PeerLink } from '../rtc/peer-link.js';
+import type { SignalClient } from '../signal/signal-client.js';
+import type { Download } from '../transfer/download.js';
+import { PieceFetcher, REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
+import { RateMeter } from './rate.js';
+
+/** Sources fetched from at once (the service may also cap it). */
+export const MAX_SOURCES = 4;
+/** With several sources, each keeps about this much of its own speed requested. */
+const WINDOW_SECONDS = 2;
+
+export interface SourceSetOptions {
+  roomId: string;
+  client: SignalClient;
+  keys: RoomKeys;
+  iceServers: RTCIceServer[];
+  download: Download;
+  maxSources?: number;
+  /** A piece from `peer` was verified. */
+  onPiece: (peer: string) => void;
+  /** A link opened (the first one ends "connecting"). */
+  onOpen: (peer: string) => void;
+  /** Queued at `position` (1 = next); null once a source was assigned. */
+  onQueue: (position: number | null) => void;
+}
+
+interface Source {
+  peerId: string;
+  link: PeerLink;
+  fetcher: PieceFetcher;
+  rate: RateMeter;
+  verified: number;
+}
+
+export class SourceSet {
+  private readonly sources = new Map<string, Source>();
+  /** Sources that failed this download: never asked for again. */
+  private readonly failed = new Set<string>();
+  private lastError: P2PError | null = null;
+  private settled = false;
+  private asking = false;
+  private askAgain = false;
+  private queued = false;
+  private resolve!: () => void;
+  private reject!: (error: P2PError) => void;
+  readonly done: Promise<void>;
+  private readonly unlisten: () => void;
+
+  constructor(private readonly opts: SourceSetOptions) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const { client } = opts;
+    const onAssigned = (e: Event) => {
+      const { sources } = (e as CustomEvent<{ sources: string[] }>).detail;
+      this.setQueued(null);
+      for (const peer of sources) this.connect(peer);
+      // Sources the service named but we cannot use must not leave us waiting forever.
+      if (this.sources.size === 0) void this.ask();
+    };
+    const onQueue = (e: Event) => {
+      if (this.queued) this.opts.onQueue((e as CustomEvent<{ position: number }>).detail.position);
+    };
+    client.addEventListener('assigned', onAssigned);
+    client.addEventListener('queue', onQueue);
+    this.unlisten = () => {
+      client.removeEventListener('assigned', onAssigned);
+      client.removeEventListener('queue', onQueue);
+    };
+  }
+
+  /** Sources with an open link. */
+  get open(): number {
+    let n = 0;
+    for (const source of this.sources.values()) if (source.link.isOpen) n++;
+    return n;
+  }
+
+  /** Starts asking for sources; `done` settles with the outcome. */
+  start(): Promise<void> {
+    void this.ask();
+    return this.done;
+  }
+
+  /** Whether envelopes from `peer` are for one of these links; delivers them if so. */
+  receive({ from, envelope }: SignalIn): boolean {
+    const source = this.sources.get(from);
+    if (!source) return false;
+    source.link.receive(envelope);
+    return true;
+  }
+
+  /** The service says `peer` left: a link still connecting will never open. */
+  peerLeft(peer: string): void {
+    const source = this.sources.get(peer);
+    if (source && !source.link.isOpen) {
+      source.link.fail(
+        new P2PError('peer-vanished', 'The sender left before the connection was made.'),
+      );
+    }
+  }
+
+  /** Fails the download's fetching: every link closes, every slot is freed. */
+  stop(error: P2PError): void {
+    const wasSettled = this.settle();
+    this.closeAll((source) => source.link.fail(error));
+    if (!wasSettled) this.reject(error);
+  }
+
+  /** After the saved file passed its final check: every source hears so, and is let go. */
+  finish(sha256: string): void {
+    this.settle();
+    this.closeAll((source) => {
+      source.link.sendControl({ t: 'done', sha256 });
+      source.link.close();
+    });
+  }
+
+  /** Every piece is verified: fetching is over (the links stay until `finish`). */
+  private complete(): void {
+    if (!this.settle()) this.resolve();
+  }
+
+  /** Marks the set settled; returns whether it already was. */
+  private settle(): boolean {
+    const was = this.settled;
+    this.settled = true;
+    this.unlisten();
+    if (this.queued) this.setQueued(null);
+    return was;
+  }
+
+  private closeAll(close: (source: Source) => void): void {
+    for (const source of [...this.sources.values()]) {
+      source.fetcher.stop();
+      close(source);
+      this.free(source.peerId);
+    }
+    this.sources.clear();
+  }
+
+  private async ask(): Promise<void> {
+    if (this.settled) return;
+    if (this.asking) {
+      this.askAgain = true;
+      return;
+    }
+    this.asking = true;
+    try {
+      const max = this.opts.maxSources ?? MAX_SOURCES;
+      if (this.sources.size >= max) return;
+      const reply = await this.opts.client.sources({
+        exclude: [...this.sources.keys(), ...this.failed].slice(0, 64),
+        max,
+      });
+      if (this.settled) return;
+      for (const peer of reply.sources) this.connect(peer);
+      if (reply.position !== undefined && this.sources.size === 0) this.setQueued(reply.position);
+      else if (reply.sources.length > 0) this.setQueued(null);
+    } catch (err) {
+      // With sources still working, a refusal to add more is no failure.
+      if (this.sources.size === 0 && !this.queued) {
+        const error = toP2PError(err);
+        this.stop(error.code === 'no-sources' && this.lastError ? this.lastError : error);
+      }
+    } finally {
+      this.asking = false;
+      if (this.askAgain && !this.settled) {
+        this.askAgain = false;
+        void this.ask();
+      }
+    }
+  }
+
+  private setQueued(position: number | null): void {
+    this.queued = position !== null;
+    this.opts.onQueue(position);
+  }
+
+  private connect(peer: string): void {
+    const { client, download } = this.opts;
+    if (this.settled || this.sources.has(peer) || this.failed.has(peer) || peer === client.peerId) {
+      return;
+    }
+    const link: PeerLink = new PeerLink({
+      role: 'offerer',
+      roomId: this.opts.roomId,
+      localId: client.peerId,
+      remoteId: peer,
+      keys: this.opts.keys,
+      iceServers: this.opts.iceServers,
+      relay: (env) => client.signal(peer, env),
+      onOpen: () => {
+        this.opts.onOpen(peer);
+        fetcher.start();
+      },
+      onControl: () =>
+        link.fail(new P2PError('bad-request', 'The sender sent a message out of place.')),
+      onData: (data) => fetcher.handleData(data),
+      onClose: (error) => this.lost(source, error),
+    });
+    const fetcher = new PieceFetcher(link, download, {
+      windowBytes: () => this.windowFor(source),
+      onPiece: (_index, bytes) => {
+        source.verified += bytes;
+        source.rate.add(source.verified);
+        this.opts.onPiece(peer);
+      },
+      onComplete: () => this.complete(),
+      onError: () => {
+        // The link closes with the same error; `lost` handles it once.
+      },
+    });
+    const source: Source = { peerId: peer, link, fetcher, rate: new RateMeter(), verified: 0 };
+    this.sources.set(peer, source);
+    link.start().catch((err: unknown) => link.fail(toP2PError(err)));
+  }
+
+  /** A source's link closed before the file was complete: replace it. */
+  private lost(source: Source, error: P2PError | null): void {
+    if (this.settled || this.sources.get(source.peerId) !== source) return;
+    this.sources.delete(source.peerId);
+    source.fetcher.stop();
+    this.failed.add(source.peerId);
+    const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
+    this.lastError = reason;
+    if (reason.code === 'integrity' || reason.code === 'bad-request') {
+      this.opts.client
+        .report({
+          peerId: source.peerId,
+          reason: reason.code === 'integrity' ? 'corrupt' : 'misbehaved',
+        })
+        .catch(() => {});
+    } else {
+      this.free(source.peerId);
+    }
+    // What it owed went back to the pool; the others may take it now.
+    for (const other of this.sources.values()) other.fetcher.poke();
+    void this.ask();
+  }
+
+  private free(peer: string): void {
+    this.opts.client.release(peer).catch(() => {
+      // The service forgets a source that left by itself; nothing more to free.
+    });
+  }
+
+  private windowFor(source: Source): number {
+    if (this.sources.size <= 1) return REQUEST_WINDOW_BYTES;
+    const share = REQUEST_WINDOW_BYTES / this.sources.size;
+    return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
+  }
+}
