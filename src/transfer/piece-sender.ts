@@ -2,7 +2,8 @@
  * Serves pieces to one peer over one PeerLink: answers `manifest` and `request` messages, reads
  * each piece from its source one piece ahead, cuts it into frames that fit the channel's message
  * size and waits on `bufferedAmount` so the send queue stays bounded. Anything out of protocol
- * (an index that does not exist, an endless request queue) drops the peer.
+ * (an index that does not exist, an endless request queue, the same piece asked for again and
+ * again) drops the peer.
  */
 import { P2PError } from '../protocol/errors.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, type Control } from '../protocol/frames.js';
@@ -22,6 +23,11 @@ export interface PieceSource {
 
 /** Most pieces a peer may have queued with us at once. */
 export const MAX_QUEUED_PIECES = 1024;
+/**
+ * Times one link may be sent the same piece. An honest recipient asks again only for a piece it
+ * lost (cancelled in flight, say); one that asks for ever drains the sharer's upload.
+ */
+export const MAX_SENDS_PER_PIECE = 4;
 
 export interface SenderEvents {
   /** Bytes handed to the channel (for the sharer's per-recipient progress). */
@@ -37,6 +43,8 @@ export class PieceSender {
   private stopped = false;
   private sentBytes = 0;
   private manifestSent = false;
+  /** How often each piece was sent whole, by index. */
+  private readonly sends = new Map<number, number>();
 
   constructor(
     private readonly link: PeerLink,
@@ -66,6 +74,12 @@ export class PieceSender {
             return true;
           }
           if (this.queued.has(index)) continue;
+          if ((this.sends.get(index) ?? 0) >= MAX_SENDS_PER_PIECE) {
+            this.link.fail(
+              new P2PError('limit-exceeded', `Piece ${index} was requested too often.`),
+            );
+            return true;
+          }
           if (this.queue.length >= MAX_QUEUED_PIECES) {
             this.link.fail(new P2PError('limit-exceeded', 'Too many pieces requested at once.'));
             return true;
@@ -152,6 +166,7 @@ export class PieceSender {
       if (this.stopped || !this.link.isOpen) return;
       this.link.send(encodeFrame(FrameKind.Piece, index, off, data.subarray(off, off + payload)));
     }
+    this.sends.set(index, (this.sends.get(index) ?? 0) + 1);
     this.sentBytes += data.byteLength;
     this.events.onSent(this.sentBytes);
   }
