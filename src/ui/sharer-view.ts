@@ -15,6 +15,7 @@ import {
   percent,
   recipientName,
   swarmCounts,
+  swarmHasRecipients,
   uploadedLine,
 } from './text.js';
 
@@ -152,7 +153,9 @@ function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHand
         ? html`<ul class="peers" part="peers" aria-label="Recipients">
             ${state.peers.map(peerItem)}
           </ul>`
-        : html`<p class="waiting">Waiting for someone to open the link…</p>`
+        : swarmHasRecipients(state.swarm)
+          ? nothing
+          : html`<p class="waiting">Waiting for someone to open the link…</p>`
     }
     <div class="actions">
       <button type="button" part="button stop-button" @click=${h.stop}>Stop sharing</button>

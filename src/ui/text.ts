@@ -141,6 +141,11 @@ export function swarmSummary(swarm: SwarmView): string {
   return `${counts.join(', ')}.`;
 }
 
+/** Whether anyone besides the seeds has the link open: downloading, waiting or finished. */
+export function swarmHasRecipients(swarm: SwarmView | null): boolean {
+  return !!swarm && swarm.downloading + swarm.queued + swarm.finished > 0;
+}
+
 /**
  * What the sharer uploaded against what reached recipients. Only whole copies count as
  * delivered (the swarm reports finished recipients, not their partial bytes), so the line says
@@ -192,7 +197,12 @@ export function shareAnnouncement(state: ShareState): [string, string] {
         .map(([peer, i]) => `${recipientName(i)} ${percent(peer.bytes, peer.total)}%.`);
       // The swarm's counts change with every arrival: progress, so they are not said each time.
       const swarm = state.swarm ? [swarmSummary(state.swarm)] : [];
-      return [`Link ready. ${peersSummary(state.peers)}`, [...swarm, ...moving].join(' ')];
+      // Recipients served by seeds never appear among this browser's own: nobody is waiting then.
+      const who = state.peers.length || !swarmHasRecipients(state.swarm);
+      return [
+        who ? `Link ready. ${peersSummary(state.peers)}` : 'Link ready.',
+        [...swarm, ...moving].join(' '),
+      ];
     }
     case 'stopped':
       return [`Stopped sharing ${state.file.name}.`, ''];
