@@ -4,7 +4,7 @@
  * `upload-limit` attributes reaching the sessions, and the sharer's swarm summary.
  */
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import '../../src/p2p-share.define.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../src/protocol/ids.js';
@@ -209,6 +209,18 @@ describe('<p2p-share> in a swarm', () => {
       expect(toggle(el).checked, 'the box follows the state, not the click').to.equal(true);
     });
 
+    it('stays accessible in dark mode while sharing after Saved', async () => {
+      await emulateMedia({ colorScheme: 'dark' });
+      try {
+        const [el, session] = await saved();
+        session.serving(3, 9_000_000);
+        await el.updateComplete;
+        await expect(el).to.be.accessible();
+      } finally {
+        await emulateMedia({ colorScheme: 'light' });
+      }
+    });
+
     it('passes upload-limit to the session, and reads a bad one as no limit', async () => {
       const [, limited] = await recipient({ uploadLimit: '1048576' });
       expect(limited.options.uploadLimit).to.equal(1_048_576);
@@ -287,6 +299,23 @@ describe('<p2p-share> in a swarm', () => {
       expect($(el, '[part="uploaded"]').textContent!.trim()).to.equal(
         'You uploaded 600 bytes · no complete copy delivered yet',
       );
+    });
+
+    it('stays accessible in dark mode with the swarm shown', async () => {
+      await emulateMedia({ colorScheme: 'dark' });
+      try {
+        const { el, session } = await sharing();
+        const sharingState = session.state as Extract<ShareState, { phase: 'sharing' }>;
+        session.set({
+          ...sharingState,
+          uploaded: 5000,
+          swarm: { seeds: 3, downloading: 2, queued: 4, finished: 6 },
+        });
+        await el.updateComplete;
+        await expect(el).to.be.accessible();
+      } finally {
+        await emulateMedia({ colorScheme: 'light' });
+      }
     });
 
     it('shows its own uploads before the first swarm report', async () => {
