@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
 import { defaultConfig, type Config } from '../server/config.js';
 import { createLogger } from '../server/log.js';
@@ -169,12 +170,30 @@ export class E2E {
        * `launch(..., { recorder: true })`: its policy lets no recorder script of its own run.
        */
       csp?: boolean;
+      /** The element's `upload-limit` attribute (bytes per second). */
+      uploadLimit?: number;
+      /** The element's `seeding` attribute. */
+      seeding?: 'on' | 'off';
+      /**
+       * Load a test build of the widget (see `testBuild`) from the host's origin instead of the
+       * service's bundle; the element's `server` attribute then points at this world's service.
+       */
+      build?: string;
     } = {},
   ): string {
     const url = new URL(options.csp ? '/csp' : '/', this.hostOrigin);
-    url.searchParams.set('service', options.service ?? this.serviceUrl);
+    if (options.build) {
+      url.searchParams.set('service', `${this.hostOrigin}/builds/${options.build}/`);
+      url.searchParams.set('server', options.server ?? this.serviceUrl);
+    } else {
+      url.searchParams.set('service', options.service ?? this.serviceUrl);
+      if (options.server) url.searchParams.set('server', options.server);
+    }
     url.searchParams.set('save-to', options.saveTo ?? 'opfs');
-    if (options.server) url.searchParams.set('server', options.server);
+    if (options.uploadLimit !== undefined) {
+      url.searchParams.set('upload-limit', String(options.uploadLimit));
+    }
+    if (options.seeding) url.searchParams.set('seeding', options.seeding);
     return url.href;
   }
 
@@ -247,6 +266,45 @@ export function strictCsp(serviceUrl: string): string {
  * Serves e2e/fixtures/host.html at `/` and the strict-CSP host-csp.html at `/csp`, with the
  * service URL and save mode of each request's query, and the recorder at `/recorder.js`.
  */
+/** Test builds of the widget by name: the directory each was bundled into. */
+const testBuilds = new Map<string, string>();
+
+/**
+ * Bundles the widget from `src/` with some modules replaced (`replace`: a path under src/ to
+ * the module text that stands in for it), into a temp dir the host server serves as
+ * `/builds/<name>/`. A fault-injecting peer is then real code in a real browser.
+ */
+export async function testBuild(name: string, replace: Record<string, string>): Promise<void> {
+  const { build } = await import('esbuild');
+  const outdir = makeTempDir(`p2p-build-${name}-`);
+  const src = fileURLToPath(new URL('../src/', import.meta.url));
+  const stand = new Map(
+    Object.entries(replace).map(([file, text]) => [path.join(src, file), text]),
+  );
+  await build({
+    entryPoints: { 'p2p-share': path.join(src, 'index.ts') },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outdir,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'stand-ins',
+        setup(b) {
+          b.onLoad({ filter: /\.ts$/ }, (args) => {
+            const text = stand.get(args.path);
+            return text === undefined ? undefined : { contents: text, loader: 'ts' };
+          });
+        },
+      },
+    ],
+  });
+  testBuilds.set(name, outdir);
+}
+
 async function startHostServer(): Promise<http.Server> {
   const templates = {
     '/': await readFile(new URL('./fixtures/host.html', import.meta.url), 'utf8'),
@@ -264,6 +322,28 @@ async function startHostServer(): Promise<http.Server> {
       res.end(recorderJs);
       return;
     }
+    const build = /^\/builds\/([a-z0-9-]+)\/([A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)?)$/.exec(
+      url.pathname,
+    );
+    if (build) {
+      const dir = testBuilds.get(build[1]!);
+      if (!dir || build[2]!.includes('..')) {
+        res.writeHead(404).end();
+        return;
+      }
+      readFile(path.join(dir, build[2]!)).then(
+        (body) => {
+          res.writeHead(200, {
+            'content-type': 'text/javascript',
+            'cache-control': 'no-store',
+            'access-control-allow-origin': '*',
+          });
+          res.end(body);
+        },
+        () => res.writeHead(404).end(),
+      );
+      return;
+    }
     if (url.pathname !== '/' && url.pathname !== '/csp') {
       res.writeHead(404).end();
       return;
@@ -273,16 +353,25 @@ async function startHostServer(): Promise<http.Server> {
     const saveTo = url.searchParams.get('save-to') ?? 'opfs';
     const server = url.searchParams.get('server');
     const loopback = /^http:\/\/(127\.0\.0\.1|localhost):\d+\/$/;
-    if (!loopback.test(service) || (server !== null && !loopback.test(server))) {
+    const builds = /^http:\/\/localhost:\d+\/builds\/[a-z0-9-]+\/$/;
+    if (
+      !(loopback.test(service) || builds.test(service)) ||
+      (server !== null && !loopback.test(server))
+    ) {
       res
         .writeHead(400, { 'content-type': 'text/plain' })
         .end('service and server must be loopback URLs');
       return;
     }
+    let attrs = server === null ? '' : ` server="${escapeHtml(server)}"`;
+    for (const name of ['upload-limit', 'seeding']) {
+      const value = url.searchParams.get(name);
+      if (value !== null) attrs += ` ${name}="${escapeHtml(value)}"`;
+    }
     const html = template
       .replaceAll('{{SERVICE}}', escapeHtml(service))
       .replaceAll('{{SAVE_TO}}', escapeHtml(saveTo))
-      .replaceAll('{{SERVER_ATTR}}', server === null ? '' : ` server="${escapeHtml(server)}"`);
+      .replaceAll('{{SERVER_ATTR}}', attrs);
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',

@@ -1,8 +1,14 @@
 /**
- * Fault injection for test builds. The product ships these values; the swarm's end-to-end tests
- * bundle a copy of the widget with this module replaced (see e2e/harness.ts), so a seed that
- * corrupts a piece is a real browser running real code, not a mock.
+ * Seams for test builds. The product ships these inert values; the swarm's end-to-end tests
+ * bundle a copy of the widget with this module replaced (see `testBuild` in e2e/harness.ts), so a
+ * seed that corrupts pieces, or a recipient whose every piece request is traced, is real code in
+ * a real browser rather than a mock.
  */
 
-/** A piece this build corrupts (one byte flipped) whenever it serves it as a recipient seed; -1: none. */
-export const CORRUPT_PIECE: number = -1;
+/** How many pieces, the first ones it serves on each link, a recipient seed corrupts. */
+export const CORRUPT_FIRST_PIECES: number = 0;
+
+export type TraceKind = 'request' | 'verified' | 'corrupt';
+
+/** Sees every piece request a fetcher sends and every piece it verified or refused. */
+export function trace(_kind: TraceKind, _peer: string, _pieces: readonly number[]): void {}
