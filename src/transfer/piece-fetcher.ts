@@ -11,6 +11,7 @@ import { decodeFrame, FrameKind, MAX_REQUEST_PIECES } from '../protocol/frames.j
 import { manifestBytes, pieceLength } from '../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
 import type { Download } from './download.js';
+import { trace } from './faults.js';
 
 /** Bytes requested and not yet received that keep one source busy. */
 export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
@@ -149,10 +150,12 @@ export class PieceFetcher {
       const result = await this.download.accept(this.peer, index, data);
       if (this.stopped) return;
       if (result === 'corrupt') {
+        trace('corrupt', this.peer, [index]);
         this.fail(new P2PError('integrity', `The other browser sent piece ${index} corrupted.`));
         return;
       }
       if (result === 'ok') {
+        trace('verified', this.peer, [index]);
         this.events.onPiece(index, data.byteLength);
       }
       if (this.download.complete) return this.complete();
@@ -188,6 +191,7 @@ export class PieceFetcher {
       if (pieces.length === 0) return;
       this.requested.push(...pieces);
       this.link.sendControl({ t: 'request', pieces });
+      trace('request', this.peer, pieces);
     } catch (err) {
       this.fail(
         err instanceof P2PError

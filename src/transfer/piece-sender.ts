@@ -9,7 +9,7 @@ import { P2PError } from '../protocol/errors.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, type Control } from '../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
-import { CORRUPT_PIECE } from './faults.js';
+import { CORRUPT_FIRST_PIECES } from './faults.js';
 import type { UploadPacer } from './pacer.js';
 
 export interface PieceSource {
@@ -43,6 +43,7 @@ export class PieceSender {
   private stopped = false;
   private sentBytes = 0;
   private manifestSent = false;
+  private corrupted = 0;
   /** How often each piece was sent whole, by index. */
   private readonly sends = new Map<number, number>();
 
@@ -152,9 +153,10 @@ export class PieceSender {
     if (data.byteLength !== pieceLength(this.source.meta, index)) {
       throw new P2PError('storage-error', 'The shared file changed size since it was shared.');
     }
-    if (index === CORRUPT_PIECE && !this.source.original) {
+    if (this.corrupted < CORRUPT_FIRST_PIECES && !this.source.original && data.byteLength > 0) {
+      this.corrupted++;
       data = data.slice();
-      data[0] = (data[0] ?? 0) ^ 0xff;
+      data[0]! ^= 0xff;
     }
     const payload = this.link.framePayload;
     // Wait before a frame would take the queue past HIGH_WATER, not after it did.
