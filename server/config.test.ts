@@ -11,6 +11,8 @@ describe('loadConfig', () => {
     assert.equal(defaultConfig.roomGraceMs, 5 * 60_000);
     assert.equal(defaultConfig.roomMaxAgeMs, 24 * 60 * 60_000);
     assert.equal(defaultConfig.maxSocketsPerRoom, 64);
+    assert.equal(defaultConfig.swarmCapacity, 4);
+    assert.equal(defaultConfig.swarmMaxSources, 4);
     assert.equal(defaultConfig.maxHttpBufferSize, 64 * 1024);
     assert.equal(defaultConfig.allowedOrigins, '*');
     assert.deepEqual(defaultConfig.iceServers, []);
@@ -36,6 +38,8 @@ describe('loadConfig', () => {
       ROOM_MAX_AGE_MS: '60000',
       SWEEP_INTERVAL_MS: '500',
       MAX_SOCKETS_PER_ROOM: '8',
+      SWARM_CAPACITY: '2',
+      SWARM_MAX_SOURCES: '6',
       ICE_SERVERS:
         '[{"urls":"stun:stun.example.com:3478"},{"urls":["turn:t.example.com"],"username":"u","credential":"c"}]',
       ALLOWED_ORIGINS: 'https://a.example, http://localhost:8080',
@@ -60,6 +64,8 @@ describe('loadConfig', () => {
       roomMaxAgeMs: 60000,
       sweepIntervalMs: 500,
       maxSocketsPerRoom: 8,
+      swarmCapacity: 2,
+      swarmMaxSources: 6,
       iceServers: [
         { urls: 'stun:stun.example.com:3478' },
         { urls: ['turn:t.example.com'], username: 'u', credential: 'c' },
@@ -93,6 +99,10 @@ describe('loadConfig', () => {
       [{ ROOM_GRACE_MS: '5000', ROOM_MAX_AGE_MS: '4000' }, /ROOM_GRACE_MS: must not exceed/],
       [{ SWEEP_INTERVAL_MS: '1' }, /SWEEP_INTERVAL_MS/],
       [{ MAX_SOCKETS_PER_ROOM: '1' }, /MAX_SOCKETS_PER_ROOM/],
+      [{ SWARM_CAPACITY: '0' }, /SWARM_CAPACITY: must be at least 1/],
+      [{ SWARM_CAPACITY: 'four' }, /SWARM_CAPACITY: must be a whole number/],
+      [{ SWARM_MAX_SOURCES: '17' }, /SWARM_MAX_SOURCES: must be at most 16/],
+      [{ SWARM_MAX_SOURCES: '0' }, /SWARM_MAX_SOURCES/],
       [{ ICE_SERVERS: '[{urls:' }, /ICE_SERVERS: must be valid JSON/],
       [{ ICE_SERVERS: '{"urls":"stun:x"}' }, /ICE_SERVERS/],
       [{ ICE_SERVERS: '[{"url":"stun:x"}]' }, /ICE_SERVERS/],

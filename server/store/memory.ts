@@ -1,15 +1,29 @@
 /**
- * The default room store: plain maps in this process. Expiry is computed from the injected clock
- * on every read, so an expired room is gone for callers at once and `sweep` only frees memory
- * and reports which rooms to announce as closed.
+ * The default room store: plain maps in this process, and each room's swarm as the plain data
+ * that server/swarm.ts steps. Expiry is computed from the injected clock on every read, so an
+ * expired room is gone for callers at once and `sweep` only frees memory and reports which rooms
+ * to announce as closed.
  */
-import { randomId } from '../../src/protocol/index.js';
-import type { AddMemberResult, Member, RoomRecord, RoomStore, RoomStoreOptions } from './store.js';
+import { randomId, type SeedStatus, type SwarmStats } from '../../src/protocol/index.js';
+import * as swarm from '../swarm.js';
+import type {
+  AddMemberResult,
+  Member,
+  MemberRemoval,
+  RoomRecord,
+  RoomStore,
+  RoomStoreOptions,
+  SourcesOutcome,
+  SourcesQuery,
+  SwarmState,
+  SwarmUpdate,
+} from './store.js';
 
 interface RoomState {
   record: RoomRecord;
   members: Map<string, Member>;
   partners: Map<string, Set<string>>;
+  swarm: SwarmState;
 }
 
 export class MemoryRoomStore implements RoomStore {
@@ -38,7 +52,12 @@ export class MemoryRoomStore implements RoomStore {
       expiresAt: createdAt + Math.min(this.#graceMs, this.#maxAgeMs),
       sharerPeerId: null,
     };
-    this.#rooms.set(id, { record, members: new Map(), partners: new Map() });
+    this.#rooms.set(id, {
+      record,
+      members: new Map(),
+      partners: new Map(),
+      swarm: swarm.emptySwarm(),
+    });
     return { ...record };
   }
 
@@ -64,11 +83,9 @@ export class MemoryRoomStore implements RoomStore {
   async setSharerOffline(roomId: string, peerId: string): Promise<void> {
     const state = this.#live(roomId);
     if (!state || state.record.sharerPeerId !== peerId) return;
-    state.record.sharerPeerId = null;
-    state.record.expiresAt = Math.min(
-      this.#now() + this.#graceMs,
-      state.record.createdAt + this.#maxAgeMs,
-    );
+    this.#keepAlive(state, () => {
+      state.record.sharerPeerId = null;
+    });
   }
 
   async addMember(roomId: string, member: Member, limit: number): Promise<AddMemberResult> {
@@ -88,13 +105,14 @@ export class MemoryRoomStore implements RoomStore {
     return [...(this.#live(roomId)?.members.values() ?? [])].map((m) => ({ ...m }));
   }
 
-  async removeMember(roomId: string, peerId: string): Promise<string[]> {
+  async removeMember(roomId: string, peerId: string): Promise<MemberRemoval> {
     const state = this.#live(roomId);
-    if (!state || !state.members.delete(peerId)) return [];
+    if (!state || !state.members.delete(peerId)) return { partners: [], update: null };
     const partners = [...(state.partners.get(peerId) ?? [])];
     state.partners.delete(peerId);
     for (const other of partners) state.partners.get(other)?.delete(peerId);
-    return partners;
+    const update = this.#keepAlive(state, () => swarm.leave(state.swarm, peerId));
+    return { partners, update };
   }
 
   async addPartners(roomId: string, a: string, b: string): Promise<void> {
@@ -107,6 +125,69 @@ export class MemoryRoomStore implements RoomStore {
     };
     link(a, b);
     link(b, a);
+  }
+
+  async setSeed(
+    roomId: string,
+    peerId: string,
+    status: SeedStatus,
+    capacity: number,
+  ): Promise<SwarmUpdate | null> {
+    const state = this.#live(roomId);
+    const member = state?.members.get(peerId);
+    if (!state || !member) return null;
+    const sharer = member.role === 'sharer';
+    return this.#keepAlive(state, () =>
+      swarm.setSeed(state.swarm, { peerId, sharer }, status, capacity),
+    );
+  }
+
+  async requestSources(
+    roomId: string,
+    peerId: string,
+    query: SourcesQuery,
+    limit: number,
+  ): Promise<{ outcome: SourcesOutcome; update: SwarmUpdate } | null> {
+    const state = this.#live(roomId);
+    if (!state?.members.has(peerId)) return null;
+    const max = Math.min(query.max ?? limit, limit);
+    return swarm.requestSources(state.swarm, peerId, { exclude: query.exclude, max });
+  }
+
+  async releaseSource(roomId: string, peerId: string, source: string): Promise<SwarmUpdate | null> {
+    const state = this.#live(roomId);
+    if (!state?.members.has(peerId)) return null;
+    return swarm.release(state.swarm, peerId, source);
+  }
+
+  async reportSource(
+    roomId: string,
+    peerId: string,
+    source: string,
+    reason: 'corrupt' | 'misbehaved',
+  ): Promise<{ evicted: boolean; update: SwarmUpdate } | null> {
+    const state = this.#live(roomId);
+    if (!state?.members.has(peerId)) return null;
+    const linked =
+      state.partners.get(peerId)?.has(source) === true ||
+      swarm.sourcesOf(state.swarm, peerId).includes(source);
+    return this.#keepAlive(state, () =>
+      swarm.report(state.swarm, peerId, source, {
+        corrupt: reason === 'corrupt',
+        linked,
+        member: state.members.has(source),
+      }),
+    );
+  }
+
+  async swarmStats(roomId: string): Promise<SwarmStats | null> {
+    const state = this.#live(roomId);
+    return state ? swarm.swarmStats(state.swarm) : null;
+  }
+
+  async inspectSwarm(roomId: string): Promise<SwarmState | null> {
+    const state = this.#live(roomId);
+    return state ? structuredClone(state.swarm) : null;
   }
 
   async sweep(): Promise<string[]> {
@@ -130,6 +211,25 @@ export class MemoryRoomStore implements RoomStore {
 
   async close(): Promise<void> {
     this.#rooms.clear();
+  }
+
+  /**
+   * Runs a change and keeps the room's expiry in step: a room someone serves (its sharer online,
+   * or a recipient seed) lives to its maximum age; when the last of them goes, the grace period
+   * starts.
+   */
+  #keepAlive<T>(state: RoomState, change: () => T): T {
+    const served = () => state.record.sharerPeerId !== null || swarm.hasRecipientSeed(state.swarm);
+    const before = served();
+    const result = change();
+    const after = served();
+    const { record } = state;
+    if (after) {
+      record.expiresAt = record.createdAt + this.#maxAgeMs;
+    } else if (before) {
+      record.expiresAt = Math.min(this.#now() + this.#graceMs, record.createdAt + this.#maxAgeMs);
+    }
+    return result;
   }
 
   #live(roomId: string): RoomState | undefined {
