@@ -18,6 +18,8 @@ import { RateMeter } from './rate.js';
 export const MAX_SOURCES = 4;
 /** With several sources, each keeps about this much of its own speed requested. */
 const WINDOW_SECONDS = 2;
+/** How often a recipient with fewer sources than it may have asks whether more are free. */
+const TOP_UP_MS = 3000;
 
 export interface SourceSetOptions {
   roomId: string;
@@ -55,6 +57,7 @@ export class SourceSet {
   private reject!: (error: P2PError) => void;
   readonly done: Promise<void>;
   private readonly unlisten: () => void;
+  private readonly topUp: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: SourceSetOptions) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -74,7 +77,13 @@ export class SourceSet {
     };
     client.addEventListener('assigned', onAssigned);
     client.addEventListener('queue', onQueue);
+    // Seeds that joined after we asked (recipients finishing) can take some of the load.
+    this.topUp = setInterval(() => {
+      const max = this.opts.maxSources ?? MAX_SOURCES;
+      if (!this.queued && this.sources.size > 0 && this.sources.size < max) void this.ask();
+    }, TOP_UP_MS);
     this.unlisten = () => {
+      clearInterval(this.topUp);
       client.removeEventListener('assigned', onAssigned);
       client.removeEventListener('queue', onQueue);
     };

@@ -169,6 +169,7 @@ function stalledSource(pieceCount: number, has = (_: number) => true): PieceSour
   return {
     meta,
     hashes: new Uint8Array(pieceCount * 32),
+    original: true,
     has,
     read: () => new Promise(() => {}),
   };
