@@ -71,6 +71,16 @@ before(async () => {
 afterEach(() => env.closePeers());
 after(() => env.close());
 
+/**
+ * The share link as this peer's own host page: a link opens on the sharer's page (with its
+ * build and attributes), but each peer here runs its own build with its own settings.
+ */
+function own(peer: Peer, link: string): string {
+  const url = new URL(peer.page.url());
+  url.hash = new URL(link).hash;
+  return url.href;
+}
+
 function launch(
   label: string,
   build = 'traced',
@@ -92,7 +102,7 @@ test(
       ...[1, 2, 3, 4].map((i) => launch(`recipient-${i}`, 'traced', UPLINK, 'off')),
     ]);
     const link = await share(sharer!, file);
-    await Promise.all(recipients.map((r) => openLink(r, link, file)));
+    await Promise.all(recipients.map((r) => openLink(r, own(r, link), file)));
     const since = await Promise.all(recipients.map((r) => eventCount(r.page)));
     const [first, ...waiting] = recipients as [Peer, ...Peer[]];
 
@@ -134,14 +144,14 @@ test(
     const file = await makeRandomFile(env.tmp, 'outlives.bin', 5 * MiB + 99);
     const [sharer, seed] = await Promise.all([launch('sharer'), launch('seed')]);
     const link = await share(sharer, file);
-    await receive(seed, link, file, 120_000);
+    await receive(seed, own(seed, link), file, 120_000);
     await waitForText(seed.page, 'Keep sharing', 15_000);
     const sharerId = [...peersIn(await traceOf(seed.page), 'request')];
     assert.equal(sharerId.length, 1, 'the seed fetched from the sharer alone');
     await sharer.close();
 
     const later = await Promise.all([launch('later-1'), launch('later-2')]);
-    await Promise.all(later.map((r) => receive(r, link, file, 180_000)));
+    await Promise.all(later.map((r) => receive(r, own(r, link), file, 180_000)));
     for (const r of later) {
       const from = peersIn(await traceOf(r.page), 'verified');
       assert.ok(from.size > 0, `${r.label} traced its sources`);
@@ -157,11 +167,11 @@ test(
     const file = await makeRandomFile(env.tmp, 'churn.bin', 12 * MiB);
     const [sharer, seed] = await Promise.all([launch('sharer'), launch('seed')]);
     const link = await share(sharer, file);
-    await receive(seed, link, file, 150_000);
+    await receive(seed, own(seed, link), file, 150_000);
     const [sharerId] = [...peersIn(await traceOf(seed.page), 'request')];
 
     const recipient = await launch('recipient');
-    await openLink(recipient, link, file);
+    await openLink(recipient, own(recipient, link), file);
     const since = await eventCount(recipient.page);
     await clickButton(recipient.page, /download/i);
     // Fetching from both (capacity 1 each: the sharer and the seed are both free).
@@ -214,11 +224,11 @@ test(
     const [sharer, liar] = await Promise.all([launch('sharer'), launch('liar', 'corrupt', 0)]);
     const link = await share(sharer, file);
     // It fetched honestly; only what it serves as a seed is corrupted.
-    await receive(liar, link, file, 150_000);
+    await receive(liar, own(liar, link), file, 150_000);
     const [sharerId] = [...peersIn(await traceOf(liar.page), 'request')];
 
     const victim = await launch('victim');
-    await receive(victim, link, file, 180_000);
+    await receive(victim, own(victim, link), file, 180_000);
     const trace = await traceOf(victim.page);
     const corrupt = trace.filter((e) => e.kind === 'corrupt');
     assert.equal(corrupt.length, 1, 'one corrupt piece was caught');
@@ -236,7 +246,7 @@ test(
 
     // Not assigned again in this room: a later recipient never hears of it.
     const later = await launch('later');
-    await receive(later, link, file, 180_000);
+    await receive(later, own(later, link), file, 180_000);
     assert.ok(
       !peersIn(await traceOf(later.page), 'request').has(liarId),
       'the reported seed was not assigned again',
