@@ -60,6 +60,14 @@ export function removeTempDir(dir: string): void {
   liveDirs.delete(dir);
 }
 
+/** Prints a page's errors and warnings (and uncaught exceptions) under `tag`. */
+function echoConsole(page: Page, tag: string): void {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warn') console.log(tag, msg.type(), msg.text());
+  });
+  page.on('pageerror', (err) => console.log(tag, 'pageerror', err));
+}
+
 export class BenchBrowser {
   private closed = false;
 
@@ -71,6 +79,8 @@ export class BenchBrowser {
     readonly pid: number,
     readonly downloadDir: string,
     readonly version: string,
+    /** A tab opened by `openTab`: closing it closes the tab, not the browser it lives in. */
+    private readonly tabOf: BenchBrowser | null = null,
   ) {}
 
   static async launch(kind: BrowserKind, label: string): Promise<BenchBrowser> {
@@ -108,11 +118,7 @@ export class BenchBrowser {
     if (!proc?.pid) throw new Error(`${kind} started without a process id`);
     live.add(proc);
     const page = (await browser.pages())[0] ?? (await browser.newPage());
-    const tag = `[${label}:${kind}]`;
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warn') console.log(tag, msg.type(), msg.text());
-    });
-    page.on('pageerror', (err) => console.log(tag, 'pageerror', err));
+    echoConsole(page, `[${label}:${kind}]`);
     return new BenchBrowser(
       kind,
       label,
@@ -121,6 +127,26 @@ export class BenchBrowser {
       proc.pid,
       downloadDir,
       await browser.version(),
+    );
+  }
+
+  /**
+   * Another tab in this browser process, driven like a browser of its own (the page drivers only
+   * use `page` and `label`), so many peers can share a few processes. Its process figures are
+   * the whole browser's; closing it closes only the tab.
+   */
+  async openTab(label: string): Promise<BenchBrowser> {
+    const page = await this.browser.newPage();
+    echoConsole(page, `[${label}:${this.kind}]`);
+    return new BenchBrowser(
+      this.kind,
+      label,
+      this.browser,
+      page,
+      this.pid,
+      this.downloadDir,
+      this.version,
+      this,
     );
   }
 
@@ -142,6 +168,10 @@ export class BenchBrowser {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.tabOf) {
+      if (!this.tabOf.closed) await this.page.close().catch(() => undefined);
+      return;
+    }
     const proc = this.browser.process();
     const timer = setTimeout(() => proc?.kill('SIGKILL'), 5000);
     try {

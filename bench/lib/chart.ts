@@ -81,3 +81,98 @@ export function barChart(
     vconcat: groups.map(panel),
   } as VegaLiteSpec;
 }
+
+export interface Series {
+  /** Which panel the line is drawn in (one panel per quantity, e.g. time or bytes). */
+  panel: string;
+  /** The legend's name for the line, e.g. "swarm on". */
+  name: string;
+  /** A reference drawn dashed (a model or a bound) rather than a measurement. */
+  reference?: boolean;
+  /** Medians (or model values) by x; each run's value, if given, is drawn as a dot. */
+  points: Array<{ x: number; y: number; runs?: number[] }>;
+}
+
+/**
+ * Lines of medians against a count (x on a log-2 scale, ticks at the counts measured), each run
+ * as a dot, references dashed; one panel per `panel`, titled by `yTitleByPanel`.
+ */
+export function lineChart(
+  title: string,
+  series: readonly Series[],
+  xTitle: string,
+  yTitleByPanel: Record<string, string>,
+): VegaLiteSpec {
+  const panels = [...new Set(series.map((s) => s.panel))];
+  const names = [...new Set(series.map((s) => s.name))];
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    scale: { domain: names },
+    title: null,
+    legend: { labelLimit: 320 },
+  };
+  const panel = (name: string) => {
+    const mine = series.filter((s) => s.panel === name);
+    const x = {
+      field: 'x',
+      type: 'quantitative' as const,
+      title: xTitle,
+      scale: { type: 'log' as const, base: 2 },
+      axis: { values: xs, format: 'd' },
+    };
+    const y = { field: 'y', type: 'quantitative' as const, title: yTitleByPanel[name] ?? name };
+    return {
+      width: 420,
+      height: 240,
+      layer: [
+        {
+          data: {
+            values: mine.flatMap((s) =>
+              s.points.map((p) => ({
+                series: s.name,
+                kind: s.reference ? 'reference' : 'measured',
+                x: p.x,
+                y: p.y,
+              })),
+            ),
+          },
+          mark: { type: 'line' as const, point: true },
+          encoding: {
+            x,
+            y,
+            color,
+            strokeDash: {
+              field: 'kind',
+              type: 'nominal' as const,
+              scale: {
+                domain: ['measured', 'reference'],
+                range: [
+                  [1, 0],
+                  [5, 4],
+                ],
+              },
+              legend: null,
+            },
+          },
+        },
+        {
+          data: {
+            values: mine.flatMap((s) =>
+              s.points.flatMap((p) => (p.runs ?? []).map((y) => ({ series: s.name, x: p.x, y }))),
+            ),
+          },
+          mark: { type: 'point' as const, filled: true, size: 25, opacity: 0.6 },
+          encoding: { x, y, color },
+        },
+      ],
+    };
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: 'lines: medians (dashed: references); dots: single runs' },
+    vconcat: panels.map(panel),
+    resolve: { scale: { color: 'shared' } },
+  } as VegaLiteSpec;
+}

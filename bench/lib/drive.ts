@@ -4,10 +4,10 @@
  * inside the pages (performance.now()), never across the puppeteer round trip.
  */
 import type { ElementHandle } from 'puppeteer-core';
-import type { BlastOptions, ConnectTiming } from '../pages/types.js';
+import type { BlastOptions, ConnectTiming, WallMs } from '../pages/types.js';
 import type { BenchBrowser } from './browsers.js';
 import type { SourceFile } from './files.js';
-import type { World } from './world.js';
+import type { WidgetAttributes, World } from './world.js';
 
 // ---- The widget ------------------------------------------------------------------------------
 
@@ -52,14 +52,19 @@ export async function waitForEvent(
   return hit;
 }
 
-/** Opens the host page on `b`, picks `file` in the widget's own file input, returns the link. */
+/**
+ * Opens the host page on `b` (its widget with `attributes`), picks `file` in the widget's own
+ * file input, returns the link. The link keeps the host page's query, so recipients get the
+ * same attributes unless `withAttributes` changes them.
+ */
 export async function widgetShare(
   b: BenchBrowser,
   world: World,
   file: SourceFile,
   timeout = 600_000,
+  attributes: WidgetAttributes = {},
 ): Promise<string> {
-  await b.page.goto(world.widgetUrl(), { waitUntil: 'load' });
+  await b.page.goto(world.widgetUrl(attributes), { waitUntil: 'load' });
   await waitDefined(b);
   const since = await eventCount(b);
   const input = (await b.page.waitForSelector('p2p-share >>> input[type=file]', {
@@ -94,6 +99,9 @@ export interface DownloadTiming {
   /** Download click → `p2p-share-complete`. */
   completeMs: number;
   sha256: string;
+  /** The click and the completion on the wall clock, comparable across pages and processes. */
+  clickWallMs: WallMs;
+  completeWallMs: WallMs;
 }
 
 /** Clicks the widget's Download button and waits for `p2p-share-complete`. */
@@ -103,14 +111,14 @@ export async function widgetDownload(
   timeout: number,
 ): Promise<DownloadTiming> {
   const since = await eventCount(b);
-  const clickAt = await b.page.evaluate(() => {
+  const { clickAt, origin } = await b.page.evaluate(() => {
     const button = document
       .querySelector('p2p-share')
       ?.shadowRoot?.querySelector<HTMLButtonElement>('[part~="download-button"]');
     if (!button) throw new Error('no Download button on screen');
     const at = performance.now();
     button.click();
-    return at;
+    return { clickAt: at, origin: performance.timeOrigin };
   });
   const complete = await waitForEvent(b, 'p2p-share-complete', since, timeout);
   const { first, opened } = await b.page.evaluate(() => window.__bench.progress);
@@ -122,7 +130,70 @@ export async function widgetDownload(
     firstByteMs: first ? first.at - clickAt : Number.NaN,
     completeMs: complete.at - clickAt,
     sha256: String(complete.detail.sha256),
+    clickWallMs: origin + clickAt,
+    completeWallMs: origin + complete.at,
   };
+}
+
+/**
+ * Bytes a widget uploaded: the sharer's `uploaded` (every recipient together), or a finished
+ * recipient's while it seeds (0 before it finished). The exact figure comes from the element's
+ * session state (not public API: its controllers are private fields, whose names a minifier
+ * keeps); the sharer's is checked against the "You uploaded …" line it renders, so a change in
+ * either fails here instead of reporting a wrong figure.
+ */
+export async function widgetUploaded(b: BenchBrowser): Promise<number> {
+  const got = await b.page.evaluate(() => {
+    interface Controller {
+      state: { phase: string; uploaded?: number; seeding?: { uploaded: number } };
+    }
+    const el = document.querySelector('p2p-share') as unknown as {
+      sharer?: Controller;
+      receiver?: Controller;
+      shadowRoot: ShadowRoot | null;
+    } | null;
+    const link = location.hash.length > 1;
+    const state = (link ? el?.receiver : el?.sharer)?.state;
+    const shown = el?.shadowRoot?.querySelector('[part~="uploaded"]')?.textContent ?? null;
+    return {
+      link,
+      phase: state?.phase ?? null,
+      bytes: link ? (state?.seeding?.uploaded ?? 0) : state?.uploaded,
+      shown,
+    };
+  });
+  if (typeof got.bytes !== 'number') {
+    throw new Error(
+      `${b.label}: no upload figure in the widget's state (phase ${got.phase}); its controllers changed?`,
+    );
+  }
+  if (!got.link) {
+    // The widget's own formatting: decimal units, one decimal below 10, none from 10 up.
+    const m = /You uploaded ([\d.]+) (bytes?|kB|MB|GB|TB)\b/.exec(got.shown ?? '');
+    const units: Record<string, number> = {
+      byte: 1,
+      bytes: 1,
+      kB: 1e3,
+      MB: 1e6,
+      GB: 1e9,
+      TB: 1e12,
+    };
+    if (m && got.bytes > 0) {
+      const value = Number(m[1]);
+      const unit = units[m[2]!]!;
+      const slack = (unit === 1 ? 0.5 : value < 10 ? 0.05 : 0.5) * unit + 1;
+      if (Math.abs(value * unit - got.bytes) > slack) {
+        throw new Error(
+          `${b.label}: state says ${got.bytes} bytes uploaded, the widget shows "${m[0]}"`,
+        );
+      }
+    } else if (got.bytes > 0) {
+      throw new Error(
+        `${b.label}: ${got.bytes} bytes uploaded but the widget shows "${got.shown}"`,
+      );
+    }
+  }
+  return got.bytes;
 }
 
 // ---- The bare page ---------------------------------------------------------------------------

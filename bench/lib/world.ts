@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { defaultConfig } from '../../server/config.js';
+import { defaultConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { createService, type Service } from '../../server/service.js';
 import { removeTempDir, tempDir } from './browsers.js';
@@ -23,6 +23,33 @@ const PAGES = ['recorder', 'bare', 'peerjs-page'] as const;
 export interface WorldOptions {
   /** Also start a `peer` server for the PeerJS pages. */
   peerServer?: boolean;
+  /** Service settings over the benchmark's defaults (e.g. the swarm's capacity). */
+  config?: Partial<Config>;
+}
+
+/**
+ * Attributes the host page puts on its `<p2p-share>`, carried in the page URL's query (so a
+ * share link, which keeps the sharer's URL, carries the sharer's unless `withAttributes`
+ * replaces them).
+ */
+export interface WidgetAttributes {
+  /** Bytes per second, every upload of the page together. */
+  'upload-limit'?: number;
+  seeding?: 'on' | 'off';
+}
+
+const ATTRIBUTE_PATTERNS: Record<keyof WidgetAttributes, RegExp> = {
+  'upload-limit': /^\d{1,12}$/,
+  seeding: /^(on|off)$/,
+};
+
+/** `url` (a host page URL or a share link, fragment kept) with `attributes` set in its query. */
+export function withAttributes(url: string, attributes: WidgetAttributes): string {
+  const out = new URL(url);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined) out.searchParams.set(name, String(value));
+  }
+  return out.href;
 }
 
 export class World {
@@ -48,7 +75,7 @@ export class World {
     const service = createService({
       // Every browser of a benchmark comes from one address; a long run creates more rooms
       // than the per-address default allows in one window.
-      config: { ...defaultConfig, roomsPerAddress: 100_000, logLevel: 'warn' },
+      config: { ...defaultConfig, roomsPerAddress: 100_000, logLevel: 'warn', ...options.config },
       staticDirs: { distDir },
       // Per-join info lines would cost the service CPU that the benchmark then blames on it.
       logger: createLogger({ level: 'warn' }),
@@ -62,10 +89,10 @@ export class World {
   }
 
   /** The widget's host page (sharer mode; a link adds the fragment). */
-  widgetUrl(): string {
+  widgetUrl(attributes: WidgetAttributes = {}): string {
     const url = new URL('/', this.hostOrigin);
     url.searchParams.set('service', this.serviceUrl);
-    return url.href;
+    return withAttributes(url.href, attributes);
   }
 
   bareUrl(): string {
@@ -93,7 +120,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const widgetPage = (service: string) => `<!doctype html>
+const widgetPage = (service: string, attributes: string) => `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
@@ -102,7 +129,7 @@ const widgetPage = (service: string) => `<!doctype html>
     <script type="module" src="${escapeHtml(service)}p2p-share.js"></script>
   </head>
   <body>
-    <p2p-share save-to="opfs" server="${escapeHtml(service)}"></p2p-share>
+    <p2p-share save-to="opfs" server="${escapeHtml(service)}"${attributes}></p2p-share>
   </body>
 </html>
 `;
@@ -161,7 +188,17 @@ async function startHostServer(): Promise<http.Server> {
           res.writeHead(400).end('service must be a loopback URL');
           return;
         }
-        return send('text/html; charset=utf-8', widgetPage(service));
+        let attributes = '';
+        for (const [name, pattern] of Object.entries(ATTRIBUTE_PATTERNS)) {
+          const value = url.searchParams.get(name);
+          if (value === null) continue;
+          if (!pattern.test(value)) {
+            res.writeHead(400).end(`${name} must match ${String(pattern)}`);
+            return;
+          }
+          attributes += ` ${name}="${value}"`;
+        }
+        return send('text/html; charset=utf-8', widgetPage(service, attributes));
       }
       case '/bare':
         return send('text/html; charset=utf-8', barePage);
