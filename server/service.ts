@@ -11,12 +11,7 @@ import { createApp } from './app.js';
 import { defaultConfig, type Config } from './config.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import type { Hasher } from './password.js';
-import {
-  createSignalling,
-  type RelayHook,
-  type SignallingServer,
-  type SourcePicker,
-} from './signalling.js';
+import { createSignalling, type RelayHook, type SignallingServer } from './signalling.js';
 import type { StaticDirs } from './static.js';
 import { MemoryRoomStore } from './store/memory.js';
 import type { RoomStore } from './store/store.js';
@@ -28,7 +23,6 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Test seam: a hostile relay that may alter, redirect or drop envelopes. */
   relayHook?: RelayHook;
-  pickSources?: SourcePicker;
   /** Where the widget build and the demo page are; the project's `dist/` and `demo/` by default. */
   staticDirs?: Partial<StaticDirs>;
   /** The clock for room expiry, rate-limit windows and room tokens; tests pass a fake one. */
@@ -86,7 +80,6 @@ export function createService(options: ServiceOptions = {}): Service {
     logger,
     tokens,
     relayHook: options.relayHook,
-    pickSources: options.pickSources,
   });
   closeRoom = signalling.closeRoom;
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { LIMITS, PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
+import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { MemoryRoomStore } from './store/memory.js';
 import {
   ENVELOPE,
@@ -135,7 +136,7 @@ describe('signalling', () => {
         'no-sources',
         'when excluded',
       );
-      assertError(await request(sharer, 'sources', {}), 'no-sources', 'for the sharer itself');
+      assertError(await request(sharer, 'sources', {}), 'not-allowed', 'for the sharer itself');
 
       sharer.disconnect();
       await waitFor(async () => !(await request(recipient, 'sources', {})).ok);
@@ -284,7 +285,7 @@ describe('signalling', () => {
       const room = await h.createRoom();
       const socket = await h.connect();
       await join(socket, room.roomId);
-      for (const event of ['join', 'sources', 'signal']) {
+      for (const event of ['join', 'sources', 'signal', 'seed', 'release', 'report']) {
         for (const payload of garbage) {
           const ack = await request(socket, event, payload);
           const label = `${event} ${JSON.stringify(payload)?.slice(0, 60)}`;
@@ -384,18 +385,21 @@ describe('signalling', () => {
       one!.disconnect();
       assert.deepEqual(await sharerHears, { peerId: oneId });
       await sleep(QUIET_MS);
+      // It was in nobody's swarm, so the counts did not change either.
       assert.deepEqual(seen.get(sharer), [['peer-left', { peerId: oneId }]]);
       assert.deepEqual(seen.get(two!), []);
       assert.deepEqual(seen.get(three!), []);
 
-      // The sharer leaves: its remaining partner hears, the bystander does not.
+      // The sharer leaves: its remaining partner hears, the bystander does not. Both hear that
+      // the room's pool lost its seed, which is news for the whole room.
       seen = recordEvents([two!, three!]);
       const twoHears = nextEvent(two!, 'peer-left');
       sharer.disconnect();
       assert.deepEqual(await twoHears, { peerId: sharerId });
-      await sleep(QUIET_MS);
-      assert.deepEqual(seen.get(two!), [['peer-left', { peerId: sharerId }]]);
-      assert.deepEqual(seen.get(three!), []);
+      await sleep(SWARM_STATS_INTERVAL_MS + QUIET_MS);
+      const noSeed = ['swarm', { seeds: 0, downloading: 0, queued: 0, finished: 0 }];
+      assert.deepEqual(seen.get(two!), [['peer-left', { peerId: sharerId }], noSeed]);
+      assert.deepEqual(seen.get(three!), [noSeed]);
       two!.disconnect();
       three!.disconnect();
     });

@@ -1,9 +1,11 @@
 /**
  * The real-time side of the service: Socket.IO handlers that admit sockets to rooms (a password
- * room's recipients only with a room token), name the peers a recipient should fetch from, and
- * relay each sealed envelope to exactly one addressed member of the sender's room. Every message
- * passes a per-socket rate limit; payloads are validated at runtime; every failure is an error
- * acknowledgement, never a throw. Room state lives in the store, not in this module.
+ * room's recipients only with a room token), relay each sealed envelope to exactly one addressed
+ * member of the sender's room, and run the swarm: seeds joining and leaving the pool, sources
+ * assigned or a queue place given, releases and reports, with `assigned`, `queue` and coalesced
+ * `swarm` events to the sockets concerned. Every message passes a per-socket rate limit; payloads
+ * are validated at runtime; every failure is an error acknowledgement, never a throw. Room and
+ * swarm state live in the store, not in this module.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -11,6 +13,9 @@ import * as v from 'valibot';
 import {
   JoinRequestSchema,
   PROTOCOL_VERSION,
+  ReleaseSchema,
+  ReportSchema,
+  SeedStatusSchema,
   SignalOutSchema,
   SourcesRequestSchema,
   errorAck,
@@ -18,11 +23,13 @@ import {
   type ClientToServerEvents,
   type RoomClosed,
   type ServerToClientEvents,
+  type SourcesReply,
+  type SwarmStats,
 } from '../src/protocol/index.js';
 import { requestAllowed, type Config } from './config.js';
 import { TokenBucket } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
-import type { Role, RoomRecord, RoomStore } from './store/store.js';
+import type { Role, RoomStore, SwarmUpdate } from './store/store.js';
 import { roomTokens, tokensMatch, type RoomTokens } from './tokens.js';
 
 export interface RelayMessage {
@@ -41,27 +48,6 @@ export type RelayHook = (
   | Pick<RelayMessage, 'to' | 'envelope'>
   | null
   | Promise<Pick<RelayMessage, 'to' | 'envelope'> | null>;
-
-export interface SourceQuery {
-  store: RoomStore;
-  room: RoomRecord;
-  /** The peer asking. */
-  requester: string;
-  /** Peers the requester does not want again. */
-  exclude: readonly string[];
-}
-
-/**
- * Decides whom a recipient fetches from; an empty list means nobody can serve it now. The swarm
- * replaces this with seed assignment and a queue.
- */
-export type SourcePicker = (query: SourceQuery) => Promise<string[]>;
-
-/** Today's only source is the sharer, while its socket is connected. */
-export const sharerSources: SourcePicker = async ({ room, requester, exclude }) => {
-  const sharer = room.sharerPeerId;
-  return sharer && sharer !== requester && !exclude.includes(sharer) ? [sharer] : [];
-};
 
 export interface SocketData {
   roomId?: string;
@@ -86,7 +72,6 @@ export interface SignallingOptions {
   store: RoomStore;
   logger: Logger;
   relayHook?: RelayHook;
-  pickSources?: SourcePicker;
   /** Checks room tokens at join; shared with the REST API that issues them. */
   tokens?: RoomTokens;
 }
@@ -97,7 +82,13 @@ export interface Signalling {
   closeRoom(roomId: string, reason: RoomClosed['reason']): void;
 }
 
-const EVENTS = new Set(['join', 'sources', 'signal']);
+const EVENTS = new Set(['join', 'sources', 'signal', 'seed', 'release', 'report']);
+
+/**
+ * A room's `swarm` counts go out at most this often: the first change at once, later ones
+ * within the window together at its end, so a busy room of many members is never flooded.
+ */
+export const SWARM_STATS_INTERVAL_MS = 250;
 
 /**
  * A socket refused more messages than its burst allowance within this long is flooding on
@@ -115,7 +106,6 @@ type ErrorAck = Extract<Ack, { ok: false }>;
 
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
   const { config, store, logger } = options;
-  const pickSources = options.pickSources ?? sharerSources;
   const tokens =
     options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs });
   const io: SignallingServer = new Server(httpServer, {
@@ -187,14 +177,19 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       ),
     );
     socket.on('sources', (...args: unknown[]) =>
-      inOrder(() =>
-        dispatch('sources', args, SourcesRequestSchema, (req) =>
-          sources(socket, req.exclude ?? []),
-        ),
-      ),
+      inOrder(() => dispatch('sources', args, SourcesRequestSchema, (req) => sources(socket, req))),
     );
     socket.on('signal', (...args: unknown[]) =>
       inOrder(() => dispatch('signal', args, SignalOutSchema, (msg) => signal(socket, msg))),
+    );
+    socket.on('seed', (...args: unknown[]) =>
+      inOrder(() => dispatch('seed', args, SeedStatusSchema, (status) => seed(socket, status))),
+    );
+    socket.on('release', (...args: unknown[]) =>
+      inOrder(() => dispatch('release', args, ReleaseSchema, (msg) => release(socket, msg))),
+    );
+    socket.on('report', (...args: unknown[]) =>
+      inOrder(() => dispatch('report', args, ReportSchema, (msg) => report(socket, msg))),
     );
     socket.on('disconnect', () => {
       leave(socket).catch((err: unknown) => {
@@ -282,33 +277,111 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       return errorAck('room-not-found', 'This share does not exist or has expired.');
     }
     if (added === 'full') return errorAck('limit-exceeded', 'This share has too many peers.');
-    if (req.role === 'sharer') await store.setSharerOnline(room.id, socket.id);
+    let update: SwarmUpdate | null = null;
+    if (req.role === 'sharer') {
+      await store.setSharerOnline(room.id, socket.id);
+      update = await store.setSeed(
+        room.id,
+        socket.id,
+        { have: 'all', seeding: true },
+        config.swarmCapacity,
+      );
+    }
     if (!socket.connected) {
       // The socket left while we were busy; take it out again.
-      await store.removeMember(room.id, socket.id);
+      const removal = await store.removeMember(room.id, socket.id);
       await store.setSharerOffline(room.id, socket.id);
+      if (removal.update) announce(room.id, removal.update);
       return errorAck('not-allowed', 'The connection closed.');
     }
     socket.data.roomId = room.id;
     socket.data.role = req.role;
     await socket.join(channel(room.id));
+    // The newcomer hears the counts before its acknowledgement, from the room or on its own.
+    if (!(update && announce(room.id, update))) {
+      const stats = await store.swarmStats(room.id);
+      if (stats) socket.emit('swarm', stats);
+    }
     logger.info('room.joined', { room: roomTag(room.id), role: req.role });
     return { ok: true, peerId: socket.id };
   }
 
+  /** The room and role of a socket that may use the swarm events, or the refusal. */
+  function recipientOf(socket: SignallingSocket): string | ErrorAck {
+    const { roomId, role } = socket.data;
+    if (roomId === undefined) return errorAck('not-allowed', 'Join a room first.');
+    if (role !== 'recipient') {
+      return errorAck('not-allowed', 'The sharer serves its room; only recipients do this.');
+    }
+    return roomId;
+  }
+
+  const gone = () => errorAck('room-not-found', 'This share does not exist or has expired.');
+
   async function sources(
     socket: SignallingSocket,
-    exclude: readonly string[],
-  ): Promise<Ack<{ sources: string[] }>> {
-    const roomId = socket.data.roomId;
-    if (roomId === undefined) return errorAck('not-allowed', 'Join a room first.');
-    const room = await store.getRoom(roomId);
-    if (!room) return errorAck('room-not-found', 'This share does not exist or has expired.');
-    const found = await pickSources({ store, room, requester: socket.id, exclude });
-    if (found.length === 0) {
+    req: v.InferOutput<typeof SourcesRequestSchema>,
+  ): Promise<Ack<SourcesReply>> {
+    const roomId = recipientOf(socket);
+    if (typeof roomId !== 'string') return roomId;
+    const result = await store.requestSources(
+      roomId,
+      socket.id,
+      { exclude: req.exclude ?? [], max: req.max },
+      config.swarmMaxSources,
+    );
+    if (!result) return gone();
+    announce(roomId, result.update);
+    const { outcome } = result;
+    if (outcome.kind === 'no-sources') {
       return errorAck('no-sources', 'Nobody is sharing this file right now.');
     }
-    return { ok: true, sources: found };
+    if (outcome.kind === 'queued') {
+      logger.debug('swarm.queued', { room: roomTag(roomId), position: outcome.position });
+      return { ok: true, sources: [], position: outcome.position };
+    }
+    return { ok: true, sources: outcome.sources };
+  }
+
+  async function seed(
+    socket: SignallingSocket,
+    status: v.InferOutput<typeof SeedStatusSchema>,
+  ): Promise<Ack> {
+    const roomId = recipientOf(socket);
+    if (typeof roomId !== 'string') return roomId;
+    const update = await store.setSeed(roomId, socket.id, status, config.swarmCapacity);
+    if (!update) return gone();
+    announce(roomId, update);
+    return { ok: true };
+  }
+
+  async function release(
+    socket: SignallingSocket,
+    msg: v.InferOutput<typeof ReleaseSchema>,
+  ): Promise<Ack> {
+    const roomId = recipientOf(socket);
+    if (typeof roomId !== 'string') return roomId;
+    const update = await store.releaseSource(roomId, socket.id, msg.peerId);
+    if (!update) return gone();
+    announce(roomId, update);
+    return { ok: true };
+  }
+
+  async function report(
+    socket: SignallingSocket,
+    msg: v.InferOutput<typeof ReportSchema>,
+  ): Promise<Ack> {
+    const roomId = recipientOf(socket);
+    if (typeof roomId !== 'string') return roomId;
+    const result = await store.reportSource(roomId, socket.id, msg.peerId, msg.reason);
+    if (!result) return gone();
+    logger.info('swarm.reported', {
+      room: roomTag(roomId),
+      reason: msg.reason,
+      evicted: result.evicted,
+    });
+    announce(roomId, result.update);
+    return { ok: true };
   }
 
   async function signal(
@@ -346,9 +419,10 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     const { roomId, role } = socket.data;
     logger.debug('socket.disconnected', { sockets: io.engine.clientsCount });
     if (roomId === undefined) return;
-    const partners = await store.removeMember(roomId, socket.id);
+    const { partners, update } = await store.removeMember(roomId, socket.id);
     if (role === 'sharer') await store.setSharerOffline(roomId, socket.id);
     for (const partner of partners) io.to(partner).emit('peer-left', { peerId: socket.id });
+    if (update) announce(roomId, update);
     logger.info('room.left', {
       room: roomTag(roomId),
       role: role ?? 'recipient',
@@ -356,12 +430,78 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     });
   }
 
+  /**
+   * Tells the sockets what a swarm step changed: sources to each waiter served, new places to
+   * each waiter that moved, and the counts to the room (coalesced). True when the counts went
+   * out to the room just now.
+   */
+  function announce(roomId: string, update: SwarmUpdate): boolean {
+    for (const { peerId, sources } of update.served) io.to(peerId).emit('assigned', { sources });
+    for (const { peerId, position } of update.moved) io.to(peerId).emit('queue', { position });
+    if (update.served.length > 0) {
+      logger.debug('swarm.served', { room: roomTag(roomId), waiters: update.served.length });
+    }
+    return update.statsChanged ? statsChanged(roomId, update.stats) : false;
+  }
+
+  /** Per room with counts sent in the last window: what was sent, and whether more changed. */
+  const windows = new Map<
+    string,
+    { sent: SwarmStats; dirty: boolean; timer: ReturnType<typeof setTimeout> }
+  >();
+
+  function statsChanged(roomId: string, stats: SwarmStats): boolean {
+    const open = windows.get(roomId);
+    if (open) {
+      open.dirty = true;
+      return false;
+    }
+    io.to(channel(roomId)).emit('swarm', stats);
+    openWindow(roomId, stats);
+    return true;
+  }
+
+  function openWindow(roomId: string, sent: SwarmStats): void {
+    const timer = setTimeout(() => {
+      closeWindow(roomId).catch((err: unknown) => {
+        windows.delete(roomId);
+        logger.error('swarm.stats-failed', { kind: errorKind(err) });
+      });
+    }, SWARM_STATS_INTERVAL_MS);
+    // A pending count must not keep a closing process alive.
+    timer.unref();
+    windows.set(roomId, { sent, dirty: false, timer });
+  }
+
+  /** The window ends: what changed within it goes out in one event, which opens the next. */
+  async function closeWindow(roomId: string): Promise<void> {
+    const open = windows.get(roomId);
+    windows.delete(roomId);
+    if (!open?.dirty) return;
+    const stats = await store.swarmStats(roomId);
+    if (!stats || windows.has(roomId) || sameStats(stats, open.sent)) return;
+    io.to(channel(roomId)).emit('swarm', stats);
+    openWindow(roomId, stats);
+  }
+
   function closeRoom(roomId: string, reason: RoomClosed['reason']): void {
+    const open = windows.get(roomId);
+    if (open) clearTimeout(open.timer);
+    windows.delete(roomId);
     io.to(channel(roomId)).emit('room-closed', { reason });
     io.in(channel(roomId)).socketsLeave(channel(roomId));
   }
 
   return { io, closeRoom };
+}
+
+function sameStats(a: SwarmStats, b: SwarmStats): boolean {
+  return (
+    a.seeds === b.seeds &&
+    a.downloading === b.downloading &&
+    a.queued === b.queued &&
+    a.finished === b.finished
+  );
 }
 
 function versionMismatch(raw: unknown): ErrorAck | undefined {

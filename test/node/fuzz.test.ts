@@ -168,27 +168,54 @@ describe('fuzzing the service', () => {
     );
     const sourcesPayload = withExtra(
       fc.record(
-        { exclude: fc.oneof(fc.array(peerId, { maxLength: 70 }), junk) },
+        {
+          exclude: fc.oneof(fc.array(peerId, { maxLength: 70 }), junk),
+          max: fc.oneof(fc.integer({ min: -2, max: 20 }), junk),
+        },
         { requiredKeys: [] },
       ),
     );
+    const seedPayload = withExtra(
+      fc.record(
+        {
+          have: fc.oneof(fc.constantFrom('none', 'some', 'all'), junk),
+          seeding: fc.oneof(fc.boolean(), junk),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    const releasePayload = withExtra(fc.record({ peerId }, { requiredKeys: [] }));
+    const reportPayload = withExtra(
+      fc.record(
+        { peerId, reason: fc.oneof(fc.constantFrom('corrupt', 'misbehaved'), junk) },
+        { requiredKeys: [] },
+      ),
+    );
+    const payloads: Record<string, fc.Arbitrary<unknown>> = {
+      join: joinPayload,
+      signal: signalPayload,
+      sources: sourcesPayload,
+      seed: seedPayload,
+      release: releasePayload,
+      report: reportPayload,
+    };
     const payloadFor = (event: string) =>
-      event === 'join'
-        ? joinPayload
-        : event === 'signal'
-          ? signalPayload
-          : event === 'sources'
-            ? sourcesPayload
-            : junk;
+      Object.hasOwn(payloads, event) ? payloads[event]! : junk;
 
     const eventName = fc.oneof(
-      { weight: 6, arbitrary: fc.constantFrom('join', 'sources', 'signal') },
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom('join', 'sources', 'signal', 'seed', 'release', 'report'),
+      },
       {
         weight: 1,
         arbitrary: fc.oneof(
           fc.constantFrom(
             'peer-left',
             'room-closed',
+            'assigned',
+            'queue',
+            'swarm',
             '__proto__',
             'constructor',
             'toString',
@@ -249,7 +276,11 @@ describe('fuzzing the service', () => {
     // What ends an attacker's session: raw packets, or a message over the buffer limit (as
     // text, or as a binary attachment where a string belongs).
     const oversized: fc.Arbitrary<Action> = fc
-      .tuple(fc.constantFrom('signal', 'join', 'sources', 'nope'), fc.nat(MAX_BUFFER), fc.boolean())
+      .tuple(
+        fc.constantFrom('signal', 'join', 'sources', 'seed', 'report', 'nope'),
+        fc.nat(MAX_BUFFER),
+        fc.boolean(),
+      )
       .map(([event, extra, binary]) => {
         const big = binary ? Buffer.alloc(MAX_BUFFER + extra, 1) : 'A'.repeat(MAX_BUFFER + extra);
         return {
@@ -484,11 +515,20 @@ describe('fuzzing the service', () => {
         `${refusedBatches} with a long-polling batch refused as too large`,
     );
 
-    // Nothing reached the rooms the attackers could not enter.
+    // Nothing reached the rooms the attackers could not enter, and their swarms did not change
+    // (each victim heard its room's counts when it joined, before the recording began).
     await sleep(200);
     for (const [i, victim] of victims.entries()) {
       assert.equal(victim.connected, true, `victim ${i} was disconnected`);
       assert.deepEqual(seenByVictims.get(victim), [], `victim ${i} received something`);
+    }
+    for (const roomId of [passwordRoom, openRoom]) {
+      assert.deepEqual(await h.service.store.swarmStats(roomId), {
+        seeds: 1,
+        downloading: 0,
+        queued: 0,
+        finished: 0,
+      });
     }
     assert.deepEqual(
       (await h.service.store.listMembers(passwordRoom)).map((m) => m.peerId).sort(),
