@@ -135,7 +135,8 @@ export interface JoinReply {
  * its own limit) at once, counting the sources already assigned to this recipient. A recipient
  * with no source at all and none free joins the room's FIFO queue instead: the reply carries
  * its position, `queue` events update it, and an `assigned` event names sources once a slot
- * frees. Nobody in the pool at all is the `no-sources` error.
+ * frees. Nobody in the pool but the recipient itself and peers it excluded or reported is the
+ * `no-sources` error (a queued recipient then leaves the queue).
  */
 export const SourcesRequestSchema = v.strictObject({
   /** Peers the recipient already talks to or gave up on; the service will not repeat them. */
@@ -145,7 +146,11 @@ export const SourcesRequestSchema = v.strictObject({
 });
 export type SourcesRequest = v.InferOutput<typeof SourcesRequestSchema>;
 export interface SourcesReply {
-  /** Newly assigned sources (possibly none when the recipient already has some). */
+  /**
+   * Sources to fetch from: those newly assigned, and any assigned before that the request did
+   * not exclude, so a reply lost to a timeout costs nothing (the next request names them again).
+   * Possibly none when the recipient already has some.
+   */
   sources: string[];
   /** Set when the recipient was queued: its 1-based place in the room's queue. */
   position?: number;
@@ -154,8 +159,9 @@ export interface SourcesReply {
 /**
  * A member says what it holds and whether it serves others. A recipient that has pieces and
  * seeds joins the room's pool (with `have: 'all'` as a full seed, which is also how the service
- * counts finished recipients); `seeding: false` or `have: 'none'` takes it out. The sharer is in
- * the pool from its join and never needs to send this.
+ * counts finished recipients); `seeding: false` or `have: 'none'` takes it out. `have: 'all'`
+ * also ends the sender's own assignments (no `release` needed). The sharer is in the pool from
+ * its join and never needs to send this.
  */
 export const SeedStatusSchema = v.strictObject({
   have: v.picklist(['none', 'some', 'all']),
