@@ -288,9 +288,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       );
     }
     if (!socket.connected) {
-      // The socket left while we were busy; take it out again.
+      // The socket left while we were busy; take it out again. Waiters its arrival served are
+      // told, as of any source that vanishes: their links fail and they ask again.
       const removal = await store.removeMember(room.id, socket.id);
       await store.setSharerOffline(room.id, socket.id);
+      if (update) announce(room.id, update);
       if (removal.update) announce(room.id, removal.update);
       return errorAck('not-allowed', 'The connection closed.');
     }
