@@ -11,7 +11,7 @@ import {
   pieceLength,
   TARGET_PIECE_COUNT,
 } from '../../src/protocol/meta.js';
-import { prepareFile, readPiece } from '../../src/transfer/manifest.js';
+import { PieceReader, prepareFile, readPiece } from '../../src/transfer/manifest.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import { fileOf, PIECE, randomBytes, sha256Hex } from './helpers.js';
 
@@ -80,6 +80,93 @@ describe('prepareFile', () => {
     expect(await sha256Hex(await readPiece(file, PIECE, 1))).to.equal(
       await sha256Hex(bytes.slice(PIECE, 2 * PIECE)),
     );
+  });
+});
+
+/** A file that counts the reads made of it, and fails the first `failures` of them. */
+class CountingBlob extends Blob {
+  reads: Array<[number, number]> = [];
+  constructor(
+    bytes: Uint8Array<ArrayBuffer>,
+    private failures = 0,
+  ) {
+    super([bytes]);
+  }
+  override slice(start = 0, end = this.size): Blob {
+    this.reads.push([start, end]);
+    const part = super.slice(start, end);
+    if (this.failures-- <= 0) return part;
+    return new (class extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.reject(new DOMException('gone', 'NotReadableError'));
+      }
+    })([part]);
+  }
+}
+
+describe('PieceReader', () => {
+  const piece = 1000;
+  const bytes = randomBytes(10 * piece + 123);
+  const expected = (i: number) => Array.from(bytes.subarray(i * piece, (i + 1) * piece));
+
+  it('reads pieces in order a span at a time, each piece exactly', async () => {
+    const file = new CountingBlob(bytes);
+    const reader = new PieceReader(file, piece, 4 * piece);
+    // One ahead, as the sender and prepareFile read.
+    let next = reader.read(0);
+    for (let i = 0; i < 11; i++) {
+      const got = await next;
+      if (i + 1 < 11) next = reader.read(i + 1);
+      expect(Array.from(got), `piece ${i}`).to.deep.equal(expected(i));
+    }
+    // Piece 0 alone (nothing came before it), then spans of four: 1-4, 5-8, 9-10.
+    expect(file.reads).to.deep.equal([
+      [0, piece],
+      [piece, 5 * piece],
+      [5 * piece, 9 * piece],
+      [9 * piece, bytes.byteLength],
+    ]);
+  });
+
+  it('reads pieces out of order alone, so random access reads nothing extra', async () => {
+    const file = new CountingBlob(bytes);
+    const reader = new PieceReader(file, piece, 4 * piece);
+    const order = [7, 2, 9, 0, 5];
+    for (const i of order)
+      expect(Array.from(await reader.read(i)), `piece ${i}`).to.deep.equal(expected(i));
+    expect(file.reads).to.deep.equal(
+      order.map((i) => [i * piece, Math.min(bytes.byteLength, (i + 1) * piece)]),
+    );
+  });
+
+  it('keeps separate spans for readers at different places', async () => {
+    const file = new CountingBlob(bytes);
+    const reader = new PieceReader(file, piece, 4 * piece);
+    // Two downloads going through the file side by side.
+    for (const i of [0, 6, 1, 7, 2, 8, 3, 9, 4, 10]) {
+      expect(Array.from(await reader.read(i)), `piece ${i}`).to.deep.equal(expected(i));
+    }
+    // Each alone at first, then a span each: neither evicts the other's.
+    expect(file.reads).to.deep.equal([
+      [0, piece],
+      [6 * piece, 7 * piece],
+      [piece, 5 * piece],
+      [7 * piece, bytes.byteLength],
+    ]);
+  });
+
+  it('reads a failed span again when asked again, and reports the failure as storage-error', async () => {
+    const file = new CountingBlob(bytes, 1);
+    const reader = new PieceReader(file, piece, 4 * piece);
+    let caught: unknown = null;
+    try {
+      await reader.read(0);
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as { code?: string }).code).to.equal('storage-error');
+    expect(Array.from(await reader.read(0))).to.deep.equal(expected(0));
+    expect(file.reads.length).to.equal(2);
   });
 });
 
