@@ -8,7 +8,7 @@ import type { RoomKeys } from '../crypto/keys.js';
 import { P2PError, type ErrorBody } from '../protocol/errors.js';
 import type { SignalIn } from '../protocol/signalling.js';
 import { PeerLink } from '../rtc/peer-link.js';
-import { readPiece, type Prepared } from '../transfer/manifest.js';
+import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
 import { PieceSender, type PieceSource } from '../transfer/piece-sender.js';
 import { RateMeter } from './rate.js';
@@ -21,11 +21,14 @@ const REOPEN_AFTER_MS = 3000;
 
 /** A whole file on disk (the sharer's, or a seed's verified copy) as pieces. */
 export class FileSource implements PieceSource {
+  private readonly reader: PieceReader;
   constructor(
-    private readonly file: Blob,
+    file: Blob,
     private readonly prepared: Prepared,
     readonly original: boolean,
-  ) {}
+  ) {
+    this.reader = new PieceReader(file, prepared.meta.pieceSize);
+  }
   get meta() {
     return this.prepared.meta;
   }
@@ -36,7 +39,7 @@ export class FileSource implements PieceSource {
     return index < this.prepared.meta.pieceCount;
   }
   read(index: number) {
-    return readPiece(this.file, this.prepared.meta.pieceSize, index);
+    return this.reader.read(index);
   }
 }
 
