@@ -53,6 +53,38 @@ export function encodeFrame(
   return out;
 }
 
+/**
+ * Encodes frames into one buffer it reuses. `RTCDataChannel.send()` copies what it is given
+ * before it returns, so a sender that sends each frame at once needs no new buffer per frame:
+ * allocating (and zeroing) one per frame cost more than the copy itself. The returned view is
+ * valid until the next `encode`.
+ */
+export class FrameEncoder {
+  private buffer = new Uint8Array(0);
+  private view = new DataView(this.buffer.buffer);
+
+  encode(
+    kind: FrameKind,
+    index: number,
+    offset: number,
+    payload: Uint8Array,
+  ): Uint8Array<ArrayBuffer> {
+    const size = FRAME_HEADER_BYTES + payload.byteLength;
+    if (this.buffer.byteLength < size) {
+      this.buffer = new Uint8Array(size);
+      this.view = new DataView(this.buffer.buffer);
+    }
+    const view = this.view;
+    view.setUint8(0, kind);
+    view.setUint8(1, PROTOCOL_VERSION);
+    view.setUint16(2, 0);
+    view.setUint32(4, index);
+    view.setUint32(8, offset);
+    this.buffer.set(payload, FRAME_HEADER_BYTES);
+    return this.buffer.subarray(0, size);
+  }
+}
+
 /** Parses a binary frame; returns null for anything malformed (the caller drops the peer). */
 export function decodeFrame(buf: ArrayBuffer): DataFrame | null {
   if (buf.byteLength < FRAME_HEADER_BYTES) return null;

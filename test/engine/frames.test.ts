@@ -5,6 +5,7 @@ import {
   decodeFrame,
   encodeFrame,
   FRAME_HEADER_BYTES,
+  FrameEncoder,
   FrameKind,
   MAX_CONTROL_CHARS,
   MAX_FRAME_BYTES,
@@ -71,6 +72,28 @@ describe('binary frames', () => {
     }
     expect(decodeFrame(header([1, PROTOCOL_VERSION, 1, 0])), 'reserved high').to.equal(null);
     expect(decodeFrame(header([1, PROTOCOL_VERSION, 0, 0x80])), 'reserved low').to.equal(null);
+  });
+});
+
+describe('FrameEncoder', () => {
+  it('encodes exactly what encodeFrame does, frame after frame in one buffer', () => {
+    const encoder = new FrameEncoder();
+    // Shrinking, growing and shrinking again: a reused buffer must not leak older bytes.
+    for (const [kind, index, offset, size] of [
+      [FrameKind.Piece, 7, 0, 1000],
+      [FrameKind.Piece, 7, 1000, 10],
+      [FrameKind.Manifest, 0, 64, 5000],
+      [FrameKind.Piece, 0xfffffffe, 123456789, 0],
+      [FrameKind.Piece, 3, 262144, 4999],
+    ] as const) {
+      const payload = randomBytes(size);
+      const encoded = encoder.encode(kind, index, offset, payload);
+      const expected = encodeFrame(kind, index, offset, payload);
+      expect(Array.from(encoded), `${size} bytes`).to.deep.equal(Array.from(expected));
+      const frame = decodeFrame(encoded.slice().buffer);
+      expect(frame).to.deep.include({ kind, index, offset });
+      expect(Array.from(frame!.payload)).to.deep.equal(Array.from(payload));
+    }
   });
 });
 
