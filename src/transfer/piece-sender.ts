@@ -6,7 +6,13 @@
  * again) drops the peer.
  */
 import { P2PError } from '../protocol/errors.js';
-import { encodeFrame, FRAME_HEADER_BYTES, FrameKind, type Control } from '../protocol/frames.js';
+import {
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameEncoder,
+  FrameKind,
+  type Control,
+} from '../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
 import { CORRUPT_FIRST_PIECES } from './faults.js';
@@ -43,6 +49,7 @@ export class PieceSender {
   private stopped = false;
   private sentBytes = 0;
   private manifestSent = false;
+  private readonly frames = new FrameEncoder();
   private corrupted = 0;
   /** How often each piece was sent whole, by index. */
   private readonly sends = new Map<number, number>();
@@ -166,7 +173,9 @@ export class PieceSender {
       const paced = this.pacer?.reserve(Math.min(payload, data.byteLength - off));
       if (paced) await paced;
       if (this.stopped || !this.link.isOpen) return;
-      this.link.send(encodeFrame(FrameKind.Piece, index, off, data.subarray(off, off + payload)));
+      this.link.send(
+        this.frames.encode(FrameKind.Piece, index, off, data.subarray(off, off + payload)),
+      );
     }
     this.sends.set(index, (this.sends.get(index) ?? 0) + 1);
     this.sentBytes += data.byteLength;
