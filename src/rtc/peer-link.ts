@@ -40,6 +40,10 @@ export const LOW_WATER = 2 * 1024 * 1024;
 /** Smallest maximum message size a peer may announce (browsers allow 64 KiB or more). */
 export const MIN_MESSAGE_SIZE = 16 * 1024;
 const MAX_EARLY_MESSAGES = 64;
+/** After the last queued frame left, how long its packets get before the connection closes. */
+const CLOSE_GRACE_MS = 200;
+/** Longest wait for the send queue to empty when closing (a peer that stopped reading). */
+const CLOSE_QUEUE_MS = 5000;
 
 const EnvelopeSchema = v.variant('k', [
   v.strictObject({
@@ -213,11 +217,22 @@ export class PeerLink {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const channel = this.channel;
-    // Let queued frames (the bye, the error) go out before the transport is torn down.
-    setTimeout(() => {
+    const teardown = () => {
       channel?.close();
       this.pc.close();
-    }, 200);
+    };
+    // The bye or the error is queued behind whatever frames were sent before it: let the queue
+    // empty (within reason) and the last packets leave before the transport is torn down.
+    if (channel?.readyState === 'open' && channel.bufferedAmount > 0) {
+      const late = setTimeout(teardown, CLOSE_QUEUE_MS);
+      channel.bufferedAmountLowThreshold = 0;
+      channel.onbufferedamountlow = () => {
+        clearTimeout(late);
+        setTimeout(teardown, CLOSE_GRACE_MS);
+      };
+    } else {
+      setTimeout(teardown, CLOSE_GRACE_MS);
+    }
     for (const resolve of this.drainWaiters.splice(0)) resolve();
     this.opts.onClose(error);
   }
