@@ -19,6 +19,11 @@ import { startPeerServer, type PeerServerHandle } from './peer-server.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PEERJS_BUNDLE = `${ROOT}node_modules/peerjs/dist/peerjs.min.js`;
 const PAGES = ['recorder', 'bare', 'peerjs-page'] as const;
+/**
+ * The widget build to serve: dist/, or another build (P2P_BENCH_DIST) so tuning can iterate on a
+ * private build without replacing dist/ under someone else's end-to-end run.
+ */
+const DIST = process.env.P2P_BENCH_DIST ?? `${ROOT}dist`;
 
 export interface WorldOptions {
   /** Also start a `peer` server for the PeerJS pages. */
@@ -65,13 +70,15 @@ export class World {
   ) {}
 
   static async start(options: WorldOptions = {}): Promise<World> {
-    await stat(`${ROOT}dist/p2p-share.js`).catch(() => {
-      throw new Error('dist/p2p-share.js is missing: run `npm run build` before the benchmarks');
+    await stat(`${DIST}/p2p-share.js`).catch(() => {
+      throw new Error(
+        `${DIST}/p2p-share.js is missing: run \`npm run build\` before the benchmarks`,
+      );
     });
     // A private copy of the build: another `npm run build` during a long run must not swap the
     // chunks under a page that already loaded the entry.
     const distDir = tempDir('p2p-bench-dist-');
-    await cp(`${ROOT}dist`, distDir, { recursive: true });
+    await cp(DIST, distDir, { recursive: true });
     const service = createService({
       // Every browser of a benchmark comes from one address; a long run creates more rooms
       // than the per-address default allows in one window.
