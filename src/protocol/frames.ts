@@ -14,6 +14,7 @@
  */
 import * as v from 'valibot';
 import { ERROR_CODES } from './errors.js';
+import { fromBase64Url, toBase64Url } from './ids.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 export const FRAME_HEADER_BYTES = 12;
@@ -100,6 +101,8 @@ export function decodeFrame(buf: ArrayBuffer): DataFrame | null {
   };
 }
 
+/** A `have` bitfield's longest base64url form: enough for 12,000 × 8 pieces. */
+const MAX_HAVE_CHARS = 16_000;
 const pieceIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const b64url = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9_-]*$/));
 
@@ -120,6 +123,21 @@ export const ControlSchema = v.variant('t', [
     t: v.literal('cancel'),
     pieces: v.pipe(v.array(pieceIndex), v.maxLength(MAX_REQUEST_PIECES)),
   }),
+  /**
+   * A source's first message once the link is open: which pieces it can serve. `all` for a whole
+   * file; otherwise `bits`, a base64url bitfield (piece i is bit 7 - i % 8 of byte i / 8).
+   * A recipient requests only pieces its source announced.
+   */
+  v.strictObject({
+    t: v.literal('have'),
+    all: v.optional(v.literal(true)),
+    bits: v.optional(b64url(MAX_HAVE_CHARS)),
+  }),
+  /** A part-way source verified more pieces since its `have`. */
+  v.strictObject({
+    t: v.literal('got'),
+    pieces: v.pipe(v.array(pieceIndex), v.minLength(1), v.maxLength(MAX_REQUEST_PIECES)),
+  }),
   v.strictObject({ t: v.literal('ping'), n: v.pipe(v.number(), v.integer()) }),
   v.strictObject({ t: v.literal('pong'), n: v.pipe(v.number(), v.integer()) }),
   /** The recipient has every piece and verified the whole file. */
@@ -134,7 +152,28 @@ export const ControlSchema = v.variant('t', [
 export type Control = v.InferOutput<typeof ControlSchema>;
 
 /** Largest control frame we accept; anything longer is hostile. */
-export const MAX_CONTROL_CHARS = 16 * 1024;
+export const MAX_CONTROL_CHARS = 17 * 1024;
+
+/** Packs piece flags (one byte each, non-zero = had) into a `have` bitfield. */
+export function packHave(flags: Uint8Array): string {
+  const bits = new Uint8Array(Math.ceil(flags.length / 8));
+  for (let i = 0; i < flags.length; i++) if (flags[i]) bits[i >> 3]! |= 0x80 >> (i & 7);
+  return toBase64Url(bits);
+}
+
+/** Unpacks a `have` bitfield into one flag byte per piece; null when it does not fit `count`. */
+export function unpackHave(text: string, count: number): Uint8Array | null {
+  let bits: Uint8Array;
+  try {
+    bits = fromBase64Url(text);
+  } catch {
+    return null;
+  }
+  if (bits.length !== Math.ceil(count / 8)) return null;
+  const flags = new Uint8Array(count);
+  for (let i = 0; i < count; i++) flags[i] = (bits[i >> 3]! >> (7 - (i & 7))) & 1;
+  return flags;
+}
 
 export function parseControl(text: string): Control | null {
   if (text.length > MAX_CONTROL_CHARS) return null;

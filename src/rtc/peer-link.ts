@@ -14,6 +14,18 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 
 export type LinkRole = 'offerer' | 'answerer';
 
+/**
+ * Each relayed envelope starts with its sender's role, outside the seal (which also covers the
+ * role, so a relay that changes it is caught). Two peers may run two connections at once, one
+ * each way (each fetching from the other); the prefix tells which connection an envelope is for.
+ */
+export const ENVELOPE_PREFIX: Readonly<Record<LinkRole, string>> = { offerer: 'o', answerer: 'a' };
+
+/** Whether a relayed envelope was sent by the peer that offered (it is for the answering side). */
+export function fromOfferer(envelope: string): boolean {
+  return envelope.startsWith(ENVELOPE_PREFIX.offerer);
+}
+
 export interface PeerLinkOptions {
   role: LinkRole;
   roomId: string;
@@ -329,8 +341,12 @@ export class PeerLink {
 
   // ---- sealed signalling ------------------------------------------------------------------------
 
-  private aad(from: string, to: string): string {
-    return `p2p-share/v${PROTOCOL_VERSION}/signal|${this.opts.roomId}|${from}|${to}`;
+  private aad(from: string, to: string, role: LinkRole): string {
+    return `p2p-share/v${PROTOCOL_VERSION}/signal|${this.opts.roomId}|${from}|${to}|${role}`;
+  }
+
+  private get remoteRole(): LinkRole {
+    return this.opts.role === 'offerer' ? 'answerer' : 'offerer';
   }
 
   /** Seals and relays in order: the peer refuses a sequence number that goes backwards. */
@@ -338,11 +354,13 @@ export class PeerLink {
     this.outbox = this.outbox.then(async () => {
       if (this.phase === 'closed' && !evenIfClosed) return;
       const envelope = { s: this.sessionId ?? '', n: this.sendSeq++, ...body } as Envelope;
-      const sealed = await sealJson(
-        this.opts.keys.signal,
-        envelope,
-        this.aad(this.opts.localId, this.opts.remoteId),
-      );
+      const sealed =
+        ENVELOPE_PREFIX[this.opts.role] +
+        (await sealJson(
+          this.opts.keys.signal,
+          envelope,
+          this.aad(this.opts.localId, this.opts.remoteId, this.opts.role),
+        ));
       try {
         await this.opts.relay(sealed);
       } catch (err) {
@@ -354,10 +372,14 @@ export class PeerLink {
 
   private async handleEnvelope(sealed: string): Promise<void> {
     if (this.phase === 'closed') return;
+    const remoteRole = this.remoteRole;
+    if (!sealed.startsWith(ENVELOPE_PREFIX[remoteRole])) {
+      throw new P2PError('tampered', 'A relayed message came from the wrong end of a connection.');
+    }
     const raw = await openJson(
       this.opts.keys.signal,
-      sealed,
-      this.aad(this.opts.remoteId, this.opts.localId),
+      sealed.slice(1),
+      this.aad(this.opts.remoteId, this.opts.localId, remoteRole),
     );
     const parsed = v.safeParse(EnvelopeSchema, raw);
     if (!parsed.success)

@@ -7,7 +7,7 @@
 import type { RoomKeys } from '../crypto/keys.js';
 import { P2PError, type ErrorBody } from '../protocol/errors.js';
 import type { SignalIn } from '../protocol/signalling.js';
-import { PeerLink } from '../rtc/peer-link.js';
+import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
 import { PieceSender, type PieceSource } from '../transfer/piece-sender.js';
@@ -34,6 +34,10 @@ export class FileSource implements PieceSource {
   }
   get hashes() {
     return this.prepared.hashes;
+  }
+  readonly complete = true;
+  haveFlags(): Uint8Array {
+    return new Uint8Array(this.prepared.meta.pieceCount).fill(1);
   }
   has(index: number): boolean {
     return index < this.prepared.meta.pieceCount;
@@ -101,7 +105,8 @@ export class PeerServer {
 
   /** Hands an envelope from `from` to its link, starting one for a new offer. */
   handleSignal({ from, envelope }: SignalIn): void {
-    if (this.closed) return;
+    // Only those who fetch from us offer; anything else is not for a link this server runs.
+    if (this.closed || !fromOfferer(envelope)) return;
     const shown = this.peers.get(from);
     if (shown && !shown.link.isClosed) {
       shown.link.receive(envelope);
@@ -121,6 +126,11 @@ export class PeerServer {
   /** Whether envelopes from `peerId` belong to a link this server runs. */
   knows(peerId: string): boolean {
     return this.peers.has(peerId) || this.pending.has(peerId);
+  }
+
+  /** The source has new pieces (or all of them): every recipient served hears of it. */
+  announce(pieces: readonly number[]): void {
+    for (const entry of this.peers.values()) entry.sender?.announce(pieces);
   }
 
   /** The service says `peerId` left: a link that never opened will not. */
@@ -198,6 +208,7 @@ export class PeerServer {
           },
           this.opts.pacer,
         );
+        entry.sender.start();
         this.update(entry, { status: 'transferring' });
       },
       onControl: (msg) => {

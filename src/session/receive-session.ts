@@ -20,15 +20,17 @@ import { P2PError, toP2PError } from '../protocol/errors.js';
 import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
 import type { PasswordReply, SignalIn } from '../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { fromOfferer } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download } from '../transfer/download.js';
 import { UploadPacer } from '../transfer/pacer.js';
-import { FileSource, PeerServer } from './peer-server.js';
+import { PeerServer } from './peer-server.js';
 import { RateMeter } from './rate.js';
 import { describe, META_AAD } from './share-session.js';
 import { SourceSet } from './source-set.js';
+import { SwarmSource } from './swarm-source.js';
 import type {
   CompleteDetail,
   FileInfo,
@@ -74,8 +76,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   /** Serves the saved file to later recipients while seeding. */
   private seeder: PeerServer | null = null;
   private seeding: boolean;
-  private saved: File | null = null;
+  /** What this page can serve others: kept pieces while downloading, then the saved file. */
+  private swarmSource: SwarmSource | null = null;
   private readonly pacer: UploadPacer;
+  private startingSeeder = false;
   private seedNotify = false;
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
@@ -187,9 +191,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   setSeeding(on: boolean): void {
     if (this.seeding === on) return;
     this.seeding = on;
-    if (this.state.phase !== 'done') return;
-    if (on) void this.startSeeding();
-    else this.stopSeeding(true);
+    const done = this.state.phase === 'done';
+    if (on && (done || (this.swarmSource?.count ?? 0) > 0)) void this.startSeeding();
+    if (!on) this.stopSeeding(done);
     this.showSeeding();
   }
 
@@ -223,6 +227,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         prefer: this.opts.saveTo ?? 'auto',
       });
       const download = (this.download_ ??= new Download(meta, this.sink));
+      download.onVerified = (index, data) => this.offerPiece(download, index, data);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const client = await joining;
       this.iceServers ??= (await ice).iceServers;
@@ -254,12 +259,17 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       await this.sink.save(saved, meta.name);
       sources.finish(sha256);
       this.sources = null;
-      this.saved = saved;
+      download.onVerified = null;
+      (this.swarmSource ??= new SwarmSource(download)).whole(saved);
       this.result = { name: meta.name, size: meta.size, sha256 };
       this.setState({ phase: 'done', file, sha256, seeding: this.seedingView() });
       this.dispatchEvent(new CustomEvent('complete', { detail: this.result }));
-      if (this.seeding) void this.startSeeding();
-      else this.stopSeeding(true);
+      if (!this.seeding) this.stopSeeding(true);
+      else if (!this.seeder) void this.startSeeding();
+      else {
+        this.seeder.announce([]);
+        this.signal?.seed({ have: 'all', seeding: true }).catch(() => {});
+      }
       return this.result;
     } catch (err) {
       const error = toP2PError(err);
@@ -277,13 +287,24 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     }
   }
 
-  /** Serves the saved file to whoever the service sends, and tells the service so. */
+  /**
+   * A piece was verified: keep it to serve others while the download goes on, and start serving
+   * with the first one.
+   */
+  private offerPiece(download: Download, index: number, data: Uint8Array<ArrayBuffer>): void {
+    if (!this.seeding || !download.hashes) return;
+    const source = (this.swarmSource ??= new SwarmSource(download));
+    if (!source.keep(index, data)) return;
+    if (this.seeder) this.seeder.announce([index]);
+    else void this.startSeeding();
+  }
+
+  /** Serves what this page has to whoever the service sends, and tells the service so. */
   private async startSeeding(): Promise<void> {
-    const meta = this.meta;
     const keys = this.keys;
-    const saved = this.saved;
-    const hashes = this.download_?.hashes;
-    if (!meta || !keys || !saved || !hashes || this.seeder) return;
+    const source = this.swarmSource;
+    if (!keys || !source || this.seeder || this.startingSeeder) return;
+    this.startingSeeder = true;
     try {
       const client = await this.connectSignal();
       if (!this.seeding || this.seeder) return;
@@ -292,35 +313,48 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         localId: client.peerId,
         keys,
         iceServers: this.iceServers ?? [],
-        source: new FileSource(saved, { meta, hashes }, false),
+        source,
         pacer: this.pacer,
         relay: (to, env) => client.signal(to, env),
         onChange: () => this.showSeeding(),
         onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
       });
-      await client.seed({ have: 'all', seeding: true });
+      await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
       this.showSeeding();
     } catch {
       // Seeding is a favour to others: if the service cannot be reached, this page just stops.
-      this.stopSeeding(false);
+      this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
+      this.seeder = null;
+      if (this.state.phase === 'done') this.stopSeeding(true, false);
       this.seeding = false;
       this.showSeeding();
+    } finally {
+      this.startingSeeder = false;
     }
   }
 
-  /** Stops serving; `tell` lets the service count the finish and take this page off the pool. */
-  private stopSeeding(tell: boolean): void {
+  /**
+   * Stops serving. With the file saved, the connection to the service closes too: `tell` first
+   * lets the service count the finish and take this page off the pool. Part-way, the download
+   * keeps its connection and the service hears that this page serves no more.
+   */
+  private stopSeeding(done: boolean, tell = true): void {
     this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
     this.seeder = null;
     const client = this.signal;
-    this.signal = null;
     if (!client) return;
+    const have = done ? 'all' : (this.swarmSource?.count ?? 0) > 0 ? 'some' : 'none';
+    if (!done) {
+      if (tell) client.seed({ have, seeding: false }).catch(() => {});
+      return;
+    }
+    this.signal = null;
     if (!tell) {
       client.close();
       return;
     }
     void client
-      .seed({ have: 'all', seeding: false })
+      .seed({ have, seeding: false })
       .catch(() => {})
       .finally(() => client.close());
   }
@@ -350,7 +384,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const client = await SignalClient.connect(this.opts.server);
     client.addEventListener('signal', (e) => {
       const msg = (e as CustomEvent<SignalIn>).detail;
-      if (!this.sources?.receive(msg)) this.seeder?.handleSignal(msg);
+      // Answers to our offers are for our sources; offers are from those fetching from us.
+      if (fromOfferer(msg.envelope)) this.seeder?.handleSignal(msg);
+      else this.sources?.receive(msg);
     });
     client.addEventListener('peer-left', (e) => {
       const { peerId } = (e as CustomEvent<{ peerId: string }>).detail;
@@ -359,7 +395,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
     client.addEventListener('room-closed', () => {
       this.sources?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
-      if (this.seeder) this.stopSeeding(false);
+      if (this.seeder) this.stopSeeding(this.state.phase === 'done', false);
     });
     client.addEventListener('rejoined', () => {
       // A new connection is a new peer id: serve under it, and be in the pool again.
@@ -370,7 +406,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
     client.addEventListener('lost', () => {
       if (this.seeder) {
-        this.stopSeeding(false);
+        this.stopSeeding(this.state.phase === 'done', false);
         this.showSeeding();
       }
     });

@@ -7,7 +7,7 @@
  */
 import type { RoomKeys } from '../crypto/keys.js';
 import { P2PError, toP2PError } from '../protocol/errors.js';
-import type { SignalIn } from '../protocol/signalling.js';
+import type { SignalIn, SwarmStats } from '../protocol/signalling.js';
 import { PeerLink } from '../rtc/peer-link.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
@@ -53,6 +53,8 @@ export class SourceSet {
   private asking = false;
   private askAgain = false;
   private queued = false;
+  /** Whether others in the room are fetching too (then no source gets the whole file at once). */
+  private crowded = false;
   private resolve!: () => void;
   private reject!: (error: P2PError) => void;
   readonly done: Promise<void>;
@@ -72,11 +74,22 @@ export class SourceSet {
       // Sources the service named but we cannot use must not leave us waiting forever.
       if (this.sources.size === 0) void this.ask();
     };
+    const onSwarm = (e: Event) => {
+      const { downloading, queued } = (e as CustomEvent<SwarmStats>).detail;
+      this.crowded = downloading + queued > 1;
+      // Others are fetching too: start somewhere else than they do, so there is something to
+      // trade (not once pieces arrived: those already set where this download stands).
+      const download = this.opts.download;
+      if (this.crowded && download.bytes === 0 && download.claimStart === 0) {
+        download.claimStart = Math.floor(Math.random() * download.meta.pieceCount);
+      }
+    };
     const onQueue = (e: Event) => {
       if (this.queued) this.opts.onQueue((e as CustomEvent<{ position: number }>).detail.position);
     };
     client.addEventListener('assigned', onAssigned);
     client.addEventListener('queue', onQueue);
+    client.addEventListener('swarm', onSwarm);
     // Seeds that joined after we asked (recipients finishing) can take some of the load.
     this.topUp = setInterval(() => {
       const max = this.opts.maxSources ?? MAX_SOURCES;
@@ -86,6 +99,7 @@ export class SourceSet {
       clearInterval(this.topUp);
       client.removeEventListener('assigned', onAssigned);
       client.removeEventListener('queue', onQueue);
+      client.removeEventListener('swarm', onSwarm);
     };
   }
 
@@ -214,13 +228,24 @@ export class SourceSet {
         this.opts.onOpen(peer);
         fetcher.start();
       },
-      onControl: () =>
-        link.fail(new P2PError('bad-request', 'The sender sent a message out of place.')),
+      onControl: (msg) => {
+        if (!fetcher.handleControl(msg)) {
+          link.fail(new P2PError('bad-request', 'The sender sent a message out of place.'));
+        }
+      },
       onData: (data) => fetcher.handleData(data),
       onClose: (error) => this.lost(source, error),
     });
     const fetcher = new PieceFetcher(link, download, {
       windowBytes: () => this.windowFor(source),
+      // From a source with everything, first what no other source offers: the sharer's upload
+      // goes to pieces nobody else can give.
+      prefer: (i) => {
+        for (const other of this.sources.values()) {
+          if (other !== source && other.fetcher.offers(i)) return false;
+        }
+        return true;
+      },
       onPiece: (_index, bytes) => {
         source.verified += bytes;
         source.rate.add(source.verified);
@@ -266,7 +291,7 @@ export class SourceSet {
   }
 
   private windowFor(source: Source): number {
-    if (this.sources.size <= 1) return REQUEST_WINDOW_BYTES;
+    if (this.sources.size <= 1 && !this.crowded) return REQUEST_WINDOW_BYTES;
     const share = REQUEST_WINDOW_BYTES / this.sources.size;
     return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
   }

@@ -34,6 +34,13 @@ export class Download {
   private readonly seconded = new Map<number, string>();
   /** Bytes of pieces that arrived after another source had delivered them (end-game waste). */
   duplicateBytes = 0;
+  /**
+   * Where claiming starts. 0 (in order: the whole-file hash keeps up, and media can play); in a
+   * swarm, recipients start at different places so they have different pieces to trade.
+   */
+  claimStart = 0;
+  /** Sees each piece as it is verified (a part-way seed keeps some to serve). */
+  onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
   private readonly whole = new Sha256();
@@ -64,15 +71,29 @@ export class Download {
     return true;
   }
 
-  /** Picks up to `count` missing pieces no one is fetching, lowest first, for `peer`. */
-  claim(peer: string, count: number): number[] {
+  /**
+   * Picks up to `count` missing pieces no one is fetching for `peer`, in order from `claimStart`
+   * (wrapping): only pieces `allowed` (what the source offers), and those it `prefer`s first.
+   */
+  claim(
+    peer: string,
+    count: number,
+    allowed?: (index: number) => boolean,
+    prefer?: (index: number) => boolean,
+  ): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.meta.pieceCount && out.length < count; i++) {
-      if (!this.have[i] && !this.inFlight.has(i)) {
+    const n = this.meta.pieceCount;
+    const pass = (want?: (index: number) => boolean) => {
+      for (let k = 0; k < n && out.length < count; k++) {
+        const i = (this.claimStart + k) % n;
+        if (this.have[i] || this.inFlight.has(i)) continue;
+        if ((allowed && !allowed(i)) || (want && !want(i))) continue;
         this.inFlight.set(i, peer);
         out.push(i);
       }
-    }
+    };
+    if (prefer) pass(prefer);
+    pass();
     return out;
   }
 
@@ -81,11 +102,11 @@ export class Download {
    * pieces still in flight with other sources (oldest claims first, each at most twice), so one
    * slow source cannot hold back the finish. Whichever copy arrives first is kept.
    */
-  claimSecond(peer: string, count: number): number[] {
+  claimSecond(peer: string, count: number, allowed?: (index: number) => boolean): number[] {
     const out: number[] = [];
     for (const [i, owner] of this.inFlight) {
       if (out.length >= count) break;
-      if (owner !== peer && !this.seconded.has(i)) {
+      if (owner !== peer && !this.seconded.has(i) && !this.have[i] && (!allowed || allowed(i))) {
         this.seconded.set(i, peer);
         out.push(i);
       }
@@ -141,6 +162,7 @@ export class Download {
     this.have[index] = 1;
     this.haveCount++;
     this.bytes += data.byteLength;
+    this.onVerified?.(index, data);
     this.backlog += data.byteLength;
     this.writes = this.writes.then(async () => {
       try {

@@ -7,7 +7,13 @@
  * source's doing, never the network's.
  */
 import { P2PError } from '../protocol/errors.js';
-import { decodeFrame, FrameKind, MAX_REQUEST_PIECES } from '../protocol/frames.js';
+import {
+  decodeFrame,
+  FrameKind,
+  MAX_REQUEST_PIECES,
+  unpackHave,
+  type Control,
+} from '../protocol/frames.js';
 import { manifestBytes, pieceLength } from '../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
 import type { Download } from './download.js';
@@ -29,6 +35,8 @@ export interface FetcherEvents {
    * sources, a smaller window per source lets faster ones take more of the file.
    */
   windowBytes?: () => number;
+  /** Pieces to ask this source for before any other (those no other source offers, say). */
+  prefer?: (index: number) => boolean;
   /** A piece from this source was verified. */
   onPiece: (index: number, bytes: number) => void;
   /** Every piece is verified (by this source or another). */
@@ -44,6 +52,8 @@ export class PieceFetcher {
   private stopped = false;
   private requesting = false;
   private completed = false;
+  /** What the source offers: unknown until its `have`, null for everything, else one flag per piece. */
+  private offer: Uint8Array | null | undefined = undefined;
 
   constructor(
     private readonly link: PeerLink,
@@ -62,6 +72,38 @@ export class PieceFetcher {
     }
     this.manifest = new Uint8Array(manifestBytes(this.download.meta));
     this.link.sendControl({ t: 'manifest' });
+  }
+
+  /** Whether the source offers piece `index` (false until it said what it has). */
+  offers(index: number): boolean {
+    return this.offer === null || this.offer?.[index] === 1;
+  }
+
+  /** Takes the source's `have` and `got` messages; false for anything else. */
+  handleControl(msg: Control): boolean {
+    if (msg.t === 'have') {
+      if (msg.all) this.offer = null;
+      else {
+        const flags =
+          msg.bits === undefined ? null : unpackHave(msg.bits, this.download.meta.pieceCount);
+        if (!flags) {
+          this.fail(new P2PError('bad-request', 'The other browser sent a malformed piece list.'));
+          return true;
+        }
+        this.offer = flags;
+      }
+    } else if (msg.t === 'got') {
+      const offer = this.offer;
+      if (offer === undefined || msg.pieces.some((i) => i >= this.download.meta.pieceCount)) {
+        this.fail(new P2PError('bad-request', 'The other browser announced pieces out of place.'));
+        return true;
+      }
+      if (offer) for (const i of msg.pieces) offer[i] = 1;
+    } else {
+      return false;
+    }
+    this.poke();
+    return true;
   }
 
   /** Asks for more if the window has room: another source gave pieces back, say. */
@@ -184,10 +226,14 @@ export class PieceFetcher {
       );
       const busy = this.requested.length + (this.current ? 1 : 0);
       const want = Math.min(MAX_REQUEST_PIECES, windowPieces - busy);
-      if (want <= 0) return;
-      let pieces = this.download.claim(this.peer, want);
+      if (want <= 0 || this.offer === undefined) return;
+      const offer = this.offer;
+      const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
+      let pieces = this.download.claim(this.peer, want, allowed, this.events.prefer);
       // Idle with nothing left to claim: help finish pieces a slower source still owes.
-      if (pieces.length === 0 && busy === 0) pieces = this.download.claimSecond(this.peer, want);
+      if (pieces.length === 0 && busy === 0) {
+        pieces = this.download.claimSecond(this.peer, want, allowed);
+      }
       if (pieces.length === 0) return;
       this.requested.push(...pieces);
       this.link.sendControl({ t: 'request', pieces });

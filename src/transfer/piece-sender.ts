@@ -11,6 +11,8 @@ import {
   FRAME_HEADER_BYTES,
   FrameEncoder,
   FrameKind,
+  MAX_REQUEST_PIECES,
+  packHave,
   type Control,
 } from '../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../protocol/meta.js';
@@ -23,6 +25,10 @@ export interface PieceSource {
   readonly hashes: Uint8Array;
   /** Whether this is the sharer's own file (a test build may corrupt what a seed serves). */
   readonly original: boolean;
+  /** Whether every piece can be served; a recipient part-way through has only some. */
+  readonly complete: boolean;
+  /** One flag byte per piece, non-zero where `has` is true (read when a link opens). */
+  haveFlags(): Uint8Array;
   has(index: number): boolean;
   read(index: number): Promise<Uint8Array<ArrayBuffer>>;
 }
@@ -50,6 +56,8 @@ export class PieceSender {
   private sentBytes = 0;
   private manifestSent = false;
   private readonly frames = new FrameEncoder();
+  /** Whether the recipient knows this source has everything. */
+  private announced = false;
   private corrupted = 0;
   /** How often each piece was sent whole, by index. */
   private readonly sends = new Map<number, number>();
@@ -65,6 +73,29 @@ export class PieceSender {
   /** Bytes of pieces handed to the channel so far. */
   get sent(): number {
     return this.sentBytes;
+  }
+
+  /** Tells the recipient what this source can serve; the first thing it says. */
+  start(): void {
+    this.announced = this.source.complete;
+    this.link.sendControl(
+      this.source.complete
+        ? { t: 'have', all: true }
+        : { t: 'have', bits: packHave(this.source.haveFlags()) },
+    );
+  }
+
+  /** A part-way source has more to offer: the recipient hears of it (all of it, once complete). */
+  announce(pieces: readonly number[]): void {
+    if (this.stopped || !this.link.isOpen || this.announced) return;
+    if (this.source.complete) {
+      this.announced = true;
+      this.link.sendControl({ t: 'have', all: true });
+      return;
+    }
+    for (let i = 0; i < pieces.length; i += MAX_REQUEST_PIECES) {
+      this.link.sendControl({ t: 'got', pieces: pieces.slice(i, i + MAX_REQUEST_PIECES) });
+    }
   }
 
   /** Handles a control message; returns false when it is not the sender's business. */

@@ -121,10 +121,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]);
 }
 
+/** Flips one bit of the sealed part, keeping the role prefix (see ENVELOPE_PREFIX). */
 function flipByte(envelope: string, at: number): string {
-  const bytes = fromBase64Url(envelope);
+  const bytes = fromBase64Url(envelope.slice(1));
   bytes[at % bytes.length] ^= 0x01;
-  return toBase64Url(bytes);
+  return envelope[0] + toBase64Url(bytes);
 }
 
 describe('PeerLink', function () {

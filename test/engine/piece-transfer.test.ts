@@ -40,11 +40,15 @@ import {
 /** Serves pieces from memory, so reads finish at once and only flow control paces the sender. */
 class MemorySource implements PieceSource {
   readonly original = true;
+  readonly complete = true;
   constructor(
     readonly meta: FileMeta,
     readonly hashes: Uint8Array,
     private readonly bytes: Uint8Array<ArrayBuffer>,
   ) {}
+  haveFlags(): Uint8Array {
+    return new Uint8Array(this.meta.pieceCount).fill(1);
+  }
   has(index: number): boolean {
     return index < this.meta.pieceCount;
   }
@@ -113,6 +117,10 @@ async function transfer(
     expect(sender.handle(msg), `sender handles ${msg.t}`).to.equal(true);
   };
   receiverSide.onData = (data) => fetcher.handleData(data);
+  receiverSide.onControl = (msg: Control) => {
+    expect(fetcher.handleControl(msg), `fetcher handles ${msg.t}`).to.equal(true);
+  };
+  sender.start();
   fetcher.start();
   return {
     bytes,
@@ -170,6 +178,8 @@ function stalledSource(pieceCount: number, has = (_: number) => true): PieceSour
     meta,
     hashes: new Uint8Array(pieceCount * 32),
     original: true,
+    complete: false,
+    haveFlags: () => new Uint8Array(pieceCount).map((_, i) => (has(i) ? 1 : 0)),
     has,
     read: () => new Promise(() => {}),
   };
@@ -300,6 +310,7 @@ describe('PieceFetcher against a misbehaving source', () => {
       onError: (e) => errors.push(e),
     });
     fetcher.start();
+    expect(fetcher.handleControl({ t: 'have', all: true })).to.equal(true);
     await until(() => link.controlsSent.length > 0, 1000, 'the first request');
     expect(link.controlsSent[0]).to.deep.equal({ t: 'request', pieces: range(0, meta.pieceCount) });
     return { bytes, download, link, errors, fetcher };
