@@ -145,17 +145,41 @@ interface ServerStats {
   gcMaxMs: number;
 }
 
+/**
+ * Our service's bundle: dist/server.js, or another build (P2P_BENCH_SERVER) so tuning can
+ * iterate without replacing dist/ under someone else's run.
+ */
+const SERVER_BUNDLE = process.env.P2P_BENCH_SERVER ?? 'dist/server.js';
+
+/**
+ * P2P_BENCH_SIGNALLING=sockets=4000,rate=2000,durationMs=10000 overrides the scale, for tuning
+ * on a shared machine; results written that way say so in their parameters.
+ */
+function scaleOverride(base: Scale): Scale {
+  const text = process.env.P2P_BENCH_SIGNALLING;
+  if (!text) return base;
+  const out = { ...base };
+  for (const pair of text.split(',')) {
+    const [key = '', value = ''] = pair.split('=');
+    if (!(key in out) || !/^\d+$/.test(value)) {
+      throw new Error(`P2P_BENCH_SIGNALLING: "${pair}" is not <${Object.keys(out).join('|')}>=<n>`);
+    }
+    out[key as keyof Scale] = Number(value);
+  }
+  return out;
+}
+
 const SERVER_HOOK = fileURLToPath(new URL('./signalling/server-hook.mjs', import.meta.url));
 
 async function startTarget(
   kind: TargetKind,
-  sockets: number,
+  { sockets, roomSize }: Pick<Scale, 'sockets' | 'roomSize'>,
   profilePath: string | null,
 ): Promise<Target> {
   const hook = ['--import', SERVER_HOOK];
   const command =
     kind === 'ours'
-      ? [process.execPath, ...hook, 'dist/server.js']
+      ? [process.execPath, ...hook, SERVER_BUNDLE]
       : [
           process.execPath,
           ...hook,
@@ -179,6 +203,11 @@ async function startTarget(
         // per-address room limit must let it create a room for every ten of them. Every other
         // limit (per-socket message rate, room size, sizes) stays at its default.
         ROOMS_PER_ADDRESS: String(Math.max(1000, sockets)),
+        // The sharer serves every recipient of its room at once, so each recipient's `sources`
+        // names it and the load is relaying, as with the peer server (which has no queue).
+        // With the default capacity (4) recipients 5-9 of a room would be queued behind seeds
+        // that this load generator never becomes.
+        SWARM_CAPACITY: String(roomSize),
         ...(profilePath ? { BENCH_CPU_PROFILE: profilePath } : {}),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -289,7 +318,7 @@ async function phase(
   log: BenchContext['log'],
   profilePath: string | null = null,
 ): Promise<PhaseResult> {
-  const target = await startTarget(kind, scale.sockets, profilePath);
+  const target = await startTarget(kind, scale, profilePath);
   const workers: Worker[] = [];
   try {
     await sleep(500);
@@ -390,7 +419,7 @@ async function phase(
 }
 
 async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
-  const scale = { ...(ctx.smoke ? SMOKE : FULL) };
+  const scale = scaleOverride(ctx.smoke ? SMOKE : FULL);
   const notes: string[] = [];
   // Every load socket is a file descriptor of this process too.
   const fdRoom = softFdLimit() - 1000;
@@ -511,7 +540,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
       `SDP ${SHAPE.sdpChars} and candidate ${SHAPE.candidateChars} characters, sent sealed by ours (${sealedChars(SHAPE.sdpChars)} / ${sealedChars(SHAPE.candidateChars)} base64url characters) and raw JSON by PeerJS.`,
     `Rooms of ${scale.roomSize} (1 sharer, ${scale.roomSize - 1} recipients); recipients offer to their room's sharer, round robin; exchanges start at a fixed rate whether or not earlier ones finished (open loop).`,
     `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
-    'Our service runs as shipped (node dist/server.js) with its defaults, except ROOMS_PER_ADDRESS raised to the socket count: all load comes from one address.',
+    `Our service runs as shipped (node dist/server.js) with its defaults, except ROOMS_PER_ADDRESS raised to the socket count (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds.`,
     'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
   );
   let profiles: ProfileSummary[] = [];
@@ -549,7 +578,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     );
   }
   return {
-    params: { ...scale, ...SHAPE, runs: ctx.runs },
+    params: { ...scale, ...SHAPE, runs: ctx.runs, server: SERVER_BUNDLE },
     rows,
     runs: results,
     notes,
