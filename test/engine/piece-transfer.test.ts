@@ -40,17 +40,21 @@ import {
 /** Serves pieces from memory, so reads finish at once and only flow control paces the sender. */
 class MemorySource implements PieceSource {
   readonly original = true;
-  readonly complete = true;
   constructor(
     readonly meta: FileMeta,
     readonly hashes: Uint8Array,
     private readonly bytes: Uint8Array<ArrayBuffer>,
+    /** A part-way source holds only these pieces (it may gain more); absent: every piece. */
+    private readonly held?: Set<number>,
   ) {}
+  get complete(): boolean {
+    return !this.held || this.held.size === this.meta.pieceCount;
+  }
   haveFlags(): Uint8Array {
-    return new Uint8Array(this.meta.pieceCount).fill(1);
+    return new Uint8Array(this.meta.pieceCount).map((_, i) => (this.has(i) ? 1 : 0));
   }
   has(index: number): boolean {
-    return index < this.meta.pieceCount;
+    return index < this.meta.pieceCount && (!this.held || this.held.has(index));
   }
   async read(index: number) {
     const start = index * this.meta.pieceSize;
@@ -81,13 +85,19 @@ async function transfer(
     maxMessageSize?: number;
     toReceiver?: FakeLinkHooks;
     hashes?: (h: Uint8Array) => Uint8Array;
+    held?: Set<number>;
   } = {},
 ): Promise<Run> {
   const bytes = randomBytes(size);
   const file = fileOf(bytes);
   const prepared = await prepareFile(file);
   const meta = prepared.meta;
-  const source = new MemorySource(meta, opts.hashes?.(prepared.hashes) ?? prepared.hashes, bytes);
+  const source = new MemorySource(
+    meta,
+    opts.hashes?.(prepared.hashes) ?? prepared.hashes,
+    bytes,
+    opts.held,
+  );
   const { receiverSide, sourceSide } = fakeLinkPair(opts.maxMessageSize, {
     toReceiver: opts.toReceiver ?? {},
   });
@@ -203,6 +213,19 @@ describe('PieceFetcher + PieceSender', () => {
     await expectIntact(run);
     await new Promise((r) => setTimeout(r, 50));
     expect(run.completions).to.have.length(1);
+  });
+
+  it('asks a part-way source only for what it announced, and for more as it announces it', async () => {
+    const held = new Set([1, 3]);
+    const run = await transfer(5 * PIECE, { held });
+    await until(() => run.verified.length === 2, 5000, 'the two announced pieces');
+    expect(run.requests.flat().sort()).to.deep.equal([1, 3]);
+    expect(run.download.missing).to.equal(3);
+    expect(run.errors).to.deep.equal([]);
+    for (const i of [0, 2, 4]) held.add(i);
+    run.sender.announce([0, 2, 4]);
+    await expectIntact(run);
+    expect(run.requests.flat().sort()).to.deep.equal([0, 1, 2, 3, 4]);
   });
 
   it('moves a one-byte file', async () => {
