@@ -85,6 +85,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private result: CompleteDetail | null = null;
   private readonly rate = new RateMeter();
   private lastProgress = 0;
+  /** Verified bytes in the last progress event, and when this attempt's first link opened. */
+  private reportedBytes = 0;
+  private attemptStartBytes = 0;
   /** For a password room: the proof it was unlocked with (never the password) and its token. */
   private passwordAuth: string | null = null;
   private token: PasswordReply | null = null;
@@ -239,6 +242,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         download,
         onOpen: (peer) => {
           if (this.state.phase === 'downloading') return;
+          this.attemptStartBytes = this.reportedBytes = download.bytes;
           this.rate.reset();
           this.rate.add(download.bytes);
           this.progress(peer, download, true);
@@ -431,8 +435,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const bytes = download.bytes;
     this.rate.add(bytes);
     const now = performance.now();
-    if (!force && bytes < total && now - this.lastProgress < 100) return;
+    // At most one event per 100 ms, except the first bytes of an attempt: they are news.
+    const first = this.reportedBytes < bytes && this.reportedBytes === this.attemptStartBytes;
+    if (!force && !first && bytes < total && now - this.lastProgress < 100) return;
     this.lastProgress = now;
+    this.reportedBytes = bytes;
     const speed = this.rate.rate;
     const eta = speed > 0 ? (total - bytes) / speed : null;
     const sources = this.sources?.open ?? 0;
