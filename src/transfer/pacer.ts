@@ -5,15 +5,28 @@
  */
 
 /** Bytes that may leave at once after an idle spell, so small bursts are not delayed. */
-const BURST_SECONDS = 0.25;
+export const BURST_SECONDS = 0.25;
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export class UploadPacer {
   private readonly rate: number;
-  /** When the link is free again, in `performance.now()` milliseconds. */
-  private freeAt = 0;
+  /** When the uplink is free again, in the clock's milliseconds. */
+  private freeAt = -Infinity;
 
   /** `bytesPerSecond` of 0, negative or not finite means no limit. */
-  constructor(bytesPerSecond: number) {
+  constructor(
+    bytesPerSecond: number,
+    private readonly clock: Clock = realClock,
+  ) {
     this.rate = Number.isFinite(bytesPerSecond) && bytesPerSecond > 0 ? bytesPerSecond : 0;
   }
 
@@ -21,14 +34,14 @@ export class UploadPacer {
     return this.rate > 0;
   }
 
-  /** Resolves when `bytes` may be sent without passing the limit. */
+  /** Resolves when `bytes` may be sent without passing the limit; undefined: send now. */
   reserve(bytes: number): Promise<void> | undefined {
     if (!this.rate) return undefined;
-    const now = performance.now();
+    const now = this.clock.now();
     // Idle time earns at most a burst's worth of credit.
     const start = Math.max(this.freeAt, now - BURST_SECONDS * 1000);
     this.freeAt = start + (bytes / this.rate) * 1000;
     const wait = start - now;
-    return wait > 1 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+    return wait > 1 ? this.clock.sleep(wait) : undefined;
   }
 }
