@@ -53,7 +53,10 @@ const SETTLE_MS = 1000;
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Which product was measured: the widget build served and the commit the service ran from. */
+/**
+ * Which product was measured: the widget build served (dist/ or P2P_BENCH_DIST) and the commit
+ * the in-process service ran from (`-dirty`: with uncommitted changes in the checkout).
+ */
 function build(): { widget: string; commit: string } {
   let commit = 'unknown';
   try {
@@ -171,6 +174,8 @@ async function swarmRun(ctx: BenchContext): Promise<BenchOutput> {
   // Generous: a slow run should finish slowly, not fail the benchmark.
   const timeoutFor = (n: number) => 120_000 + 4 * alone(n);
   const versions: Record<string, string> = {};
+  // Now, not at the end: others commit during a long run.
+  const measured = build();
   // Swarm off must really be "the sharer alone, everyone at once": room for every recipient.
   const capacityOff = Math.max(top, defaultConfig.swarmCapacity);
   const worlds: Record<Mode, World> = {
@@ -321,7 +326,7 @@ async function swarmRun(ctx: BenchContext): Promise<BenchOutput> {
 
   return {
     params: {
-      build: build(),
+      build: measured,
       bytes: size,
       pieceSize,
       pieces,
