@@ -19,7 +19,7 @@ export const MAX_SOURCES = 4;
 /** With several sources, each keeps about this much of its own speed requested. */
 const WINDOW_SECONDS = 2;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
-const TOP_UP_MS = 3000;
+const TOP_UP_MS = 1500;
 
 export interface SourceSetOptions {
   roomId: string;

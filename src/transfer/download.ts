@@ -104,6 +104,11 @@ export class Download {
    */
   claimSecond(peer: string, count: number, allowed?: (index: number) => boolean): number[] {
     const out: number[] = [];
+    // Not before the end: while any piece is unclaimed, another source will take it, and a
+    // second copy of a piece in flight is upload wasted.
+    for (let i = 0; i < this.meta.pieceCount; i++) {
+      if (!this.have[i] && !this.inFlight.has(i)) return out;
+    }
     for (const [i, owner] of this.inFlight) {
       if (out.length >= count) break;
       if (owner !== peer && !this.seconded.has(i) && !this.have[i] && (!allowed || allowed(i))) {

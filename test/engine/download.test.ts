@@ -57,6 +57,36 @@ describe('Download', () => {
     expect(await sha256Hex(file)).to.equal(await sha256Hex(f.bytes));
   });
 
+  it('claims only what a source offers, preferred pieces first, from claimStart on', async () => {
+    const f = await fixture(6 * PIECE);
+    f.download.claimStart = 4;
+    const offers = (i: number) => i !== 5;
+    const prefer = (i: number) => i === 1;
+    expect(f.download.claim('a', 3, offers, prefer)).to.deep.equal([1, 4, 0]);
+    expect(f.download.claim('b', 10)).to.deep.equal([5, 2, 3]);
+    expect(f.download.claim('c', 10), 'nothing is handed out twice').to.deep.equal([]);
+  });
+
+  it('gives a second source pieces still in flight only at the very end', async () => {
+    const f = await fixture(3 * PIECE);
+    expect(f.download.claim('slow', 2)).to.deep.equal([0, 1]);
+    expect(f.download.claimSecond('fast', 5), 'piece 2 is still unclaimed').to.deep.equal([]);
+    expect(f.download.claim('fast', 5)).to.deep.equal([2]);
+    expect(await f.download.accept('fast', 2, piece(f, 2))).to.equal('ok');
+    // Only pieces the slow source owes are left: the idle fast one may take them too, once.
+    expect(f.download.claimSecond('fast', 5)).to.deep.equal([0, 1]);
+    expect(f.download.claimSecond('other', 5), 'at most two copies in flight').to.deep.equal([]);
+    expect(await f.download.accept('fast', 0, piece(f, 0))).to.equal('ok');
+    expect(await f.download.accept('slow', 0, piece(f, 0))).to.equal('duplicate');
+    expect(f.download.duplicateBytes).to.equal(PIECE);
+    // The slow source vanishes: what it owed stays with the fast one, not back in the pool.
+    f.download.release('slow');
+    expect(f.download.isClaimedBy('fast', 1)).to.equal(true);
+    expect(f.download.claim('other', 5)).to.deep.equal([]);
+    expect(await f.download.accept('fast', 1, piece(f, 1))).to.equal('ok');
+    expect(f.download.complete).to.equal(true);
+  });
+
   it('completes an empty file without pieces', async () => {
     const bytes = new Uint8Array(0);
     const { meta } = await prepareFile(fileOf(bytes));
