@@ -51,7 +51,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   private sharerToken = '';
   private abort = new AbortController();
   private notifyQueued = false;
-  private lastNotify = -Infinity;
+  private lastAnnounce = -Infinity;
+  private announceTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: SessionOptions) {
     super();
@@ -181,26 +182,36 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   }
 
   /**
-   * Coalesces per-piece updates into at most one `statechange` per NOTIFY_MS: the first after a
-   * quiet spell at once, the rest when the interval is up, so the last state is always shown.
+   * Folds per-piece changes into the state at once (one microtask for a burst), but tells the
+   * listeners (the element, which re-renders) at most once per NOTIFY_MS: the first change after
+   * a quiet spell at once, the latest when the interval is up.
    */
   private notify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
-    const flush = () => {
+    queueMicrotask(() => {
       this.notifyQueued = false;
-      this.lastNotify = performance.now();
       if (this.state.phase !== 'sharing' || !this.server) return;
-      this.setState({
+      this.state = {
         ...this.state,
         peers: this.server.views(),
         uploaded: this.server.uploaded,
         swarm: this.swarm,
-      });
+      };
+      this.announce();
+    });
+  }
+
+  private announce(): void {
+    if (this.announceTimer !== null) return;
+    const fire = () => {
+      this.announceTimer = null;
+      this.lastAnnounce = performance.now();
+      this.dispatchEvent(new Event('statechange'));
     };
-    const wait = this.lastNotify + NOTIFY_MS - performance.now();
-    if (wait > 0) setTimeout(flush, wait);
-    else queueMicrotask(flush);
+    const wait = this.lastAnnounce + NOTIFY_MS - performance.now();
+    if (wait > 0) this.announceTimer = setTimeout(fire, wait);
+    else fire();
   }
 
   private closePeers(reason: P2PError): void {
