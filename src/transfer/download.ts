@@ -4,11 +4,11 @@
  * the running SHA-256 of the whole file. Pieces are checked against the manifest before they are
  * written; nothing unverified reaches the disk.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { P2PError } from '../protocol/errors.js';
 import { toHex } from '../protocol/ids.js';
 import { manifestBytes, pieceLength, type FileMeta } from '../protocol/meta.js';
 import { digest, equalBytes, pieceHash } from './manifest.js';
-import { Sha256 } from './sha256.js';
 
 /** Where verified bytes go (a disk sink). */
 export interface PieceSink {
@@ -43,7 +43,7 @@ export class Download {
   onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
-  private readonly whole = new Sha256();
+  private readonly whole = sha256.create();
   private hashedUpTo = 0;
 
   constructor(
