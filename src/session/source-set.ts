@@ -77,12 +77,11 @@ export class SourceSet {
     const onSwarm = (e: Event) => {
       const { downloading, queued } = (e as CustomEvent<SwarmStats>).detail;
       this.crowded = downloading + queued > 1;
-      // Others are fetching too: start somewhere else than they do, so there is something to
-      // trade (not once pieces arrived: those already set where this download stands).
+      // Others are fetching too: take pieces in an order of our own, so that we fetch different
+      // pieces from the sharer and have something to trade. Not once pieces arrived in order:
+      // keeping that order lets the whole-file hash keep up.
       const download = this.opts.download;
-      if (this.crowded && download.bytes === 0 && download.claimStart === 0) {
-        download.claimStart = Math.floor(Math.random() * download.meta.pieceCount);
-      }
+      if (this.crowded && download.bytes === 0 && !download.shuffled) download.shuffle();
     };
     const onQueue = (e: Event) => {
       if (this.queued) this.opts.onQueue((e as CustomEvent<{ position: number }>).detail.position);

@@ -35,10 +35,11 @@ export class Download {
   /** Bytes of pieces that arrived after another source had delivered them (end-game waste). */
   duplicateBytes = 0;
   /**
-   * Where claiming starts. 0 (in order: the whole-file hash keeps up, and media can play); in a
-   * swarm, recipients start at different places so they have different pieces to trade.
+   * The order pieces are claimed in: null for first to last (the whole-file hash keeps up, and
+   * media can play); in a crowded swarm, a random order of its own, so recipients fetch
+   * different pieces from the sharer and have something to trade (see `shuffle`).
    */
-  claimStart = 0;
+  private order: Uint32Array | null = null;
   /** Sees each piece as it is verified (a part-way seed keeps some to serve). */
   onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
@@ -71,9 +72,23 @@ export class Download {
     return true;
   }
 
+  /** Claims pieces in a random order from now on (Fisher-Yates, with `random` in [0, 1)). */
+  shuffle(random: () => number = Math.random): void {
+    const order = new Uint32Array(this.meta.pieceCount).map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    this.order = order;
+  }
+
+  get shuffled(): boolean {
+    return this.order !== null;
+  }
+
   /**
-   * Picks up to `count` missing pieces no one is fetching for `peer`, in order from `claimStart`
-   * (wrapping): only pieces `allowed` (what the source offers), and those it `prefer`s first.
+   * Picks up to `count` missing pieces no one is fetching for `peer`, in claiming order: only
+   * pieces `allowed` (what the source offers), and those it `prefer`s first.
    */
   claim(
     peer: string,
@@ -83,9 +98,10 @@ export class Download {
   ): number[] {
     const out: number[] = [];
     const n = this.meta.pieceCount;
+    const order = this.order;
     const pass = (want?: (index: number) => boolean) => {
       for (let k = 0; k < n && out.length < count; k++) {
-        const i = (this.claimStart + k) % n;
+        const i = order ? order[k]! : k;
         if (this.have[i] || this.inFlight.has(i)) continue;
         if ((allowed && !allowed(i)) || (want && !want(i))) continue;
         this.inFlight.set(i, peer);

@@ -57,14 +57,17 @@ describe('Download', () => {
     expect(await sha256Hex(file)).to.equal(await sha256Hex(f.bytes));
   });
 
-  it('claims only what a source offers, preferred pieces first, from claimStart on', async () => {
+  it('claims only what a source offers, preferred pieces first, in its own order once shuffled', async () => {
     const f = await fixture(6 * PIECE);
-    f.download.claimStart = 4;
     const offers = (i: number) => i !== 5;
-    const prefer = (i: number) => i === 1;
-    expect(f.download.claim('a', 3, offers, prefer)).to.deep.equal([1, 4, 0]);
-    expect(f.download.claim('b', 10)).to.deep.equal([5, 2, 3]);
-    expect(f.download.claim('c', 10), 'nothing is handed out twice').to.deep.equal([]);
+    const prefer = (i: number) => i === 4;
+    expect(f.download.claim('a', 2, offers, prefer)).to.deep.equal([4, 0]);
+    // With a "random" source that always says 0, Fisher-Yates yields the order 1 2 3 4 5 0.
+    f.download.shuffle(() => 0);
+    expect(f.download.shuffled).to.equal(true);
+    expect(f.download.claim('b', 3, offers)).to.deep.equal([1, 2, 3]);
+    expect(f.download.claim('c', 10)).to.deep.equal([5]);
+    expect(f.download.claim('d', 10), 'nothing is handed out twice').to.deep.equal([]);
   });
 
   it('gives a second source pieces still in flight only at the very end', async () => {
