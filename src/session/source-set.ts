@@ -237,13 +237,19 @@ export class SourceSet {
     });
     const fetcher = new PieceFetcher(link, download, {
       windowBytes: () => this.windowFor(source),
-      // From a source with everything, first what no other source offers: the sharer's upload
-      // goes to pieces nobody else can give.
+      // First what no part-way source of ours offers (those pieces are theirs to give). A
+      // source with everything (the sharer, say) is asked for nothing else while a part-way
+      // source offers it: the sharer's upload goes to pieces nobody else can give yet.
       prefer: (i) => {
         for (const other of this.sources.values()) {
-          if (other !== source && other.fetcher.offers(i)) return false;
+          if (other !== source && !other.fetcher.whole && other.fetcher.offers(i)) return false;
         }
         return true;
+      },
+      preferOnly: () => {
+        if (!fetcher.whole) return false;
+        for (const other of this.sources.values()) if (!other.fetcher.whole) return true;
+        return false;
       },
       onPiece: (_index, bytes) => {
         source.verified += bytes;

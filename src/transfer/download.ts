@@ -88,13 +88,15 @@ export class Download {
 
   /**
    * Picks up to `count` missing pieces no one is fetching for `peer`, in claiming order: only
-   * pieces `allowed` (what the source offers), and those it `prefer`s first.
+   * pieces `allowed` (what the source offers), and those it `prefer`s first (or, with
+   * `preferredOnly`, no others).
    */
   claim(
     peer: string,
     count: number,
     allowed?: (index: number) => boolean,
     prefer?: (index: number) => boolean,
+    preferredOnly = false,
   ): number[] {
     const out: number[] = [];
     const n = this.meta.pieceCount;
@@ -109,7 +111,7 @@ export class Download {
       }
     };
     if (prefer) pass(prefer);
-    pass();
+    if (!prefer || !preferredOnly) pass();
     return out;
   }
 

@@ -37,6 +37,8 @@ export interface FetcherEvents {
   windowBytes?: () => number;
   /** Pieces to ask this source for before any other (those no other source offers, say). */
   prefer?: (index: number) => boolean;
+  /** Whether to ask this source for preferred pieces only (none of the others), for now. */
+  preferOnly?: () => boolean;
   /** A piece from this source was verified. */
   onPiece: (index: number, bytes: number) => void;
   /** Every piece is verified (by this source or another). */
@@ -72,6 +74,11 @@ export class PieceFetcher {
     }
     this.manifest = new Uint8Array(manifestBytes(this.download.meta));
     this.link.sendControl({ t: 'manifest' });
+  }
+
+  /** Whether the source said it has the whole file. */
+  get whole(): boolean {
+    return this.offer === null;
   }
 
   /** Whether the source offers piece `index` (false until it said what it has). */
@@ -229,7 +236,13 @@ export class PieceFetcher {
       if (want <= 0 || this.offer === undefined) return;
       const offer = this.offer;
       const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
-      let pieces = this.download.claim(this.peer, want, allowed, this.events.prefer);
+      let pieces = this.download.claim(
+        this.peer,
+        want,
+        allowed,
+        this.events.prefer,
+        this.events.preferOnly?.() ?? false,
+      );
       // Idle with nothing left to claim: help finish pieces a slower source still owes.
       if (pieces.length === 0 && busy === 0) {
         pieces = this.download.claimSecond(this.peer, want, allowed);

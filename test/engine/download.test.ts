@@ -70,6 +70,13 @@ describe('Download', () => {
     expect(f.download.claim('d', 10), 'nothing is handed out twice').to.deep.equal([]);
   });
 
+  it('claims nothing but preferred pieces when asked to', async () => {
+    const f = await fixture(4 * PIECE);
+    const prefer = (i: number) => i % 2 === 1;
+    expect(f.download.claim('whole', 10, undefined, prefer, true)).to.deep.equal([1, 3]);
+    expect(f.download.claim('part', 10)).to.deep.equal([0, 2]);
+  });
+
   it('gives a second source pieces still in flight only at the very end', async () => {
     const f = await fixture(3 * PIECE);
     expect(f.download.claim('slow', 2)).to.deep.equal([0, 1]);
