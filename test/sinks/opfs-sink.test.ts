@@ -48,6 +48,9 @@ describe('OPFS sink', () => {
     return counter;
   }
 
+  // Other test files in the same browser (the engine's downloads) may have left files behind.
+  beforeEach(clearOpfs);
+
   afterEach(async () => {
     while (restores.length) restores.pop()!();
     // Unfinished sinks hold a lock on their file; aborting releases it before the clean-up.
