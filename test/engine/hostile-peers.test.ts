@@ -354,8 +354,13 @@ async function untilDropped(
     expect(views.get(h.client.peerId)?.error?.code, `${name}: code shown by the sharer`).to.equal(
       h.attack.code,
     );
-    // The hostile side heard the sharer's reason: it was the sharer that hung up.
-    expect(h.closedWith?.code, `${name}: code the sharer sent it`).to.equal(h.attack.code);
+    // The hostile side heard the sharer's reason: it was the sharer that hung up. The endless
+    // requester has megabytes of pieces queued ahead of that reason; when the machine is busy
+    // the sharer's channel closes (after its drain timeout) before the reason gets through, and
+    // the requester only sees the connection go. The sharer's own view above says why.
+    const heard = h.closedWith?.code;
+    if (h.attack.code === 'limit-exceeded' && heard === 'peer-vanished') continue;
+    expect(heard, `${name}: code the sharer sent it`).to.equal(h.attack.code);
   }
 }
 
