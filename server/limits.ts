@@ -85,6 +85,8 @@ export class WindowLimiter {
   }
 }
 
+const monotonic = () => performance.now();
+
 /** A token bucket: `burst` tokens, refilled at `perSecond`; each message takes one. */
 export class TokenBucket {
   #tokens: number;
@@ -93,7 +95,8 @@ export class TokenBucket {
   constructor(
     readonly perSecond: number,
     readonly burst: number,
-    readonly now: () => number = () => performance.now(),
+    // One clock shared by every bucket (there is one bucket per socket).
+    readonly now: () => number = monotonic,
   ) {
     this.#tokens = burst;
     this.#last = now();

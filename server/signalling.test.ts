@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { LIMITS, PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
@@ -483,6 +484,38 @@ describe('signalling limits and origins', () => {
       assert.equal(await tryConnect('https://evil.example', 'polling'), false);
     } finally {
       for (const socket of opened) socket.disconnect();
+      await h.close();
+    }
+  });
+});
+
+describe('signalling memory per socket', () => {
+  test('an open connection keeps neither its upgrade request nor that request’s headers', async () => {
+    const h = await startService();
+    const upgrades: IncomingMessage[] = [];
+    h.service.httpServer.on('upgrade', (req: IncomingMessage) => upgrades.push(req));
+    try {
+      const room = await h.createRoom();
+      const sharer = await h.connect({ extraHeaders: { 'x-padding': 'p'.repeat(2000) } });
+      const recipient = await h.connect();
+      const sharerId = await join(sharer, room.roomId, 'sharer', room.sharerToken);
+      await join(recipient, room.roomId);
+      assert.equal(upgrades.length, 2);
+      assert.equal(h.service.io.of('/').sockets.size, 2);
+      for (const socket of h.service.io.of('/').sockets.values()) {
+        assert.equal(socket.conn.request, null);
+      }
+      for (const req of upgrades) {
+        assert.deepEqual(req.headers, {});
+        assert.deepEqual(req.rawHeaders, []);
+      }
+      // Nothing needed them: the sockets still join, relay and are acknowledged.
+      const arrived = nextEvent<{ envelope: string }>(sharer, 'signal');
+      assert.deepEqual(await request(recipient, 'signal', { to: sharerId, envelope: ENVELOPE }), {
+        ok: true,
+      });
+      assert.equal((await arrived).envelope, ENVELOPE);
+    } finally {
       await h.close();
     }
   });
