@@ -37,7 +37,7 @@ const WORKER_BOOT = `import('tsx/esm/api').then((tsx) => { tsx.register(); retur
   new URL('./signalling/worker.ts', import.meta.url).href,
 )}); })`;
 
-interface Scale {
+export interface Scale {
   sockets: number;
   rate: number;
   durationMs: number;
@@ -46,7 +46,7 @@ interface Scale {
   concurrency: number;
 }
 
-const FULL: Scale = {
+export const FULL: Scale = {
   sockets: 10_000,
   rate: 2_000,
   durationMs: 20_000,
@@ -150,6 +150,8 @@ interface ServerStats {
  * iterate without replacing dist/ under someone else's run.
  */
 const SERVER_BUNDLE = process.env.P2P_BENCH_SERVER ?? 'dist/server.js';
+/** Extra Node flags for our service (P2P_BENCH_SERVER_FLAGS), to try a flag before adopting it. */
+const SERVER_FLAGS = (process.env.P2P_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 
 /**
  * P2P_BENCH_SIGNALLING=sockets=4000,rate=2000,durationMs=10000 overrides the scale, for tuning
@@ -179,7 +181,7 @@ async function startTarget(
   const hook = ['--import', SERVER_HOOK];
   const command =
     kind === 'ours'
-      ? [process.execPath, ...hook, SERVER_BUNDLE]
+      ? [process.execPath, ...SERVER_FLAGS, ...hook, SERVER_BUNDLE]
       : [
           process.execPath,
           ...hook,
@@ -311,7 +313,7 @@ function waitAll<T extends FromWorker['type']>(
   );
 }
 
-async function phase(
+export async function phase(
   kind: TargetKind,
   run: number,
   scale: Scale,
