@@ -47,10 +47,9 @@ export interface PeerLinkOptions {
 }
 
 /**
- * Send-queue bounds. Chromium closes a channel whose queue passes 16 MiB, and a deep queue costs
- * its network thread more CPU per byte: in the throughput benchmark 4 MiB / 1 MiB took about 7 %
- * less CPU per MiB than 8 MiB / 2 MiB, and the bare channel was slowest at 12 MiB. The low mark
- * still covers 10 ms of main-thread delay at 100 MB/s.
+ * Send-queue bounds. Chromium closes a channel whose queue passes 16 MiB; in an A/B of five
+ * widget transfers on the benchmark machine, 4 MiB / 1 MiB took about 7 % less CPU per MiB than
+ * 8 MiB / 2 MiB. The low mark still covers 10 ms of main-thread delay at 100 MB/s.
  */
 export const HIGH_WATER = 4 * 1024 * 1024;
 export const LOW_WATER = 1024 * 1024;
