@@ -542,7 +542,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
       `SDP ${SHAPE.sdpChars} and candidate ${SHAPE.candidateChars} characters, sent sealed by ours (${sealedChars(SHAPE.sdpChars)} / ${sealedChars(SHAPE.candidateChars)} base64url characters) and raw JSON by PeerJS.`,
     `Rooms of ${scale.roomSize} (1 sharer, ${scale.roomSize - 1} recipients); recipients offer to their room's sharer, round robin; exchanges start at a fixed rate whether or not earlier ones finished (open loop).`,
     `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
-    `Our service runs as shipped (node dist/server.js) with its defaults, except ROOMS_PER_ADDRESS raised to the socket count (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds.`,
+    `Our service runs as shipped (node ${[...SERVER_FLAGS, SERVER_BUNDLE].join(' ')}) with its defaults, except ROOMS_PER_ADDRESS raised to the socket count (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds.`,
     'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
   );
   let profiles: ProfileSummary[] = [];
