@@ -214,11 +214,11 @@ describe('message rate per socket', () => {
       sharer.on('signal', () => delivered++);
       const gone = nextEvent(flooder, 'disconnect', 5_000);
       let refused = 0;
-      for (let i = 0; i < 200; i++) {
-        flooder.emit('signal', { to: sharerId, envelope: ENVELOPE }, (ack) => {
-          if (!ack.ok && ack.error.code === 'rate-limited') refused++;
-        });
-      }
+      // Relayed as the widget relays, without an ack: refusals come back as signal-failed.
+      flooder.on('signal-failed', ({ to, error }: { to: string; error: { code: string } }) => {
+        if (to === sharerId && error.code === 'rate-limited') refused++;
+      });
+      for (let i = 0; i < 200; i++) flooder.emit('signal', { to: sharerId, envelope: ENVELOPE });
       assert.equal(await gone, 'io server disconnect');
       // At most the burst got through (fewer when the disconnect overtook their relay).
       assert.ok(delivered <= 20, `${delivered} envelopes got through`);

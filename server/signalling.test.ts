@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { LIMITS, PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { MemoryRoomStore } from './store/memory.js';
@@ -231,6 +231,30 @@ describe('signalling', () => {
       );
       await sleep(QUIET_MS);
       for (const socket of all) assert.deepEqual(seen.get(socket), []);
+    });
+
+    test('without an ack, a relay is delivered unanswered and a refused one is answered with signal-failed', async () => {
+      const seen = recordEvents(all);
+      const raw = a.one as RawClient;
+      raw.emit('signal', { to: a.ids.sharer, envelope: ENVELOPE });
+      raw.emit('signal', { to: b.ids.sharer, envelope: ENVELOPE });
+      raw.emit('signal', { to: a.ids.two, envelope: 'not base64!' });
+      raw.emit('signal', { to: 42, envelope: ENVELOPE });
+      (loner as RawClient).emit('signal', { to: a.ids.sharer, envelope: ENVELOPE });
+      await sleep(QUIET_MS);
+      assert.deepEqual(seen.get(a.sharer), [['signal', { from: a.ids.one, envelope: ENVELOPE }]]);
+      const failed = (socket: Socket) =>
+        seen.get(socket)!.map(([event, body]) => {
+          const { to, error } = body as { to: string; error: { code: string } };
+          return [event, to, error.code];
+        });
+      assert.deepEqual(failed(a.one), [
+        ['signal-failed', b.ids.sharer, 'peer-not-found'],
+        ['signal-failed', a.ids.two, 'bad-request'],
+        ['signal-failed', '', 'bad-request'],
+      ]);
+      assert.deepEqual(failed(loner), [['signal-failed', a.ids.sharer, 'not-allowed']]);
+      for (const socket of [a.two, b.sharer, b.one]) assert.deepEqual(seen.get(socket), []);
     });
 
     test('a socket in no room can address nobody', async () => {

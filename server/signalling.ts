@@ -12,6 +12,7 @@ import { Server, type Socket } from 'socket.io';
 import * as v from 'valibot';
 import {
   JoinRequestSchema,
+  PEER_ID_PATTERN,
   PROTOCOL_VERSION,
   ReleaseSchema,
   ReportSchema,
@@ -118,6 +119,13 @@ function handler<S extends v.GenericSchema>(
   // Sound: `dispatch` hands `handle` only what `schema` parsed.
   return { schema, handle: handle as Handler['handle'], onInvalid };
 }
+
+/**
+ * Events a client may send without an ack. Relays are most of the service's traffic: answering
+ * each would double the messages it writes (and, at 2,000 relays a second, its p99 latency), so
+ * the widget sends them without one and hears back only when one failed.
+ */
+const ACKLESS: ReadonlySet<string> = new Set(['signal']);
 
 /** An event that arrived while an earlier one of its socket was being handled. */
 interface Pending {
@@ -229,9 +237,12 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
         return;
       }
       logger.debug('socket.rejected', { event: 'any', code: 'rate-limited' });
-      if (typeof ack === 'function') {
-        reply(ack, errorAck('rate-limited', 'Too many messages; slow down and try again.'));
-      }
+      answer(
+        socket,
+        event,
+        args,
+        errorAck('rate-limited', 'Too many messages; slow down and try again.'),
+      );
       return;
     }
     const known = typeof event === 'string' ? handlers.get(event) : undefined;
@@ -267,7 +278,8 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 
   /**
    * Runs one event: takes the ack off the end, validates the single payload, runs the handler and
-   * acknowledges. Without an ack function the event is dropped (the protocol always asks for one).
+   * acknowledges. Without an ack function the event is dropped, except a relay (`signal`): that
+   * is answered only if it failed, with `signal-failed`.
    */
   async function dispatch(
     socket: SignallingSocket,
@@ -275,14 +287,14 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     { schema, handle, onInvalid }: Handler,
     args: unknown[],
   ): Promise<void> {
-    const ack = args.at(-1);
-    if (typeof ack !== 'function') {
+    const acked = typeof args.at(-1) === 'function';
+    if (!acked && !ACKLESS.has(event)) {
       logger.debug('socket.rejected', { event, code: 'no-ack' });
       return;
     }
     let res: Ack<object>;
     try {
-      if (args.length !== 2 || !isPlainObject(args[0])) {
+      if (args.length !== (acked ? 2 : 1) || !isPlainObject(args[0])) {
         res = errorAck('bad-request', `"${event}" takes one object as its payload.`);
       } else {
         const parsed = v.safeParse(schema, args[0]);
@@ -299,7 +311,24 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       res = errorAck('internal', 'The service failed to handle this message.');
     }
     if (!res.ok) logger.debug('socket.rejected', { event, code: res.error.code });
-    reply(ack, res);
+    answer(socket, event, args, res);
+  }
+
+  /**
+   * Answers an event through its ack; one of the ACKLESS events sent without an ack hears only
+   * of a failure, as `signal-failed` naming the addressee.
+   */
+  function answer(socket: SignallingSocket, event: unknown, args: unknown[], res: Ack<object>) {
+    const ack = args.at(-1);
+    if (typeof ack === 'function') reply(ack, res);
+    else if (!res.ok && typeof event === 'string' && ACKLESS.has(event)) {
+      const payload = args[0];
+      const to =
+        isPlainObject(payload) && typeof payload.to === 'string' && PEER_ID_PATTERN.test(payload.to)
+          ? payload.to
+          : '';
+      socket.emit('signal-failed', { to, error: res.error });
+    }
   }
 
   async function join(

@@ -28,7 +28,11 @@ export interface WorkerJob {
   heartbeatMs: number;
 }
 
-export type ToWorker = { type: 'go' } | { type: 'close' };
+/**
+ * `go` starts the exchanges (the warm-up), `measure` starts the measured part, which lasts
+ * `durationMs`; `close` closes every socket.
+ */
+export type ToWorker = { type: 'go' } | { type: 'measure' } | { type: 'close' };
 
 export interface ConnectReport {
   type: 'connected';

@@ -40,6 +40,11 @@ interface Room {
 }
 
 const now = () => performance.now();
+/**
+ * Messages sent from this moment on are measured; those of the warm-up before it are relayed
+ * but neither counted nor timed.
+ */
+let measureFrom = Number.POSITIVE_INFINITY;
 let sent = 0;
 let delivered = 0;
 let refused = 0;
@@ -65,7 +70,11 @@ function record(ms: number): void {
 /** An opaque envelope of exactly `chars` characters that carries a message id and its kind. */
 function envelope(kind: Kind, chars: number): string {
   const id = nextId++;
-  inFlight.set(id, now());
+  const t0 = now();
+  if (t0 >= measureFrom) {
+    sent++;
+    inFlight.set(id, t0);
+  }
   const head = `${kind}${id.toString(36).padStart(9, '0')}`;
   return head + 'A'.repeat(Math.max(0, chars - head.length));
 }
@@ -135,14 +144,15 @@ async function oursEndpoint(
     id: joined.peerId!,
     sharerId,
     send(to, _kind, env) {
-      sent++;
-      socket.emit('signal', { to, envelope: env }, (ack: Ack) => {
-        if (!ack.ok) refused++;
-      });
+      // As the widget relays: no ack; a relay that failed is answered with `signal-failed`.
+      socket.emit('signal', { to, envelope: env });
     },
     open: () => socket.connected,
     close: () => void socket.close(),
   };
+  socket.on('signal-failed', () => {
+    if (now() >= measureFrom) refused++;
+  });
   socket.on('disconnect', (reason) => dropped(`socket.io: ${reason}`));
   const onSignal = handler(() => endpoint);
   socket.on('signal', (msg: { from: string; envelope: string }) =>
@@ -186,7 +196,6 @@ async function peerEndpoint(id: string): Promise<Endpoint> {
   const endpoint: Endpoint = {
     id,
     send(to, kind, env) {
-      sent++;
       // The shape PeerJS sends: the SDP or candidate inside a payload with the connection's id.
       const payload =
         kind === 'c'
@@ -284,22 +293,26 @@ async function connect(): Promise<void> {
   });
 }
 
+/** Runs the exchanges from `go` on; the measured part starts at `measure` and lasts durationMs. */
 async function load(): Promise<void> {
-  // If this thread's own event loop lags, the latencies it measures include the lag: report it.
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-  lag.enable();
   const exchangesPerSecond = job.rate / messagesPerExchange(job.candidates);
   const usable = rooms.filter((r) => r.recipients.length > 0);
   let started = 0;
+  let startedBefore = 0;
   let rr = 0;
   const t0 = now();
+  // If this thread's own event loop lags, the latencies it measures include the lag: report it.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  let measuring = false;
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
-      const elapsed = now() - t0;
-      const due = Math.min(
-        Math.floor((Math.min(elapsed, job.durationMs) / 1000) * exchangesPerSecond),
-        Number.MAX_SAFE_INTEGER,
-      );
+      const t = now();
+      if (t >= measureFrom && !measuring) {
+        measuring = true;
+        lag.enable();
+        startedBefore = started;
+      }
+      const due = Math.floor(((t - t0) / 1000) * exchangesPerSecond);
       while (started < due && usable.length) {
         const room = usable[rr++ % usable.length]!;
         const rec = room.recipients[room.next++ % room.recipients.length]! as Endpoint & {
@@ -308,13 +321,13 @@ async function load(): Promise<void> {
         rec.send(rec.sharerId ?? room.sharer.id, 'o', envelope('o', sizes.sdp));
         started++;
       }
-      if (elapsed >= job.durationMs) {
+      if (t - measureFrom >= job.durationMs) {
         clearInterval(tick);
         resolve();
       }
     }, 5);
   });
-  const sendSeconds = (now() - t0) / 1000;
+  const sendSeconds = (now() - measureFrom) / 1000;
   // Let the last exchanges finish: every message sent is either delivered or counted lost.
   const drainUntil = now() + 5000;
   while (inFlight.size > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
@@ -327,7 +340,7 @@ async function load(): Promise<void> {
       delivered,
       refused,
       latencies: out,
-      exchanges: started,
+      exchanges: started - startedBefore,
       sendSeconds,
       stillOpen: all.filter((e) => e.open()).length,
       loopDelayP99Ms: lag.percentile(99) / 1e6,
@@ -339,6 +352,7 @@ async function load(): Promise<void> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'go') void load();
+  if (msg.type === 'measure') measureFrom = now();
   if (msg.type === 'close') {
     closing = true;
     for (const e of all) e.close();

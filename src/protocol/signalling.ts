@@ -215,6 +215,16 @@ export const SignalOutSchema = v.strictObject({
 });
 export type SignalOut = v.InferOutput<typeof SignalOutSchema>;
 
+/**
+ * The service could not relay an envelope sent without an ack (as the widget sends them, so the
+ * service writes one message per relay, not two): `to` is the addressee ('' if it was unreadable).
+ */
+export const SignalFailedSchema = v.object({
+  to: v.union([PeerIdSchema, v.literal('')]),
+  error: ErrorBodySchema,
+});
+export type SignalFailed = v.InferOutput<typeof SignalFailedSchema>;
+
 export const SignalInSchema = v.object({
   from: PeerIdSchema,
   envelope: b64url(LIMITS.envelopeChars),
@@ -232,7 +242,8 @@ export type RoomClosed = v.InferOutput<typeof RoomClosedSchema>;
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (res: Ack<JoinReply>) => void) => void;
   sources: (req: SourcesRequest, ack: (res: Ack<SourcesReply>) => void) => void;
-  signal: (msg: SignalOut, ack: (res: Ack) => void) => void;
+  /** With an ack, every relay is answered; without, only a failure is (`signal-failed`). */
+  signal: (msg: SignalOut, ack?: (res: Ack) => void) => void;
   seed: (status: SeedStatus, ack: (res: Ack) => void) => void;
   release: (msg: Release, ack: (res: Ack) => void) => void;
   report: (msg: Report, ack: (res: Ack) => void) => void;
@@ -241,6 +252,8 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   /** A sealed envelope from a peer of the same room. */
   signal: (msg: SignalIn) => void;
+  /** An envelope this socket sent without an ack was not relayed. */
+  'signal-failed': (msg: SignalFailed) => void;
   /** A peer this socket exchanged envelopes with has left the room. */
   'peer-left': (msg: PeerLeft) => void;
   /** The sharer stopped sharing or the room expired. */

@@ -33,8 +33,12 @@ export interface PeerLinkOptions {
   remoteId: string;
   keys: RoomKeys;
   iceServers: RTCIceServer[];
-  /** Relays a sealed envelope to the remote peer through the service. */
-  relay: (envelope: string) => Promise<void>;
+  /**
+   * Relays a sealed envelope to the remote peer through the service. A relay that fails later
+   * (the service says so by event) is the session's to route to `fail`; one that throws or
+   * rejects fails the link here.
+   */
+  relay: (envelope: string) => void | Promise<void>;
   onOpen: () => void;
   onControl: (msg: Control) => void;
   onData: (data: ArrayBuffer) => void;

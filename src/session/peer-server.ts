@@ -55,7 +55,7 @@ export interface PeerServerOptions {
   source: PieceSource;
   pacer?: UploadPacer;
   /** Relays a sealed envelope to `to` through the service. */
-  relay: (to: string, envelope: string) => Promise<void>;
+  relay: (to: string, envelope: string) => void | Promise<void>;
   /** The views or the upload total changed (coalesce before rendering). */
   onChange: () => void;
   onProgress: (detail: ProgressDetail) => void;
@@ -139,6 +139,12 @@ export class PeerServer {
     if (entry && !entry.link.isOpen) {
       entry.link.fail(new P2PError('peer-vanished', 'The recipient left before connecting.'));
     }
+  }
+
+  /** An envelope for `peerId` was not relayed: its link cannot open (or go on). */
+  relayFailed(peerId: string, error: P2PError): void {
+    const entry = this.pending.get(peerId) ?? this.peers.get(peerId);
+    if (entry && !entry.link.isClosed) entry.link.fail(error);
   }
 
   /** Closes every link; the server serves nobody afterwards. */

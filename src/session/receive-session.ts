@@ -404,6 +404,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.sources?.peerLeft(peerId);
       this.seeder?.peerLeft(peerId);
     });
+    client.addEventListener('signal-failed', (e) => {
+      const { to, error } = (e as CustomEvent<{ to: string; error: P2PError }>).detail;
+      this.sources?.relayFailed(to, error);
+      this.seeder?.relayFailed(to, error);
+    });
     client.addEventListener('room-closed', () => {
       this.sources?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
       if (this.seeder) this.stopSeeding(this.state.phase === 'done', false);

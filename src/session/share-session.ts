@@ -103,6 +103,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       client.addEventListener('peer-left', (e) =>
         this.server?.peerLeft((e as CustomEvent<{ peerId: string }>).detail.peerId),
       );
+      client.addEventListener('signal-failed', (e) => {
+        const { to, error } = (e as CustomEvent<{ to: string; error: P2PError }>).detail;
+        this.server?.relayFailed(to, error);
+      });
       client.addEventListener('swarm', (e) => {
         this.swarm = (e as CustomEvent<SwarmStats>).detail;
         this.notify();

@@ -133,6 +133,11 @@ export class SourceSet {
     }
   }
 
+  /** An envelope for `peer` was not relayed: its link cannot open (or go on). */
+  relayFailed(peer: string, error: P2PError): void {
+    this.sources.get(peer)?.link.fail(error);
+  }
+
   /** Fails the download's fetching: every link closes, every slot is freed. */
   stop(error: P2PError): void {
     const wasSettled = this.settle();

@@ -12,6 +12,7 @@ import {
   PeerLeftSchema,
   QueuePositionSchema,
   RoomClosedSchema,
+  SignalFailedSchema,
   SignalInSchema,
   SwarmStatsSchema,
   type Ack,
@@ -38,6 +39,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export interface SignalClientEventMap {
   signal: CustomEvent<SignalIn>;
   'peer-left': CustomEvent<{ peerId: string }>;
+  /** An envelope for `to` was not relayed: the link to `to` cannot go on. */
+  'signal-failed': CustomEvent<{ to: string; error: P2PError }>;
   'room-closed': CustomEvent<{ reason: 'stopped' | 'expired' }>;
   /** Sources for this recipient after it waited in the queue. */
   assigned: CustomEvent<Assigned>;
@@ -58,6 +61,13 @@ export class SignalClient extends EventTarget {
     super();
     socket.on('signal', (msg) => this.forward('signal', SignalInSchema, msg));
     socket.on('peer-left', (msg) => this.forward('peer-left', PeerLeftSchema, msg));
+    socket.on('signal-failed', (msg) => {
+      const parsed = v.safeParse(SignalFailedSchema, msg);
+      if (!parsed.success) return;
+      const { to, error } = parsed.output;
+      const detail = { to, error: new P2PError(error.code, error.message) };
+      this.dispatchEvent(new CustomEvent('signal-failed', { detail }));
+    });
     socket.on('room-closed', (msg) => this.forward('room-closed', RoomClosedSchema, msg));
     socket.on('assigned', (msg) => this.forward('assigned', AssignedSchema, msg));
     socket.on('queue', (msg) => this.forward('queue', QueuePositionSchema, msg));
@@ -145,10 +155,13 @@ export class SignalClient extends EventTarget {
     await this.request(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('report', msg));
   }
 
-  async signal(to: string, envelope: string): Promise<void> {
-    await this.request(() =>
-      this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('signal', { to, envelope }),
-    );
+  /**
+   * Relays a sealed envelope to `to`, without an ack: the service writes one message per relay
+   * instead of two, and says `signal-failed` when one could not go through. While the connection
+   * is down, Socket.IO buffers what is sent and delivers it on reconnect.
+   */
+  signal(to: string, envelope: string): void {
+    this.socket.emit('signal', { to, envelope });
   }
 
   close(): void {
