@@ -115,8 +115,22 @@ export const ControlSchema = v.variant('t', [
     proof: b64url(128),
   }),
   v.strictObject({ t: v.literal('manifest') }),
+  /**
+   * Pieces to send, in order. A source serving several recipients may answer `later` for a piece
+   * it already gave (or is giving) another recipient, who can pass it on; with `again`, the
+   * recipient needs it from this source regardless (nobody it talks to offers it, say).
+   */
   v.strictObject({
     t: v.literal('request'),
+    pieces: v.pipe(v.array(pieceIndex), v.minLength(1), v.maxLength(MAX_REQUEST_PIECES)),
+    again: v.optional(v.literal(true)),
+  }),
+  /**
+   * Requested pieces this source did not queue because another recipient already has them from
+   * it: get them from others, or ask `again`. The source's upload goes to pieces nobody has yet.
+   */
+  v.strictObject({
+    t: v.literal('later'),
     pieces: v.pipe(v.array(pieceIndex), v.minLength(1), v.maxLength(MAX_REQUEST_PIECES)),
   }),
   v.strictObject({

@@ -10,7 +10,7 @@ import type { SignalIn } from '../protocol/signalling.js';
 import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
-import { PieceSender, type PieceSource } from '../transfer/piece-sender.js';
+import { PieceSender, UploadLedger, type PieceSource } from '../transfer/piece-sender.js';
 import { RateMeter } from './rate.js';
 import type { PeerView, ProgressDetail } from './types.js';
 
@@ -82,6 +82,8 @@ export class PeerServer {
   private closed = false;
   /** Upload total of links that are gone (live ones are summed on demand). */
   private uploadedBefore = 0;
+  /** Which pieces went to whom, so each piece leaves this peer about once (see UploadLedger). */
+  private readonly ledger = new UploadLedger();
 
   constructor(private readonly opts: PeerServerOptions) {}
 
@@ -213,6 +215,7 @@ export class PeerServer {
             },
           },
           this.opts.pacer,
+          this.ledger,
         );
         entry.sender.start();
         this.update(entry, { status: 'transferring' });

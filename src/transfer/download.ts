@@ -88,30 +88,31 @@ export class Download {
 
   /**
    * Picks up to `count` missing pieces no one is fetching for `peer`, in claiming order: only
-   * pieces `allowed` (what the source offers), and those it `prefer`s first (or, with
-   * `preferredOnly`, no others).
+   * pieces `allowed` (what the source offers); first those every predicate of `prefer` holds
+   * for, then those all but the last hold for, and so on down to any allowed piece (or, with
+   * `preferredOnly`, down to those the first predicate holds for, and no others).
    */
   claim(
     peer: string,
     count: number,
     allowed?: (index: number) => boolean,
-    prefer?: (index: number) => boolean,
+    prefer: readonly ((index: number) => boolean)[] = [],
     preferredOnly = false,
   ): number[] {
     const out: number[] = [];
     const n = this.meta.pieceCount;
     const order = this.order;
-    const pass = (want?: (index: number) => boolean) => {
+    const pass = (tests: readonly ((index: number) => boolean)[]) => {
       for (let k = 0; k < n && out.length < count; k++) {
         const i = order ? order[k]! : k;
         if (this.have[i] || this.inFlight.has(i)) continue;
-        if ((allowed && !allowed(i)) || (want && !want(i))) continue;
+        if ((allowed && !allowed(i)) || !tests.every((test) => test(i))) continue;
         this.inFlight.set(i, peer);
         out.push(i);
       }
     };
-    if (prefer) pass(prefer);
-    if (!prefer || !preferredOnly) pass();
+    const last = preferredOnly && prefer.length > 0 ? 1 : 0;
+    for (let k = prefer.length; k >= last && out.length < count; k--) pass(prefer.slice(0, k));
     return out;
   }
 

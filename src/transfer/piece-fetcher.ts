@@ -56,6 +56,11 @@ export class PieceFetcher {
   private completed = false;
   /** What the source offers: unknown until its `have`, null for everything, else one flag per piece. */
   private offer: Uint8Array | null | undefined = undefined;
+  /**
+   * Pieces the source answered `later` for (another recipient has them from it): asked of it
+   * again only once nothing else it offers is left to ask for, and then with `again`.
+   */
+  private given: Uint8Array | null = null;
 
   constructor(
     private readonly link: PeerLink,
@@ -98,6 +103,22 @@ export class PieceFetcher {
           return true;
         }
         this.offer = flags;
+      }
+    } else if (msg.t === 'later') {
+      const count = this.download.meta.pieceCount;
+      if (msg.pieces.some((i) => i >= count)) {
+        this.fail(new P2PError('bad-request', 'The other browser deferred pieces out of place.'));
+        return true;
+      }
+      const given = (this.given ??= new Uint8Array(count));
+      for (const i of msg.pieces) {
+        given[i] = 1;
+        // Not queued by the source: no frames of it will come. (One no longer requested, after
+        // a cancel in the end game, say, is only noted.)
+        const at = this.requested.indexOf(i);
+        if (at < 0) continue;
+        this.requested.splice(at, 1);
+        this.download.release(this.peer, i);
       }
     } else if (msg.t === 'got') {
       const offer = this.offer;
@@ -236,21 +257,31 @@ export class PieceFetcher {
       if (want <= 0 || this.offer === undefined) return;
       const offer = this.offer;
       const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
-      let pieces = this.download.claim(
+      const given = this.given;
+      const prefer = this.events.prefer ?? (() => true);
+      const pieces = this.download.claim(
         this.peer,
         want,
         allowed,
-        this.events.prefer,
+        given ? [prefer, (i) => given[i] !== 1] : [prefer],
         this.events.preferOnly?.() ?? false,
       );
+      // Pieces the source deferred before are asked for again only now, and it must send them.
+      const fresh = given ? pieces.filter((i) => given[i] !== 1) : pieces;
+      let again = given ? pieces.filter((i) => given[i] === 1) : [];
       // Idle with nothing left to claim: help finish pieces a slower source still owes.
       if (pieces.length === 0 && busy === 0) {
-        pieces = this.download.claimSecond(this.peer, want, allowed);
+        again = this.download.claimSecond(this.peer, want, allowed);
       }
-      if (pieces.length === 0) return;
-      this.requested.push(...pieces);
-      this.link.sendControl({ t: 'request', pieces });
-      trace('request', this.peer, pieces);
+      if (fresh.length > 0) {
+        this.requested.push(...fresh);
+        this.link.sendControl({ t: 'request', pieces: fresh });
+      }
+      if (again.length > 0) {
+        this.requested.push(...again);
+        this.link.sendControl({ t: 'request', pieces: again, again: true });
+      }
+      if (fresh.length + again.length > 0) trace('request', this.peer, [...fresh, ...again]);
     } catch (err) {
       this.fail(
         err instanceof P2PError

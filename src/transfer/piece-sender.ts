@@ -36,10 +36,38 @@ export interface PieceSource {
 /** Most pieces a peer may have queued with us at once. */
 export const MAX_QUEUED_PIECES = 1024;
 /**
- * Times one link may be sent the same piece. An honest recipient asks again only for a piece it
- * lost (cancelled in flight, say); one that asks for ever drains the sharer's upload.
+ * Times one link may be sent (or deferred) the same piece. An honest recipient asks again only
+ * for a piece it lost (cancelled in flight, say) or was told to ask `later`; one that asks for
+ * ever drains the sharer's upload.
  */
 export const MAX_SENDS_PER_PIECE = 4;
+
+/**
+ * What one source's senders queued or sent, across all its recipients. A sender answers `later`
+ * for a piece another recipient already has (or is getting) from this source: the source's upload
+ * goes to pieces nobody has yet, and recipients trade the rest among themselves.
+ */
+export class UploadLedger {
+  private readonly holders = new Map<number, Set<object>>();
+
+  add(index: number, sender: object): void {
+    let set = this.holders.get(index);
+    if (!set) this.holders.set(index, (set = new Set()));
+    set.add(sender);
+  }
+
+  /** A piece queued for `sender` was not sent after all (cancelled, or its link closed). */
+  remove(index: number, sender: object): void {
+    const set = this.holders.get(index);
+    if (set?.delete(sender) && set.size === 0) this.holders.delete(index);
+  }
+
+  /** Whether a recipient other than `sender`'s has (or is getting) piece `index` from us. */
+  elsewhere(index: number, sender: object): boolean {
+    const set = this.holders.get(index);
+    return set !== undefined && (set.size > 1 || !set.has(sender));
+  }
+}
 
 export interface SenderEvents {
   /** Bytes handed to the channel (for the sharer's per-recipient progress). */
@@ -59,7 +87,7 @@ export class PieceSender {
   /** Whether the recipient knows this source has everything. */
   private announced = false;
   private corrupted = 0;
-  /** How often each piece was sent whole, by index. */
+  /** How often each piece was sent whole (or deferred with `later`), by index. */
   private readonly sends = new Map<number, number>();
 
   constructor(
@@ -68,6 +96,8 @@ export class PieceSender {
     private readonly events: SenderEvents,
     /** The tab's upload limit, shared with its other senders. */
     private readonly pacer?: UploadPacer,
+    /** What this source's other senders gave out (none: every request is served). */
+    private readonly ledger?: UploadLedger,
   ) {}
 
   /** Bytes of pieces handed to the channel so far. */
@@ -104,7 +134,8 @@ export class PieceSender {
       case 'manifest':
         this.sendManifest();
         return true;
-      case 'request':
+      case 'request': {
+        const later: number[] = [];
         for (const index of msg.pieces) {
           if (index >= this.source.meta.pieceCount || !this.source.has(index)) {
             this.link.fail(
@@ -113,11 +144,18 @@ export class PieceSender {
             return true;
           }
           if (this.queued.has(index)) continue;
-          if ((this.sends.get(index) ?? 0) >= MAX_SENDS_PER_PIECE) {
+          const sends = this.sends.get(index) ?? 0;
+          if (sends >= MAX_SENDS_PER_PIECE) {
             this.link.fail(
               new P2PError('limit-exceeded', `Piece ${index} was requested too often.`),
             );
             return true;
+          }
+          if (!msg.again && this.ledger?.elsewhere(index, this)) {
+            // Counted as a send: one who asks for ever without `again` is cut off the same way.
+            this.sends.set(index, sends + 1);
+            later.push(index);
+            continue;
           }
           if (this.queue.length >= MAX_QUEUED_PIECES) {
             this.link.fail(new P2PError('limit-exceeded', 'Too many pieces requested at once.'));
@@ -125,13 +163,18 @@ export class PieceSender {
           }
           this.queued.add(index);
           this.queue.push(index);
+          this.ledger?.add(index, this);
         }
+        if (later.length > 0) this.link.sendControl({ t: 'later', pieces: later });
         void this.pump();
         return true;
+      }
       case 'cancel': {
-        const drop = msg.pieces.length ? new Set(msg.pieces) : this.queued;
+        const drop = msg.pieces.length ? new Set(msg.pieces) : new Set(this.queued);
         this.queue = this.queue.filter((i) => !drop.has(i));
-        for (const i of drop) this.queued.delete(i);
+        for (const i of drop) {
+          if (this.queued.delete(i)) this.ledger?.remove(i, this);
+        }
         return true;
       }
       case 'done':
@@ -144,6 +187,7 @@ export class PieceSender {
 
   stop(): void {
     this.stopped = true;
+    for (const i of this.queued) this.ledger?.remove(i, this);
     this.queue = [];
     this.queued.clear();
   }
@@ -203,7 +247,10 @@ export class PieceSender {
       if (this.link.bufferedAmount > limit) await this.link.drain();
       const paced = this.pacer?.reserve(Math.min(payload, data.byteLength - off));
       if (paced) await paced;
-      if (this.stopped || !this.link.isOpen) return;
+      if (this.stopped || !this.link.isOpen) {
+        this.ledger?.remove(index, this);
+        return;
+      }
       this.link.send(
         this.frames.encode(FrameKind.Piece, index, off, data.subarray(off, off + payload)),
       );

@@ -61,7 +61,7 @@ describe('Download', () => {
     const f = await fixture(6 * PIECE);
     const offers = (i: number) => i !== 5;
     const prefer = (i: number) => i === 4;
-    expect(f.download.claim('a', 2, offers, prefer)).to.deep.equal([4, 0]);
+    expect(f.download.claim('a', 2, offers, [prefer])).to.deep.equal([4, 0]);
     // With a "random" source that always says 0, Fisher-Yates yields the order 1 2 3 4 5 0.
     f.download.shuffle(() => 0);
     expect(f.download.shuffled).to.equal(true);
@@ -73,8 +73,19 @@ describe('Download', () => {
   it('claims nothing but preferred pieces when asked to', async () => {
     const f = await fixture(4 * PIECE);
     const prefer = (i: number) => i % 2 === 1;
-    expect(f.download.claim('whole', 10, undefined, prefer, true)).to.deep.equal([1, 3]);
+    expect(f.download.claim('whole', 10, undefined, [prefer], true)).to.deep.equal([1, 3]);
     expect(f.download.claim('part', 10)).to.deep.equal([0, 2]);
+  });
+
+  it('claims by tiers: pieces every test holds for first, then fewer tests, then any', async () => {
+    const f = await fixture(8 * PIECE);
+    const odd = (i: number) => i % 2 === 1;
+    const low = (i: number) => i < 4;
+    expect(f.download.claim('a', 3, undefined, [odd, low])).to.deep.equal([1, 3, 5]);
+    expect(f.download.claim('b', 3, undefined, [odd, low])).to.deep.equal([7, 0, 2]);
+    // Only the first tier's pieces: here the odd ones, all of them claimed already.
+    expect(f.download.claim('c', 3, undefined, [odd, low], true)).to.deep.equal([]);
+    expect(f.download.claim('c', 3, (i) => i !== 4, [odd, low])).to.deep.equal([6]);
   });
 
   it('gives a second source pieces still in flight only at the very end', async () => {

@@ -21,6 +21,7 @@ import { PieceFetcher } from '../../src/transfer/piece-fetcher.js';
 import {
   MAX_QUEUED_PIECES,
   PieceSender,
+  UploadLedger,
   type PieceSource,
 } from '../../src/transfer/piece-sender.js';
 import {
@@ -86,6 +87,7 @@ async function transfer(
     toReceiver?: FakeLinkHooks;
     hashes?: (h: Uint8Array) => Uint8Array;
     held?: Set<number>;
+    ledger?: UploadLedger;
   } = {},
 ): Promise<Run> {
   const bytes = randomBytes(size);
@@ -118,12 +120,15 @@ async function transfer(
     },
     onError: (error) => errors.push(error),
   });
-  const sender = new PieceSender(sourceSide.asPeerLink(), source, {
-    onSent: (total) => sent.push(total),
-    onDone: () => {},
-  });
+  const sender = new PieceSender(
+    sourceSide.asPeerLink(),
+    source,
+    { onSent: (total) => sent.push(total), onDone: () => {} },
+    undefined,
+    opts.ledger,
+  );
   sourceSide.onControl = (msg: Control) => {
-    if (msg.t === 'request') requests.push(msg.pieces);
+    if (msg.t === 'request') requests.push(msg.again ? msg.pieces.map((i) => -1 - i) : msg.pieces);
     expect(sender.handle(msg), `sender handles ${msg.t}`).to.equal(true);
   };
   receiverSide.onData = (data) => fetcher.handleData(data);
@@ -226,6 +231,31 @@ describe('PieceFetcher + PieceSender', () => {
     run.sender.announce([0, 2, 4]);
     await expectIntact(run);
     expect(run.requests.flat().sort()).to.deep.equal([0, 1, 2, 3, 4]);
+  });
+
+  it('takes pieces another recipient has from the source later, and then asks for them again', async () => {
+    // Pieces 0-2 went to another recipient of this source: they are deferred, the rest come
+    // first, and the deferred ones are fetched last with `again` (nobody else offers them here).
+    const ledger = new UploadLedger();
+    const other = {};
+    for (const i of [0, 1, 2]) ledger.add(i, other);
+    const run = await transfer(6 * PIECE, { ledger });
+    await expectIntact(run);
+    const laters = run.sourceSide.controlsSent.filter((m) => m.t === 'later');
+    expect(laters.flatMap((m) => (m.t === 'later' ? m.pieces : []))).to.deep.equal([0, 1, 2]);
+    // Requests: plain for 0-5 first, then 0-2 again (logged as -1 - index).
+    expect(run.requests.flat().filter((i) => i >= 0)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(
+      run.requests
+        .flat()
+        .filter((i) => i < 0)
+        .map((i) => -1 - i),
+    ).to.deep.equal([0, 1, 2]);
+    // Each piece was sent once: the deferred ones were never queued the first time.
+    expect(run.verified.slice(0, 3)).to.deep.equal([3, 4, 5]);
+    expect(run.verified.slice().sort()).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(run.sent[run.sent.length - 1]).to.equal(6 * PIECE);
+    expect(run.download.duplicateBytes).to.equal(0);
   });
 
   it('moves a one-byte file', async () => {
@@ -467,6 +497,41 @@ describe('PieceSender against a misbehaving recipient', () => {
     s.handle({ t: 'request', pieces: [2] });
     await until(() => link.frames === 2, 2000, 'piece 2 after the cancel');
     expect(link.failure).to.equal(null);
+  });
+
+  it('defers a piece another recipient has from it, serves it asked again, and forgets what it never sent', () => {
+    const source = stalledSource(8);
+    const ledger = new UploadLedger();
+    const make = (name: string) => {
+      const link = new FakeLink(name);
+      const s = new PieceSender(
+        link.asPeerLink(),
+        source,
+        { onSent: () => {}, onDone: () => {} },
+        undefined,
+        ledger,
+      );
+      return { link, s };
+    };
+    const a = make('a');
+    const b = make('b');
+    a.s.handle({ t: 'request', pieces: [0, 1, 2] });
+    b.s.handle({ t: 'request', pieces: [1, 2, 3] });
+    expect(b.link.controlsSent).to.deep.equal([{ t: 'later', pieces: [1, 2] }]);
+    expect(ledger.elsewhere(3, a.s), 'piece 3 is queued for b').to.equal(true);
+    b.s.handle({ t: 'request', pieces: [1], again: true });
+    expect(b.link.controlsSent, 'asked again, it is queued').to.have.length(1);
+    expect(ledger.elsewhere(1, b.s)).to.equal(true);
+    // a cancels piece 2 and leaves before anything was read: nothing of it is anywhere.
+    a.s.handle({ t: 'cancel', pieces: [2] });
+    expect(ledger.elsewhere(2, b.s)).to.equal(false);
+    a.s.stop();
+    expect(ledger.elsewhere(0, b.s)).to.equal(false);
+    expect(ledger.elsewhere(1, a.s), 'b still has piece 1 queued').to.equal(true);
+    const c = make('c');
+    c.s.handle({ t: 'request', pieces: [0, 2, 1] });
+    expect(c.link.controlsSent).to.deep.equal([{ t: 'later', pieces: [1] }]);
+    expect([a.link, b.link, c.link].map((l) => l.failure)).to.deep.equal([null, null, null]);
   });
 
   it('reports the recipient’s final hash', () => {
