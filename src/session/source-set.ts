@@ -251,11 +251,8 @@ export class SourceSet {
         }
         return true;
       },
-      preferOnly: () => {
-        if (!fetcher.whole) return false;
-        for (const other of this.sources.values()) if (!other.fetcher.whole) return true;
-        return false;
-      },
+      preferOnly: (): boolean => fetcher.whole && this.trading(source),
+      trading: () => this.trading(source),
       onPiece: (_index, bytes) => {
         source.verified += bytes;
         source.rate.add(source.verified);
@@ -298,6 +295,14 @@ export class SourceSet {
     this.opts.client.release(peer).catch(() => {
       // The service forgets a source that left by itself; nothing more to free.
     });
+  }
+
+  /** Whether a source other than `source` has part of the file (so pieces pass through it). */
+  private trading(source: Source): boolean {
+    for (const other of this.sources.values()) {
+      if (other !== source && !other.fetcher.whole) return true;
+    }
+    return false;
   }
 
   private windowFor(source: Source): number {

@@ -19,6 +19,12 @@ import type { PeerLink } from '../rtc/peer-link.js';
 import type { Download } from './download.js';
 import { trace } from './faults.js';
 
+/**
+ * How long a recipient that has part-way sources waits before asking a source `again` for a piece
+ * it deferred: the recipient that got it may be one of them, and pass it on meanwhile.
+ */
+export const GIVEN_WAIT_MS = 4000;
+
 /** Bytes requested and not yet received that keep one source busy. */
 export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
 const MIN_WINDOW_PIECES = 4;
@@ -39,6 +45,11 @@ export interface FetcherEvents {
   prefer?: (index: number) => boolean;
   /** Whether to ask this source for preferred pieces only (none of the others), for now. */
   preferOnly?: () => boolean;
+  /**
+   * Whether other sources of this download have only part of the file: pieces this source
+   * deferred may reach them, so they are asked of it `again` only after GIVEN_WAIT_MS.
+   */
+  trading?: () => boolean;
   /** A piece from this source was verified. */
   onPiece: (index: number, bytes: number) => void;
   /** Every piece is verified (by this source or another). */
@@ -57,10 +68,12 @@ export class PieceFetcher {
   /** What the source offers: unknown until its `have`, null for everything, else one flag per piece. */
   private offer: Uint8Array | null | undefined = undefined;
   /**
-   * Pieces the source answered `later` for (another recipient has them from it): asked of it
-   * again only once nothing else it offers is left to ask for, and then with `again`.
+   * When the source answered `later` for each piece (another recipient has it from it), 0 for
+   * never: asked of it again only once nothing else it offers is left, and then with `again`.
    */
-  private given: Uint8Array | null = null;
+  private given: Float64Array | null = null;
+  /** Fills again when the earliest deferred piece may be asked for again. */
+  private ripen: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly link: PeerLink,
@@ -110,9 +123,10 @@ export class PieceFetcher {
         this.fail(new P2PError('bad-request', 'The other browser deferred pieces out of place.'));
         return true;
       }
-      const given = (this.given ??= new Uint8Array(count));
+      const given = (this.given ??= new Float64Array(count));
+      const now = performance.now();
       for (const i of msg.pieces) {
-        given[i] = 1;
+        given[i] = now;
         // Not queued by the source: no frames of it will come. (One no longer requested, after
         // a cancel in the end game, say, is only noted.)
         const at = this.requested.indexOf(i);
@@ -142,6 +156,8 @@ export class PieceFetcher {
   /** Stops fetching and gives unfinished pieces back to the download. */
   stop(): void {
     this.stopped = true;
+    if (this.ripen !== null) clearTimeout(this.ripen);
+    this.ripen = null;
     this.requested = [];
     this.current = null;
     this.download.release(this.peer);
@@ -259,16 +275,35 @@ export class PieceFetcher {
       const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
       const given = this.given;
       const prefer = this.events.prefer ?? (() => true);
+      // A deferred piece is asked for again once it had time to reach a part-way source of ours.
+      const now = performance.now();
+      const wait = given && this.events.trading?.() ? GIVEN_WAIT_MS : 0;
+      let ripeAt = Infinity;
+      const ripe = (i: number) => {
+        const at = given![i]!;
+        if (at === 0 || now - at >= wait) return true;
+        ripeAt = Math.min(ripeAt, at + wait);
+        return false;
+      };
       const pieces = this.download.claim(
         this.peer,
         want,
-        allowed,
-        given ? [prefer, (i) => given[i] !== 1] : [prefer],
+        given ? (i) => (allowed?.(i) ?? true) && ripe(i) : allowed,
+        given ? [prefer, (i) => given[i] === 0] : [prefer],
         this.events.preferOnly?.() ?? false,
       );
+      if (pieces.length === 0 && ripeAt < Infinity && this.ripen === null) {
+        this.ripen = setTimeout(
+          () => {
+            this.ripen = null;
+            this.poke();
+          },
+          ripeAt - now + 1,
+        );
+      }
       // Pieces the source deferred before are asked for again only now, and it must send them.
-      const fresh = given ? pieces.filter((i) => given[i] !== 1) : pieces;
-      let again = given ? pieces.filter((i) => given[i] === 1) : [];
+      const fresh = given ? pieces.filter((i) => given[i] === 0) : pieces;
+      let again = given ? pieces.filter((i) => given[i] !== 0) : [];
       // Idle with nothing left to claim: help finish pieces a slower source still owes.
       if (pieces.length === 0 && busy === 0) {
         again = this.download.claimSecond(this.peer, want, allowed);
@@ -296,6 +331,8 @@ export class PieceFetcher {
   private complete(): void {
     if (this.completed) return;
     this.completed = true;
+    if (this.ripen !== null) clearTimeout(this.ripen);
+    this.ripen = null;
     this.events.onComplete();
   }
 

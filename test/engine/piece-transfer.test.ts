@@ -17,7 +17,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import type { FileMeta } from '../../src/protocol/meta.js';
 import { Download } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
-import { PieceFetcher } from '../../src/transfer/piece-fetcher.js';
+import { GIVEN_WAIT_MS, PieceFetcher } from '../../src/transfer/piece-fetcher.js';
 import {
   MAX_QUEUED_PIECES,
   PieceSender,
@@ -88,6 +88,8 @@ async function transfer(
     hashes?: (h: Uint8Array) => Uint8Array;
     held?: Set<number>;
     ledger?: UploadLedger;
+    /** Whether the fetcher has part-way sources besides this one (see FetcherEvents.trading). */
+    trading?: boolean;
   } = {},
 ): Promise<Run> {
   const bytes = randomBytes(size);
@@ -113,6 +115,7 @@ async function transfer(
   let resolveDone!: () => void;
   const completed = new Promise<void>((resolve) => (resolveDone = resolve));
   const fetcher = new PieceFetcher(receiverSide.asPeerLink(), download, {
+    trading: () => opts.trading ?? false,
     onPiece: (index) => verified.push(index),
     onComplete: () => {
       completions.push(performance.now());
@@ -256,6 +259,25 @@ describe('PieceFetcher + PieceSender', () => {
     expect(run.verified.slice().sort()).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(run.sent[run.sent.length - 1]).to.equal(6 * PIECE);
     expect(run.download.duplicateBytes).to.equal(0);
+  });
+
+  it('with part-way sources besides, asks again for a deferred piece only after GIVEN_WAIT_MS', async () => {
+    const ledger = new UploadLedger();
+    ledger.add(1, {});
+    const requestedAt: number[] = [];
+    const run = await transfer(3 * PIECE, { ledger, trading: true });
+    const handle = run.sourceSide.onControl;
+    run.sourceSide.onControl = (msg) => {
+      if (msg.t === 'request') requestedAt.push(performance.now());
+      handle(msg);
+    };
+    await until(() => run.verified.length === 2, 5000, 'pieces 0 and 2');
+    const deferredAt = performance.now();
+    expect(run.requests.flat()).to.deep.equal([0, 1, 2]);
+    await expectIntact(run);
+    // The one request after the first: piece 1 again, no sooner than the wait allows.
+    expect(run.requests.flat()).to.deep.equal([0, 1, 2, -2]);
+    expect(requestedAt.at(-1)! - deferredAt).to.be.greaterThan(GIVEN_WAIT_MS - 500);
   });
 
   it('moves a one-byte file', async () => {
