@@ -126,6 +126,13 @@ export class PeerLink {
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly startedAt = performance.now();
   private drainWaiters: Array<() => void> = [];
+  /**
+   * The descriptions as this side applied them. The handshake reads the fingerprints from these,
+   * not from `pc.localDescription` / `pc.remoteDescription`: Chromium can open the channel before
+   * those attributes reflect a `setRemoteDescription` that is still resolving.
+   */
+  private localSdp: string | null = null;
+  private remoteSdp: string | null = null;
 
   constructor(private readonly opts: PeerLinkOptions) {
     this.sessionId = opts.role === 'offerer' ? randomId() : null;
@@ -180,6 +187,7 @@ export class PeerLink {
     if (this.opts.role !== 'offerer') throw new Error('only the offerer starts');
     this.attach(this.pc.createDataChannel('p2p-share', { ordered: true }));
     const offer = await this.pc.createOffer();
+    this.localSdp = offer.sdp ?? '';
     await this.pc.setLocalDescription(offer);
     await this.sendEnvelope({ k: 'offer', sdp: offer.sdp ?? '' });
   }
@@ -414,22 +422,25 @@ export class PeerLink {
     switch (env.k) {
       case 'offer': {
         if (this.opts.role !== 'answerer') throw new P2PError('tampered', 'Unexpected offer.');
+        this.remoteSdp = env.sdp;
         await this.pc.setRemoteDescription({ type: 'offer', sdp: env.sdp });
         await this.flushCandidates();
         const answer = await this.pc.createAnswer();
+        this.localSdp = answer.sdp ?? '';
         await this.pc.setLocalDescription(answer);
         await this.sendEnvelope({ k: 'answer', sdp: answer.sdp ?? '' });
         return;
       }
       case 'answer':
-        if (this.opts.role !== 'offerer' || this.pc.remoteDescription) {
+        if (this.opts.role !== 'offerer' || this.remoteSdp !== null) {
           throw new P2PError('tampered', 'Unexpected answer.');
         }
+        this.remoteSdp = env.sdp;
         await this.pc.setRemoteDescription({ type: 'answer', sdp: env.sdp });
         await this.flushCandidates();
         return;
       case 'candidate':
-        if (!this.pc.remoteDescription) this.pendingCandidates.push(env.c);
+        if (this.remoteSdp === null) this.pendingCandidates.push(env.c);
         else await this.addCandidate(env.c);
         return;
     }
@@ -450,8 +461,8 @@ export class PeerLink {
   // ---- fingerprint proof ------------------------------------------------------------------------
 
   private proofInput(role: 'recipient' | 'source'): Uint8Array<ArrayBuffer> | null {
-    const local = fingerprint(this.pc.localDescription?.sdp);
-    const remote = fingerprint(this.pc.remoteDescription?.sdp);
+    const local = fingerprint(this.localSdp ?? undefined);
+    const remote = fingerprint(this.remoteSdp ?? undefined);
     if (!local || !remote || !this.sessionId) return null;
     const [offerer, answerer] = this.opts.role === 'offerer' ? [local, remote] : [remote, local];
     return encoder.encode(

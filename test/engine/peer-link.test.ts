@@ -170,6 +170,44 @@ describe('PeerLink', function () {
     expect(error?.code).to.equal('peer-vanished');
   });
 
+  it('proves the fingerprints it applied, even when the channel opens before the attributes show them', async () => {
+    // Chromium may fire the channel's open before pc.remoteDescription reflects the answer whose
+    // setRemoteDescription is still resolving (a swarm CI run failed that way). Hide the
+    // attributes outright: the handshake must rest on the descriptions the link itself applied.
+    const roomId = randomId();
+    const keys = await deriveRoomKeys(randomId());
+    const recipient: Side = makeSide({
+      role: 'offerer',
+      roomId,
+      localId: 'recipient-1',
+      remoteId: 'sharer',
+      keys,
+      to: () => sharer,
+    });
+    const sharer: Side = makeSide({
+      role: 'answerer',
+      roomId,
+      localId: 'sharer',
+      remoteId: 'recipient-1',
+      keys,
+      to: () => recipient,
+    });
+    for (const side of [recipient, sharer]) {
+      for (const name of ['localDescription', 'remoteDescription']) {
+        Object.defineProperty(side.link.pc, name, { get: () => null });
+      }
+    }
+    await recipient.link.start();
+    const failed = Promise.race([recipient.closed, sharer.closed]).then((error) => {
+      throw new Error(`a side closed first: ${error?.code}: ${error?.message}`);
+    });
+    await withTimeout(
+      Promise.race([Promise.all([recipient.open, sharer.open]), failed]),
+      10000,
+      'both sides open',
+    );
+  });
+
   it("tells the other side why it failed, in the receiving side's own words", async () => {
     const { recipient, sharer } = await pair();
     await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
