@@ -71,15 +71,17 @@ export async function startService(
       return socket;
     },
     async createRoom(meta = 'c2VhbGVkLW1ldGE', passwordAuth?: string) {
-      const res = await fetch(`${url}/rooms`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          v: PROTOCOL_VERSION,
-          meta,
-          ...(passwordAuth ? { passwordAuth } : {}),
+      const res = await whileHasherBusy(() =>
+        fetch(`${url}/rooms`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            v: PROTOCOL_VERSION,
+            meta,
+            ...(passwordAuth ? { passwordAuth } : {}),
+          }),
         }),
-      });
+      );
       if (res.status !== 201) throw new Error(`POST /rooms answered ${res.status}`);
       return (await res.json()) as CreateRoomReply;
     },
@@ -178,4 +180,23 @@ export function tryPassword(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ v: PROTOCOL_VERSION, passwordAuth }),
   });
+}
+
+/**
+ * Sends as a patient client would: while the service answers that it is busy hashing passwords
+ * (a storm of other tries still draining; such an answer counts as no guess), waits the
+ * `Retry-After` it names and sends again, ten times at most. Any other answer is returned.
+ */
+export async function whileHasherBusy(send: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send();
+    if (res.status !== 429 || attempt === 10) return res;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => null)) as { error?: { message?: string } } | null;
+    if (!body?.error?.message?.includes('busy checking passwords')) return res;
+    const wait = Number(res.headers.get('retry-after')) || 1;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
 }
