@@ -113,6 +113,31 @@ describe('BatchWriter', () => {
     expect(equalBytes(target.bytes, source)).to.equal(true);
   });
 
+  it('reuses the batch buffers the stream is done with, never one still being written', async () => {
+    const source = randomBytes(12 * MiB);
+    const target = new FakeTarget();
+    const writer = new BatchWriter(target, { batchBytes: MiB, maxPendingBytes: 3 * MiB });
+    target.hold();
+    const all = pieces(source.length, 256 * KiB);
+    // Fill the budget while the stream holds every write: each batch needs a buffer of its own.
+    let next = 0;
+    while (writer.pendingBytes < 3 * MiB) {
+      const [offset, length] = all[next++]!;
+      await writer.write(offset, source.slice(offset, offset + length));
+    }
+    const held = new Set(target.calls.map((c) => c.data.buffer));
+    expect(held.size).to.equal(target.calls.length);
+    target.release();
+    for (const [offset, length] of all.slice(next)) {
+      await writer.write(offset, source.slice(offset, offset + length));
+    }
+    await writer.finish();
+    expect(equalBytes(target.bytes, source)).to.equal(true);
+    expect(target.calls).to.have.length(12);
+    // Twelve batches went through at most four buffers (the budget's three and the open one).
+    expect(new Set(target.calls.map((c) => c.data.buffer)).size).to.be.at.most(4);
+  });
+
   it('hands a piece of at least one batch to the stream without copying it', async () => {
     const target = new FakeTarget();
     const writer = new BatchWriter(target, { batchBytes: MiB, maxPendingBytes: 4 * MiB });
