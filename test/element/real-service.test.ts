@@ -11,13 +11,7 @@ import { parseLink } from '../../src/crypto/link.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../src/protocol/ids.js';
 import { $, button, maybe, record, settle, text } from './helpers.js';
-
-async function serviceUrl(): Promise<string> {
-  const res = await fetch('/__service-url');
-  const body = (await res.json()) as { url?: string; error?: string };
-  if (!res.ok || !body.url) throw new Error(body.error ?? `/__service-url answered ${res.status}`);
-  return body.url;
-}
+import { serviceUrl } from '../service-url.js';
 
 describe('<p2p-share> with the real service', () => {
   let events: ReturnType<typeof record>;

@@ -26,6 +26,7 @@ import type { Assigned, SignalIn } from '../../src/protocol/signalling.js';
 import { READ_SPAN_BYTES } from '../../src/transfer/manifest.js';
 import { MAX_QUEUED_PIECES } from '../../src/transfer/piece-sender.js';
 import { PIECE, randomBytes, sha256Hex, until } from './helpers.js';
+import { serviceUrl } from '../service-url.js';
 
 /** Long enough for WebRTC handshakes on a loaded two-core machine; all is quick when well. */
 const PATIENCE_MS = 60_000;
@@ -36,13 +37,6 @@ const PATIENCE_MS = 60_000;
 const STALL_FROM = PIECE + READ_SPAN_BYTES;
 /** Copies of the same pieces the endless requester asks for before it gives up on its own. */
 const ENDLESS_COPIES = 32;
-
-async function serviceUrl(): Promise<string> {
-  const res = await fetch('/__service-url');
-  const body = (await res.json()) as { url?: string; error?: string };
-  if (!res.ok || !body.url) throw new Error(body.error ?? `/__service-url answered ${res.status}`);
-  return body.url;
-}
 
 /**
  * The shared file on a disk that can stall: while held, reads that start at or past `from` wait.

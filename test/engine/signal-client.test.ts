@@ -9,13 +9,7 @@ import { P2PError } from '../../src/protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import { SignalClient } from '../../src/signal/signal-client.js';
-
-async function serviceUrl(): Promise<string> {
-  const res = await fetch('/__service-url');
-  const body = (await res.json()) as { url?: string; error?: string };
-  if (!res.ok || !body.url) throw new Error(body.error ?? `/__service-url answered ${res.status}`);
-  return body.url;
-}
+import { serviceUrl } from '../service-url.js';
 
 describe('SignalClient relays', () => {
   it('hears of a refused relay as signal-failed for that peer, and of nothing else', async () => {
