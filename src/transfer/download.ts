@@ -234,7 +234,10 @@ export class Download {
     const file = await this.sink.finish();
     if (this.hashedUpTo < this.meta.pieceCount) {
       // One streamed read of the rest, in the chunks the browser picks, not a read per piece.
-      const reader = file.slice(this.hashedUpTo * this.meta.pieceSize).stream().getReader();
+      const reader = file
+        .slice(this.hashedUpTo * this.meta.pieceSize)
+        .stream()
+        .getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
