@@ -117,6 +117,8 @@ export class PeerLink {
   private outbox: Promise<void> = Promise.resolve();
   private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
   private peerProven = false;
+  /** Our hello is on the channel: nothing else may go before it. */
+  private helloSent = false;
   private peerAborted = false;
   private helloReceived = false;
   /** Messages that arrived after the peer's hello but before we finished checking it. */
@@ -489,12 +491,14 @@ export class PeerLink {
       return;
     }
     const proof = new Uint8Array(await crypto.subtle.sign('HMAC', this.opts.keys.auth, input));
+    if (this.phase !== 'authenticating') return;
     this.sendControl({
       t: 'hello',
       v: PROTOCOL_VERSION,
       role: this.localRole,
       proof: toBase64Url(proof),
     });
+    this.helloSent = true;
     this.maybeOpen();
   }
 
@@ -540,8 +544,13 @@ export class PeerLink {
     this.maybeOpen();
   }
 
+  /**
+   * Open once both hellos are through: the peer's checked, and ours sent. The peer's proof can
+   * check out while ours is still being signed; opening then would let the owner's first message
+   * reach the peer before our hello, and the peer would rightly refuse it.
+   */
   private maybeOpen(): void {
-    if (this.phase === 'authenticating' && this.peerProven) {
+    if (this.phase === 'authenticating' && this.helloSent && this.peerProven) {
       this.phase = 'open';
       this.lastHeard = performance.now();
       this.opts.onOpen();

@@ -8,7 +8,7 @@ import { P2PError } from '../../src/protocol/errors.js';
 import { chunkPayloadSize, type Control } from '../../src/protocol/frames.js';
 import { fromBase64Url, randomId, toBase64Url } from '../../src/protocol/ids.js';
 import { PeerLink, remoteFailure, type LinkRole } from '../../src/rtc/peer-link.js';
-import { randomBytes } from './helpers.js';
+import { randomBytes, until } from './helpers.js';
 
 interface Side {
   link: PeerLink;
@@ -40,6 +40,8 @@ function makeSide(opts: {
   to: () => Side;
   deliver?: Deliver;
   connectTimeoutMs?: number;
+  /** Sent the moment the link opens, as an owner's first message would be. */
+  greet?: Control;
 }): Side {
   let resolveOpen!: () => void;
   let resolveClosed!: (e: P2PError | null) => void;
@@ -66,6 +68,7 @@ function makeSide(opts: {
     },
     onOpen: () => {
       side.opened = true;
+      if (opts.greet) side.link.sendControl(opts.greet);
       resolveOpen();
     },
     onControl: (msg) => side.controls.push(msg),
@@ -206,6 +209,59 @@ describe('PeerLink', function () {
       10000,
       'both sides open',
     );
+  });
+
+  it('opens only after its own hello is sent, even when the peer proves itself first', async () => {
+    // The sharer's signature is slowed, so the recipient's proof checks out while the sharer's
+    // hello is still being signed. Its owner speaks the moment the link opens (as a source sends
+    // its piece list); that must not reach the recipient before the hello.
+    const sign = crypto.subtle.sign.bind(crypto.subtle);
+    const slowed = async (...args: Parameters<SubtleCrypto['sign']>) => {
+      const data = new Uint8Array(ArrayBuffer.isView(args[2]) ? args[2].buffer : args[2]);
+      if (new TextDecoder().decode(data).includes('|source|')) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      return sign(...args);
+    };
+    crypto.subtle.sign = slowed;
+    try {
+      const roomId = randomId();
+      const keys = await deriveRoomKeys(randomId());
+      const recipient: Side = makeSide({
+        role: 'offerer',
+        roomId,
+        localId: 'recipient-1',
+        remoteId: 'sharer',
+        keys,
+        to: () => sharer,
+      });
+      const sharer: Side = makeSide({
+        role: 'answerer',
+        roomId,
+        localId: 'sharer',
+        remoteId: 'recipient-1',
+        keys,
+        to: () => recipient,
+        greet: { t: 'have', all: true },
+      });
+      await recipient.link.start();
+      const failed = Promise.race([recipient.closed, sharer.closed]).then((error) => {
+        throw new Error(`a side closed first: ${error?.code}: ${error?.message}`);
+      });
+      await withTimeout(
+        Promise.race([Promise.all([recipient.open, sharer.open]), failed]),
+        10000,
+        'both sides open',
+      );
+      await withTimeout(
+        Promise.race([until(() => recipient.controls.length > 0), failed]),
+        5000,
+        'the greeting',
+      );
+      expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+    } finally {
+      crypto.subtle.sign = sign;
+    }
   });
 
   it("tells the other side why it failed, in the receiving side's own words", async () => {
