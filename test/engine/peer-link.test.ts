@@ -90,6 +90,10 @@ interface PairOptions {
   sharerKeys?: RoomKeys;
   toSharer?: Deliver;
   toRecipient?: Deliver;
+  /** What the sharer's owner sends the moment its link opens. */
+  sharerGreets?: Control;
+  /** Runs once both links exist, before the offer. */
+  beforeStart?: (recipient: Side, sharer: Side) => void;
 }
 
 async function pair(opts: PairOptions = {}) {
@@ -112,9 +116,19 @@ async function pair(opts: PairOptions = {}) {
     keys: opts.sharerKeys ?? keys,
     to: () => recipient,
     ...(opts.toRecipient ? { deliver: opts.toRecipient } : {}),
+    ...(opts.sharerGreets ? { greet: opts.sharerGreets } : {}),
   });
+  opts.beforeStart?.(recipient, sharer);
   await recipient.link.start();
   return { recipient, sharer, roomId, keys };
+}
+
+/** `promise`, unless either side closes first: then a failure naming why. */
+function unlessClosed<T>(promise: Promise<T>, ...sides: Side[]): Promise<T> {
+  const closed = Promise.race(sides.map((side) => side.closed)).then((error): never => {
+    throw new Error(`a side closed first: ${error?.code}: ${error?.message}`);
+  });
+  return Promise.race([promise, closed]);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -177,35 +191,17 @@ describe('PeerLink', function () {
     // Chromium may fire the channel's open before pc.remoteDescription reflects the answer whose
     // setRemoteDescription is still resolving (a swarm CI run failed that way). Hide the
     // attributes outright: the handshake must rest on the descriptions the link itself applied.
-    const roomId = randomId();
-    const keys = await deriveRoomKeys(randomId());
-    const recipient: Side = makeSide({
-      role: 'offerer',
-      roomId,
-      localId: 'recipient-1',
-      remoteId: 'sharer',
-      keys,
-      to: () => sharer,
-    });
-    const sharer: Side = makeSide({
-      role: 'answerer',
-      roomId,
-      localId: 'sharer',
-      remoteId: 'recipient-1',
-      keys,
-      to: () => recipient,
-    });
-    for (const side of [recipient, sharer]) {
-      for (const name of ['localDescription', 'remoteDescription']) {
-        Object.defineProperty(side.link.pc, name, { get: () => null });
-      }
-    }
-    await recipient.link.start();
-    const failed = Promise.race([recipient.closed, sharer.closed]).then((error) => {
-      throw new Error(`a side closed first: ${error?.code}: ${error?.message}`);
+    const { recipient, sharer } = await pair({
+      beforeStart: (...sides) => {
+        for (const side of sides) {
+          for (const name of ['localDescription', 'remoteDescription']) {
+            Object.defineProperty(side.link.pc, name, { get: () => null });
+          }
+        }
+      },
     });
     await withTimeout(
-      Promise.race([Promise.all([recipient.open, sharer.open]), failed]),
+      unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
       10000,
       'both sides open',
     );
@@ -225,36 +221,18 @@ describe('PeerLink', function () {
     };
     crypto.subtle.sign = slowed;
     try {
-      const roomId = randomId();
-      const keys = await deriveRoomKeys(randomId());
-      const recipient: Side = makeSide({
-        role: 'offerer',
-        roomId,
-        localId: 'recipient-1',
-        remoteId: 'sharer',
-        keys,
-        to: () => sharer,
-      });
-      const sharer: Side = makeSide({
-        role: 'answerer',
-        roomId,
-        localId: 'sharer',
-        remoteId: 'recipient-1',
-        keys,
-        to: () => recipient,
-        greet: { t: 'have', all: true },
-      });
-      await recipient.link.start();
-      const failed = Promise.race([recipient.closed, sharer.closed]).then((error) => {
-        throw new Error(`a side closed first: ${error?.code}: ${error?.message}`);
-      });
+      const { recipient, sharer } = await pair({ sharerGreets: { t: 'have', all: true } });
       await withTimeout(
-        Promise.race([Promise.all([recipient.open, sharer.open]), failed]),
+        unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
         10000,
         'both sides open',
       );
       await withTimeout(
-        Promise.race([until(() => recipient.controls.length > 0), failed]),
+        unlessClosed(
+          until(() => recipient.controls.length > 0),
+          recipient,
+          sharer,
+        ),
         5000,
         'the greeting',
       );
