@@ -121,8 +121,10 @@ export class PeerLink {
   private helloSent = false;
   private peerAborted = false;
   private helloReceived = false;
-  /** Messages that arrived after the peer's hello but before we finished checking it. */
+  /** Messages that arrived before the link opened, for when (and if) it does. */
   private early: Array<string | ArrayBuffer> = [];
+  /** What our owner sent before the link opened, to follow our hello. */
+  private held: Array<string | Uint8Array<ArrayBuffer>> = [];
   private lastHeard = 0;
   private pingCount = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -201,7 +203,23 @@ export class PeerLink {
       .catch((err: unknown) => this.fail(toP2PError(err)));
   }
 
+  /**
+   * Sends once the link is open. Before that, what the owner sends waits (in order, a few at most)
+   * and leaves right after our hello: nothing may reach the peer ahead of the handshake.
+   */
   send(data: string | Uint8Array<ArrayBuffer>): void {
+    if (this.phase === 'open') this.transmit(data);
+    else if (this.phase !== 'closed') {
+      if (this.held.length >= MAX_EARLY_MESSAGES) {
+        this.fail(new P2PError('internal', 'Too much was sent before the connection opened.'));
+      } else {
+        // A frame's bytes may be a buffer its encoder reuses: keep a copy.
+        this.held.push(typeof data === 'string' ? data : data.slice());
+      }
+    }
+  }
+
+  private transmit(data: string | Uint8Array<ArrayBuffer>): void {
     const channel = this.channel;
     if (!channel || channel.readyState !== 'open') return;
     try {
@@ -216,6 +234,11 @@ export class PeerLink {
     this.send(JSON.stringify(msg));
   }
 
+  /** The link's own messages (handshake, heartbeat, farewell), which go in any phase. */
+  private sendOwn(msg: Control): void {
+    this.transmit(JSON.stringify(msg));
+  }
+
   /** Resolves once the send queue is below the low-water mark (or the link closed). */
   drain(): Promise<void> {
     if (this.phase === 'closed' || this.bufferedAmount <= LOW_WATER) return Promise.resolve();
@@ -225,7 +248,7 @@ export class PeerLink {
   /** Closes without an error; tells the peer first when the channel is open. */
   close(): void {
     if (this.phase === 'closed') return;
-    this.sendControl({ t: 'bye' });
+    this.sendOwn({ t: 'bye' });
     this.shutdown(null);
   }
 
@@ -233,7 +256,7 @@ export class PeerLink {
   fail(error: P2PError): void {
     if (this.phase === 'closed') return;
     if (this.channel?.readyState === 'open') {
-      this.sendControl({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
+      this.sendOwn({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
     } else if (!this.peerAborted) {
       // No channel yet: say it through the service, sealed like everything else. A relay that
       // alters it makes the peer see tampering; either way it learns at once, not at a timeout.
@@ -290,18 +313,10 @@ export class PeerLink {
 
   private handleMessage(data: string | ArrayBuffer): void {
     this.lastHeard = performance.now();
-    if (this.phase !== 'open' && this.helloReceived && this.phase !== 'closed') {
-      // The peer proved itself and moved on while we still verify its proof: keep its messages
-      // in order for when we are done (a few at most, or it is not waiting for us).
-      if (this.early.length >= MAX_EARLY_MESSAGES) {
-        this.fail(new P2PError('bad-request', 'The other browser did not wait for the handshake.'));
-      } else {
-        this.early.push(data);
-      }
-      return;
-    }
+    if (this.phase === 'closed') return;
     if (typeof data !== 'string') {
       if (this.phase === 'open') this.opts.onData(data);
+      else if (this.helloReceived) this.holdEarly(data);
       else
         this.fail(
           new P2PError('tampered', 'The other browser sent data before proving who it is.'),
@@ -315,11 +330,15 @@ export class PeerLink {
     }
     switch (msg.t) {
       case 'hello':
+        if (this.helloReceived) {
+          this.fail(new P2PError('tampered', 'The other browser repeated its handshake.'));
+          return;
+        }
         this.helloReceived = true;
         void this.verifyHello(msg);
         return;
       case 'ping':
-        this.sendControl({ t: 'pong', n: msg.n });
+        this.sendOwn({ t: 'pong', n: msg.n });
         return;
       case 'pong':
         return;
@@ -332,8 +351,20 @@ export class PeerLink {
         return;
       default:
         if (this.phase === 'open') this.opts.onControl(msg);
-        else this.fail(new P2PError('tampered', 'The other browser skipped the handshake.'));
+        else this.holdEarly(data);
     }
+  }
+
+  /**
+   * Keeps a message that came before the link opened, in order, until it does: the peer may have
+   * proved itself and moved on while we still check its proof or sign ours. Nothing is acted on
+   * before the peer's proof checks out; a peer that never proves itself is dropped at the connect
+   * timeout, and these with it.
+   */
+  private holdEarly(data: string | ArrayBuffer): void {
+    if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(data);
+    else
+      this.fail(new P2PError('bad-request', 'The other browser did not wait for the handshake.'));
   }
 
   private tick(): void {
@@ -354,7 +385,7 @@ export class PeerLink {
       this.fail(new P2PError('peer-vanished', 'The other browser stopped responding.'));
       return;
     }
-    this.sendControl({ t: 'ping', n: ++this.pingCount });
+    this.sendOwn({ t: 'ping', n: ++this.pingCount });
   }
 
   // ---- sealed signalling ------------------------------------------------------------------------
@@ -492,7 +523,7 @@ export class PeerLink {
     }
     const proof = new Uint8Array(await crypto.subtle.sign('HMAC', this.opts.keys.auth, input));
     if (this.phase !== 'authenticating') return;
-    this.sendControl({
+    this.sendOwn({
       t: 'hello',
       v: PROTOCOL_VERSION,
       role: this.localRole,
@@ -553,8 +584,12 @@ export class PeerLink {
     if (this.phase === 'authenticating' && this.helloSent && this.peerProven) {
       this.phase = 'open';
       this.lastHeard = performance.now();
+      for (const data of this.held.splice(0)) this.transmit(data);
       this.opts.onOpen();
-      for (const data of this.early.splice(0)) this.handleMessage(data);
+      for (const data of this.early.splice(0)) {
+        if (this.phase !== 'open') break;
+        this.handleMessage(data);
+      }
     }
   }
 }

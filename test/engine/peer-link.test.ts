@@ -94,6 +94,7 @@ interface PairOptions {
   sharerGreets?: Control;
   /** Runs once both links exist, before the offer. */
   beforeStart?: (recipient: Side, sharer: Side) => void;
+  recipientConnectTimeoutMs?: number;
 }
 
 async function pair(opts: PairOptions = {}) {
@@ -107,6 +108,7 @@ async function pair(opts: PairOptions = {}) {
     keys: opts.recipientKeys ?? keys,
     to: () => sharer,
     ...(opts.toSharer ? { deliver: opts.toSharer } : {}),
+    ...(opts.recipientConnectTimeoutMs ? { connectTimeoutMs: opts.recipientConnectTimeoutMs } : {}),
   });
   const sharer: Side = makeSide({
     role: 'answerer',
@@ -136,6 +138,27 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     promise,
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
   ]);
+}
+
+/** The raw channel of a link: stands for a peer running modified code. */
+const rawChannel = (side: Side) => (side.link as unknown as { channel: RTCDataChannel }).channel;
+
+/**
+ * Slows the signing of the sharer's hello (the proof of a `source`) by `ms`, so the recipient's
+ * proof checks out while the sharer's hello is still being signed. Returns the undo.
+ */
+function slowSharerHello(ms: number): () => void {
+  const sign = crypto.subtle.sign.bind(crypto.subtle);
+  crypto.subtle.sign = async (...args: Parameters<SubtleCrypto['sign']>) => {
+    const data = new Uint8Array(ArrayBuffer.isView(args[2]) ? args[2].buffer : args[2]);
+    if (new TextDecoder().decode(data).includes('|source|')) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+    return sign(...args);
+  };
+  return () => {
+    crypto.subtle.sign = sign;
+  };
 }
 
 /** Flips one bit of the sealed part, keeping the role prefix (see ENVELOPE_PREFIX). */
@@ -211,15 +234,7 @@ describe('PeerLink', function () {
     // The sharer's signature is slowed, so the recipient's proof checks out while the sharer's
     // hello is still being signed. Its owner speaks the moment the link opens (as a source sends
     // its piece list); that must not reach the recipient before the hello.
-    const sign = crypto.subtle.sign.bind(crypto.subtle);
-    const slowed = async (...args: Parameters<SubtleCrypto['sign']>) => {
-      const data = new Uint8Array(ArrayBuffer.isView(args[2]) ? args[2].buffer : args[2]);
-      if (new TextDecoder().decode(data).includes('|source|')) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-      return sign(...args);
-    };
-    crypto.subtle.sign = slowed;
+    const restore = slowSharerHello(300);
     try {
       const { recipient, sharer } = await pair({ sharerGreets: { t: 'have', all: true } });
       await withTimeout(
@@ -238,7 +253,82 @@ describe('PeerLink', function () {
       );
       expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
     } finally {
-      crypto.subtle.sign = sign;
+      restore();
+    }
+  });
+
+  it('holds what its owner sends before it opens, and sends it right after the hello', async () => {
+    const { recipient, sharer } = await pair({
+      beforeStart: (_recipient, sharer) => sharer.link.sendControl({ t: 'have', all: true }),
+    });
+    await withTimeout(
+      unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
+      10000,
+      'both sides open',
+    );
+    await withTimeout(
+      unlessClosed(
+        until(() => recipient.controls.length > 0),
+        recipient,
+        sharer,
+      ),
+      5000,
+      'the held message',
+    );
+    expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+  });
+
+  it("keeps a peer's message that overtakes its hello until the hello checks out", async () => {
+    // A peer running other code (or a browser delivering out of the usual order) says something
+    // before its hello: the message is neither acted on at once nor fatal, but waits for the proof.
+    const restore = slowSharerHello(400);
+    try {
+      const { recipient, sharer } = await pair();
+      await withTimeout(
+        until(() => rawChannel(sharer)?.readyState === 'open'),
+        10000,
+        "the sharer's channel",
+      );
+      rawChannel(sharer).send(JSON.stringify({ t: 'have', all: true }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(recipient.opened, 'not open before the hello').to.equal(false);
+      expect(recipient.controls, 'not acted on before the hello').to.deep.equal([]);
+      await withTimeout(
+        unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
+        10000,
+        'both sides open',
+      );
+      await withTimeout(
+        unlessClosed(
+          until(() => recipient.controls.length > 0),
+          recipient,
+          sharer,
+        ),
+        5000,
+        'the early message',
+      );
+      expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+    } finally {
+      restore();
+    }
+  });
+
+  it('drops a peer that talks but never proves itself, at the connect timeout, unheard', async () => {
+    const restore = slowSharerHello(60_000);
+    try {
+      const { recipient, sharer } = await pair({ recipientConnectTimeoutMs: 1500 });
+      await withTimeout(
+        until(() => rawChannel(sharer)?.readyState === 'open'),
+        10000,
+        "the sharer's channel",
+      );
+      rawChannel(sharer).send(JSON.stringify({ t: 'have', all: true }));
+      const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
+      expect(error?.code).to.equal('connection-failed');
+      expect(recipient.opened).to.equal(false);
+      expect(recipient.controls).to.deep.equal([]);
+    } finally {
+      restore();
     }
   });
 
@@ -253,9 +343,6 @@ describe('PeerLink', function () {
     expect(error?.message).to.equal(remoteFailure('integrity').message);
     expect(error?.message).not.to.contain('corrupt data');
   });
-
-  /** The raw channel of an open link: stands for a peer running modified code. */
-  const rawChannel = (side: Side) => (side.link as unknown as { channel: RTCDataChannel }).channel;
 
   it('drops a peer that repeats its handshake', async () => {
     const { recipient, sharer } = await pair();
