@@ -161,6 +161,25 @@ function slowSharerHello(ms: number): () => void {
   };
 }
 
+/** Both sides open, then the recipient hears the sharer's `have` (and nothing else). */
+async function expectHave(recipient: Side, sharer: Side, what: string): Promise<void> {
+  await withTimeout(
+    unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
+    10000,
+    'both sides open',
+  );
+  await withTimeout(
+    unlessClosed(
+      until(() => recipient.controls.length > 0),
+      recipient,
+      sharer,
+    ),
+    5000,
+    what,
+  );
+  expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+}
+
 /** Flips one bit of the sealed part, keeping the role prefix (see ENVELOPE_PREFIX). */
 function flipByte(envelope: string, at: number): string {
   const bytes = fromBase64Url(envelope.slice(1));
@@ -237,21 +256,7 @@ describe('PeerLink', function () {
     const restore = slowSharerHello(300);
     try {
       const { recipient, sharer } = await pair({ sharerGreets: { t: 'have', all: true } });
-      await withTimeout(
-        unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
-        10000,
-        'both sides open',
-      );
-      await withTimeout(
-        unlessClosed(
-          until(() => recipient.controls.length > 0),
-          recipient,
-          sharer,
-        ),
-        5000,
-        'the greeting',
-      );
-      expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+      await expectHave(recipient, sharer, 'the greeting');
     } finally {
       restore();
     }
@@ -261,21 +266,7 @@ describe('PeerLink', function () {
     const { recipient, sharer } = await pair({
       beforeStart: (_recipient, sharer) => sharer.link.sendControl({ t: 'have', all: true }),
     });
-    await withTimeout(
-      unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
-      10000,
-      'both sides open',
-    );
-    await withTimeout(
-      unlessClosed(
-        until(() => recipient.controls.length > 0),
-        recipient,
-        sharer,
-      ),
-      5000,
-      'the held message',
-    );
-    expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+    await expectHave(recipient, sharer, 'the held message');
   });
 
   it("keeps a peer's message that overtakes its hello until the hello checks out", async () => {
@@ -293,21 +284,7 @@ describe('PeerLink', function () {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(recipient.opened, 'not open before the hello').to.equal(false);
       expect(recipient.controls, 'not acted on before the hello').to.deep.equal([]);
-      await withTimeout(
-        unlessClosed(Promise.all([recipient.open, sharer.open]), recipient, sharer),
-        10000,
-        'both sides open',
-      );
-      await withTimeout(
-        unlessClosed(
-          until(() => recipient.controls.length > 0),
-          recipient,
-          sharer,
-        ),
-        5000,
-        'the early message',
-      );
-      expect(recipient.controls).to.deep.equal([{ t: 'have', all: true }]);
+      await expectHave(recipient, sharer, 'the early message');
     } finally {
       restore();
     }
