@@ -370,14 +370,7 @@ export class PeerLink {
   private tick(): void {
     const now = performance.now();
     if (this.phase === 'connecting' || this.phase === 'authenticating') {
-      if (now - this.startedAt > (this.opts.connectTimeoutMs ?? 30_000)) {
-        this.fail(
-          new P2PError(
-            'connection-failed',
-            'Could not connect to the other browser in time (a firewall or network may block it).',
-          ),
-        );
-      }
+      if (now - this.startedAt > (this.opts.connectTimeoutMs ?? 30_000)) this.fail(this.late());
       return;
     }
     if (this.phase !== 'open') return;
@@ -386,6 +379,23 @@ export class PeerLink {
       return;
     }
     this.sendOwn({ t: 'ping', n: ++this.pingCount });
+  }
+
+  /** Why the connection did not open in time, by how far it got. */
+  private late(): P2PError {
+    if (this.remoteSdp === null) {
+      return new P2PError('connection-failed', 'The other browser did not reply in time.');
+    }
+    if (this.phase === 'connecting') {
+      return new P2PError(
+        'connection-failed',
+        'Could not connect to the other browser in time (a firewall or network may block it).',
+      );
+    }
+    return new P2PError(
+      'connection-failed',
+      'The other browser connected but did not finish the secure handshake in time.',
+    );
   }
 
   // ---- sealed signalling ------------------------------------------------------------------------

@@ -302,6 +302,9 @@ describe('PeerLink', function () {
       rawChannel(sharer).send(JSON.stringify({ t: 'have', all: true }));
       const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
       expect(error?.code).to.equal('connection-failed');
+      expect(error?.message).to.equal(
+        'The other browser connected but did not finish the secure handshake in time.',
+      );
       expect(recipient.opened).to.equal(false);
       expect(recipient.controls).to.deep.equal([]);
     } finally {
@@ -469,6 +472,22 @@ describe('PeerLink', function () {
     await side.link.start();
     const error = await withTimeout(side.closed, 3000, 'the connect timeout');
     expect(error?.code).to.equal('connection-failed');
+    expect(error?.message).to.equal('The other browser did not reply in time.');
+  });
+
+  it('says a direct connection could not be made when only the offer and answer get through', async () => {
+    // Every candidate is dropped: the descriptions are applied, but there is no path to check.
+    const firstOnly: Deliver = (envelope, index, to) => {
+      if (index === 0) passOn(envelope, index, to);
+    };
+    const { recipient } = await pair({
+      toSharer: firstOnly,
+      toRecipient: firstOnly,
+      recipientConnectTimeoutMs: 1500,
+    });
+    const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
+    expect(error?.code).to.equal('connection-failed');
+    expect(error?.message).to.match(/^Could not connect to the other browser in time/);
   });
 
   it('reports peer-vanished when the other side disappears without a word', async () => {
