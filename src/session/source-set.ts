@@ -20,6 +20,11 @@ export const MAX_SOURCES = 4;
 const WINDOW_SECONDS = 2;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
 const TOP_UP_MS = 1500;
+/**
+ * Pause before the one more attempt a source gets when its connection could not be made. The
+ * failed attempt's farewell reaches the source first, so the new offer finds no stale link there.
+ */
+export const RECONNECT_AFTER_MS = 1000;
 
 export interface SourceSetOptions {
   roomId: string;
@@ -48,6 +53,10 @@ export class SourceSet {
   private readonly sources = new Map<string, Source>();
   /** Sources that failed this download: never asked for again. */
   private readonly failed = new Set<string>();
+  /** Sources whose connection could not be made once: they had their second attempt. */
+  private readonly reconnected = new Set<string>();
+  /** Second attempts waiting for their pause to end, by source. */
+  private readonly reconnecting = new Map<string, ReturnType<typeof setTimeout>>();
   private lastError: P2PError | null = null;
   private settled = false;
   private asking = false;
@@ -125,6 +134,15 @@ export class SourceSet {
 
   /** The service says `peer` left: a link still connecting will never open. */
   peerLeft(peer: string): void {
+    const pause = this.reconnecting.get(peer);
+    if (pause !== undefined) {
+      clearTimeout(pause);
+      this.reconnecting.delete(peer);
+      this.failed.add(peer);
+      this.free(peer);
+      void this.ask();
+      return;
+    }
     const source = this.sources.get(peer);
     if (source && !source.link.isOpen) {
       source.link.fail(
@@ -164,6 +182,11 @@ export class SourceSet {
     const was = this.settled;
     this.settled = true;
     this.unlisten();
+    for (const [peer, pause] of this.reconnecting) {
+      clearTimeout(pause);
+      this.free(peer);
+    }
+    this.reconnecting.clear();
     if (this.queued) this.setQueued(null);
     return was;
   }
@@ -188,7 +211,7 @@ export class SourceSet {
       const max = this.opts.maxSources ?? MAX_SOURCES;
       if (this.sources.size >= max) return;
       const reply = await this.opts.client.sources({
-        exclude: [...this.sources.keys(), ...this.failed].slice(0, 64),
+        exclude: [...this.sources.keys(), ...this.reconnecting.keys(), ...this.failed].slice(0, 64),
         max,
       });
       if (this.settled) return;
@@ -217,7 +240,13 @@ export class SourceSet {
 
   private connect(peer: string): void {
     const { client, download } = this.opts;
-    if (this.settled || this.sources.has(peer) || this.failed.has(peer) || peer === client.peerId) {
+    if (
+      this.settled ||
+      this.sources.has(peer) ||
+      this.reconnecting.has(peer) ||
+      this.failed.has(peer) ||
+      peer === client.peerId
+    ) {
       return;
     }
     const link: PeerLink = new PeerLink({
@@ -273,9 +302,22 @@ export class SourceSet {
     if (this.settled || this.sources.get(source.peerId) !== source) return;
     this.sources.delete(source.peerId);
     source.fetcher.stop();
-    this.failed.add(source.peerId);
     const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
     this.lastError = reason;
+    if (reason.code === 'connection-failed' && !this.reconnected.has(source.peerId)) {
+      // A connection that never opened may have met a passing glitch (a lost packet, a slow
+      // handshake on a loaded machine): the source gets one more attempt, keeping its slot.
+      this.reconnected.add(source.peerId);
+      this.reconnecting.set(
+        source.peerId,
+        setTimeout(() => {
+          this.reconnecting.delete(source.peerId);
+          this.connect(source.peerId);
+        }, RECONNECT_AFTER_MS),
+      );
+      return;
+    }
+    this.failed.add(source.peerId);
     if (reason.code === 'integrity' || reason.code === 'bad-request') {
       this.opts.client
         .report({

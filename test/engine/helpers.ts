@@ -50,6 +50,25 @@ export function until(check: () => boolean, timeoutMs = 5000, what = 'condition'
 
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Catches the saves (anchor downloads) a ReceiveSession makes, instead of letting them run. */
+export function catchDownloads() {
+  const saved: Array<{ name: string; url: string }> = [];
+  const onClick = (e: MouseEvent) => {
+    const anchor = e.target;
+    if (anchor instanceof HTMLAnchorElement && anchor.download) {
+      e.preventDefault();
+      saved.push({ name: anchor.download, url: anchor.href });
+    }
+  };
+  document.addEventListener('click', onClick, true);
+  return { saved, stop: () => document.removeEventListener('click', onClick, true) };
+}
+
+/** The SHA-256 of what a caught save would have written. */
+export async function savedHash(url: string): Promise<string> {
+  return sha256Hex(await (await fetch(url)).blob());
+}
+
 /** A disk sink in memory; `finish()` returns the written bytes as a File. */
 export class MemorySink implements PieceSink {
   readonly bytes: Uint8Array<ArrayBuffer>;

@@ -25,7 +25,7 @@ import { SignalClient } from '../../src/signal/signal-client.js';
 import type { Assigned, SignalIn } from '../../src/protocol/signalling.js';
 import { READ_SPAN_BYTES } from '../../src/transfer/manifest.js';
 import { MAX_QUEUED_PIECES } from '../../src/transfer/piece-sender.js';
-import { PIECE, randomBytes, sha256Hex, until } from './helpers.js';
+import { catchDownloads, PIECE, randomBytes, savedHash, sha256Hex, until } from './helpers.js';
 import { serviceUrl } from '../service-url.js';
 
 /** Long enough for WebRTC handshakes on a loaded two-core machine; all is quick when well. */
@@ -241,24 +241,6 @@ function attacks(pieceCount: number): Attack[] {
       open: (link) => link.send(new Uint8Array([0xde, 0xad, 0xbe])),
     },
   ];
-}
-
-/** Catches the saves (anchor downloads) a ReceiveSession makes, instead of letting them run. */
-function catchDownloads() {
-  const saved: Array<{ name: string; url: string }> = [];
-  const onClick = (e: MouseEvent) => {
-    const anchor = e.target;
-    if (anchor instanceof HTMLAnchorElement && anchor.download) {
-      e.preventDefault();
-      saved.push({ name: anchor.download, url: anchor.href });
-    }
-  };
-  document.addEventListener('click', onClick, true);
-  return { saved, stop: () => document.removeEventListener('click', onClick, true) };
-}
-
-async function savedHash(url: string): Promise<string> {
-  return sha256Hex(await (await fetch(url)).blob());
 }
 
 function sharing(session: ShareSession) {
