@@ -108,8 +108,9 @@ function tapCounts(tap) {
 
 /** web-test-runner reprints one progress line per browser; the last one per browser is final. */
 function wtrCounts(output) {
+  // Colours and the cursor moves it redraws its progress line with (ESC [ … letter).
   // eslint-disable-next-line no-control-regex
-  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = output.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
   const line = /^(\S[^\n:]*):\s.*\|\s*(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm;
   const perBrowser = new Map();
   for (const m of plain.matchAll(line)) {
