@@ -8,6 +8,7 @@ import { chunkPayloadSize, parseControl, type Control } from '../../src/protocol
 import { toHex } from '../../src/protocol/ids.js';
 import { HIGH_WATER, LOW_WATER, type PeerLink } from '../../src/rtc/peer-link.js';
 import type { PieceSink } from '../../src/transfer/download.js';
+import { serviceUrl } from '../service-url.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -49,6 +50,22 @@ export function until(check: () => boolean, timeoutMs = 5000, what = 'condition'
 }
 
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * For a suite against the real signalling service: looks its URL up before the suite, and undoes
+ * what each test pushed on `cleanup` (last first) after it. Call inside `describe`.
+ */
+export function useService(): { url: () => string; cleanup: Array<() => void> } {
+  let url = '';
+  const cleanup: Array<() => void> = [];
+  before(async () => {
+    url = await serviceUrl();
+  });
+  afterEach(() => {
+    for (const undo of cleanup.splice(0).reverse()) undo();
+  });
+  return { url: () => url, cleanup };
+}
 
 /** Catches the saves (anchor downloads) a ReceiveSession makes, instead of letting them run. */
 export function catchDownloads() {

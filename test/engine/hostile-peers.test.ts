@@ -25,8 +25,15 @@ import { SignalClient } from '../../src/signal/signal-client.js';
 import type { Assigned, SignalIn } from '../../src/protocol/signalling.js';
 import { READ_SPAN_BYTES } from '../../src/transfer/manifest.js';
 import { MAX_QUEUED_PIECES } from '../../src/transfer/piece-sender.js';
-import { catchDownloads, PIECE, randomBytes, savedHash, sha256Hex, until } from './helpers.js';
-import { serviceUrl } from '../service-url.js';
+import {
+  catchDownloads,
+  PIECE,
+  randomBytes,
+  savedHash,
+  sha256Hex,
+  until,
+  useService,
+} from './helpers.js';
 
 /** Long enough for WebRTC handshakes on a loaded two-core machine; all is quick when well. */
 const PATIENCE_MS = 60_000;
@@ -350,16 +357,8 @@ function closeAll(hostiles: Hostile[]): void {
 describe('A sharer under attack from recipients that hold the link', function () {
   this.timeout(4 * PATIENCE_MS);
 
-  let server: string;
-  const cleanup: Array<() => void> = [];
-
-  before(async () => {
-    server = await serviceUrl();
-  });
-
-  afterEach(() => {
-    for (const undo of cleanup.splice(0).reverse()) undo();
-  });
+  const service = useService();
+  const cleanup = service.cleanup;
 
   it('drops each hostile peer with its code while the honest download completes intact', async () => {
     const pieceCount = 12;
@@ -368,6 +367,7 @@ describe('A sharer under attack from recipients that hold the link', function ()
     const file = new StallingFile([bytes], 'report.bin', { type: 'application/octet-stream' });
     const downloads = catchDownloads();
     cleanup.push(downloads.stop);
+    const server = service.url();
     const { sharer, statuses, secret, keys } = await startSharing(server, file, cleanup);
     const honest = await startHonest(server, secret, file, sharer, cleanup);
 

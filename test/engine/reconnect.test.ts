@@ -10,8 +10,15 @@ import type { P2PError } from '../../src/protocol/errors.js';
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import type { ReceiveState } from '../../src/session/types.js';
-import { serviceUrl } from '../service-url.js';
-import { catchDownloads, fileOf, PIECE, randomBytes, savedHash, sha256Hex } from './helpers.js';
+import {
+  catchDownloads,
+  fileOf,
+  PIECE,
+  randomBytes,
+  savedHash,
+  sha256Hex,
+  useService,
+} from './helpers.js';
 
 const Native = window.RTCPeerConnection;
 
@@ -53,18 +60,11 @@ function failFirstOffers(doomed: number) {
 describe('A recipient whose connection to the sharer fails', function () {
   this.timeout(60_000);
 
-  let server: string;
-  const cleanup: Array<() => void> = [];
-
-  before(async () => {
-    server = await serviceUrl();
-  });
-
-  afterEach(() => {
-    for (const undo of cleanup.splice(0).reverse()) undo();
-  });
+  const service = useService();
+  const cleanup = service.cleanup;
 
   async function share(bytes: Uint8Array<ArrayBuffer>) {
+    const server = service.url();
     const sharer = new ShareSession({ server });
     cleanup.push(() => void sharer.stop());
     const secret = parseLink(await sharer.share(fileOf(bytes, 'retry.bin'), location.href))!;
