@@ -543,11 +543,8 @@ export class PeerLink {
     this.maybeOpen();
   }
 
+  /** Checks the peer's one hello (`handleMessage` refuses a second, and any once closed). */
   private async verifyHello(msg: Extract<Control, { t: 'hello' }>): Promise<void> {
-    if (this.peerProven || this.phase === 'closed') {
-      this.fail(new P2PError('tampered', 'The other browser repeated its handshake.'));
-      return;
-    }
     if (msg.v !== PROTOCOL_VERSION) {
       this.fail(
         new P2PError(
