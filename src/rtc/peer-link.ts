@@ -45,6 +45,13 @@ export interface PeerLinkOptions {
   onClose: (error: P2PError | null) => void;
   /** Answerer: a genuine offer arrived (before it, the link may only hold stale envelopes). */
   onOffer?: () => void;
+  /**
+   * Answerer: the peer started a new connection while this one still stood (it lost this one
+   * first, and we had not noticed yet). This link closes with `peer-vanished` and hands on, in
+   * order, the peer's new offer and every envelope it is given after it, for the link that takes
+   * over. Without it, such an offer is refused as tampering.
+   */
+  onSuperseded?: (envelope: string) => void;
   connectTimeoutMs?: number;
   heartbeatMs?: number;
   deadAfterMs?: number;
@@ -120,6 +127,8 @@ export class PeerLink {
   /** Our hello is on the channel: nothing else may go before it. */
   private helloSent = false;
   private peerAborted = false;
+  /** Where envelopes go once the peer started a new connection (see `onSuperseded`). */
+  private successor: ((envelope: string) => void) | null = null;
   private helloReceived = false;
   /** Messages that arrived before the link opened, for when (and if) it does. */
   private early: Array<string | ArrayBuffer> = [];
@@ -175,6 +184,11 @@ export class PeerLink {
 
   get isClosed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /** Whether the peer's new connection took over from this one (see `onSuperseded`). */
+  get superseded(): boolean {
+    return this.successor !== null;
   }
 
   /** Payload bytes per binary frame that fit the negotiated maximum message size. */
@@ -257,9 +271,10 @@ export class PeerLink {
     if (this.phase === 'closed') return;
     if (this.channel?.readyState === 'open') {
       this.sendOwn({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
-    } else if (!this.peerAborted) {
+    } else if (!this.peerAborted && !this.successor) {
       // No channel yet: say it through the service, sealed like everything else. A relay that
       // alters it makes the peer see tampering; either way it learns at once, not at a timeout.
+      // (Not once the peer started over: its new connection would take the abort for itself.)
       void this.sendEnvelope({ k: 'abort', code: error.code }, true);
     }
     this.shutdown(error);
@@ -430,6 +445,10 @@ export class PeerLink {
   }
 
   private async handleEnvelope(sealed: string): Promise<void> {
+    if (this.successor) {
+      this.successor(sealed);
+      return;
+    }
     if (this.phase === 'closed') return;
     const remoteRole = this.remoteRole;
     if (!sealed.startsWith(ENVELOPE_PREFIX[remoteRole])) {
@@ -448,6 +467,20 @@ export class PeerLink {
       // Sealed by the peer (the key proves it), so believable whatever session it names.
       this.peerAborted = true;
       throw remoteFailure(env.code);
+    }
+    if (
+      this.sessionId !== null &&
+      env.s !== this.sessionId &&
+      env.k === 'offer' &&
+      env.n === 0 &&
+      this.opts.onSuperseded
+    ) {
+      // Sealed by the peer, and the first message of a session of its own: it started over.
+      const successor = this.opts.onSuperseded;
+      this.successor = successor;
+      this.fail(new P2PError('peer-vanished', 'The other browser reconnected.'));
+      successor(sealed);
+      return;
     }
     if (this.sessionId === null) {
       // Candidates that trail a connection which already ended start nothing.

@@ -162,6 +162,20 @@ export class PeerServer {
   }
 
   /**
+   * `peerId` started a new connection while its last one still stood here (it lost that one
+   * before we noticed): the new one takes over, whatever the limit, since it replaces one.
+   */
+  private takeOver(peerId: string, envelope: string): void {
+    if (this.closed) return;
+    let next = this.pending.get(peerId);
+    if (!next || next.link.isClosed) {
+      next = this.createPeer(peerId);
+      this.pending.set(peerId, next);
+    }
+    next.link.receive(envelope);
+  }
+
+  /**
    * A connection attempt from `peerId`. It joins the list shown once its offer opens (stale
    * envelopes of an earlier attempt start nothing), or when it is refused as tampered.
    */
@@ -193,6 +207,7 @@ export class PeerServer {
       iceServers: this.opts.iceServers,
       relay: (env) => this.opts.relay(peerId, env),
       onOffer: show,
+      onSuperseded: (envelope) => this.takeOver(peerId, envelope),
       onOpen: () => {
         entry.sender = new PieceSender(
           entry.link,
@@ -241,6 +256,11 @@ export class PeerServer {
         }
         if (entry.view.status === 'done' || this.closed) {
           this.opts.onChange();
+          return;
+        }
+        if (entry.link.superseded) {
+          // Not a failure: the recipient is already connecting again, and shows once it has.
+          this.update(entry, { status: 'connecting', speed: 0 });
           return;
         }
         this.update(entry, {

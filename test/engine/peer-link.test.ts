@@ -42,6 +42,7 @@ function makeSide(opts: {
   connectTimeoutMs?: number;
   /** Sent the moment the link opens, as an owner's first message would be. */
   greet?: Control;
+  onSuperseded?: (envelope: string) => void;
 }): Side {
   let resolveOpen!: () => void;
   let resolveClosed!: (e: P2PError | null) => void;
@@ -78,6 +79,7 @@ function makeSide(opts: {
       resolveClosed(error);
     },
     connectTimeoutMs: opts.connectTimeoutMs ?? 8000,
+    ...(opts.onSuperseded ? { onSuperseded: opts.onSuperseded } : {}),
     heartbeatMs: 200,
     deadAfterMs: 1500,
   });
@@ -95,6 +97,8 @@ interface PairOptions {
   /** Runs once both links exist, before the offer. */
   beforeStart?: (recipient: Side, sharer: Side) => void;
   recipientConnectTimeoutMs?: number;
+  /** The sharer's link hands a new connection from the recipient on to this. */
+  sharerSuperseded?: (envelope: string) => void;
 }
 
 async function pair(opts: PairOptions = {}) {
@@ -119,6 +123,7 @@ async function pair(opts: PairOptions = {}) {
     to: () => recipient,
     ...(opts.toRecipient ? { deliver: opts.toRecipient } : {}),
     ...(opts.sharerGreets ? { greet: opts.sharerGreets } : {}),
+    ...(opts.sharerSuperseded ? { onSuperseded: opts.sharerSuperseded } : {}),
   });
   opts.beforeStart?.(recipient, sharer);
   await recipient.link.start();
@@ -364,6 +369,85 @@ describe('PeerLink', function () {
     const error = await withTimeout(recipient.closed, 5000, 'the recipient to refuse');
     expect(error?.code).to.equal('tampered');
     expect(sharer.opened || recipient.opened).to.equal(false);
+  });
+
+  /**
+   * The recipient lost its link and connects again before the sharer noticed: every envelope of
+   * the new connection reaches the sharer's old link, as the service routes by peer. Returns the
+   * sides, the new sharer side once the old link handed the connection on, and what it handed on.
+   */
+  async function reconnectWhileOpen() {
+    const handedOn: string[] = [];
+    let successor: Side | null = null;
+    const old = await pair({
+      sharerSuperseded: (envelope) => {
+        handedOn.push(envelope);
+        successor ??= makeSide({
+          role: 'answerer',
+          roomId: old.roomId,
+          localId: 'sharer',
+          remoteId: 'recipient-1',
+          keys: old.keys,
+          to: () => again,
+        });
+        successor.link.receive(envelope);
+      },
+    });
+    await withTimeout(Promise.all([old.recipient.open, old.sharer.open]), 10000, 'both open');
+    const again: Side = makeSide({
+      role: 'offerer',
+      roomId: old.roomId,
+      localId: 'recipient-1',
+      remoteId: 'sharer',
+      keys: old.keys,
+      to: () => old.sharer,
+      greet: { t: 'manifest' },
+    });
+    await again.link.start();
+    return { ...old, again, handedOn, successor: () => successor };
+  }
+
+  it('lets a new connection from the same peer take over a link it has not seen fail', async () => {
+    const { sharer, again, handedOn, successor } = await reconnectWhileOpen();
+    const error = await withTimeout(sharer.closed, 5000, 'the old link to close');
+    expect(error?.code).to.equal('peer-vanished');
+    expect(error?.message).to.match(/reconnected/);
+    await withTimeout(
+      until(() => successor()?.opened === true),
+      10000,
+      'the new link to open',
+    );
+    const next = successor()!;
+    await withTimeout(
+      unlessClosed(
+        until(() => next.controls.length > 0),
+        again,
+        next,
+      ),
+      5000,
+      'a message over the new link',
+    );
+    expect(next.controls).to.deep.equal([{ t: 'manifest' }]);
+    // The offer and every candidate after it were handed on, in the order they were sent.
+    expect(handedOn).to.deep.equal(again.sent.slice(0, handedOn.length));
+    expect(handedOn.length).to.be.greaterThan(1);
+    expect(again.closedWith).to.equal(undefined);
+  });
+
+  it('refuses a new connection from the same peer as tampering when nothing can take it over', async () => {
+    const { recipient, sharer, roomId, keys } = await pair();
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    const again = makeSide({
+      role: 'offerer',
+      roomId,
+      localId: 'recipient-1',
+      remoteId: 'sharer',
+      keys,
+      to: () => sharer,
+    });
+    await again.link.start();
+    const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse');
+    expect(error?.code).to.equal('tampered');
   });
 
   it('refuses a replayed envelope', async () => {
