@@ -231,6 +231,7 @@ export class PeerServer {
           },
           this.opts.pacer,
           this.ledger,
+          peerId,
         );
         entry.sender.start();
         this.update(entry, { status: 'transferring' });

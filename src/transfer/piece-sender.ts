@@ -43,29 +43,30 @@ export const MAX_QUEUED_PIECES = 1024;
 export const MAX_SENDS_PER_PIECE = 4;
 
 /**
- * What one source's senders queued or sent, across all its recipients. A sender answers `later`
- * for a piece another recipient already has (or is getting) from this source: the source's upload
- * goes to pieces nobody has yet, and recipients trade the rest among themselves.
+ * What one source's senders queued or sent, across all its recipients, by recipient (so a
+ * recipient that reconnects is not told to wait for pieces it was sent before). A sender answers
+ * `later` for a piece another recipient already has (or is getting) from this source: the
+ * source's upload goes to pieces nobody has yet, and recipients trade the rest among themselves.
  */
 export class UploadLedger {
-  private readonly holders = new Map<number, Set<object>>();
+  private readonly holders = new Map<number, Set<unknown>>();
 
-  add(index: number, sender: object): void {
+  add(index: number, recipient: unknown): void {
     let set = this.holders.get(index);
     if (!set) this.holders.set(index, (set = new Set()));
-    set.add(sender);
+    set.add(recipient);
   }
 
-  /** A piece queued for `sender` was not sent after all (cancelled, or its link closed). */
-  remove(index: number, sender: object): void {
+  /** A piece queued for `recipient` was not sent after all (cancelled, or its link closed). */
+  remove(index: number, recipient: unknown): void {
     const set = this.holders.get(index);
-    if (set?.delete(sender) && set.size === 0) this.holders.delete(index);
+    if (set?.delete(recipient) && set.size === 0) this.holders.delete(index);
   }
 
-  /** Whether a recipient other than `sender`'s has (or is getting) piece `index` from us. */
-  elsewhere(index: number, sender: object): boolean {
+  /** Whether a recipient other than `recipient` has (or is getting) piece `index` from us. */
+  elsewhere(index: number, recipient: unknown): boolean {
     const set = this.holders.get(index);
-    return set !== undefined && (set.size > 1 || !set.has(sender));
+    return set !== undefined && (set.size > 1 || !set.has(recipient));
   }
 }
 
@@ -98,7 +99,13 @@ export class PieceSender {
     private readonly pacer?: UploadPacer,
     /** What this source's other senders gave out (none: every request is served). */
     private readonly ledger?: UploadLedger,
+    /** Who this sender serves, in the ledger (by default, this sender alone). */
+    private readonly recipient: unknown = null,
   ) {}
+
+  private get holder(): unknown {
+    return this.recipient ?? this;
+  }
 
   /** Bytes of pieces handed to the channel so far. */
   get sent(): number {
@@ -151,7 +158,7 @@ export class PieceSender {
             );
             return true;
           }
-          if (!msg.again && this.ledger?.elsewhere(index, this)) {
+          if (!msg.again && this.ledger?.elsewhere(index, this.holder)) {
             // Counted as a send: one who asks for ever without `again` is cut off the same way.
             this.sends.set(index, sends + 1);
             later.push(index);
@@ -163,7 +170,7 @@ export class PieceSender {
           }
           this.queued.add(index);
           this.queue.push(index);
-          this.ledger?.add(index, this);
+          this.ledger?.add(index, this.holder);
         }
         if (later.length > 0) this.link.sendControl({ t: 'later', pieces: later });
         void this.pump();
@@ -173,7 +180,7 @@ export class PieceSender {
         const drop = msg.pieces.length ? new Set(msg.pieces) : new Set(this.queued);
         this.queue = this.queue.filter((i) => !drop.has(i));
         for (const i of drop) {
-          if (this.queued.delete(i)) this.ledger?.remove(i, this);
+          if (this.queued.delete(i)) this.ledger?.remove(i, this.holder);
         }
         return true;
       }
@@ -187,7 +194,7 @@ export class PieceSender {
 
   stop(): void {
     this.stopped = true;
-    for (const i of this.queued) this.ledger?.remove(i, this);
+    for (const i of this.queued) this.ledger?.remove(i, this.holder);
     this.queue = [];
     this.queued.clear();
   }
@@ -248,7 +255,7 @@ export class PieceSender {
       const paced = this.pacer?.reserve(Math.min(payload, data.byteLength - off));
       if (paced) await paced;
       if (this.stopped || !this.link.isOpen) {
-        this.ledger?.remove(index, this);
+        this.ledger?.remove(index, this.holder);
         return;
       }
       this.link.send(

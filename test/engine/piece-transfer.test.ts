@@ -88,6 +88,8 @@ async function transfer(
     hashes?: (h: Uint8Array) => Uint8Array;
     held?: Set<number>;
     ledger?: UploadLedger;
+    /** Who the sender serves, in the ledger. */
+    recipient?: string;
     /** Whether the fetcher has part-way sources besides this one (see FetcherEvents.trading). */
     trading?: boolean;
   } = {},
@@ -129,6 +131,7 @@ async function transfer(
     { onSent: (total) => sent.push(total), onDone: () => {} },
     undefined,
     opts.ledger,
+    opts.recipient,
   );
   sourceSide.onControl = (msg: Control) => {
     if (msg.t === 'request') requests.push(msg.again ? msg.pieces.map((i) => -1 - i) : msg.pieces);
@@ -259,6 +262,16 @@ describe('PieceFetcher + PieceSender', () => {
     expect(run.verified.slice().sort()).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(run.sent[run.sent.length - 1]).to.equal(6 * PIECE);
     expect(run.download.duplicateBytes).to.equal(0);
+  });
+
+  it('does not defer pieces that went to the same recipient over an earlier connection', async () => {
+    // The recipient reconnected: what the source sent its first connection is no reason to wait.
+    const ledger = new UploadLedger();
+    for (const i of [0, 1, 2]) ledger.add(i, 'recipient-1');
+    const run = await transfer(4 * PIECE, { ledger, recipient: 'recipient-1' });
+    await expectIntact(run);
+    expect(run.sourceSide.controlsSent.filter((m) => m.t === 'later')).to.deep.equal([]);
+    expect(run.requests.flat()).to.deep.equal([0, 1, 2, 3]);
   });
 
   it('with part-way sources besides, asks again for a deferred piece only after GIVEN_WAIT_MS', async () => {
