@@ -127,6 +127,8 @@ export class PeerLink {
   /** Our hello is on the channel: nothing else may go before it. */
   private helloSent = false;
   private peerAborted = false;
+  /** The peer closed the link (farewell, error, abort or closed channel), not silence or ICE. */
+  private peerEnded = false;
   /** Where envelopes go once the peer started a new connection (see `onSuperseded`). */
   private successor: ((envelope: string) => void) | null = null;
   private helloReceived = false;
@@ -184,6 +186,14 @@ export class PeerLink {
 
   get isClosed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /**
+   * Whether the peer ended the link itself (it said goodbye or why, or closed the channel), as
+   * opposed to falling silent or losing its network path: only the latter may be worth a retry.
+   */
+  get endedByPeer(): boolean {
+    return this.peerEnded;
   }
 
   /** Whether the peer's new connection took over from this one (see `onSuperseded`). */
@@ -319,6 +329,7 @@ export class PeerLink {
     channel.onopen = () => void this.authenticate();
     channel.onclose = () => {
       if (this.phase !== 'closed') {
+        this.peerEnded = true;
         this.shutdown(new P2PError('peer-vanished', 'The other browser closed the connection.'));
       }
     };
@@ -358,10 +369,12 @@ export class PeerLink {
       case 'pong':
         return;
       case 'bye':
+        this.peerEnded = true;
         this.shutdown(new P2PError('peer-vanished', 'The other browser ended the transfer.'));
         return;
       case 'error':
         // The peer's own words are not shown: they are whatever it chose to send.
+        this.peerEnded = true;
         this.shutdown(remoteFailure(msg.code));
         return;
       default:
@@ -466,6 +479,7 @@ export class PeerLink {
     if (env.k === 'abort') {
       // Sealed by the peer (the key proves it), so believable whatever session it names.
       this.peerAborted = true;
+      this.peerEnded = true;
       throw remoteFailure(env.code);
     }
     if (

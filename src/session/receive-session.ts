@@ -254,6 +254,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
           this.rate.add(download.bytes);
           this.progress(peer, download, true);
         },
+        onLost: () => {
+          // Until a source is back (the lost one's second attempt, or another), say so.
+          if (sources.open === 0 && this.state.phase === 'downloading') {
+            this.setState({ phase: 'connecting', file, bytes: download.bytes });
+          }
+        },
         onPiece: (peer) => this.progress(peer, download),
         onQueue: (position) => {
           if (position !== null) {

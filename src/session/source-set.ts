@@ -21,10 +21,18 @@ const WINDOW_SECONDS = 2;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
 const TOP_UP_MS = 1500;
 /**
- * Pause before the one more attempt a source gets when its connection could not be made. The
- * failed attempt's farewell reaches the source first, so the new offer finds no stale link there.
+ * Pause before the one more attempt a source gets when its connection could not be made, or was
+ * lost mid-transfer. The failed attempt's farewell reaches the source first, so the new offer
+ * finds no stale link there (and where the source had not noticed the loss, it lets the new
+ * connection take over).
  */
 export const RECONNECT_AFTER_MS = 1000;
+/**
+ * How long that attempt may take to open after a lost connection: the source answered within a
+ * second before, and one that went silent for good should not hold the download for the full
+ * connect timeout before it says the connection was lost.
+ */
+export const RECONNECT_TIMEOUT_MS = 10_000;
 
 export interface SourceSetOptions {
   roomId: string;
@@ -37,6 +45,8 @@ export interface SourceSetOptions {
   onPiece: (peer: string) => void;
   /** A link opened (the first one ends "connecting"). */
   onOpen: (peer: string) => void;
+  /** A source was lost before the file was complete (`open` says whether others are left). */
+  onLost?: (peer: string) => void;
   /** Queued at `position` (1 = next); null once a source was assigned. */
   onQueue: (position: number | null) => void;
 }
@@ -47,14 +57,19 @@ interface Source {
   fetcher: PieceFetcher;
   rate: RateMeter;
   verified: number;
+  /** Whether its link opened. */
+  opened: boolean;
 }
 
 export class SourceSet {
   private readonly sources = new Map<string, Source>();
   /** Sources that failed this download: never asked for again. */
   private readonly failed = new Set<string>();
-  /** Sources whose connection could not be made once: they had their second attempt. */
-  private readonly reconnected = new Set<string>();
+  /**
+   * Sources that had their second attempt, with why the first ended when it was a lost connection
+   * (what the download reports if the second attempt fails too).
+   */
+  private readonly reconnected = new Map<string, P2PError | null>();
   /** Second attempts waiting for their pause to end, by source. */
   private readonly reconnecting = new Map<string, ReturnType<typeof setTimeout>>();
   private lastError: P2PError | null = null;
@@ -219,8 +234,9 @@ export class SourceSet {
       if (reply.position !== undefined && this.sources.size === 0) this.setQueued(reply.position);
       else if (reply.sources.length > 0) this.setQueued(null);
     } catch (err) {
-      // With sources still working, a refusal to add more is no failure.
-      if (this.sources.size === 0 && !this.queued) {
+      // With sources still working (or one about to try again), a refusal to add more is no
+      // failure. A top-up asked just before a source was lost is answered after it.
+      if (this.sources.size === 0 && this.reconnecting.size === 0 && !this.queued) {
         const error = toP2PError(err);
         this.stop(error.code === 'no-sources' && this.lastError ? this.lastError : error);
       }
@@ -257,7 +273,9 @@ export class SourceSet {
       keys: this.opts.keys,
       iceServers: this.opts.iceServers,
       relay: (env) => client.signal(peer, env),
+      connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
       onOpen: () => {
+        source.opened = true;
         this.opts.onOpen(peer);
         fetcher.start();
       },
@@ -292,7 +310,14 @@ export class SourceSet {
         // The link closes with the same error; `lost` handles it once.
       },
     });
-    const source: Source = { peerId: peer, link, fetcher, rate: new RateMeter(), verified: 0 };
+    const source: Source = {
+      peerId: peer,
+      link,
+      fetcher,
+      rate: new RateMeter(),
+      verified: 0,
+      opened: false,
+    };
     this.sources.set(peer, source);
     link.start().catch((err: unknown) => link.fail(toP2PError(err)));
   }
@@ -303,11 +328,10 @@ export class SourceSet {
     this.sources.delete(source.peerId);
     source.fetcher.stop();
     const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
-    this.lastError = reason;
-    if (reason.code === 'connection-failed' && !this.reconnected.has(source.peerId)) {
-      // A connection that never opened may have met a passing glitch (a lost packet, a slow
-      // handshake on a loaded machine): the source gets one more attempt, keeping its slot.
-      this.reconnected.add(source.peerId);
+    this.lastError = this.reconnected.get(source.peerId) ?? reason;
+    this.opts.onLost?.(source.peerId);
+    if (this.retries(source, reason)) {
+      this.reconnected.set(source.peerId, reason.code === 'peer-vanished' ? reason : null);
       this.reconnecting.set(
         source.peerId,
         setTimeout(() => {
@@ -331,6 +355,18 @@ export class SourceSet {
     // What it owed went back to the pool; the others may take it now.
     for (const other of this.sources.values()) other.fetcher.poke();
     void this.ask();
+  }
+
+  /**
+   * Whether a lost source gets one more attempt, keeping its slot: once per download, for a
+   * connection that never opened (a lost packet, a slow handshake on a loaded machine may be to
+   * blame) or one that fell silent or lost its network path mid-transfer (a network change, a
+   * stall), but not one the source ended itself.
+   */
+  private retries(source: Source, reason: P2PError): boolean {
+    if (this.reconnected.has(source.peerId)) return false;
+    if (reason.code === 'connection-failed') return true;
+    return reason.code === 'peer-vanished' && source.opened && !source.link.endedByPeer;
   }
 
   private free(peer: string): void {

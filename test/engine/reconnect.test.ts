@@ -1,15 +1,16 @@
 /**
- * A recipient whose connection to the sharer cannot be made at first, against a real ShareSession,
- * a real ReceiveSession and the real signalling service (started by web-test-runner.config.mjs).
- * The recipient's connection attempts are made to fail the way a failed ICE check does: the
- * connection state turns `failed` as soon as the offer is set.
+ * A recipient whose connection to the sharer cannot be made at first, or goes silent mid-transfer,
+ * against a real ShareSession, a real ReceiveSession and the real signalling service (started by
+ * web-test-runner.config.mjs). The recipient's connections are made to fail the way a failed ICE
+ * check does (the connection state turns `failed` as soon as the offer is set), or to stall the
+ * way a lost network path does (nothing more arrives, and the goodbye is lost).
  */
 import { expect } from '@open-wc/testing';
 import { parseLink } from '../../src/crypto/link.js';
 import type { P2PError } from '../../src/protocol/errors.js';
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
-import type { ReceiveState } from '../../src/session/types.js';
+import type { ReceiveState, ShareState } from '../../src/session/types.js';
 import {
   catchDownloads,
   fileOf,
@@ -17,6 +18,7 @@ import {
   randomBytes,
   savedHash,
   sha256Hex,
+  until,
   useService,
 } from './helpers.js';
 
@@ -57,6 +59,64 @@ function failFirstOffers(doomed: number) {
   };
 }
 
+/**
+ * Stalls the first `stalled` connections that offer a data channel (the recipient's) once
+ * `afterFrames` binary frames came in over it: from then on nothing more from the sharer arrives,
+ * and the recipient's farewell and closing never reach the sharer, as when the network path fails
+ * and takes the goodbye with it. The sharer goes on hearing the recipient's heartbeat until the
+ * recipient's link gives up, so it has noticed nothing when the recipient connects again.
+ */
+function stallOffers(stalled: number, afterFrames: number) {
+  let left = stalled;
+  let offers = 0;
+  const kept: RTCPeerConnection[] = [];
+  class Stalling extends Native {
+    override createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel {
+      offers++;
+      const channel = super.createDataChannel(label, init);
+      if (left > 0) {
+        left--;
+        kept.push(this);
+        stall(this, channel, afterFrames);
+      }
+      return channel;
+    }
+  }
+  window.RTCPeerConnection = Stalling;
+  return {
+    offers: () => offers,
+    restore: () => {
+      window.RTCPeerConnection = Native;
+      for (const pc of kept) Native.prototype.close.call(pc);
+    },
+  };
+}
+
+function stall(pc: RTCPeerConnection, channel: RTCDataChannel, afterFrames: number): void {
+  let frames = 0;
+  let stalled = false;
+  const onmessage = Object.getOwnPropertyDescriptor(RTCDataChannel.prototype, 'onmessage')!;
+  Object.defineProperty(channel, 'onmessage', {
+    configurable: true,
+    get: () => onmessage.get!.call(channel) as unknown,
+    set: (handler: ((e: MessageEvent) => void) | null) => {
+      const stalling = (e: MessageEvent) => {
+        if (stalled) return;
+        if (typeof e.data !== 'string' && ++frames >= afterFrames) stalled = true;
+        handler?.(e);
+      };
+      onmessage.set!.call(channel, handler && stalling);
+    },
+  });
+  const send = channel.send.bind(channel) as (data: string | ArrayBufferView) => void;
+  channel.send = ((data: string | ArrayBufferView) => {
+    const farewell = typeof data === 'string' && /"t":"(error|bye)"/.test(data);
+    if (!(stalled && farewell)) send(data);
+  }) as RTCDataChannel['send'];
+  channel.close = () => {};
+  pc.close = () => {};
+}
+
 describe('A recipient whose connection to the sharer fails', function () {
   this.timeout(60_000);
 
@@ -73,7 +133,7 @@ describe('A recipient whose connection to the sharer fails', function () {
     const states: ReceiveState[] = [];
     session.addEventListener('statechange', () => states.push(session.state));
     await session.load();
-    return { session, states };
+    return { session, states, sharer };
   }
 
   it('connects again once by itself, and the file arrives intact', async () => {
@@ -105,6 +165,61 @@ describe('A recipient whose connection to the sharer fails', function () {
 
     expect(error?.code).to.equal('connection-failed');
     expect(flaky.offers(), 'connection attempts').to.equal(2);
+    expect(session.state.phase).to.equal('error');
+  });
+
+  it('connects again by itself when the connection goes silent mid-transfer, and the sharer lets the new one take over', async () => {
+    const bytes = randomBytes(16 * PIECE - 77);
+    const downloads = catchDownloads();
+    cleanup.push(downloads.stop);
+    const { session, states, sharer } = await share(bytes);
+    const sharerStates: ShareState[] = [];
+    sharer.addEventListener('statechange', () => sharerStates.push(sharer.state));
+    const stalls = stallOffers(1, 6);
+    cleanup.push(stalls.restore);
+
+    const done = await session.download();
+
+    expect(stalls.offers(), 'connection attempts').to.equal(2);
+    expect(done.sha256).to.equal(await sha256Hex(bytes));
+    expect(downloads.saved).to.have.length(1);
+    expect(await savedHash(downloads.saved[0]!.url)).to.equal(done.sha256);
+    const phases = states.map((s) => s.phase).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases).not.to.include('error');
+    // While it connected again, the widget said so, then went on from where it was.
+    expect(phases.slice(phases.indexOf('downloading'))).to.deep.equal([
+      'downloading',
+      'connecting',
+      'downloading',
+      'saving',
+      'done',
+    ]);
+    // The sharer still held the old connection when the new offer came: it handed over to the
+    // new one rather than refusing it, and never showed the recipient as failed.
+    const failed = sharerStates.flatMap((s) =>
+      s.phase === 'sharing' ? s.peers.filter((p) => p.status === 'failed') : [],
+    );
+    expect(failed).to.deep.equal([]);
+    await until(
+      () => sharer.state.phase === 'sharing' && sharer.state.peers[0]?.status === 'done',
+      5000,
+      'the sharer to show the recipient done',
+    );
+    expect(sharer.state.phase === 'sharing' && sharer.state.peers.length).to.equal(1);
+  });
+
+  it('gives up when the second connection goes silent too, saying the connection was lost', async () => {
+    const { session } = await share(randomBytes(16 * PIECE));
+    const stalls = stallOffers(Infinity, 6);
+    cleanup.push(stalls.restore);
+
+    const error = await session.download().then(
+      () => null,
+      (err: P2PError) => err,
+    );
+
+    expect(error?.code).to.equal('peer-vanished');
+    expect(stalls.offers(), `connection attempts (${error?.message})`).to.equal(2);
     expect(session.state.phase).to.equal('error');
   });
 });
