@@ -254,7 +254,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
           this.rate.add(download.bytes);
           this.progress(peer, download, true);
         },
-        onLost: () => {
+        onRetry: () => {
           // Until a source is back (the lost one's second attempt, or another), say so.
           if (sources.open === 0 && this.state.phase === 'downloading') {
             this.setState({ phase: 'connecting', file, bytes: download.bytes });

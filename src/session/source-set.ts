@@ -45,8 +45,8 @@ export interface SourceSetOptions {
   onPiece: (peer: string) => void;
   /** A link opened (the first one ends "connecting"). */
   onOpen: (peer: string) => void;
-  /** A source was lost before the file was complete (`open` says whether others are left). */
-  onLost?: (peer: string) => void;
+  /** A source was lost and gets its one more attempt (`open` says whether others are left). */
+  onRetry?: (peer: string) => void;
   /** Queued at `position` (1 = next); null once a source was assigned. */
   onQueue: (position: number | null) => void;
 }
@@ -328,10 +328,13 @@ export class SourceSet {
     this.sources.delete(source.peerId);
     source.fetcher.stop();
     const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
-    this.lastError = this.reconnected.get(source.peerId) ?? reason;
-    this.opts.onLost?.(source.peerId);
+    // A lost connection that could not be made again was lost all the same; anything else the
+    // second attempt met (tampering, say) is news.
+    const first = this.reconnected.get(source.peerId);
+    this.lastError = first && reason.code === 'connection-failed' ? first : reason;
     if (this.retries(source, reason)) {
       this.reconnected.set(source.peerId, reason.code === 'peer-vanished' ? reason : null);
+      this.opts.onRetry?.(source.peerId);
       this.reconnecting.set(
         source.peerId,
         setTimeout(() => {
