@@ -24,7 +24,7 @@ import { fromOfferer } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
-import { Download } from '../transfer/download.js';
+import { Download, type PieceSink } from '../transfer/download.js';
 import { UploadPacer } from '../transfer/pacer.js';
 import { PeerServer } from './peer-server.js';
 import { RateMeter } from './rate.js';
@@ -75,7 +75,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private readonly rest: RestClient;
   private meta: FileMeta | null = null;
   private keys: RoomKeys | null = null;
-  private sink: Sink | null = null;
+  /** Where the file goes, once asked for (it may still be opening: a save picker is open, say). */
+  private sink: Promise<Sink> | null = null;
   private download_: Download | null = null;
   private signal: SignalClient | null = null;
   private iceServers: RTCIceServer[] | null = null;
@@ -213,7 +214,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.seeder = null;
     this.signal?.close();
     this.signal = null;
-    if (!this.result) void this.sink?.abort().catch(() => {});
+    if (!this.result) void this.sink?.then((sink) => sink.abort()).catch(() => {});
   }
 
   private async run(): Promise<CompleteDetail> {
@@ -228,19 +229,28 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       : this.rest.getIce();
     joining.catch(() => {});
     ice.catch(() => {});
+    // Asked for before any await (a save picker needs the click's user activation), and opened
+    // while the connection is made, not before: verified pieces wait for it within the
+    // download's backlog. One that cannot open (no space, the picker dismissed) ends the attempt,
+    // and the next one asks again.
+    const sink = (this.sink ??= openSink({
+      name: meta.name,
+      size: meta.size,
+      roomId: this.opts.secret.roomId,
+      prefer: this.opts.saveTo ?? 'auto',
+    }));
+    const sinkFailed = sink.then(() => new Promise<never>(() => {}));
+    sinkFailed.catch(() => {
+      if (this.sink !== sink) return;
+      this.sink = null;
+      this.download_ = null;
+    });
     try {
-      // No await before the sink opens: a save picker needs the click's user activation.
-      this.sink ??= await openSink({
-        name: meta.name,
-        size: meta.size,
-        roomId: this.opts.secret.roomId,
-        prefer: this.opts.saveTo ?? 'auto',
-      });
-      const download = (this.download_ ??= new Download(meta, this.sink));
+      const download = (this.download_ ??= new Download(meta, whenOpen(sink)));
       download.onVerified = (index, data) => this.offerPiece(download, index, data);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
-      const client = await joining;
-      this.iceServers ??= (await ice).iceServers;
+      const client = await Promise.race([joining, sinkFailed]);
+      this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
       const sources = new SourceSet({
         roomId: this.opts.secret.roomId,
         client,
@@ -270,10 +280,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         },
       });
       this.sources = sources;
+      sinkFailed.catch((err: unknown) => sources.stop(toP2PError(err)));
       await sources.start();
       this.setState({ phase: 'saving', file });
       const { file: saved, sha256 } = await download.finish();
-      await this.sink.save(saved, meta.name);
+      await (await sink).save(saved, meta.name);
       sources.finish(sha256);
       this.sources = null;
       download.onVerified = null;
@@ -296,7 +307,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
         // either way the next attempt starts over.
-        await this.sink?.abort().catch(() => {});
+        await this.sink?.then((opened) => opened.abort()).catch(() => {});
         this.sink = null;
         this.download_ = null;
       }
@@ -482,4 +493,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.state = state;
     this.dispatchEvent(new Event('statechange'));
   }
+}
+
+/** A download's sink that may still be opening: each write (in order) waits for it. */
+function whenOpen(sink: Promise<PieceSink>): PieceSink {
+  return {
+    write: async (offset, data) => (await sink).write(offset, data),
+    finish: async () => (await sink).finish(),
+  };
 }
