@@ -33,6 +33,12 @@ export const RECONNECT_AFTER_MS = 1000;
  * connect timeout before it says the connection was lost.
  */
 export const RECONNECT_TIMEOUT_MS = 10_000;
+/** How a second attempt fails when the source cannot be reached again. */
+const UNREACHABLE: ReadonlySet<string> = new Set([
+  'connection-failed',
+  'peer-not-found',
+  'peer-vanished',
+]);
 
 export interface SourceSetOptions {
   roomId: string;
@@ -328,10 +334,10 @@ export class SourceSet {
     this.sources.delete(source.peerId);
     source.fetcher.stop();
     const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
-    // A lost connection that could not be made again was lost all the same; anything else the
-    // second attempt met (tampering, say) is news.
+    // A lost connection that could not be made again (no reply, or the source is gone by now)
+    // was lost all the same; anything else the second attempt met (tampering, say) is news.
     const first = this.reconnected.get(source.peerId);
-    this.lastError = first && reason.code === 'connection-failed' ? first : reason;
+    this.lastError = first && UNREACHABLE.has(reason.code) ? first : reason;
     if (this.retries(source, reason)) {
       this.reconnected.set(source.peerId, reason.code === 'peer-vanished' ? reason : null);
       this.opts.onRetry?.(source.peerId);
