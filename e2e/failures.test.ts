@@ -27,6 +27,9 @@ before(async () => {
 afterEach(() => env.closePeers());
 after(() => env.close());
 
+/** The sharer's upload limit where a test must act before the transfer ends (16 s for 64 MiB). */
+const SLOW_UPLINK = 4 * MiB;
+
 test('a link to a room that does not exist says room-not-found', { timeout: 60_000 }, async () => {
   const recipient = await env.launch('chromium', 'recipient');
   await gotoHost(recipient.page, `${env.hostUrl()}#p2p=${randomLinkId()}.${randomLinkId()}`);
@@ -40,7 +43,7 @@ test(
   async () => {
     const file = await makeRandomFile(env.tmp, 'vanish.bin', 64 * MiB);
     const [sharer, recipient] = await Promise.all([
-      env.launch('chromium', 'sharer'),
+      env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: SLOW_UPLINK })),
       env.launch('chromium', 'recipient'),
     ]);
     const link = await share(sharer, file);
@@ -66,7 +69,9 @@ test(
   async () => {
     const file = await makeRandomFile(env.tmp, 'stop.bin', 64 * MiB);
     const [sharer, recipient] = await Promise.all([
-      env.launch('chromium', 'sharer'),
+      // Slow enough that the stop lands mid-transfer: on an idle machine the whole file can
+      // otherwise arrive before the click on Stop does.
+      env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: SLOW_UPLINK })),
       env.launch('chromium', 'recipient'),
     ]);
     const link = await share(sharer, file);
