@@ -3,10 +3,14 @@
  * a fake pair of peer links that carries control messages and frames between a PieceFetcher and
  * a PieceSender with the flow-control accounting of a real data channel.
  */
+import { parseLink } from '../../src/crypto/link.js';
 import type { P2PError } from '../../src/protocol/errors.js';
 import { chunkPayloadSize, parseControl, type Control } from '../../src/protocol/frames.js';
 import { toHex } from '../../src/protocol/ids.js';
 import { HIGH_WATER, LOW_WATER, type PeerLink } from '../../src/rtc/peer-link.js';
+import { ReceiveSession } from '../../src/session/receive-session.js';
+import { ShareSession } from '../../src/session/share-session.js';
+import type { ReceiveState } from '../../src/session/types.js';
 import type { PieceSink } from '../../src/transfer/download.js';
 import { serviceUrl } from '../service-url.js';
 
@@ -65,6 +69,28 @@ export function useService(): { url: () => string; cleanup: Array<() => void> } 
     for (const undo of cleanup.splice(0).reverse()) undo();
   });
   return { url: () => url, cleanup };
+}
+
+/**
+ * Shares `bytes` as `name` from a real ShareSession and loads its link in a ReceiveSession (to
+ * OPFS, not seeding), both through the service `useService()` found; both are undone after the
+ * test. `states` collects every state the recipient goes through.
+ */
+export async function shareAndLoad(
+  service: ReturnType<typeof useService>,
+  bytes: Uint8Array<ArrayBuffer>,
+  name: string,
+) {
+  const server = service.url();
+  const sharer = new ShareSession({ server });
+  service.cleanup.push(() => void sharer.stop());
+  const secret = parseLink(await sharer.share(fileOf(bytes, name), location.href))!;
+  const session = new ReceiveSession({ server, secret, saveTo: 'opfs', seed: false });
+  service.cleanup.push(() => session.dispose());
+  const states: ReceiveState[] = [];
+  session.addEventListener('statechange', () => states.push(session.state));
+  await session.load();
+  return { session, states, sharer };
 }
 
 /** Catches the saves (anchor downloads) a ReceiveSession makes, instead of letting them run. */

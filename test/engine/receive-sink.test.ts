@@ -4,19 +4,15 @@
  * File System's free-space check made slow or made to report a full disk.
  */
 import { expect } from '@open-wc/testing';
-import { parseLink } from '../../src/crypto/link.js';
 import type { P2PError } from '../../src/protocol/errors.js';
-import { ReceiveSession } from '../../src/session/receive-session.js';
-import { ShareSession } from '../../src/session/share-session.js';
-import type { ReceiveState } from '../../src/session/types.js';
 import {
   catchDownloads,
-  fileOf,
   MiB,
   PIECE,
   randomBytes,
   savedHash,
   sha256Hex,
+  shareAndLoad,
   useService,
 } from './helpers.js';
 
@@ -36,19 +32,7 @@ describe("A download's disk", function () {
 
   const service = useService();
   const cleanup = service.cleanup;
-
-  async function share(bytes: Uint8Array<ArrayBuffer>) {
-    const server = service.url();
-    const sharer = new ShareSession({ server });
-    cleanup.push(() => void sharer.stop());
-    const secret = parseLink(await sharer.share(fileOf(bytes, 'disk.bin'), location.href))!;
-    const session = new ReceiveSession({ server, secret, saveTo: 'opfs', seed: false });
-    cleanup.push(() => session.dispose());
-    const states: ReceiveState[] = [];
-    session.addEventListener('statechange', () => states.push(session.state));
-    await session.load();
-    return { session, states };
-  }
+  const share = (bytes: Uint8Array<ArrayBuffer>) => shareAndLoad(service, bytes, 'disk.bin');
 
   it('is prepared while the connection is made, not before it, and the file arrives intact', async () => {
     const bytes = randomBytes(6 * PIECE + 5);

@@ -6,18 +6,15 @@
  * way a lost network path does (nothing more arrives, and the goodbye is lost).
  */
 import { expect } from '@open-wc/testing';
-import { parseLink } from '../../src/crypto/link.js';
 import type { P2PError } from '../../src/protocol/errors.js';
-import { ReceiveSession } from '../../src/session/receive-session.js';
-import { ShareSession } from '../../src/session/share-session.js';
-import type { ReceiveState, ShareState } from '../../src/session/types.js';
+import type { ShareState } from '../../src/session/types.js';
 import {
   catchDownloads,
-  fileOf,
   PIECE,
   randomBytes,
   savedHash,
   sha256Hex,
+  shareAndLoad,
   until,
   useService,
 } from './helpers.js';
@@ -122,19 +119,7 @@ describe('A recipient whose connection to the sharer fails', function () {
 
   const service = useService();
   const cleanup = service.cleanup;
-
-  async function share(bytes: Uint8Array<ArrayBuffer>) {
-    const server = service.url();
-    const sharer = new ShareSession({ server });
-    cleanup.push(() => void sharer.stop());
-    const secret = parseLink(await sharer.share(fileOf(bytes, 'retry.bin'), location.href))!;
-    const session = new ReceiveSession({ server, secret, saveTo: 'opfs', seed: false });
-    cleanup.push(() => session.dispose());
-    const states: ReceiveState[] = [];
-    session.addEventListener('statechange', () => states.push(session.state));
-    await session.load();
-    return { session, states, sharer };
-  }
+  const share = (bytes: Uint8Array<ArrayBuffer>) => shareAndLoad(service, bytes, 'retry.bin');
 
   it('connects again once by itself, and the file arrives intact', async () => {
     const bytes = randomBytes(6 * PIECE - 123);
