@@ -4,7 +4,7 @@
  * the running SHA-256 of the whole file. Pieces are checked against the manifest before they are
  * written; nothing unverified reaches the disk.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { SHA256 } from '@stablelib/sha256';
 import { P2PError } from '../protocol/errors.js';
 import { toHex } from '../protocol/ids.js';
 import { manifestBytes, pieceLength, type FileMeta } from '../protocol/meta.js';
@@ -44,7 +44,7 @@ export class Download {
   onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
-  private readonly whole = sha256.create();
+  private readonly whole = new SHA256();
   private hashedUpTo = 0;
 
   constructor(

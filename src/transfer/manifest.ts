@@ -1,10 +1,10 @@
 /**
  * Cutting a file into pieces and reading them back: the sharer hashes each piece (SHA-256, Web
- * Crypto) and the whole file (incremental SHA-256, @noble/hashes) in one pass, reading ahead so the
+ * Crypto) and the whole file (incremental SHA-256, @stablelib/sha256) in one pass, reading ahead so the
  * disk and the hash overlap. The result is the metadata that gets sealed and the manifest peers
  * serve; `PieceReader` serves the pieces afterwards.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { SHA256 } from '@stablelib/sha256';
 import { P2PError } from '../protocol/errors.js';
 import { toHex } from '../protocol/ids.js';
 import { choosePieceSize, HASH_BYTES, type FileMeta } from '../protocol/meta.js';
@@ -118,7 +118,7 @@ export async function prepareFile(
   const pieceSize = choosePieceSize(file.size);
   const pieceCount = Math.ceil(file.size / pieceSize);
   const hashes = new Uint8Array(pieceCount * HASH_BYTES);
-  const whole = sha256.create();
+  const whole = new SHA256();
   const reader = new PieceReader(file, pieceSize);
   let next = pieceCount > 0 ? reader.read(0) : null;
   for (let i = 0; i < pieceCount; i++) {
