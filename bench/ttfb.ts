@@ -117,7 +117,7 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
       metric: '  ours: link open → first verified piece',
       value: median(col((r) => r.firstByteMs - r.openedMs)),
       unit: 'ms',
-      note: 'manifest, first request, one piece, its hash; the widget throttles progress events to one per 100 ms, so this may include up to 100 ms of waiting',
+      note: 'the manifest (the first request leaves with it, once the source says what it has), one piece of at least 64 KiB, its hash; the first bytes of an attempt are reported at once (later progress at most every 250 ms)',
     },
     {
       metric: 'bare: nothing → data channel open',

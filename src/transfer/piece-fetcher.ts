@@ -62,6 +62,8 @@ export class PieceFetcher {
   private current: Assembly | null = null;
   private manifest: Uint8Array<ArrayBuffer> | null = null;
   private manifestReceived = 0;
+  /** This source's manifest, received whole and being checked (pieces wait for the check). */
+  private manifestCheck: Promise<boolean> | null = null;
   private stopped = false;
   private requesting = false;
   private completed = false;
@@ -148,9 +150,13 @@ export class PieceFetcher {
     return true;
   }
 
-  /** Asks for more if the window has room: another source gave pieces back, say. */
+  /**
+   * Asks for more if the window has room: another source gave pieces back, say. Pieces are asked
+   * for while the manifest is still on its way (it comes first on the ordered channel, and each
+   * piece waits for its check), so a fresh link does not wait a round trip for it.
+   */
   poke(): void {
-    if (this.download.hashes && !this.manifest) void this.fill();
+    if (this.download.hashes || this.manifest || this.manifestCheck) void this.fill();
   }
 
   /** Stops fetching and gives unfinished pieces back to the download. */
@@ -216,7 +222,8 @@ export class PieceFetcher {
     this.manifestReceived += payload.byteLength;
     if (this.manifestReceived < manifest.byteLength) return;
     this.manifest = null;
-    void this.download.setManifest(manifest).then((ok) => {
+    const check = (this.manifestCheck = this.download.setManifest(manifest));
+    void check.then((ok) => {
       if (this.stopped) return;
       if (!ok) {
         this.fail(
@@ -233,6 +240,10 @@ export class PieceFetcher {
 
   private async deliver(index: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
     try {
+      // A piece that came on the manifest's heels waits for the manifest's check (a failed one
+      // stops this fetcher); one that came before the manifest was whole is refused by `accept`.
+      if (!this.download.hashes && this.manifestCheck && !(await this.manifestCheck)) return;
+      if (this.stopped) return;
       const result = await this.download.accept(this.peer, index, data);
       if (this.stopped) return;
       if (result === 'corrupt') {

@@ -7,6 +7,7 @@ import { parseLink } from '../../src/crypto/link.js';
 import type { P2PError } from '../../src/protocol/errors.js';
 import { chunkPayloadSize, parseControl, type Control } from '../../src/protocol/frames.js';
 import { toHex } from '../../src/protocol/ids.js';
+import { MIN_PIECE_SIZE } from '../../src/protocol/meta.js';
 import { HIGH_WATER, LOW_WATER, type PeerLink } from '../../src/rtc/peer-link.js';
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
@@ -16,8 +17,8 @@ import { serviceUrl } from '../service-url.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
-/** The smallest piece size, which every test file below 512 MiB uses. */
-export const PIECE = 256 * KiB;
+/** The smallest piece size, which every test file below 128 MiB uses. */
+export const PIECE = MIN_PIECE_SIZE;
 
 export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);

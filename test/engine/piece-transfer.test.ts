@@ -366,14 +366,38 @@ describe('PieceFetcher + PieceSender', () => {
     expect(run.errors[0]!.code).to.equal('integrity');
     expectFailed(run.receiverSide, 'integrity');
     expect(run.download.hashes).to.equal(null);
-    expect(run.requests).to.deep.equal([]);
+    // Pieces were asked for with the manifest, and whatever came of them is kept nowhere.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run.verified).to.deep.equal([]);
+    expect(run.download.bytes).to.equal(0);
+    expect(run.sink.writes).to.deep.equal([]);
+  });
+
+  it('asks for pieces before the manifest has arrived, and checks them against it', async () => {
+    const run = await transfer(6 * PIECE);
+    // What the recipient had of the manifest when it sent each request.
+    let manifestFrames = 0;
+    const seenAtRequest: number[] = [];
+    const onData = run.receiverSide.onData;
+    run.receiverSide.onData = (data) => {
+      if (new Uint8Array(data)[0] === FrameKind.Manifest) manifestFrames++;
+      onData(data);
+    };
+    const sendControl = run.receiverSide.sendControl.bind(run.receiverSide);
+    run.receiverSide.sendControl = (msg) => {
+      if (msg.t === 'request') seenAtRequest.push(manifestFrames);
+      sendControl(msg);
+    };
+    await expectIntact(run);
+    expect(run.requests.flat().sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(seenAtRequest[0], 'manifest frames in when the first request left').to.equal(0);
   });
 
   it('keeps bufferedAmount under HIGH_WATER and frames within the message size', async () => {
     // 12 MiB fits in the first request window, so the sender must stop on bufferedAmount.
     const run = await transfer(12 * MiB);
     await expectIntact(run);
-    expect(run.requests[0]!.length).to.equal(48);
+    expect(run.requests[0]!.length).to.equal((12 * MiB) / PIECE);
     expect(run.sourceSide.maxBuffered, 'the sender was pushed to its limit').to.be.greaterThan(
       HIGH_WATER / 2,
     );
@@ -530,7 +554,8 @@ describe('PieceSender against a misbehaving recipient', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(link.frames).to.equal(0);
     s.handle({ t: 'request', pieces: [2] });
-    await until(() => link.frames === 2, 2000, 'piece 2 after the cancel');
+    const frames = Math.ceil(PIECE / link.framePayload);
+    await until(() => link.frames === frames, 2000, 'piece 2 after the cancel');
     expect(link.failure).to.equal(null);
   });
 
