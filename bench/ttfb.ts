@@ -3,7 +3,9 @@
  * on screen (metadata over REST), and Download click → the first verified piece on disk (the
  * first `p2p-share-progress` with bytes > 0). The yardstick, measured in the same run: a bare
  * RTCPeerConnection going from nothing to an open data channel through the same service
- * (Socket.IO connect, join, sources, offer/answer/ICE as plain envelopes).
+ * (Socket.IO connect, join, sources, offer/answer/ICE as plain envelopes). Also reported: how
+ * long a sharer waits for its link while the widget hashes a 256 MiB file, in Chromium and
+ * Firefox.
  */
 import {
   failureNotes,
@@ -15,12 +17,25 @@ import {
 } from './lib/bench.js';
 import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
 import { barChart } from './lib/chart.js';
-import { bareConnect, widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
+import {
+  bareConnect,
+  widgetDownload,
+  widgetOpen,
+  widgetShare,
+  widgetShareTimed,
+} from './lib/drive.js';
 import { makeRandomFile } from './lib/files.js';
 import type { Row } from './lib/report.js';
 import { MiB, median, medianRatio } from './lib/stats.js';
 import { World } from './lib/world.js';
 import type { ConnectTiming } from './pages/types.js';
+
+/** One sharer's preparation of the large file: pick → link. */
+interface PrepareRun {
+  browser: 'chromium' | 'firefox';
+  run: number;
+  ms: number;
+}
 
 interface TtfbRun {
   run: number;
@@ -46,6 +61,8 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
   const world = await World.start();
   const dir = tempDir('p2p-bench-ttfb-');
   const runs: TtfbRun[] = [];
+  const prepares: PrepareRun[] = [];
+  const prepareSize = ctx.smoke ? 4 * MiB : 256 * MiB;
   const failures: Failure[] = [];
   try {
     const file = await makeRandomFile(dir, 'ttfb.bin', size);
@@ -90,6 +107,24 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
           `${ours.firstByteMs.toFixed(0)} ms, bare channel ${bare.totalMs.toFixed(0)} ms`,
       );
     }
+    // Before any of that, a sharer waits for its link while the widget hashes the file.
+    const big = await makeRandomFile(dir, 'prepare.bin', prepareSize);
+    for (const browser of ['chromium', 'firefox'] as const) {
+      const b = await BenchBrowser.launch(browser, 'sharer');
+      versions[browser] = b.version;
+      try {
+        for (let run = 0; run < ctx.runs; run++) {
+          const { preparedMs } = await widgetShareTimed(b, world, big);
+          prepares.push({ browser, run, ms: preparedMs });
+          ctx.log(
+            `prepare ${browser} ${run + 1}/${ctx.runs}: ${(prepareSize / MiB).toFixed(0)} MiB ` +
+              `picked → link in ${preparedMs.toFixed(0)} ms`,
+          );
+        }
+      } finally {
+        await b.close();
+      }
+    }
   } finally {
     await world.close();
     removeTempDir(dir);
@@ -100,7 +135,22 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
     col((r) => r.firstByteMs),
     col((r) => r.bare.totalMs),
   );
+  const prepareMbps = (browser: PrepareRun['browser']) =>
+    median(
+      prepares.filter((p) => p.browser === browser).map((p) => prepareSize / 1e6 / (p.ms / 1000)),
+    );
   const rows: Row[] = [
+    {
+      metric: `sharer: ${prepareSize / MiB} MiB picked → link, Chromium`,
+      value: prepareMbps('chromium'),
+      unit: 'MB/s',
+      note: 'hashing every piece (Web Crypto) and the whole file (@stablelib/sha256) in one read, then creating the room',
+    },
+    {
+      metric: `sharer: ${prepareSize / MiB} MiB picked → link, Firefox`,
+      value: prepareMbps('firefox'),
+      unit: 'MB/s',
+    },
     { metric: 'link opened → metadata on screen', value: median(col((r) => r.metaMs)), unit: 'ms' },
     {
       metric: 'Download click → first verified piece',
@@ -144,13 +194,13 @@ async function ttfbRun(ctx: BenchContext): Promise<BenchOutput> {
     },
   ];
   return {
-    params: { bytes: size, runs: ctx.runs },
+    params: { bytes: size, prepareBytes: prepareSize, runs: ctx.runs },
     rows,
-    runs,
+    runs: { ttfb: runs, prepare: prepares },
     notes: [
       ...failureNotes(failures),
       'Times are taken inside the pages with performance.now(); the metadata time starts at the navigation (performance.timeOrigin).',
-      'The widget loads socket.io-client lazily on Download, so its first byte includes that import; the bare page has it bundled.',
+      'The widget fetches socket.io-client while the file details are on screen, before the click; the bare page has it bundled.',
     ],
     browsers: versions,
     extra: { failures },

@@ -64,16 +64,38 @@ export async function widgetShare(
   timeout = 600_000,
   attributes: WidgetAttributes = {},
 ): Promise<string> {
+  return (await widgetShareTimed(b, world, file, timeout, attributes)).link;
+}
+
+/**
+ * `widgetShare`, also returning how long the sharer took from the file's pick to its link
+ * (hashing every piece and the whole file, then creating the room), as the page measured it.
+ */
+export async function widgetShareTimed(
+  b: BenchBrowser,
+  world: World,
+  file: SourceFile,
+  timeout = 600_000,
+  attributes: WidgetAttributes = {},
+): Promise<{ link: string; preparedMs: number }> {
   await b.page.goto(world.widgetUrl(attributes), { waitUntil: 'load' });
   await waitDefined(b);
   const since = await eventCount(b);
   const input = (await b.page.waitForSelector('p2p-share >>> input[type=file]', {
     timeout: 20_000,
   })) as ElementHandle<HTMLInputElement>;
+  // When the pick lands: `change` on the input itself (it does not leave the shadow root).
+  await input.evaluate((el) =>
+    el.addEventListener('change', () => (window.__bench.pickedAt ??= performance.now()), {
+      once: true,
+    }),
+  );
   await input.uploadFile(file.path);
   await input.dispose();
   const event = await waitForEvent(b, 'p2p-share-link', since, timeout);
-  return String(event.detail.link);
+  const pickedAt = await b.page.evaluate(() => window.__bench.pickedAt);
+  if (pickedAt === null) throw new Error(`${b.label}: the file pick was not recorded`);
+  return { link: String(event.detail.link), preparedMs: event.at - pickedAt };
 }
 
 /**

@@ -11,6 +11,7 @@ const record: BenchRecord = {
   progress: { count: 0, opened: null, first: null, last: null },
   metaAt: null,
   metaText: null,
+  pickedAt: null,
 };
 window.__bench = record;
 

@@ -20,6 +20,8 @@ export interface BenchRecord {
   /** performance.now() when the file's name was first rendered; null until then. */
   metaAt: number | null;
   metaText: string | null;
+  /** performance.now() when a file was first picked in the widget (its input's `input` event). */
+  pickedAt: number | null;
 }
 
 export interface BlastOptions {
