@@ -25,6 +25,15 @@ import { trace } from './faults.js';
  */
 export const GIVEN_WAIT_MS = 4000;
 
+/**
+ * How long a recipient with no part-way source yet waits before asking `again` for a piece the
+ * source deferred. The recipient that got the piece is most likely about to become a seed (seeding
+ * is on by default), and the service names new seeds at the next top-up (every 1.5 s): asking at
+ * once, when recipients start together, had the sharer send both of them the whole file, in the
+ * same order, so they had nothing to trade.
+ */
+export const DEFERRED_GRACE_MS = 2500;
+
 /** Bytes requested and not yet received that keep one source busy. */
 export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
 const MIN_WINDOW_PIECES = 4;
@@ -47,7 +56,8 @@ export interface FetcherEvents {
   preferOnly?: () => boolean;
   /**
    * Whether other sources of this download have only part of the file: pieces this source
-   * deferred may reach them, so they are asked of it `again` only after GIVEN_WAIT_MS.
+   * deferred may reach them, so they are asked of it `again` only after GIVEN_WAIT_MS (without
+   * such sources, after DEFERRED_GRACE_MS, in case one appears).
    */
   trading?: () => boolean;
   /** A piece from this source was verified. */
@@ -286,9 +296,10 @@ export class PieceFetcher {
       const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
       const given = this.given;
       const prefer = this.events.prefer ?? (() => true);
-      // A deferred piece is asked for again once it had time to reach a part-way source of ours.
+      // A deferred piece is asked for again once it had time to reach a part-way source of ours
+      // (or, with none yet, for the recipient that got it to become one).
       const now = performance.now();
-      const wait = given && this.events.trading?.() ? GIVEN_WAIT_MS : 0;
+      const wait = given ? (this.events.trading?.() ? GIVEN_WAIT_MS : DEFERRED_GRACE_MS) : 0;
       let ripeAt = Infinity;
       const ripe = (i: number) => {
         const at = given![i]!;

@@ -17,7 +17,11 @@ import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import type { FileMeta } from '../../src/protocol/meta.js';
 import { Download } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
-import { GIVEN_WAIT_MS, PieceFetcher } from '../../src/transfer/piece-fetcher.js';
+import {
+  DEFERRED_GRACE_MS,
+  GIVEN_WAIT_MS,
+  PieceFetcher,
+} from '../../src/transfer/piece-fetcher.js';
 import {
   MAX_QUEUED_PIECES,
   PieceSender,
@@ -246,7 +250,18 @@ describe('PieceFetcher + PieceSender', () => {
     const other = {};
     for (const i of [0, 1, 2]) ledger.add(i, other);
     const run = await transfer(6 * PIECE, { ledger });
+    const requestedAt: number[] = [];
+    const handle = run.sourceSide.onControl;
+    run.sourceSide.onControl = (msg) => {
+      if (msg.t === 'request') requestedAt.push(performance.now());
+      handle(msg);
+    };
+    await until(() => run.verified.length === 3, 5000, 'pieces 3 to 5');
+    const deferredAt = performance.now();
     await expectIntact(run);
+    // No part-way source here yet: the deferred pieces are asked for again after the grace wait,
+    // in case the recipient that got them becomes one.
+    expect(requestedAt.at(-1)! - deferredAt).to.be.greaterThan(DEFERRED_GRACE_MS - 500);
     const laters = run.sourceSide.controlsSent.filter((m) => m.t === 'later');
     expect(laters.flatMap((m) => (m.t === 'later' ? m.pieces : []))).to.deep.equal([0, 1, 2]);
     // Requests: plain for 0-5 first, then 0-2 again (logged as -1 - index).
