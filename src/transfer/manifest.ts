@@ -1,8 +1,8 @@
 /**
  * Cutting a file into pieces and reading them back: the sharer hashes each piece (SHA-256, Web
- * Crypto) and the whole file (incremental SHA-256, @stablelib/sha256) in one pass, reading ahead so the
- * disk and the hash overlap. The result is the metadata that gets sealed and the manifest peers
- * serve; `PieceReader` serves the pieces afterwards.
+ * Crypto) and the whole file (incremental SHA-256, @stablelib/sha256) in one pass, reading ahead
+ * so the disk and the hash overlap. The result is the metadata that gets sealed and the manifest
+ * peers serve; `PieceReader` serves the pieces afterwards.
  */
 import { SHA256 } from '@stablelib/sha256';
 import { P2PError } from '../protocol/errors.js';
