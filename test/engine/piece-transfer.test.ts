@@ -212,6 +212,17 @@ function stalledSource(pieceCount: number, has = (_: number) => true): PieceSour
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
+/** When the source received each of the run's requests from now on (performance.now()). */
+function requestTimes(run: Run): number[] {
+  const times: number[] = [];
+  const handle = run.sourceSide.onControl;
+  run.sourceSide.onControl = (msg) => {
+    if (msg.t === 'request') times.push(performance.now());
+    handle(msg);
+  };
+  return times;
+}
+
 describe('PieceFetcher + PieceSender', () => {
   it('moves a several-piece file intact, manifest first', async () => {
     const run = await transfer(5 * PIECE + 4321);
@@ -250,12 +261,7 @@ describe('PieceFetcher + PieceSender', () => {
     const other = {};
     for (const i of [0, 1, 2]) ledger.add(i, other);
     const run = await transfer(6 * PIECE, { ledger });
-    const requestedAt: number[] = [];
-    const handle = run.sourceSide.onControl;
-    run.sourceSide.onControl = (msg) => {
-      if (msg.t === 'request') requestedAt.push(performance.now());
-      handle(msg);
-    };
+    const requestedAt = requestTimes(run);
     await until(() => run.verified.length === 3, 5000, 'pieces 3 to 5');
     const deferredAt = performance.now();
     await expectIntact(run);
@@ -292,13 +298,8 @@ describe('PieceFetcher + PieceSender', () => {
   it('with part-way sources besides, asks again for a deferred piece only after GIVEN_WAIT_MS', async () => {
     const ledger = new UploadLedger();
     ledger.add(1, {});
-    const requestedAt: number[] = [];
     const run = await transfer(3 * PIECE, { ledger, trading: true });
-    const handle = run.sourceSide.onControl;
-    run.sourceSide.onControl = (msg) => {
-      if (msg.t === 'request') requestedAt.push(performance.now());
-      handle(msg);
-    };
+    const requestedAt = requestTimes(run);
     await until(() => run.verified.length === 2, 5000, 'pieces 0 and 2');
     const deferredAt = performance.now();
     expect(run.requests.flat()).to.deep.equal([0, 1, 2]);
