@@ -30,7 +30,8 @@ export interface DataFrame {
   kind: FrameKind;
   index: number;
   offset: number;
-  payload: Uint8Array;
+  /** A view into the message's own buffer (no copy). */
+  payload: Uint8Array<ArrayBuffer>;
 }
 
 export function chunkPayloadSize(maxMessageSize: number): number {

@@ -40,6 +40,8 @@ export class Download {
    * different pieces from the sharer and have something to trade (see `shuffle`).
    */
   private order: Uint32Array | null = null;
+  /** Every claiming position before this one is verified: where a claim's scan starts. */
+  private settled = 0;
   /** Sees each piece as it is verified (a part-way seed keeps some to serve). */
   onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
@@ -80,6 +82,7 @@ export class Download {
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     this.order = order;
+    this.settled = 0;
   }
 
   get shuffled(): boolean {
@@ -102,8 +105,12 @@ export class Download {
     const out: number[] = [];
     const n = this.meta.pieceCount;
     const order = this.order;
+    // A scan from the first piece each time cost O(pieces) per claim, O(pieces²) per file.
+    while (this.settled < n && this.have[order ? order[this.settled]! : this.settled]) {
+      this.settled++;
+    }
     const pass = (tests: readonly ((index: number) => boolean)[]) => {
-      for (let k = 0; k < n && out.length < count; k++) {
+      for (let k = this.settled; k < n && out.length < count; k++) {
         const i = order ? order[k]! : k;
         if (this.have[i] || this.inFlight.has(i)) continue;
         if ((allowed && !allowed(i)) || !tests.every((test) => test(i))) continue;
@@ -199,6 +206,7 @@ export class Download {
         // Not on disk, so not had: progress must not count it.
         this.have[index] = 0;
         this.haveCount--;
+        this.settled = 0;
         this.bytes -= data.byteLength;
         this.writeError ??= err;
       } finally {

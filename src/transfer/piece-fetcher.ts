@@ -37,6 +37,12 @@ export const DEFERRED_GRACE_MS = 2500;
 /** Bytes requested and not yet received that keep one source busy. */
 export const REQUEST_WINDOW_BYTES = 24 * 1024 * 1024;
 const MIN_WINDOW_PIECES = 4;
+/**
+ * While pieces are in flight, a request goes out once an eighth of the window is free: with the
+ * default window, 24 pieces a request instead of one (a window of 8 pieces or less, as swarm
+ * sources get, still asks piece by piece).
+ */
+export const REQUEST_BATCHES = 8;
 
 interface Assembly {
   index: number;
@@ -196,11 +202,13 @@ export class PieceFetcher {
     }
     if (!this.current) {
       this.requested.shift();
-      this.current = {
-        index: frame.index,
-        data: new Uint8Array(pieceLength(this.download.meta, frame.index)),
-        received: 0,
-      };
+      const length = pieceLength(this.download.meta, frame.index);
+      if (frame.offset === 0 && frame.payload.byteLength === length) {
+        // A piece in one frame is used where it arrived: no buffer to allocate, no copy.
+        void this.deliver(frame.index, frame.payload);
+        return;
+      }
+      this.current = { index: frame.index, data: new Uint8Array(length), received: 0 };
     }
     const piece = this.current;
     if (
@@ -291,7 +299,10 @@ export class PieceFetcher {
       );
       const busy = this.requested.length + (this.current ? 1 : 0);
       const want = Math.min(MAX_REQUEST_PIECES, windowPieces - busy);
-      if (want <= 0 || this.offer === undefined) return;
+      // The window is topped up a batch at a time, not a piece at a time: every request is a
+      // send (a blocking call into the browser's network thread) and a parse at the source.
+      const batch = busy > 0 ? Math.ceil(windowPieces / REQUEST_BATCHES) : 1;
+      if (want < batch || this.offer === undefined) return;
       const offer = this.offer;
       const allowed = offer === null ? undefined : (i: number) => offer[i] === 1;
       const given = this.given;
