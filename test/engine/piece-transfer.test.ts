@@ -96,6 +96,8 @@ async function transfer(
     recipient?: string;
     /** Whether the fetcher has part-way sources besides this one (see FetcherEvents.trading). */
     trading?: boolean;
+    /** The fetcher's request window (FetcherEvents.windowBytes). */
+    windowBytes?: number;
   } = {},
 ): Promise<Run> {
   const bytes = randomBytes(size);
@@ -122,6 +124,7 @@ async function transfer(
   const completed = new Promise<void>((resolve) => (resolveDone = resolve));
   const fetcher = new PieceFetcher(receiverSide.asPeerLink(), download, {
     trading: () => opts.trading ?? false,
+    ...(opts.windowBytes === undefined ? {} : { windowBytes: () => opts.windowBytes! }),
     onPiece: (index) => verified.push(index),
     onComplete: () => {
       completions.push(performance.now());
@@ -307,6 +310,48 @@ describe('PieceFetcher + PieceSender', () => {
     // The one request after the first: piece 1 again, no sooner than the wait allows.
     expect(run.requests.flat()).to.deep.equal([0, 1, 2, -2]);
     expect(requestedAt.at(-1)! - deferredAt).to.be.greaterThan(GIVEN_WAIT_MS - 500);
+  });
+
+  it('tops the request window up a batch at a time, never past the window', async () => {
+    // 16 pieces in the window: a request goes once 2 are free (REQUEST_BATCHES = 8).
+    const window = 16;
+    const run = await transfer(40 * PIECE, { windowBytes: window * PIECE });
+    let outstanding = 0;
+    const handle = run.sourceSide.onControl;
+    run.sourceSide.onControl = (msg) => {
+      if (msg.t === 'request') outstanding += msg.pieces.length;
+      expect(outstanding, 'pieces requested and not yet received').to.be.at.most(window);
+      handle(msg);
+    };
+    // Frames one at a time, as a real channel spreads them, so each piece is verified (and
+    // the window topped up) before the next arrives.
+    const inbox: ArrayBuffer[] = [];
+    const next = () => {
+      const data = inbox.shift();
+      if (!data) return;
+      if (new DataView(data).getUint8(0) === FrameKind.Piece) outstanding--;
+      run.fetcher.handleData(data);
+      setTimeout(next, 3);
+    };
+    run.receiverSide.onData = (data) => {
+      if (inbox.push(data) === 1) setTimeout(next, 3);
+    };
+    await expectIntact(run);
+    const sizes = run.requests.map((r) => r.length);
+    expect(sizes[0]).to.equal(window);
+    // Piece by piece this took 25 requests (16, then 24 of one piece).
+    expect(sizes.length).to.be.at.most(13);
+    for (const n of sizes.slice(1)) expect(n).to.be.at.least(2);
+    expect(sizes.reduce((a, b) => a + b)).to.equal(40);
+  });
+
+  it('verifies a piece that came in one frame where it arrived, without a copy', async () => {
+    const run = await transfer(3 * PIECE);
+    const offsets: number[] = [];
+    run.download.onVerified = (_i, data) => offsets.push(data.byteOffset);
+    await expectIntact(run);
+    // A view into the message past its header, not a fresh buffer of its own.
+    expect(offsets).to.deep.equal([FRAME_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES]);
   });
 
   it('moves a one-byte file', async () => {
