@@ -1,7 +1,8 @@
 /**
  * What a room shares: the file's metadata (sealed with the link key and stored by the service as
- * an opaque blob) and its manifest (the list of piece hashes, fetched from a peer over the data
- * channel and checked against `manifestSha256` from the sealed metadata).
+ * an opaque blob) and its manifest (32 bytes per piece: the whole-file SHA-256's chaining value at
+ * the end of each piece, the last entry being the digest itself; see transfer/manifest.ts),
+ * fetched from a peer over the data channel and checked against the sealed metadata.
  */
 import * as v from 'valibot';
 import { PROTOCOL_VERSION } from './version.js';
@@ -34,9 +35,9 @@ export const FileMetaSchema = v.pipe(
       v.check((n) => (n & (n - 1)) === 0, 'piece size must be a power of two'),
     ),
     pieceCount: v.pipe(v.number(), v.integer(), v.minValue(0)),
-    /** SHA-256 over the concatenated piece hashes, lowercase hex. */
+    /** SHA-256 of the manifest, lowercase hex. */
     manifestSha256: hex64,
-    /** SHA-256 of the whole file, lowercase hex. */
+    /** SHA-256 of the whole file, lowercase hex (also the manifest's last entry). */
     sha256: hex64,
   }),
   v.check(

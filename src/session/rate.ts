@@ -3,6 +3,8 @@
  * change without jumping on every piece.
  */
 const WINDOW_MS = 3000;
+/** Samples kept are at least this far apart (but the latest is always kept). */
+const SPACING_MS = 100;
 
 export class RateMeter {
   private samples: Array<{ at: number; bytes: number }> = [];
@@ -12,6 +14,13 @@ export class RateMeter {
   /** Records the running total of bytes moved. */
   add(totalBytes: number): void {
     const at = this.now();
+    const n = this.samples.length;
+    // A sample close on the heels of the one before the last replaces the last: callers add one
+    // per piece, and the window then holds a few dozen samples instead of a few hundred.
+    if (n >= 2 && at - this.samples[n - 2]!.at < SPACING_MS) {
+      this.samples[n - 1] = { at, bytes: totalBytes };
+      return;
+    }
     this.samples.push({ at, bytes: totalBytes });
     while (this.samples.length > 2 && at - this.samples[0]!.at > WINDOW_MS) this.samples.shift();
   }

@@ -1,14 +1,13 @@
 /**
  * The state of one file being received, shared by every source it is fetched from and kept across
- * retries: which pieces are verified, which are in flight from whom, the verified manifest, and
- * the running SHA-256 of the whole file. Pieces are checked against the manifest before they are
- * written; nothing unverified reaches the disk.
+ * retries: which pieces are verified, which are in flight from whom, and the verified manifest.
+ * Pieces are checked against the manifest before they are written; nothing unverified reaches the
+ * disk, and once every piece is verified the file has the SHA-256 the manifest ends with.
  */
-import { SHA256 } from '@stablelib/sha256';
 import { P2PError } from '../protocol/errors.js';
 import { toHex } from '../protocol/ids.js';
 import { manifestBytes, pieceLength, type FileMeta } from '../protocol/meta.js';
-import { digest, equalBytes, pieceHash } from './manifest.js';
+import { digest, EMPTY_SHA256, pieceHash, PieceVerifier } from './manifest.js';
 
 /** Where verified bytes go (a disk sink). */
 export interface PieceSink {
@@ -23,6 +22,7 @@ export type AcceptResult = 'ok' | 'corrupt' | 'duplicate';
 
 export class Download {
   hashes: Uint8Array<ArrayBuffer> | null = null;
+  private verifier: PieceVerifier | null = null;
   private readonly have: Uint8Array;
   private haveCount = 0;
   /** Verified bytes. */
@@ -46,15 +46,18 @@ export class Download {
   onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
-  private readonly whole = new SHA256();
-  private hashedUpTo = 0;
 
   constructor(
     readonly meta: FileMeta,
     private readonly sink: PieceSink,
   ) {
     this.have = new Uint8Array(meta.pieceCount);
-    if (manifestBytes(meta) === 0) this.hashes = new Uint8Array(0);
+    if (manifestBytes(meta) === 0) this.adopt(new Uint8Array(0));
+  }
+
+  private adopt(hashes: Uint8Array<ArrayBuffer>): void {
+    this.hashes = hashes;
+    this.verifier = new PieceVerifier(this.meta, hashes);
   }
 
   get complete(): boolean {
@@ -65,12 +68,18 @@ export class Download {
     return this.meta.pieceCount - this.haveCount;
   }
 
-  /** Adopts a manifest if it matches the sealed metadata; false means the peer lied. */
+  /**
+   * Adopts a manifest if it matches the sealed metadata: its SHA-256, and its last entry (the
+   * file's SHA-256). False means the peer (or, for the last entry, the sharer) lied.
+   */
   async setManifest(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
     if (this.hashes) return true;
-    if (bytes.byteLength !== manifestBytes(this.meta)) return false;
+    const count = this.meta.pieceCount;
+    if (bytes.byteLength !== manifestBytes(this.meta) || count === 0) return false;
     if (toHex(await digest(bytes)) !== this.meta.manifestSha256) return false;
-    this.hashes = bytes;
+    if (toHex(pieceHash(bytes, count - 1)) !== this.meta.sha256) return false;
+    if (this.hashes) return true;
+    this.adopt(bytes);
     return true;
   }
 
@@ -175,15 +184,14 @@ export class Download {
    */
   async accept(peer: string, index: number, data: Uint8Array<ArrayBuffer>): Promise<AcceptResult> {
     this.throwWriteError();
-    if (!this.hashes) throw new P2PError('integrity', 'A piece arrived before the manifest.');
+    const verifier = this.verifier;
+    if (!verifier) throw new P2PError('integrity', 'A piece arrived before the manifest.');
     if (this.have[index]) {
       this.release(peer, index);
       this.duplicateBytes += data.byteLength;
       return 'duplicate';
     }
-    const ok =
-      data.byteLength === pieceLength(this.meta, index) &&
-      equalBytes(await digest(data), pieceHash(this.hashes, index));
+    const ok = data.byteLength === pieceLength(this.meta, index) && verifier.verify(index, data);
     this.release(peer, index);
     if (!ok) return 'corrupt';
     if (this.have[index]) {
@@ -198,10 +206,6 @@ export class Download {
     this.writes = this.writes.then(async () => {
       try {
         await this.sink.write(index * this.meta.pieceSize, data);
-        if (index === this.hashedUpTo) {
-          this.whole.update(data);
-          this.hashedUpTo++;
-        }
       } catch (err) {
         // Not on disk, so not had: progress must not count it.
         this.have[index] = 0;
@@ -231,8 +235,8 @@ export class Download {
   }
 
   /**
-   * Flushes to disk, closes the file and checks the SHA-256 of the whole file against the sealed
-   * metadata. Pieces that arrived ahead of a gap are hashed from the disk copy.
+   * Flushes to disk and closes the file. Every piece was verified against the manifest, whose
+   * last entry is the sealed SHA-256 of the file: the file saved is the file shared.
    */
   async finish(): Promise<{ file: File; sha256: string }> {
     if (!this.complete) throw new Error('finish() before every piece arrived');
@@ -240,26 +244,16 @@ export class Download {
     this.throwWriteError();
     if (!this.complete) throw new P2PError('storage-error', 'Some pieces could not be written.');
     const file = await this.sink.finish();
-    if (this.hashedUpTo < this.meta.pieceCount) {
-      // One streamed read of the rest, in the chunks the browser picks, not a read per piece.
-      const reader = file
-        .slice(this.hashedUpTo * this.meta.pieceSize)
-        .stream()
-        .getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        this.whole.update(value);
-      }
-      this.hashedUpTo = this.meta.pieceCount;
-    }
-    const hex = toHex(this.whole.digest());
-    if (hex !== this.meta.sha256 || file.size !== this.meta.size) {
+    // An empty file has no piece to check: its SHA-256 is known.
+    if (
+      file.size !== this.meta.size ||
+      (this.meta.size === 0 && this.meta.sha256 !== EMPTY_SHA256)
+    ) {
       throw new P2PError(
         'integrity',
-        'The saved file does not match what was shared (its SHA-256 differs). It was not kept.',
+        'The saved file does not have the size that was shared. It was not kept.',
       );
     }
-    return { file, sha256: hex };
+    return { file, sha256: this.meta.sha256 };
   }
 }

@@ -119,8 +119,6 @@ export class MemorySink implements PieceSink {
   readonly writes: Array<{ offset: number; length: number }> = [];
   /** Makes the next write fail with this error (once). */
   failNext: Error | null = null;
-  /** Alters what `finish()` returns, to stand for a disk that did not keep the bytes. */
-  corruptOnDisk: ((bytes: Uint8Array) => void) | null = null;
   finished = false;
   /** While set, writes wait for it: a disk slower than the network. */
   gate: Promise<void> | null = null;
@@ -143,9 +141,7 @@ export class MemorySink implements PieceSink {
 
   async finish(): Promise<File> {
     this.finished = true;
-    const copy = this.bytes.slice();
-    this.corruptOnDisk?.(copy);
-    return new File([copy], 'out.bin');
+    return new File([this.bytes.slice()], 'out.bin');
   }
 }
 

@@ -1,5 +1,10 @@
-/** prepareFile: piece hashes, the manifest hash and the whole-file hash, checked independently. */
+/**
+ * prepareFile: the manifest's chaining values, its hash and the whole-file hash, checked
+ * independently (each entry against Web Crypto's SHA-256 of the file up to that piece); and
+ * PieceVerifier, which checks pieces against a manifest in any order.
+ */
 import { expect } from '@open-wc/testing';
+import { SHA256 } from '@stablelib/sha256';
 import * as v from 'valibot';
 import { toHex } from '../../src/protocol/ids.js';
 import {
@@ -11,9 +16,24 @@ import {
   pieceLength,
   TARGET_PIECE_COUNT,
 } from '../../src/protocol/meta.js';
-import { PieceReader, prepareFile, readPiece } from '../../src/transfer/manifest.js';
+import {
+  EMPTY_SHA256,
+  PieceReader,
+  PieceVerifier,
+  prepareFile,
+  readPiece,
+} from '../../src/transfer/manifest.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 import { fileOf, PIECE, randomBytes, sha256Hex } from './helpers.js';
+
+/** The SHA-256 digest of `bytesHashed` bytes whose chaining value is `entry`. */
+function finishFrom(entry: Uint8Array, bytesHashed: number): Uint8Array {
+  const view = new DataView(entry.buffer, entry.byteOffset, 32);
+  const state = new Int32Array(8).map((_, w) => view.getInt32(w * 4));
+  return new SHA256()
+    .restoreState({ state, buffer: undefined, bufferLength: 0, bytesHashed })
+    .digest();
+}
 
 async function expectPrepared(size: number, expectedPieces: number): Promise<void> {
   const bytes = randomBytes(size);
@@ -36,10 +56,14 @@ async function expectPrepared(size: number, expectedPieces: number): Promise<voi
     const piece = bytes.slice(i * PIECE, Math.min(size, (i + 1) * PIECE));
     expect(pieceLength(meta, i)).to.equal(piece.byteLength);
     covered += piece.byteLength;
-    expect(toHex(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)), `piece ${i}`).to.equal(
-      await sha256Hex(piece),
-    );
+    // Entry i, finished as a digest of the bytes so far, is the SHA-256 of the file up to the
+    // end of piece i (the last entry is that digest already).
+    const entry = hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+    const upTo = Math.min(size, (i + 1) * PIECE);
+    const asDigest = i === expectedPieces - 1 ? entry : finishFrom(entry, upTo);
+    expect(toHex(asDigest), `entry ${i}`).to.equal(await sha256Hex(bytes.slice(0, upTo)));
   }
+  if (expectedPieces === 0) expect(meta.sha256).to.equal(EMPTY_SHA256);
   expect(covered).to.equal(size);
   expect(progress.length).to.equal(expectedPieces);
   if (expectedPieces) expect(progress[progress.length - 1]).to.equal(size);
@@ -80,6 +104,34 @@ describe('prepareFile', () => {
     expect(await sha256Hex(await readPiece(file, PIECE, 1))).to.equal(
       await sha256Hex(bytes.slice(PIECE, 2 * PIECE)),
     );
+  });
+});
+
+describe('PieceVerifier', () => {
+  it('accepts every piece, in any order, and nothing else', async () => {
+    const bytes = randomBytes(4 * PIECE + 999);
+    const { meta, hashes } = await prepareFile(fileOf(bytes));
+    const verifier = new PieceVerifier(meta, hashes);
+    const piece = (i: number) =>
+      bytes.slice(i * PIECE, Math.min(bytes.byteLength, (i + 1) * PIECE));
+    for (const i of [3, 0, 4, 2, 1, 4])
+      expect(verifier.verify(i, piece(i)), `piece ${i}`).to.equal(true);
+    for (let i = 0; i < meta.pieceCount; i++) {
+      const flipped = piece(i);
+      flipped[(i * 7919) % flipped.byteLength] ^= 0x10;
+      expect(verifier.verify(i, flipped), `piece ${i} flipped`).to.equal(false);
+      expect(verifier.verify(i, piece(i).subarray(1)), `piece ${i} short`).to.equal(false);
+    }
+    // A right piece at the wrong index, and indexes outside the file.
+    expect(verifier.verify(1, piece(2))).to.equal(false);
+    expect(verifier.verify(2, piece(1))).to.equal(false);
+    expect(verifier.verify(-1, piece(0))).to.equal(false);
+    expect(verifier.verify(meta.pieceCount, piece(0))).to.equal(false);
+    // The last piece checks the file's own SHA-256: a manifest with another last entry fails.
+    const other = hashes.slice();
+    other[other.byteLength - 1] ^= 1;
+    expect(new PieceVerifier(meta, other).verify(4, piece(4))).to.equal(false);
+    expect(new PieceVerifier(meta, other).verify(3, piece(3))).to.equal(true);
   });
 });
 
