@@ -103,7 +103,7 @@ describe('REST API', () => {
       JSON.stringify({ v: PROTOCOL_VERSION, meta: META, extra: true }),
       JSON.stringify({ v: PROTOCOL_VERSION, meta: 'A'.repeat(LIMITS.sealedMetaChars + 1) }),
       JSON.stringify({ v: PROTOCOL_VERSION, meta: META, pad: 'x'.repeat(64 * 1024) }),
-      '{"__proto__":{"polluted":true},"v":1,"meta":"abc"}',
+      `{"__proto__":{"polluted":true},"v":${PROTOCOL_VERSION},"meta":"abc"}`,
       new Uint8Array([0xff, 0xfe, 0x00, 0x01]),
     ];
     for (const body of bodies) {
