@@ -6,6 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { BareApi, BlastOptions, ConnectTiming } from './types.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 
 type Envelope =
   | { kind: 'sdp'; description: RTCSessionDescriptionInit }
@@ -89,13 +90,13 @@ const api: BareApi = {
     const created = await fetch(new URL('rooms', service), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ v: 1, meta: 'YmFyZS1wZWVy' }),
+      body: JSON.stringify({ v: PROTOCOL_VERSION, meta: 'YmFyZS1wZWVy' }),
     });
     if (!created.ok) throw new Error(`POST /rooms: ${created.status} ${await created.text()}`);
     const room = (await created.json()) as { roomId: string; sharerToken: string };
     socket = await connectSocket(service);
     await call(socket, 'join', {
-      v: 1,
+      v: PROTOCOL_VERSION,
       roomId: room.roomId,
       role: 'sharer',
       sharerToken: room.sharerToken,
@@ -146,7 +147,7 @@ const api: BareApi = {
     const t0 = performance.now();
     socket = await connectSocket(service);
     const t1 = performance.now();
-    await call(socket, 'join', { v: 1, roomId, role: 'recipient' });
+    await call(socket, 'join', { v: PROTOCOL_VERSION, roomId, role: 'recipient' });
     const t2 = performance.now();
     const { sources } = (await call(socket, 'sources', {})) as Ack & { sources: string[] };
     const t3 = performance.now();

@@ -17,6 +17,7 @@ import {
   type ToWorker,
   type WorkerJob,
 } from './protocol.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort!;
@@ -128,7 +129,7 @@ async function oursEndpoint(
     socket.once('connect_error', (err) => reject(err));
   });
   const joined = (await socket.timeout(60_000).emitWithAck('join', {
-    v: 1,
+    v: PROTOCOL_VERSION,
     roomId: room.roomId,
     role,
     ...(role === 'sharer' ? { sharerToken: room.sharerToken } : {}),
@@ -166,7 +167,7 @@ async function createRoom(): Promise<{ roomId: string; sharerToken: string }> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     // A sealed metadata blob of a realistic size (name, size, type, piece hashes' root).
-    body: JSON.stringify({ v: 1, meta: 'M'.repeat(400) }),
+    body: JSON.stringify({ v: PROTOCOL_VERSION, meta: 'M'.repeat(400) }),
   });
   if (res.status !== 201) throw new Error(`POST /rooms: ${res.status}`);
   return (await res.json()) as { roomId: string; sharerToken: string };
