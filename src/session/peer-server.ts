@@ -11,7 +11,7 @@ import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
 import { PieceSender, UploadLedger, type PieceSource } from '../transfer/piece-sender.js';
-import { RateMeter } from './rate.js';
+import { PROGRESS_MS, RateMeter } from './rate.js';
 import type { PeerView, ProgressDetail } from './types.js';
 
 /** Recipients served at once; more are refused until one finishes (the service's queue waits). */
@@ -72,6 +72,8 @@ interface PeerEntry {
   rate: RateMeter;
   /** Bytes this entry's sender handed to the channel (part of the upload total). */
   sent: number;
+  /** When this recipient's progress was last reported. */
+  progressAt: number;
 }
 
 export class PeerServer {
@@ -190,6 +192,7 @@ export class PeerServer {
       view,
       rate: new RateMeter(),
       sent: 0,
+      progressAt: -Infinity,
     };
     const show = () => {
       if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
@@ -222,6 +225,10 @@ export class PeerServer {
                 bytes: confirmed,
                 speed: entry.rate.rate,
               });
+              // At most one event per PROGRESS_MS per recipient; its end comes with `done`.
+              const now = performance.now();
+              if (now - entry.progressAt < PROGRESS_MS) return;
+              entry.progressAt = now;
               this.opts.onProgress({ bytes: confirmed, total, peer: peerId });
             },
             onDone: () => {

@@ -3,6 +3,13 @@
  * change without jumping on every piece.
  */
 const WINDOW_MS = 3000;
+/**
+ * Shortest time between two progress reports of one transfer, on either side. Each recipient
+ * update re-renders the widget (style, layout, paint, the live region), a few milliseconds on a
+ * busy machine: at ten a second that was a sixth of the recipient's main-thread time in the
+ * throughput benchmark. The sharer's per-recipient `p2p-share-progress` came once per piece.
+ */
+export const PROGRESS_MS = 250;
 /** Samples kept are at least this far apart (but the latest is always kept). */
 const SPACING_MS = 100;
 

@@ -27,7 +27,7 @@ import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceSink } from '../transfer/download.js';
 import { UploadPacer } from '../transfer/pacer.js';
 import { PeerServer } from './peer-server.js';
-import { RateMeter } from './rate.js';
+import { PROGRESS_MS, RateMeter } from './rate.js';
 import { describe, META_AAD } from './share-session.js';
 import { SourceSet } from './source-set.js';
 import { SwarmSource } from './swarm-source.js';
@@ -46,13 +46,6 @@ export interface ReceiveSessionOptions extends SessionOptions {
   /** Whether to keep serving the file to later recipients once it is saved (default true). */
   seed?: boolean;
 }
-
-/**
- * Shortest time between two progress updates. Each one re-renders the widget (style, layout,
- * paint, the live region), a few milliseconds on a busy machine: at ten a second that was a
- * sixth of the recipient's main-thread time in the throughput benchmark.
- */
-const PROGRESS_MS = 250;
 
 /** Failures after which `download()` may simply be called again. */
 const RETRYABLE = new Set([
