@@ -30,7 +30,7 @@ const COPIED_FOR_MS = 2000;
  * @summary Browser-to-browser file sharing with a link.
  *
  * @fires {CustomEvent<{link: string}>} p2p-share-link - The share link is ready (`detail.link`).
- * @fires {CustomEvent<{bytes: number, total: number, peer: string}>} p2p-share-progress - Bytes moved to or from `detail.peer`, out of `detail.total`.
+ * @fires {CustomEvent<{bytes: number, total: number, peer: string}>} p2p-share-progress - Bytes moved to or from `detail.peer`, out of `detail.total`: reported about four times a second per transfer, and at its end.
  * @fires {CustomEvent<{name: string, size: number, sha256: string}>} p2p-share-complete - The recipient saved and verified the file; `detail.sha256` is the lowercase hex SHA-256 of the whole file.
  * @fires {CustomEvent<{code: string, message: string, peer?: string}>} p2p-share-error - Something failed; `detail.code` says what (see ERROR_CODES), `detail.message` says it for people, and on the sharing side `detail.peer` names the recipient whose transfer failed. Fired once per failure, and not when the user cancels.
  *
