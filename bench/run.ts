@@ -3,12 +3,14 @@
  * `--smoke` makes each one short (tiny sizes, one run) so CI can prove they still work;
  * `--profile` takes DevTools CPU profiles even when targets are met; `--runs N` (≥ 3) repeats
  * more. Each benchmark prints a table and writes bench/results/<name>.json and <name>.svg
- * (smoke runs: bench/results/smoke/). Exits 1 if a benchmark fails to run; a missed target is a
+ * (smoke runs: bench/results/smoke/; `--out DIR`: DIR, so a trial run does not replace the
+ * recorded results). Exits 1 if a benchmark fails to run; a missed target is a
  * finding, printed in the table, not a failure.
  */
 import { parseArgs } from 'node:util';
 import type { Benchmark, Placeholder } from './lib/bench.js';
-import { machineFacts, printTable, writeResult, type Result } from './lib/report.js';
+import path from 'node:path';
+import { machineFacts, printTable, RESULTS_DIR, writeResult, type Result } from './lib/report.js';
 import { memory } from './memory.js';
 import { signalling } from './signalling.js';
 import { size } from './size.js';
@@ -19,7 +21,7 @@ import { ttfb } from './ttfb.js';
 const ALL: Array<Benchmark | Placeholder> = [throughput, memory, ttfb, signalling, size, swarm];
 
 function usage(): string {
-  return `usage: npm run bench -- [--smoke] [--profile] [--runs N] [${ALL.map((b) => b.name).join('|')} …]`;
+  return `usage: npm run bench -- [--smoke] [--profile] [--runs N] [--out DIR] [${ALL.map((b) => b.name).join('|')} …]`;
 }
 
 async function main(): Promise<number> {
@@ -29,6 +31,7 @@ async function main(): Promise<number> {
       smoke: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       runs: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -48,6 +51,11 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  const outDir = values.out
+    ? path.resolve(values.out)
+    : values.smoke
+      ? path.join(RESULTS_DIR, 'smoke')
+      : RESULTS_DIR;
   const chosen = positionals.length ? ALL.filter((b) => positionals.includes(b.name)) : ALL;
   let failed = 0;
   for (const bench of chosen) {
@@ -58,7 +66,13 @@ async function main(): Promise<number> {
     const log = (...args: unknown[]) => console.log(`[${bench.name}]`, ...args);
     const startedAt = new Date().toISOString();
     try {
-      const out = await bench.run({ smoke: values.smoke, profile: values.profile, runs, log });
+      const out = await bench.run({
+        smoke: values.smoke,
+        profile: values.profile,
+        runs,
+        outDir,
+        log,
+      });
       if (values.smoke && !out.exact) {
         // Tiny sizes and one run say nothing about the targets; a smoke run only proves it works.
         out.rows = out.rows.map(({ met: _met, ...row }) => row);
@@ -79,7 +93,7 @@ async function main(): Promise<number> {
       };
       printTable(`${bench.title}${values.smoke ? ' [smoke]' : ''}`, out.rows);
       for (const note of out.notes) console.log(`  note: ${note}`);
-      const written = await writeResult(result, out.chart);
+      const written = await writeResult(result, out.chart, outDir);
       console.log(`  wrote ${written.json}${written.svg ? ` and ${written.svg}` : ''}`);
     } catch (err) {
       failed++;

@@ -15,7 +15,7 @@ import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
-import { RESULTS_DIR, type Row } from './lib/report.js';
+import type { Row } from './lib/report.js';
 import { KiB, fmt, median, medianRatio, percentile } from './lib/stats.js';
 import {
   messagesPerExchange,
@@ -614,7 +614,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
 
 /** One extra, profiled load phase per server (profiling slows it, so it is not measured). */
 async function profileTargets(ctx: BenchContext, scale: Scale): Promise<ProfileSummary[]> {
-  const dir = path.join(RESULTS_DIR, ctx.smoke ? 'smoke/profiles' : 'profiles');
+  const dir = path.join(ctx.outDir, 'profiles');
   await mkdir(dir, { recursive: true });
   const out: ProfileSummary[] = [];
   for (const kind of ['ours', 'peer'] as TargetKind[]) {

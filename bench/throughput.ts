@@ -26,7 +26,7 @@ import {
 } from './lib/drive.js';
 import { makeRandomFile, type SourceFile } from './lib/files.js';
 import { printProfiles, startProfiling, type ProfileSummary } from './lib/profile.js';
-import { RESULTS_DIR, type Row } from './lib/report.js';
+import type { Row } from './lib/report.js';
 import { KiB, MiB, mbPerSecond, median, medianRatio } from './lib/stats.js';
 import type { BlastOptions } from './pages/types.js';
 import { World } from './lib/world.js';
@@ -337,7 +337,7 @@ async function profileOursAndLimit(
   timeout: number,
   versions: Record<string, string>,
 ): Promise<ProfileSummary[]> {
-  const outDir = path.join(RESULTS_DIR, ctx.smoke ? 'smoke/profiles' : 'profiles');
+  const outDir = path.join(ctx.outDir, 'profiles');
   const out: ProfileSummary[] = [];
   ctx.log('profiling one transfer each of ours and the limit');
   await withPair(

@@ -11,6 +11,8 @@ export interface BenchContext {
   profile: boolean;
   /** How many measured runs each figure is the median of. */
   runs: number;
+  /** Where results, charts and profiles go (bench/results, or bench/results/smoke). */
+  outDir: string;
   log(...args: unknown[]): void;
 }
 

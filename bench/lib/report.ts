@@ -110,12 +110,12 @@ export function printTable(title: string, rows: readonly Row[]): void {
   for (const r of rows) if (r.note) console.log(`  * ${r.metric}: ${r.note}`);
 }
 
-/** Writes `<name>.json` and `<name>.svg` and returns their paths. */
+/** Writes `<name>.json` and `<name>.svg` into `dir` and returns their paths. */
 export async function writeResult(
   result: Result,
   chart: VegaLiteSpec | null,
+  dir: string,
 ): Promise<{ json: string; svg: string | null }> {
-  const dir = result.smoke ? path.join(RESULTS_DIR, 'smoke') : RESULTS_DIR;
   await mkdir(dir, { recursive: true });
   const json = path.join(dir, `${result.benchmark}.json`);
   await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
