@@ -52,6 +52,12 @@ export interface PeerLinkOptions {
    * over. Without it, such an offer is refused as tampering.
    */
   onSuperseded?: (envelope: string) => void;
+  /**
+   * Offerer: sessions of this side's own earlier links to the same peer, which it ended. The
+   * peer's late envelopes for them (an answer already on its way when an attempt was given up)
+   * are dropped, not taken for tampering; they can touch nothing of this connection.
+   */
+  retired?: ReadonlySet<string>;
   connectTimeoutMs?: number;
   heartbeatMs?: number;
   deadAfterMs?: number;
@@ -204,6 +210,11 @@ export class PeerLink {
   /** Payload bytes per binary frame that fit the negotiated maximum message size. */
   get framePayload(): number {
     return chunkPayloadSize(this.pc.sctp?.maxMessageSize ?? 65536);
+  }
+
+  /** This connection's session id (an answerer's, once the peer's offer named it). */
+  get session(): string | null {
+    return this.sessionId;
   }
 
   get bufferedAmount(): number {
@@ -476,6 +487,7 @@ export class PeerLink {
     if (!parsed.success)
       throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
     const env = parsed.output;
+    if (env.s !== this.sessionId && this.opts.retired?.has(env.s)) return;
     if (env.k === 'abort') {
       // Sealed by the peer (the key proves it), so believable whatever session it names.
       this.peerAborted = true;

@@ -18,7 +18,13 @@ import type { LinkSecret } from '../crypto/link.js';
 import { openJson } from '../crypto/seal.js';
 import { P2PError, toP2PError } from '../protocol/errors.js';
 import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
-import type { PasswordReply, SignalIn } from '../protocol/signalling.js';
+import type {
+  JoinRequest,
+  PasswordReply,
+  SignalIn,
+  SourcesReply,
+  SourcesRequest,
+} from '../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { fromOfferer } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
@@ -29,7 +35,7 @@ import { UploadPacer } from '../transfer/pacer.js';
 import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
 import { describe, META_AAD } from './share-session.js';
-import { SourceSet } from './source-set.js';
+import { MAX_SOURCES, SourceSet } from './source-set.js';
 import { SwarmSource } from './swarm-source.js';
 import type {
   CompleteDetail,
@@ -85,6 +91,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
   private readonly rate = new RateMeter();
+  /** Sessions of links this download ended, across its attempts (see SourceSet's `retired`). */
+  private readonly retiredLinks = new Set<string>();
   private lastProgress = 0;
   /** Verified bytes in the last progress event, and when this attempt's first link opened. */
   private reportedBytes = 0;
@@ -215,13 +223,15 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const keys = this.keys;
     if (!meta || !keys) throw new P2PError('bad-request', 'The file details are not loaded yet.');
     const file = this.file!;
-    // Joining and the ICE servers are fetched while the disk is prepared, not after it.
-    const joining = this.connectSignal();
+    // Joining and the ICE servers are fetched while the disk is prepared, not after it; the
+    // first sources are asked for with the join.
+    const joining = this.connectSignal({ max: MAX_SOURCES });
     const ice = this.iceServers
       ? Promise.resolve({ iceServers: this.iceServers })
       : this.rest.getIce();
     joining.catch(() => {});
     ice.catch(() => {});
+    let unasked: Promise<SourcesReply> | null = null;
     // Asked for before any await (a save picker needs the click's user activation), and opened
     // while the connection is made, not before: verified pieces wait for it within the
     // download's backlog. One that cannot open (no space, the picker dismissed) ends the attempt,
@@ -242,9 +252,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       const download = (this.download_ ??= new Download(meta, whenOpen(sink)));
       download.onVerified = (index, data) => this.offerPiece(download, index, data);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
-      const client = await Promise.race([joining, sinkFailed]);
+      const { client, first } = await Promise.race([joining, sinkFailed]);
+      unasked = first;
       this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
       const sources = new SourceSet({
+        retired: this.retiredLinks,
         roomId: this.opts.secret.roomId,
         client,
         keys,
@@ -274,7 +286,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       });
       this.sources = sources;
       sinkFailed.catch((err: unknown) => sources.stop(toP2PError(err)));
-      await sources.start();
+      unasked = null;
+      await sources.start(first ?? undefined);
       this.setState({ phase: 'saving', file });
       const { file: saved, sha256 } = await download.finish();
       await (await sink).save(saved, meta.name);
@@ -296,6 +309,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       const error = toP2PError(err);
       this.sources?.stop(error);
       this.sources = null;
+      // Sources named for an attempt that ended before it used them are given back.
+      void unasked?.then((reply) => {
+        for (const peer of reply.sources) this.signal?.release(peer).catch(() => {});
+      });
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
       if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
@@ -327,7 +344,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     if (!keys || !source || this.seeder || this.startingSeeder) return;
     this.startingSeeder = true;
     try {
-      const client = await this.connectSignal();
+      const { client } = await this.connectSignal();
       if (!this.seeding || this.seeder) return;
       this.seeder = new PeerServer({
         roomId: this.opts.secret.roomId,
@@ -400,8 +417,14 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
   }
 
-  private async connectSignal(): Promise<SignalClient> {
-    if (this.signal) return this.signal;
+  /**
+   * The joined signalling client; with `ask`, the join also asks for sources (`first`, null when
+   * the client had joined before).
+   */
+  private async connectSignal(
+    ask?: SourcesRequest,
+  ): Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }> {
+    if (this.signal) return { client: this.signal, first: null };
     const client = await SignalClient.connect(this.opts.server);
     client.addEventListener('signal', (e) => {
       const msg = (e as CustomEvent<SignalIn>).detail;
@@ -436,20 +459,28 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         this.showSeeding();
       }
     });
+    let first: Promise<SourcesReply> | null = null;
     try {
       const token = await this.joinToken();
-      await client.join({
+      const req: JoinRequest = {
         v: PROTOCOL_VERSION,
         roomId: this.opts.secret.roomId,
         role: 'recipient',
         ...(token ? { token } : {}),
-      });
+      };
+      if (ask) {
+        const { joined, sources } = client.joinAndAsk(req, ask);
+        await joined;
+        first = sources;
+      } else {
+        await client.join(req);
+      }
     } catch (err) {
       client.close();
       throw err;
     }
     this.signal = client;
-    return client;
+    return { client, first };
   }
 
   private progress(peer: string, download: Download, force = false): void {

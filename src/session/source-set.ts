@@ -7,7 +7,7 @@
  */
 import type { RoomKeys } from '../crypto/keys.js';
 import { P2PError, toP2PError } from '../protocol/errors.js';
-import type { SignalIn, SwarmStats } from '../protocol/signalling.js';
+import type { SignalIn, SourcesReply, SwarmStats } from '../protocol/signalling.js';
 import { PeerLink } from '../rtc/peer-link.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
@@ -47,6 +47,11 @@ export interface SourceSetOptions {
   iceServers: RTCIceServer[];
   download: Download;
   maxSources?: number;
+  /**
+   * Sessions of links this download ended, kept across its attempts (see PeerLink's `retired`):
+   * a retry that reaches the same source at once must not fail on the last attempt's late answer.
+   */
+  retired?: Set<string>;
   /** A piece from `peer` was verified. */
   onPiece: (peer: string) => void;
   /** A link opened (the first one ends "connecting"). */
@@ -83,6 +88,7 @@ export class SourceSet {
   private asking = false;
   private askAgain = false;
   private queued = false;
+  private readonly retired: Set<string>;
   /** Whether others in the room are fetching too (then no source gets the whole file at once). */
   private crowded = false;
   private resolve!: () => void;
@@ -92,6 +98,7 @@ export class SourceSet {
   private readonly topUp: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: SourceSetOptions) {
+    this.retired = opts.retired ?? new Set();
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -139,9 +146,12 @@ export class SourceSet {
     return n;
   }
 
-  /** Starts asking for sources; `done` settles with the outcome. */
-  start(): Promise<void> {
-    void this.ask();
+  /**
+   * Starts asking for sources (or takes `first`, the answer to a question asked for this set
+   * already, with nothing excluded); `done` settles with the outcome.
+   */
+  start(first?: Promise<SourcesReply>): Promise<void> {
+    void this.ask(first);
     return this.done;
   }
 
@@ -221,7 +231,7 @@ export class SourceSet {
     this.sources.clear();
   }
 
-  private async ask(): Promise<void> {
+  private async ask(first?: Promise<SourcesReply>): Promise<void> {
     if (this.settled) return;
     if (this.asking) {
       this.askAgain = true;
@@ -231,10 +241,14 @@ export class SourceSet {
     try {
       const max = this.opts.maxSources ?? MAX_SOURCES;
       if (this.sources.size >= max) return;
-      const reply = await this.opts.client.sources({
-        exclude: [...this.sources.keys(), ...this.reconnecting.keys(), ...this.failed].slice(0, 64),
-        max,
-      });
+      const reply = await (first ??
+        this.opts.client.sources({
+          exclude: [...this.sources.keys(), ...this.reconnecting.keys(), ...this.failed].slice(
+            0,
+            64,
+          ),
+          max,
+        }));
       if (this.settled) return;
       for (const peer of reply.sources) this.connect(peer);
       if (reply.position !== undefined && this.sources.size === 0) this.setQueued(reply.position);
@@ -279,6 +293,7 @@ export class SourceSet {
       keys: this.opts.keys,
       iceServers: this.opts.iceServers,
       relay: (env) => client.signal(peer, env),
+      retired: this.retired,
       connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
       onOpen: () => {
         source.opened = true;
@@ -291,7 +306,10 @@ export class SourceSet {
         }
       },
       onData: (data) => fetcher.handleData(data),
-      onClose: (error) => this.lost(source, error),
+      onClose: (error) => {
+        retire(this.retired, link.session);
+        this.lost(source, error);
+      },
     });
     const fetcher = new PieceFetcher(link, download, {
       windowBytes: () => this.windowFor(source),
@@ -396,5 +414,17 @@ export class SourceSet {
     if (this.sources.size <= 1 && !this.crowded) return REQUEST_WINDOW_BYTES;
     const share = REQUEST_WINDOW_BYTES / this.sources.size;
     return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
+  }
+}
+
+/** Sessions remembered as ended, at most; the oldest are forgotten first. */
+const MAX_RETIRED = 64;
+
+function retire(retired: Set<string>, session: string | null): void {
+  if (session === null) return;
+  retired.add(session);
+  for (const old of retired) {
+    if (retired.size <= MAX_RETIRED) break;
+    retired.delete(old);
   }
 }

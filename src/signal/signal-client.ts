@@ -132,6 +132,22 @@ export class SignalClient extends EventTarget {
     return reply;
   }
 
+  /**
+   * Joins, and asks for sources in the same breath: the service handles one socket's events in
+   * order, so the question waits for the join there instead of a round trip here. If the join
+   * fails, that is the failure to report; the question then fails too.
+   */
+  joinAndAsk(
+    req: JoinRequest,
+    ask: SourcesRequest,
+  ): { joined: Promise<JoinReply>; sources: Promise<SourcesReply> } {
+    // Both are emitted before either call returns: the join goes first on the socket.
+    const joined = this.join(req);
+    const sources = this.sources(ask);
+    sources.catch(() => {});
+    return { joined, sources };
+  }
+
   sources(req: SourcesRequest = {}): Promise<SourcesReply> {
     return this.request<SourcesReply>(() =>
       this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sources', req),

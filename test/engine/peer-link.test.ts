@@ -43,6 +43,7 @@ function makeSide(opts: {
   /** Sent the moment the link opens, as an owner's first message would be. */
   greet?: Control;
   onSuperseded?: (envelope: string) => void;
+  retired?: ReadonlySet<string>;
 }): Side {
   let resolveOpen!: () => void;
   let resolveClosed!: (e: P2PError | null) => void;
@@ -63,6 +64,7 @@ function makeSide(opts: {
     remoteId: opts.remoteId,
     keys: opts.keys,
     iceServers: [],
+    ...(opts.retired ? { retired: opts.retired } : {}),
     relay: async (envelope) => {
       side.sent.push(envelope);
       deliver(envelope, side.sent.length - 1, opts.to);
@@ -510,6 +512,49 @@ describe('PeerLink', function () {
     expect(errors.map((e) => e?.code)).to.deep.equal(['tampered', 'tampered']);
     expect(sides.some((s) => s.opened)).to.equal(false);
   }
+
+  it('drops a late answer to a connection it ended itself, and connects all the same', async () => {
+    // A download attempt offered, then gave up (its disk failed, say); the sharer's answer to it
+    // arrives once the next attempt's link to the same sharer stands.
+    const roomId = randomId();
+    const keys = await deriveRoomKeys(randomId());
+    const ids = { roomId, keys, localId: 'recipient-1', remoteId: 'sharer' };
+    const late: string[] = [];
+    const hold: Deliver = (envelope) => late.push(envelope);
+    const oldSharer: Side = makeSide({
+      ...ids,
+      role: 'answerer',
+      localId: 'sharer',
+      remoteId: 'recipient-1',
+      to: () => first,
+      deliver: hold,
+    });
+    const first: Side = makeSide({ ...ids, role: 'offerer', to: () => oldSharer });
+    await first.link.start();
+    await withTimeout(
+      (async () => {
+        while (late.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'the answer to the first offer',
+    );
+    first.link.close();
+    oldSharer.link.close();
+    const retired = new Set([first.link.session!]);
+
+    const sharer: Side = makeSide({
+      ...ids,
+      role: 'answerer',
+      localId: 'sharer',
+      remoteId: 'recipient-1',
+      to: () => second,
+    });
+    const second: Side = makeSide({ ...ids, role: 'offerer', to: () => sharer, retired });
+    await second.link.start();
+    for (const envelope of late) second.link.receive(envelope);
+    await withTimeout(unlessClosed(second.open, second, sharer), 10000, 'the second link to open');
+    expect(second.closedWith).to.equal(undefined);
+  });
 
   it('refuses an answer sealed for another recipient', () => crossed(false));
   it('refuses an answer from another connection between the same peers', () => crossed(true));

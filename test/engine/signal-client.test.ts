@@ -42,3 +42,102 @@ describe('SignalClient relays', () => {
     }
   });
 });
+
+/**
+ * Socket.IO event packets on every WebSocket from now on, in the order they went (socket.io-client
+ * keeps the WebSocket class it found when it loaded, so its prototype is what is wrapped).
+ */
+function wireLog(): { log: string[]; restore: () => void } {
+  const log: string[] = [];
+  const proto = WebSocket.prototype;
+  const send = Object.getOwnPropertyDescriptor(proto, 'send')!;
+  const onmessage = Object.getOwnPropertyDescriptor(proto, 'onmessage')!;
+  const name = (data: unknown) => {
+    if (typeof data !== 'string') return null;
+    const event = /^42\d*\["([a-z-]+)"/.exec(data);
+    if (event) return event[1]!;
+    return /^43\d+/.test(data) ? 'ack' : null;
+  };
+  Object.defineProperty(proto, 'send', {
+    ...send,
+    value(this: WebSocket, data: string) {
+      const what = name(data);
+      if (what) log.push(`out ${what}`);
+      return (send.value as (d: string) => void).call(this, data);
+    },
+  });
+  Object.defineProperty(proto, 'onmessage', {
+    ...onmessage,
+    set(this: WebSocket, handler: ((e: MessageEvent) => void) | null) {
+      const wrapped =
+        handler &&
+        ((e: MessageEvent) => {
+          const what = name(e.data);
+          if (what) log.push(`in ${what}`);
+          handler.call(this, e);
+        });
+      onmessage.set!.call(this, wrapped);
+    },
+  });
+  return {
+    log,
+    restore: () => {
+      Object.defineProperty(proto, 'send', send);
+      Object.defineProperty(proto, 'onmessage', onmessage);
+    },
+  };
+}
+
+describe('SignalClient joining', () => {
+  it('asks for sources with the join, not a round trip after it', async () => {
+    const server = await serviceUrl();
+    const sharer = new ShareSession({ server });
+    const wire = wireLog();
+    let client: SignalClient | null = null;
+    try {
+      const secret = parseLink(
+        await sharer.share(new File(['hello'], 'hello.txt'), location.href),
+      )!;
+      wire.log.length = 0;
+      client = await SignalClient.connect(server);
+      const { joined, sources } = client.joinAndAsk(
+        { v: PROTOCOL_VERSION, roomId: secret.roomId, role: 'recipient' },
+        { max: 4 },
+      );
+      expect((await joined).peerId).to.equal(client.peerId);
+      expect((await sources).sources).to.have.length(1);
+      // Both questions left before the first answer came back.
+      expect(wire.log.filter((l) => l.startsWith('out') || l === 'in ack')).to.deep.equal([
+        'out join',
+        'out sources',
+        'in ack',
+        'in ack',
+      ]);
+    } finally {
+      wire.restore();
+      client?.close();
+      await sharer.stop();
+    }
+  });
+
+  it('reports the join’s failure when the join fails, and the question fails too', async () => {
+    const server = await serviceUrl();
+    const client = await SignalClient.connect(server);
+    try {
+      const { joined, sources } = client.joinAndAsk(
+        { v: PROTOCOL_VERSION, roomId: 'A'.repeat(22), role: 'recipient' },
+        {},
+      );
+      const failure = (p: Promise<unknown>) =>
+        p.then(
+          () => null,
+          (err: unknown) => err,
+        );
+      const [joinError, askError] = await Promise.all([failure(joined), failure(sources)]);
+      expect((joinError as P2PError).code).to.equal('room-not-found');
+      expect(askError).to.be.instanceOf(P2PError);
+    } finally {
+      client.close();
+    }
+  });
+});
