@@ -231,7 +231,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       : this.rest.getIce();
     joining.catch(() => {});
     ice.catch(() => {});
-    let unasked: Promise<SourcesReply> | null = null;
+    let asked = false;
     // Asked for before any await (a save picker needs the click's user activation), and opened
     // while the connection is made, not before: verified pieces wait for it within the
     // download's backlog. One that cannot open (no space, the picker dismissed) ends the attempt,
@@ -253,7 +253,6 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       download.onVerified = (index, data) => this.offerPiece(download, index, data);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const { client, first } = await Promise.race([joining, sinkFailed]);
-      unasked = first;
       this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
       const sources = new SourceSet({
         retired: this.retiredLinks,
@@ -286,7 +285,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       });
       this.sources = sources;
       sinkFailed.catch((err: unknown) => sources.stop(toP2PError(err)));
-      unasked = null;
+      asked = true;
       await sources.start(first ?? undefined);
       this.setState({ phase: 'saving', file });
       const { file: saved, sha256 } = await download.finish();
@@ -309,10 +308,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       const error = toP2PError(err);
       this.sources?.stop(error);
       this.sources = null;
-      // Sources named for an attempt that ended before it used them are given back.
-      void unasked?.then((reply) => {
-        for (const peer of reply.sources) this.signal?.release(peer).catch(() => {});
-      });
+      if (!asked) void this.giveBack(joining);
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
       if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
@@ -415,6 +411,21 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         this.setState({ ...this.state, seeding: this.seedingView() });
       }
     });
+  }
+
+  /**
+   * Gives back the sources the join named for an attempt that ended before it used them (the
+   * join may still be under way).
+   */
+  private async giveBack(
+    joining: Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }>,
+  ): Promise<void> {
+    try {
+      const { client, first } = await joining;
+      for (const peer of (await first)?.sources ?? []) client.release(peer).catch(() => {});
+    } catch {
+      // A join or a question that failed named nobody.
+    }
   }
 
   /**
