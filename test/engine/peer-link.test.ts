@@ -518,18 +518,24 @@ describe('PeerLink', function () {
     // arrives once the next attempt's link to the same sharer stands.
     const roomId = randomId();
     const keys = await deriveRoomKeys(randomId());
-    const ids = { roomId, keys, localId: 'recipient-1', remoteId: 'sharer' };
-    const late: string[] = [];
-    const hold: Deliver = (envelope) => late.push(envelope);
-    const oldSharer: Side = makeSide({
-      ...ids,
-      role: 'answerer',
+    const ids = {
+      roomId,
+      keys,
+      role: 'offerer' as const,
+      localId: 'recipient-1',
+      remoteId: 'sharer',
+    };
+    const sharerIds = {
+      roomId,
+      keys,
+      role: 'answerer' as const,
       localId: 'sharer',
       remoteId: 'recipient-1',
-      to: () => first,
-      deliver: hold,
-    });
-    const first: Side = makeSide({ ...ids, role: 'offerer', to: () => oldSharer });
+    };
+    const late: string[] = [];
+    const hold: Deliver = (envelope) => late.push(envelope);
+    const oldSharer: Side = makeSide({ ...sharerIds, to: () => first, deliver: hold });
+    const first: Side = makeSide({ ...ids, to: () => oldSharer });
     await first.link.start();
     await withTimeout(
       (async () => {
@@ -542,14 +548,8 @@ describe('PeerLink', function () {
     oldSharer.link.close();
     const retired = new Set([first.link.session!]);
 
-    const sharer: Side = makeSide({
-      ...ids,
-      role: 'answerer',
-      localId: 'sharer',
-      remoteId: 'recipient-1',
-      to: () => second,
-    });
-    const second: Side = makeSide({ ...ids, role: 'offerer', to: () => sharer, retired });
+    const sharer: Side = makeSide({ ...sharerIds, to: () => second });
+    const second: Side = makeSide({ ...ids, to: () => sharer, retired });
     await second.link.start();
     for (const envelope of late) second.link.receive(envelope);
     await withTimeout(unlessClosed(second.open, second, sharer), 10000, 'the second link to open');
