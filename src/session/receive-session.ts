@@ -30,7 +30,7 @@ import { fromOfferer } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
-import { Download, type PieceSink } from '../transfer/download.js';
+import { Download, type PieceParts, type PieceSink } from '../transfer/download.js';
 import { UploadPacer } from '../transfer/pacer.js';
 import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
@@ -250,7 +250,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
     try {
       const download = (this.download_ ??= new Download(meta, whenOpen(sink)));
-      download.onVerified = (index, data) => this.offerPiece(download, index, data);
+      download.onVerified = (index, parts) => this.offerPiece(download, index, parts);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const { client, first } = await Promise.race([joining, sinkFailed]);
       this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
@@ -325,10 +325,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
    * A piece was verified: keep it to serve others while the download goes on, and start serving
    * with the first one.
    */
-  private offerPiece(download: Download, index: number, data: Uint8Array<ArrayBuffer>): void {
+  private offerPiece(download: Download, index: number, parts: PieceParts): void {
     if (!this.seeding || !download.hashes) return;
     const source = (this.swarmSource ??= new SwarmSource(download));
-    if (!source.keep(index, data)) return;
+    if (!source.keep(index, parts)) return;
     if (this.seeder) this.seeder.announce([index]);
     else void this.startSeeding();
   }

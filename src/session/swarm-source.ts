@@ -5,7 +5,7 @@
  * be served.
  */
 import { readPiece } from '../transfer/manifest.js';
-import type { Download } from '../transfer/download.js';
+import { joinParts, partsLength, type Download, type PieceParts } from '../transfer/download.js';
 import type { PieceSource } from '../transfer/piece-sender.js';
 
 /** Verified pieces a part-way recipient keeps in memory to serve; past this it serves no more until done. */
@@ -50,12 +50,16 @@ export class SwarmSource implements PieceSource {
     return flags;
   }
 
-  /** Keeps a verified piece to serve; false when the cache is full (nothing new to announce). */
-  keep(index: number, data: Uint8Array<ArrayBuffer>): boolean {
+  /**
+   * Keeps a verified piece (its parts in order) to serve; false when the cache is full (nothing
+   * new to announce). Only a piece kept is copied into one buffer.
+   */
+  keep(index: number, parts: PieceParts): boolean {
     if (this.file || this.cache.has(index)) return false;
-    if (this.cachedBytes + data.byteLength > this.capBytes) return false;
-    this.cache.set(index, data);
-    this.cachedBytes += data.byteLength;
+    const length = partsLength(parts);
+    if (this.cachedBytes + length > this.capBytes) return false;
+    this.cache.set(index, joinParts(parts));
+    this.cachedBytes += length;
     return true;
   }
 

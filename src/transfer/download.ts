@@ -20,6 +20,31 @@ export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 export type AcceptResult = 'ok' | 'corrupt' | 'duplicate';
 
+/**
+ * A received piece's bytes in order: whole, or in the parts (frames) it arrived in, which are
+ * used where they arrived rather than copied into one buffer first.
+ */
+export type PieceParts = readonly Uint8Array<ArrayBuffer>[];
+
+/** The bytes of `parts` in one buffer (the part itself when there is only one). */
+export function joinParts(parts: PieceParts): Uint8Array<ArrayBuffer> {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(partsLength(parts));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/** Bytes in `parts`. */
+export function partsLength(parts: PieceParts): number {
+  let n = 0;
+  for (const part of parts) n += part.byteLength;
+  return n;
+}
+
 export class Download {
   hashes: Uint8Array<ArrayBuffer> | null = null;
   private verifier: PieceVerifier | null = null;
@@ -43,7 +68,7 @@ export class Download {
   /** Every claiming position before this one is verified: where a claim's scan starts. */
   private settled = 0;
   /** Sees each piece as it is verified (a part-way seed keeps some to serve). */
-  onVerified: ((index: number, data: Uint8Array<ArrayBuffer>) => void) | null = null;
+  onVerified: ((index: number, parts: PieceParts) => void) | null = null;
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown = null;
 
@@ -179,42 +204,53 @@ export class Download {
   }
 
   /**
-   * Verifies a received piece and queues it for the disk. Resolves once it is verified (the write
-   * happens in order behind it); rejects when an earlier write failed.
+   * Verifies a received piece (whole, or its parts in order) and queues it for the disk. Resolves
+   * once it is verified (the write happens in order behind it); rejects when an earlier write
+   * failed.
    */
-  async accept(peer: string, index: number, data: Uint8Array<ArrayBuffer>): Promise<AcceptResult> {
+  async accept(
+    peer: string,
+    index: number,
+    data: Uint8Array<ArrayBuffer> | PieceParts,
+  ): Promise<AcceptResult> {
     this.throwWriteError();
     const verifier = this.verifier;
     if (!verifier) throw new P2PError('integrity', 'A piece arrived before the manifest.');
+    const parts = data instanceof Uint8Array ? [data] : data;
+    const length = partsLength(parts);
     if (this.have[index]) {
       this.release(peer, index);
-      this.duplicateBytes += data.byteLength;
+      this.duplicateBytes += length;
       return 'duplicate';
     }
-    const ok = data.byteLength === pieceLength(this.meta, index) && verifier.verify(index, data);
+    const ok = length === pieceLength(this.meta, index) && verifier.verify(index, parts);
     this.release(peer, index);
     if (!ok) return 'corrupt';
     if (this.have[index]) {
-      this.duplicateBytes += data.byteLength;
+      this.duplicateBytes += length;
       return 'duplicate';
     }
     this.have[index] = 1;
     this.haveCount++;
-    this.bytes += data.byteLength;
-    this.onVerified?.(index, data);
-    this.backlog += data.byteLength;
+    this.bytes += length;
+    this.onVerified?.(index, parts);
+    this.backlog += length;
     this.writes = this.writes.then(async () => {
       try {
-        await this.sink.write(index * this.meta.pieceSize, data);
+        let offset = index * this.meta.pieceSize;
+        for (const part of parts) {
+          await this.sink.write(offset, part);
+          offset += part.byteLength;
+        }
       } catch (err) {
         // Not on disk, so not had: progress must not count it.
         this.have[index] = 0;
         this.haveCount--;
         this.settled = 0;
-        this.bytes -= data.byteLength;
+        this.bytes -= length;
         this.writeError ??= err;
       } finally {
-        this.backlog -= data.byteLength;
+        this.backlog -= length;
       }
     });
     return 'ok';

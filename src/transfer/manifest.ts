@@ -177,7 +177,8 @@ export class PieceVerifier {
     private readonly hashes: Uint8Array,
   ) {}
 
-  verify(index: number, data: Uint8Array): boolean {
+  /** Checks piece `index`, given whole or as its parts in order (the frames it arrived in). */
+  verify(index: number, data: Uint8Array | readonly Uint8Array[]): boolean {
     const { pieceSize, pieceCount } = this.meta;
     if (index < 0 || index >= pieceCount) return false;
     const hash = this.hash.reset();
@@ -195,7 +196,8 @@ export class PieceVerifier {
         bytesHashed: index * pieceSize,
       });
     }
-    hash.update(data);
+    if (data instanceof Uint8Array) hash.update(data);
+    else for (const part of data) hash.update(part);
     if (index === pieceCount - 1) hash.finish(this.check);
     else putState(hash.saveState().state, this.check, 0);
     return equalBytes(this.check, pieceHash(this.hashes, index));

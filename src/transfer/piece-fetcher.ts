@@ -16,7 +16,7 @@ import {
 } from '../protocol/frames.js';
 import { manifestBytes, pieceLength } from '../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
-import type { Download } from './download.js';
+import type { Download, PieceParts } from './download.js';
 import { trace } from './faults.js';
 
 /**
@@ -44,9 +44,16 @@ const MIN_WINDOW_PIECES = 4;
  */
 export const REQUEST_BATCHES = 8;
 
+/**
+ * A piece arriving in several frames. Its frames are kept as they arrived, not copied into one
+ * buffer: verified and written part by part, they die young, where one buffer a piece outlived
+ * the garbage collector's young generation and piled up until a full collection (the recipient's
+ * RSS rose by 60 MiB between collections on a 1 GiB download).
+ */
 interface Assembly {
   index: number;
-  data: Uint8Array<ArrayBuffer>;
+  length: number;
+  parts: Uint8Array<ArrayBuffer>[];
   received: number;
 }
 
@@ -203,25 +210,21 @@ export class PieceFetcher {
     if (!this.current) {
       this.requested.shift();
       const length = pieceLength(this.download.meta, frame.index);
-      if (frame.offset === 0 && frame.payload.byteLength === length) {
-        // A piece in one frame is used where it arrived: no buffer to allocate, no copy.
-        void this.deliver(frame.index, frame.payload);
-        return;
-      }
-      this.current = { index: frame.index, data: new Uint8Array(length), received: 0 };
+      this.current = { index: frame.index, length, parts: [], received: 0 };
     }
     const piece = this.current;
     if (
       frame.offset !== piece.received ||
-      piece.received + frame.payload.byteLength > piece.data.byteLength
+      piece.received + frame.payload.byteLength > piece.length
     ) {
       return this.fail(new P2PError('bad-request', 'The other browser sent a piece out of order.'));
     }
-    piece.data.set(frame.payload, frame.offset);
+    // Used where it arrived, a view past the frame header: no buffer to allocate, no copy.
+    piece.parts.push(frame.payload);
     piece.received += frame.payload.byteLength;
-    if (piece.received === piece.data.byteLength) {
+    if (piece.received === piece.length) {
       this.current = null;
-      void this.deliver(piece.index, piece.data);
+      void this.deliver(piece.index, piece.parts);
     }
   }
 
@@ -256,13 +259,13 @@ export class PieceFetcher {
     });
   }
 
-  private async deliver(index: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
+  private async deliver(index: number, parts: PieceParts): Promise<void> {
     try {
       // A piece that came on the manifest's heels waits for the manifest's check (a failed one
       // stops this fetcher); one that came before the manifest was whole is refused by `accept`.
       if (!this.download.hashes && this.manifestCheck && !(await this.manifestCheck)) return;
       if (this.stopped) return;
-      const result = await this.download.accept(this.peer, index, data);
+      const result = await this.download.accept(this.peer, index, parts);
       if (this.stopped) return;
       if (result === 'corrupt') {
         trace('corrupt', this.peer, [index]);
@@ -271,7 +274,7 @@ export class PieceFetcher {
       }
       if (result === 'ok') {
         trace('verified', this.peer, [index]);
-        this.events.onPiece(index, data.byteLength);
+        this.events.onPiece(index, pieceLength(this.download.meta, index));
       }
       if (this.download.complete) return this.complete();
       await this.fill();

@@ -140,6 +140,36 @@ describe('Download', () => {
     expect(f.download.missing).to.equal(2);
   });
 
+  it('takes a piece in the parts it arrived in: checked across them, written part by part', async () => {
+    const f = await fixture(2 * PIECE + 10);
+    f.download.claim('p', 3);
+    const cut = (p: Uint8Array<ArrayBuffer>, at: number[]) =>
+      [0, ...at].map((from, k) => p.subarray(from, [...at, p.byteLength][k]));
+    expect(await f.download.accept('p', 0, cut(piece(f, 0), [1, 4000, 50_000]))).to.equal('ok');
+    // A flipped byte in any part, or a part missing, fails the piece.
+    const bad = piece(f, 1);
+    bad[PIECE - 1] ^= 1;
+    expect(await f.download.accept('p', 1, cut(bad, [PIECE / 2]))).to.equal('corrupt');
+    expect(await f.download.accept('p', 1, cut(piece(f, 1), [PIECE / 2]).slice(1))).to.equal(
+      'corrupt',
+    );
+    f.download.claim('p', 1);
+    expect(await f.download.accept('p', 1, cut(piece(f, 1), [PIECE / 2]))).to.equal('ok');
+    expect(await f.download.accept('p', 2, [piece(f, 2)])).to.equal('ok');
+    const { sha256 } = await f.download.finish();
+    expect(f.sink.bytes).to.deep.equal(f.bytes);
+    expect(sha256).to.equal(await sha256Hex(f.bytes));
+    expect(f.sink.writes.map((w) => w.offset)).to.deep.equal([
+      0,
+      1,
+      4000,
+      50_000,
+      PIECE,
+      PIECE + PIECE / 2,
+      2 * PIECE,
+    ]);
+  });
+
   it('rejects a piece that is right for another index', async () => {
     const f = await fixture(2 * PIECE);
     f.download.claim('p', 2);

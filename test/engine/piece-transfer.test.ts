@@ -345,13 +345,27 @@ describe('PieceFetcher + PieceSender', () => {
     expect(sizes.reduce((a, b) => a + b)).to.equal(40);
   });
 
-  it('verifies a piece that came in one frame where it arrived, without a copy', async () => {
-    const run = await transfer(3 * PIECE);
-    const offsets: number[] = [];
-    run.download.onVerified = (_i, data) => offsets.push(data.byteOffset);
-    await expectIntact(run);
-    // A view into the message past its header, not a fresh buffer of its own.
-    expect(offsets).to.deep.equal([FRAME_HEADER_BYTES, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES]);
+  it('verifies pieces where their frames arrived, without a copy', async () => {
+    for (const maxMessageSize of [undefined, 16384]) {
+      const run = await transfer(3 * PIECE, maxMessageSize ? { maxMessageSize } : {});
+      const seen: Array<{ parts: number; offsets: Set<number>; messages: boolean }> = [];
+      run.download.onVerified = (_i, parts) =>
+        seen.push({
+          parts: parts.length,
+          offsets: new Set(parts.map((p) => p.byteOffset)),
+          // Each part is the whole of one message past its header, not a buffer of its own.
+          messages: parts.every((p) => p.buffer.byteLength === FRAME_HEADER_BYTES + p.byteLength),
+        });
+      await expectIntact(run);
+      const frames = Math.ceil(PIECE / run.sourceSide.framePayload);
+      expect(frames, 'frames a piece').to.equal(maxMessageSize ? 5 : 1);
+      expect(seen).to.have.length(3);
+      for (const piece of seen) {
+        expect(piece.parts).to.equal(frames);
+        expect([...piece.offsets]).to.deep.equal([FRAME_HEADER_BYTES]);
+        expect(piece.messages).to.equal(true);
+      }
+    }
   });
 
   it('moves a one-byte file', async () => {
