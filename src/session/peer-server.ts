@@ -11,6 +11,7 @@ import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
 import { PieceSender, UploadLedger, type PieceSource } from '../transfer/piece-sender.js';
+import { whenIdle } from './idle.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
 import type { PeerView, ProgressDetail } from './types.js';
 
@@ -86,8 +87,26 @@ export class PeerServer {
   private uploadedBefore = 0;
   /** Which pieces went to whom, so each piece leaves this peer about once (see UploadLedger). */
   private readonly ledger = new UploadLedger();
+  /** A connection made ahead for the next recipient's link (see PeerLink's `pc`). */
+  private spare: RTCPeerConnection | null = null;
 
   constructor(private readonly opts: PeerServerOptions) {}
+
+  /**
+   * Makes the first recipient's connection ahead, once the page is idle: a page's first
+   * RTCPeerConnection costs the browser 6–15 ms to set up WebRTC, which would otherwise come
+   * between that recipient's offer and our answer.
+   */
+  prepare(): void {
+    whenIdle(() => {
+      if (this.closed || this.spare) return;
+      try {
+        this.spare = new RTCPeerConnection({ iceServers: this.opts.iceServers });
+      } catch {
+        // No WebRTC here: the first offer's link reports it.
+      }
+    });
+  }
 
   /** Bytes uploaded to every recipient together. */
   get uploaded(): number {
@@ -154,6 +173,8 @@ export class PeerServer {
   /** Closes every link; the server serves nobody afterwards. */
   close(reason: P2PError): void {
     this.closed = true;
+    this.spare?.close();
+    this.spare = null;
     for (const entry of [...this.peers.values(), ...this.pending.values()]) {
       entry.sender?.stop();
       entry.link.fail(reason);
@@ -175,6 +196,12 @@ export class PeerServer {
       this.pending.set(peerId, next);
     }
     next.link.receive(envelope);
+  }
+
+  private takeSpare(): RTCPeerConnection | undefined {
+    const pc = this.spare ?? undefined;
+    this.spare = null;
+    return pc;
   }
 
   /**
@@ -208,6 +235,7 @@ export class PeerServer {
       remoteId: peerId,
       keys,
       iceServers: this.opts.iceServers,
+      pc: this.takeSpare(),
       relay: (env) => this.opts.relay(peerId, env),
       onOffer: show,
       onSuperseded: (envelope) => this.takeOver(peerId, envelope),

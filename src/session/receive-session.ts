@@ -19,6 +19,7 @@ import { openJson } from '../crypto/seal.js';
 import { P2PError, toP2PError } from '../protocol/errors.js';
 import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
 import type {
+  IceConfig,
   JoinRequest,
   PasswordReply,
   SignalIn,
@@ -31,7 +32,9 @@ import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceParts, type PieceSink } from '../transfer/download.js';
+import { warmUpHash } from '../transfer/manifest.js';
 import { UploadPacer } from '../transfer/pacer.js';
+import { whenIdle } from './idle.js';
 import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
 import { describe, META_AAD } from './share-session.js';
@@ -51,6 +54,15 @@ export interface ReceiveSessionOptions extends SessionOptions {
   saveTo?: SinkPreference;
   /** Whether to keep serving the file to later recipients once it is saved (default true). */
   seed?: boolean;
+}
+
+/** What a recipient readies while the file's details are on screen (see `prepare`). */
+interface Ahead {
+  ice: Promise<IceConfig>;
+  /** Made once the page is idle; taken (or closed) by the first download. */
+  pc: RTCPeerConnection | null;
+  /** Until the first download starts: a connection made later than that is not made. */
+  open: boolean;
 }
 
 /** Failures after which `download()` may simply be called again. */
@@ -100,6 +112,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   /** For a password room: the proof it was unlocked with (never the password) and its token. */
   private passwordAuth: string | null = null;
   private token: PasswordReply | null = null;
+  /** What `prepare` readied before the click. */
+  private ahead: Ahead | null = null;
 
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
@@ -168,9 +182,47 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.meta = parsed.output;
     const file = this.file!;
     this.setState({ phase: 'ready', file });
-    // Fetch the code a download needs while the user reads the details (no connection yet).
-    SignalClient.preload();
+    this.prepare();
     return file;
+  }
+
+  /**
+   * While the user reads the details, readies what a download needs without contacting any peer
+   * or joining anything: socket.io-client's code, the ICE servers, the compiled hash that checks
+   * every piece, and a peer connection for the first source (a page's first RTCPeerConnection
+   * costs the browser 6–15 ms to set up WebRTC; it gathers no address until a download offers).
+   */
+  private prepare(): void {
+    if (this.ahead) return;
+    SignalClient.preload();
+    const ice = this.rest.getIce();
+    ice.catch(() => {});
+    const ahead: Ahead = { ice, pc: null, open: true };
+    this.ahead = ahead;
+    whenIdle(() => {
+      warmUpHash();
+      ice.then(
+        ({ iceServers }) => {
+          if (!ahead.open) return;
+          try {
+            ahead.pc = new RTCPeerConnection({ iceServers });
+          } catch {
+            // No WebRTC here: the download makes its own connection, and says why it cannot.
+          }
+        },
+        () => {},
+      );
+    });
+  }
+
+  /** The peer connection made ahead, if it is ready, for the caller to use or close. */
+  private takeAhead(): RTCPeerConnection | null {
+    const ahead = this.ahead;
+    if (!ahead) return null;
+    ahead.open = false;
+    const pc = ahead.pc;
+    ahead.pc = null;
+    return pc;
   }
 
   /** The room token for joining, renewed (with the remembered proof) when it is about to expire. */
@@ -210,6 +262,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   dispose(): void {
+    this.takeAhead()?.close();
     this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
     this.seeder?.close(new P2PError('cancelled', 'The recipient closed the page.'));
     this.seeder = null;
@@ -228,9 +281,15 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const joining = this.connectSignal({ max: MAX_SOURCES });
     const ice = this.iceServers
       ? Promise.resolve({ iceServers: this.iceServers })
-      : this.rest.getIce();
+      : (this.ahead?.ice.catch(() => this.rest.getIce()) ?? this.rest.getIce());
+    // The connection for the first source: made ahead, or else while the service is reached.
+    const early = this.takeAhead();
+    let spare: Promise<RTCPeerConnection> | null = early
+      ? Promise.resolve(early)
+      : ice.then(({ iceServers }) => new RTCPeerConnection({ iceServers }));
     joining.catch(() => {});
     ice.catch(() => {});
+    spare.catch(() => {});
     let asked = false;
     // Asked for before any await (a save picker needs the click's user activation), and opened
     // while the connection is made, not before: verified pieces wait for it within the
@@ -254,7 +313,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const { client, first } = await Promise.race([joining, sinkFailed]);
       this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
+      const pc = await spare;
+      spare = null;
       const sources = new SourceSet({
+        pc,
         retired: this.retiredLinks,
         roomId: this.opts.secret.roomId,
         client,
@@ -309,6 +371,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.sources?.stop(error);
       this.sources = null;
       if (!asked) void this.giveBack(joining);
+      void spare?.then((pc) => pc.close()).catch(() => {});
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
       if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:

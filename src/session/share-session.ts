@@ -130,6 +130,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         client,
         peerId,
       });
+      this.server.prepare();
       const link = formatLink(page, { roomId: created.roomId, key });
       this.setState({
         phase: 'sharing',

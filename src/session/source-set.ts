@@ -52,6 +52,11 @@ export interface SourceSetOptions {
    * a retry that reaches the same source at once must not fail on the last attempt's late answer.
    */
   retired?: Set<string>;
+  /**
+   * A connection made ahead for the first link (see PeerLink's `pc`); closed if no link takes
+   * it.
+   */
+  pc?: RTCPeerConnection;
   /** A piece from `peer` was verified. */
   onPiece: (peer: string) => void;
   /** A link opened (the first one ends "connecting"). */
@@ -89,6 +94,8 @@ export class SourceSet {
   private askAgain = false;
   private queued = false;
   private readonly retired: Set<string>;
+  /** The connection made ahead, until a link takes it. */
+  private spare: RTCPeerConnection | null;
   /** Whether others in the room are fetching too (then no source gets the whole file at once). */
   private crowded = false;
   private resolve!: () => void;
@@ -99,6 +106,7 @@ export class SourceSet {
 
   constructor(private readonly opts: SourceSetOptions) {
     this.retired = opts.retired ?? new Set();
+    this.spare = opts.pc ?? null;
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -219,6 +227,8 @@ export class SourceSet {
     }
     this.reconnecting.clear();
     if (this.queued) this.setQueued(null);
+    this.spare?.close();
+    this.spare = null;
     return was;
   }
 
@@ -292,6 +302,7 @@ export class SourceSet {
       remoteId: peer,
       keys: this.opts.keys,
       iceServers: this.opts.iceServers,
+      pc: this.spare ?? undefined,
       relay: (env) => client.signal(peer, env),
       retired: this.retired,
       connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
@@ -311,6 +322,7 @@ export class SourceSet {
         this.lost(source, error);
       },
     });
+    this.spare = null;
     const fetcher = new PieceFetcher(link, download, {
       windowBytes: () => this.windowFor(source),
       // First what no part-way source of ours offers (those pieces are theirs to give). A

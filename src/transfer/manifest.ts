@@ -163,6 +163,24 @@ export function pieceHash(hashes: Uint8Array, index: number): Uint8Array {
   return hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
 }
 
+/** Bytes `warmUpHash` hashes: enough for the engine to compile the SHA-256 (see there). */
+export const WARM_UP_BYTES = 256 * 1024;
+
+/**
+ * Runs the SHA-256 over a few hundred KiB of zeros, in small updates, so the JavaScript engine
+ * compiles it before a download needs it. A recipient's first piece used to be checked by cold
+ * code: 44 ms for 64 KiB in Chromium (a quarter of the time from the click to the first verified
+ * piece), against about 1 ms once compiled. Meant for idle time before a download (while the
+ * file's details are on screen); it takes about 20 ms.
+ */
+export function warmUpHash(bytes = WARM_UP_BYTES): void {
+  const hash = new SHA256();
+  const block = new Uint8Array(8 * 1024);
+  for (let done = 0; done < bytes; done += block.byteLength) hash.update(block);
+  hash.saveState();
+  hash.digest();
+}
+
 /**
  * Checks pieces against a manifest (see the top of this file). One hasher, reset for each
  * piece; a check is synchronous, about a millisecond per 128 KiB.

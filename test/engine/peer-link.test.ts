@@ -44,6 +44,7 @@ function makeSide(opts: {
   greet?: Control;
   onSuperseded?: (envelope: string) => void;
   retired?: ReadonlySet<string>;
+  pc?: RTCPeerConnection;
 }): Side {
   let resolveOpen!: () => void;
   let resolveClosed!: (e: P2PError | null) => void;
@@ -65,6 +66,7 @@ function makeSide(opts: {
     keys: opts.keys,
     iceServers: [],
     ...(opts.retired ? { retired: opts.retired } : {}),
+    ...(opts.pc ? { pc: opts.pc } : {}),
     relay: async (envelope) => {
       side.sent.push(envelope);
       deliver(envelope, side.sent.length - 1, opts.to);
@@ -101,6 +103,9 @@ interface PairOptions {
   recipientConnectTimeoutMs?: number;
   /** The sharer's link hands a new connection from the recipient on to this. */
   sharerSuperseded?: (envelope: string) => void;
+  /** Connections made ahead for either side. */
+  recipientPc?: RTCPeerConnection;
+  sharerPc?: RTCPeerConnection;
 }
 
 async function pair(opts: PairOptions = {}) {
@@ -115,6 +120,7 @@ async function pair(opts: PairOptions = {}) {
     to: () => sharer,
     ...(opts.toSharer ? { deliver: opts.toSharer } : {}),
     ...(opts.recipientConnectTimeoutMs ? { connectTimeoutMs: opts.recipientConnectTimeoutMs } : {}),
+    ...(opts.recipientPc ? { pc: opts.recipientPc } : {}),
   });
   const sharer: Side = makeSide({
     role: 'answerer',
@@ -126,6 +132,7 @@ async function pair(opts: PairOptions = {}) {
     ...(opts.toRecipient ? { deliver: opts.toRecipient } : {}),
     ...(opts.sharerGreets ? { greet: opts.sharerGreets } : {}),
     ...(opts.sharerSuperseded ? { onSuperseded: opts.sharerSuperseded } : {}),
+    ...(opts.sharerPc ? { pc: opts.sharerPc } : {}),
   });
   opts.beforeStart?.(recipient, sharer);
   await recipient.link.start();
@@ -234,6 +241,26 @@ describe('PeerLink', function () {
     expect(recipient.closedWith).to.equal(null);
     const error = await withTimeout(sharer.closed, 5000, 'the sharer to see the bye');
     expect(error?.code).to.equal('peer-vanished');
+  });
+
+  it('connects over connections made ahead, and closes them when it closes', async () => {
+    const recipientPc = new RTCPeerConnection({ iceServers: [] });
+    const sharerPc = new RTCPeerConnection({ iceServers: [] });
+    const { recipient, sharer } = await pair({ recipientPc, sharerPc });
+    await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
+    expect(recipient.link.pc).to.equal(recipientPc);
+    expect(sharer.link.pc).to.equal(sharerPc);
+    expect(recipientPc.connectionState).to.equal('connected');
+    recipient.link.sendControl({ t: 'request', pieces: [0] });
+    await until(() => sharer.controls.length > 0, 5000, 'the request');
+    expect(sharer.controls).to.deep.equal([{ t: 'request', pieces: [0] }]);
+    recipient.link.close();
+    await withTimeout(sharer.closed, 5000, 'the sharer to see the bye');
+    await until(
+      () => recipientPc.signalingState === 'closed' && sharerPc.signalingState === 'closed',
+      5000,
+      'both connections closed',
+    );
   });
 
   it('proves the fingerprints it applied, even when the channel opens before the attributes show them', async () => {
