@@ -1,6 +1,6 @@
 /**
  * Benchmark 2, receiver memory: the recipient page's peak JS heap (CDP Runtime.getHeapUsage) and
- * its renderer processes' peak RSS (/proc VmRSS) while the widget receives a big file, against
+ * its renderer process's peak RSS (/proc VmRSS) while the widget receives a big file, against
  * the same for a small one, in the same run. Memory must not grow with file size: the bytes go
  * to disk as they arrive.
  */
@@ -26,7 +26,8 @@ interface Sample {
   heapUsed: number;
   /** ArrayBuffer backing stores and other memory V8 holds outside its heap, when reported. */
   backing: number;
-  rendererRss: number;
+  /** The recipient page's renderer process. */
+  pageRss: number;
   treeRss: number;
 }
 
@@ -67,7 +68,7 @@ async function receiveAndSample(
       return {
         heapUsed: heap.usedSize,
         backing: heap.backingStorageSize ?? 0,
-        rendererRss: rss.renderer,
+        pageRss: rss.page,
         treeRss: rss.tree,
       };
     };
@@ -125,7 +126,7 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
         runs.push(r);
         ctx.log(
           `run ${run + 1}/${ctx.runs} ${file.size / MiB} MiB: peak heap ${(r.peak.heapUsed / MiB).toFixed(1)} MiB, ` +
-            `renderer RSS ${(r.peak.rendererRss / MiB).toFixed(0)} MiB (${r.samples} samples)`,
+            `page process RSS ${(r.peak.pageRss / MiB).toFixed(0)} MiB (${r.samples} samples)`,
         );
       }
     }
@@ -143,8 +144,8 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
     of(small, (r) => r.peak.heapUsed),
   );
   const rssRatio = medianRatio(
-    of(big, (r) => r.peak.rendererRss),
-    of(small, (r) => r.peak.rendererRss),
+    of(big, (r) => r.peak.pageRss),
+    of(small, (r) => r.peak.pageRss),
   );
   const label = (n: number) => (n >= 1024 * MiB ? `${n / 1024 / MiB} GiB` : `${n / MiB} MiB`);
   const mib = (v: number) => v / MiB;
@@ -167,13 +168,13 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
       met: heapRatio <= 1.1,
     },
     {
-      metric: `peak renderer RSS, ${label(small)}`,
-      value: mib(median(of(small, (r) => r.peak.rendererRss))),
+      metric: `peak page process RSS, ${label(small)}`,
+      value: mib(median(of(small, (r) => r.peak.pageRss))),
       unit: 'MiB',
     },
     {
-      metric: `peak renderer RSS, ${label(big)}`,
-      value: mib(median(of(big, (r) => r.peak.rendererRss))),
+      metric: `peak page process RSS, ${label(big)}`,
+      value: mib(median(of(big, (r) => r.peak.pageRss))),
       unit: 'MiB',
     },
     {
@@ -199,10 +200,10 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
         runs: of(bytes, (r) => mib(r.peak.heapUsed)),
       },
       {
-        group: 'peak renderer RSS',
+        group: 'peak page process RSS',
         label: label(bytes),
-        value: mib(median(of(bytes, (r) => r.peak.rendererRss))),
-        runs: of(bytes, (r) => mib(r.peak.rendererRss)),
+        value: mib(median(of(bytes, (r) => r.peak.pageRss))),
+        runs: of(bytes, (r) => mib(r.peak.pageRss)),
       },
     );
   }
@@ -217,13 +218,13 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
     notes: [
       ...failureNotes(failures),
       `Sampled every ${SAMPLE_MS} ms from the Download click to p2p-share-complete; peaks are the largest sample.`,
-      "Renderer RSS sums VmRSS over the recipient browser's renderer processes; page cache of the OPFS file is not RSS.",
+      "Page process RSS is the VmRSS of the recipient page's renderer process (the browser's largest; Chromium's idle spare renderer is left out); page cache of the OPFS file is not RSS.",
     ],
     browsers: versions,
     extra: { failures },
     chart: barChart(`Recipient memory, median of ${ctx.runs}`, bars, {
       'peak JS heap': 'MiB',
-      'peak renderer RSS': 'MiB',
+      'peak page process RSS': 'MiB',
       ratio: '×',
     }),
   };
