@@ -46,9 +46,9 @@ export const REQUEST_BATCHES = 8;
 
 /**
  * A piece arriving in several frames. Its frames are kept as they arrived, not copied into one
- * buffer: verified and written part by part, they die young, where one buffer a piece outlived
- * the garbage collector's young generation and piled up until a full collection (the recipient's
- * RSS rose by 60 MiB between collections on a 1 GiB download).
+ * buffer: verified and written part by part. A buffer per piece doubled the ArrayBuffer memory
+ * waiting for the garbage collector (the recipient's RSS rose by 60 MiB between collections on a
+ * 1 GiB download); see bench/NOTES.md, "Receiver memory".
  */
 interface Assembly {
   index: number;
