@@ -71,4 +71,9 @@ export default defineConfig([
     files: nodeSide,
     languageOptions: { globals: globals.node },
   },
+  {
+    // The wire formats run in both: only what browsers and Node share.
+    files: ['protocol/**/*.ts'],
+    languageOptions: { globals: globals['shared-node-browser'] },
+  },
 ]);

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { defaultConfig } from '../server/config.js';
-import { choosePieceSize } from '../src/protocol/meta.js';
+import { choosePieceSize } from '../protocol/meta.js';
 import {
   failureNotes,
   retried,

@@ -10,14 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { parseLink } from '../src/crypto/link.js';
-import type { ErrorBody } from '../src/protocol/errors.js';
+import type { ErrorBody } from '../protocol/errors.js';
 import {
   PROTOCOL_VERSION,
   type Ack,
   type ClientToServerEvents,
   type JoinReply,
   type ServerToClientEvents,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import {
   E2E,
   MiB,

@@ -21,8 +21,8 @@ const MAIN_TAG = 'p2p-share';
 const HAND_TABLES = [
   {
     marker: 'error-codes',
-    what: 'ERROR_CODES in src/protocol/errors.ts',
-    file: 'src/protocol/errors.ts',
+    what: 'ERROR_CODES in protocol/errors.ts',
+    file: 'protocol/errors.ts',
     names: (src) => [
       ...(/ERROR_CODES\s*=\s*\[([^\]]*)\]/.exec(src)?.[1] ?? '').matchAll(/'([^']+)'/g),
     ],

@@ -2,9 +2,13 @@
 // chunks in dist/chunks/. Gzip is deterministic for a given input and level, so the check never
 // flakes. Rollup does not empty dist/, so chunks left by earlier builds (no longer imported by
 // the entry or its chunks) are listed as stale and not counted: a clean build has none.
-// Run after `npm run build`; exits 1 when a budget is exceeded or the bundle is missing.
+// It also checks the split between the two roles: the recipient's engine (the chunk that holds
+// src/session/receive-session.ts and what it imports) loads no sharer code, and the reverse, as
+// told by each chunk's source map.
+// Run after `npm run build`; exits 1 when a budget is exceeded, a role loads the other's code,
+// or the bundle is missing.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -13,7 +17,8 @@ const ENTRY_BUDGET = 30 * 1024;
 /** Gzipped bytes allowed for the entry plus every chunk it loads from dist/chunks/. */
 const TOTAL_BUDGET = 60 * 1024;
 
-const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dist = join(root, 'dist/');
 const ENTRY = 'p2p-share.js';
 /** Files of one Rollup build are written within this long of each other. */
 const SAME_BUILD_MS = 2000;
@@ -37,6 +42,62 @@ async function measure(relPath) {
 function importsOf(file, bytes) {
   const specifiers = bytes.toString('utf8').matchAll(/["'`](\.{1,2}\/[\w./-]+\.js)["'`]/g);
   return [...specifiers].map((m) => normalize(join(dirname(file), m[1])));
+}
+
+/** dist-relative paths of the .js files a built file imports statically (not `import()`). */
+function staticImportsOf(file, bytes) {
+  const specifiers = bytes
+    .toString('utf8')
+    .matchAll(/(?:\bfrom|\bimport)\s*["'`](\.{1,2}\/[\w./-]+\.js)["'`]/g);
+  return [...specifiers].map((m) => normalize(join(dirname(file), m[1])));
+}
+
+/** The repository paths of the sources a built file was made from, by its source map. */
+async function sourcesOf(file) {
+  const map = JSON.parse(await readFile(`${dist}${file}.map`, 'utf8'));
+  return map.sources.map((source) => relative(root, join(dist, dirname(file), source)));
+}
+
+/** Each role's engine module: the other role's must not be among what its chunk loads. */
+const ROLES = {
+  recipient: 'src/session/receive-session.ts',
+  sharer: 'src/session/share-session.ts',
+};
+
+/**
+ * Failures for each role whose chunk, with everything it imports statically, was built from
+ * the other role's engine module.
+ */
+async function roleFailures(loaded) {
+  const sources = new Map();
+  for (const file of loaded.keys()) sources.set(file, await sourcesOf(file));
+  const closure = (start) => {
+    const seen = new Set([start]);
+    const queue = [start];
+    while (queue.length) {
+      const file = queue.shift();
+      for (const dep of staticImportsOf(file, loaded.get(file).bytes)) {
+        if (!loaded.has(dep) || seen.has(dep)) continue;
+        seen.add(dep);
+        queue.push(dep);
+      }
+    }
+    return seen;
+  };
+  const failures = [];
+  for (const [role, module] of Object.entries(ROLES)) {
+    const home = [...sources].find(([, list]) => list.includes(module))?.[0];
+    if (!home) {
+      failures.push(`no chunk holds ${module}`);
+      continue;
+    }
+    for (const [other, otherModule] of Object.entries(ROLES)) {
+      if (other === role) continue;
+      const culprit = [...closure(home)].find((file) => sources.get(file).includes(otherModule));
+      if (culprit) failures.push(`the ${role}'s ${home} loads ${otherModule} (in ${culprit})`);
+    }
+  }
+  return failures;
 }
 
 async function main() {
@@ -100,6 +161,7 @@ async function main() {
       `the bundle is ${kib(total)} gzipped in all, over its ${kib(TOTAL_BUDGET)} budget`,
     );
   }
+  failures.push(...(await roleFailures(loaded)));
   for (const f of failures) console.error(`size budget: ${f}`);
   if (failures.length) {
     process.exitCode = 1;

@@ -11,7 +11,7 @@ import {
   LIMITS,
   PROTOCOL_VERSION,
   RoomInfoSchema,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import { createApp } from './app.js';
 import { defaultConfig } from './config.js';
 import { createLogger } from './log.js';

@@ -15,7 +15,7 @@ import {
   type PasswordReply,
   type RoomClosed,
   type RoomInfo,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import * as v from 'valibot';
 import { addressResolver, rateKey } from './address.js';
 import type { Config } from './config.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LIMITS } from '../src/protocol/index.js';
+import { LIMITS } from '../protocol/index.js';
 import { ConfigError, defaultConfig, loadConfig, requestAllowed } from './config.js';
 
 describe('loadConfig', () => {

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { IceConfigSchema, LIMITS, type IceConfig } from '../src/protocol/index.js';
+import { IceConfigSchema, LIMITS, type IceConfig } from '../protocol/index.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

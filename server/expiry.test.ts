@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, type Ack } from '../protocol/index.js';
 import {
   join,
   nextEvent,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import * as v from 'valibot';
-import { ErrorReplySchema, PROTOCOL_VERSION, randomId, type Ack } from '../src/protocol/index.js';
+import { ErrorReplySchema, PROTOCOL_VERSION, randomId, type Ack } from '../protocol/index.js';
 import { createHasher, type Hasher } from './password.js';
 import { DEMO_CSP } from './static.js';
 import {

@@ -8,7 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as v from 'valibot';
-import type { ErrorCode, ErrorReply } from '../src/protocol/index.js';
+import type { ErrorCode, ErrorReply } from '../protocol/index.js';
 import { requestAllowed, type Config } from './config.js';
 
 /** A failure with the status and protocol error code the client should get. */

@@ -10,7 +10,7 @@ import {
   TOKEN_PATTERN,
   randomId,
   type Ack,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import { HasherBusy, createHasher, type Hasher } from './password.js';
 import {
   ENVELOPE,

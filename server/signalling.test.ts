@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
-import { LIMITS, PROTOCOL_VERSION, type Ack } from '../src/protocol/index.js';
+import { LIMITS, PROTOCOL_VERSION, type Ack } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { MemoryRoomStore } from './store/memory.js';
 import {

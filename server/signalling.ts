@@ -26,7 +26,7 @@ import {
   type ServerToClientEvents,
   type SourcesReply,
   type SwarmStats,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import { requestAllowed, type Config } from './config.js';
 import { TokenBucket } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Ack, SwarmStats } from '../src/protocol/index.js';
+import type { Ack, SwarmStats } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { emptySwarm } from './swarm.js';
 import {

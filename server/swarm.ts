@@ -4,7 +4,7 @@
  * method does atomically for one room; the state is JSON-friendly so a shared store can load,
  * step and save it in one transaction. Membership, roles and expiry are the store's business.
  */
-import type { SeedStatus, SwarmStats } from '../src/protocol/index.js';
+import type { SeedStatus, SwarmStats } from '../protocol/index.js';
 
 export interface SeedEntry {
   peerId: string;

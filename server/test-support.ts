@@ -12,7 +12,7 @@ import {
   type CreateRoomReply,
   type JoinReply,
   type ServerToClientEvents,
-} from '../src/protocol/index.js';
+} from '../protocol/index.js';
 import { defaultConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { createService, type Service, type ServiceOptions } from './service.js';
@@ -156,7 +156,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 2_00
 export const ENVELOPE = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /**
- * What the widget sends for a password (the contract in src/protocol/signalling.ts), computed
+ * What the widget sends for a password (the contract in protocol/signalling.ts), computed
  * here with node:crypto so the service's tests do not depend on the widget's code.
  */
 export function passwordAuthFor(linkKey: string, password: string): string {

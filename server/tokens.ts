@@ -4,7 +4,7 @@
  * gave a password room's password, for a few minutes, to the REST API and the signalling handlers).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ROOM_TOKEN_PATTERN } from '../src/protocol/index.js';
+import { ROOM_TOKEN_PATTERN } from '../protocol/index.js';
 
 /** Compares secrets in constant time; hashing first makes unequal lengths leak nothing either. */
 export function tokensMatch(given: string, expected: string): boolean {

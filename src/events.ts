@@ -3,7 +3,7 @@
  * `GlobalEventHandlersEventMap`, so `el.addEventListener('p2p-share-link', (e) => e.detail.link)`
  * type-checks for users of the element. Nothing here touches the DOM.
  */
-import type { ErrorBody } from './protocol/errors.js';
+import type { ErrorBody } from '../protocol/errors.js';
 import type { CompleteDetail, ProgressDetail } from './session/types.js';
 
 export type { CompleteDetail, ErrorBody, ProgressDetail };

@@ -18,5 +18,5 @@ export type {
   P2PShareProgressEvent,
   ProgressDetail,
 } from './events.js';
-export type { ErrorCode } from './protocol/errors.js';
-export { ERROR_CODES } from './protocol/errors.js';
+export type { ErrorCode } from '../protocol/errors.js';
+export { ERROR_CODES } from '../protocol/errors.js';

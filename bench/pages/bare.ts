@@ -6,7 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { BareApi, BlastOptions, ConnectTiming } from './types.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
 type Envelope =
   | { kind: 'sdp'; description: RTCSessionDescriptionInit }

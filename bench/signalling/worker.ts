@@ -17,7 +17,7 @@ import {
   type ToWorker,
   type WorkerJob,
 } from './protocol.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort!;

@@ -4,7 +4,7 @@
  * expired room is gone for callers at once and `sweep` only frees memory and reports which rooms
  * to announce as closed.
  */
-import { randomId, type SeedStatus, type SwarmStats } from '../../src/protocol/index.js';
+import { randomId, type SeedStatus, type SwarmStats } from '../../protocol/index.js';
 import * as swarm from '../swarm.js';
 import type {
   AddMemberResult,

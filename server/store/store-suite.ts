@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { ID_PATTERN, TOKEN_PATTERN, type SwarmStats } from '../../src/protocol/index.js';
+import { ID_PATTERN, TOKEN_PATTERN, type SwarmStats } from '../../protocol/index.js';
 import { emptySwarm } from '../swarm.js';
 import type { RoomStore, RoomStoreOptions, SwarmState, SwarmUpdate } from './store.js';
 

@@ -5,7 +5,7 @@
  * assignments, queue, bans); it knows nothing of sockets. Every method is one atomic step on one
  * room, and the swarm methods say what changed so the caller can tell the sockets.
  */
-import type { SeedStatus, SwarmStats } from '../../src/protocol/index.js';
+import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
 import type { SourcesOutcome, SwarmState, SwarmUpdate } from '../swarm.js';
 
 export type { SourcesOutcome, SwarmState, SwarmUpdate } from '../swarm.js';

@@ -5,7 +5,8 @@
  * After too many password tries it counts down the wait the service asked for.
  */
 import type { LinkSecret } from '../crypto/link.js';
-import { P2PError, type ErrorBody } from '../protocol/errors.js';
+import { type ErrorBody } from '../../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import type {
   CompleteDetail,
   FileInfo,

@@ -4,7 +4,8 @@
  * reaches the page exactly once, whether the session announced it, rejected with it, or both.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { ERROR_CODES, P2PError, type ErrorBody, type ErrorCode } from '../protocol/errors.js';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import type { ErrorDetail } from '../events.js';
 import type { CompleteDetail, ProgressDetail } from '../session/types.js';
 

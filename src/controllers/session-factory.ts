@@ -4,7 +4,7 @@
  * replace the factory through the one internal seam below; nothing else should.
  */
 import type { LinkSecret } from '../crypto/link.js';
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import type { ReceiveSessionApi, SessionOptions, ShareSessionApi } from '../session/types.js';
 
 export type SaveTo = 'auto' | 'opfs' | 'picker';

@@ -4,7 +4,7 @@
  * Failures that happen before a session exists (bad input, insecure page) get the same treatment.
  */
 import type { ReactiveControllerHost } from 'lit';
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import type {
   FileInfo,
   PeerStatus,

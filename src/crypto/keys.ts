@@ -3,8 +3,9 @@
  * stores, one seals signalling envelopes, one authenticates the DTLS fingerprints once the data
  * channel is open. Web Crypto only exists in secure contexts; `requireSubtle` says so plainly.
  */
-import { P2PError } from '../protocol/errors.js';
-import { fromBase64Url, toBase64Url } from '../protocol/ids.js';
+import { P2PError } from '../errors.js';
+import { fromBase64Url, toBase64Url } from '../../protocol/ids.js';
+import { KEY_INFO } from '../../protocol/sealing.js';
 
 export interface RoomKeys {
   meta: CryptoKey;
@@ -44,7 +45,7 @@ export async function derivePasswordAuth(linkKey: string, password: string): Pro
       name: 'HKDF',
       hash: 'SHA-256',
       salt: new Uint8Array(32),
-      info: encoder.encode('p2p-share/v1/password-auth'),
+      info: encoder.encode(KEY_INFO.passwordAuth),
     },
     base,
     256,
@@ -80,9 +81,9 @@ export async function deriveRoomKeys(linkKey: string, extra = new Uint8Array()):
       usages,
     );
   const [meta, signal, auth] = await Promise.all([
-    derive('p2p-share/v1/meta', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']),
-    derive('p2p-share/v1/signal', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']),
-    derive('p2p-share/v1/auth', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']),
+    derive(KEY_INFO.meta, { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']),
+    derive(KEY_INFO.signal, { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']),
+    derive(KEY_INFO.auth, { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign', 'verify']),
   ]);
   return { meta, signal, auth };
 }

@@ -2,7 +2,7 @@
  * The share link: `<host page URL>#p2p=<roomId>.<key>`. The room id is what the service knows;
  * the key lives only in the fragment, which browsers never send to any server.
  */
-import { ID_PATTERN } from '../protocol/ids.js';
+import { ID_PATTERN } from '../../protocol/ids.js';
 
 export interface LinkSecret {
   roomId: string;

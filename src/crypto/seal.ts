@@ -3,8 +3,8 @@
  * The additional data binds a blob to its purpose and its endpoints, so a relay that replays or
  * redirects a blob gets it refused.
  */
-import { P2PError } from '../protocol/errors.js';
-import { fromBase64Url, toBase64Url } from '../protocol/ids.js';
+import { P2PError } from '../errors.js';
+import { fromBase64Url, toBase64Url } from '../../protocol/ids.js';
 import { requireSubtle } from './keys.js';
 
 const IV_BYTES = 12;

@@ -7,10 +7,13 @@
 import * as v from 'valibot';
 import type { RoomKeys } from '../crypto/keys.js';
 import { openJson, sealJson } from '../crypto/seal.js';
-import { ERROR_CODES, P2PError, toP2PError, type ErrorCode } from '../protocol/errors.js';
-import { chunkPayloadSize, parseControl, type Control } from '../protocol/frames.js';
-import { fromBase64Url, randomId, toBase64Url } from '../protocol/ids.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { ErrorCode } from '../../protocol/errors.js';
+import { P2PError, toP2PError } from '../errors.js';
+import { chunkPayloadSize, parseControl, type Control } from '../../protocol/frames.js';
+import { EnvelopeSchema, type Envelope, type EnvelopeBody } from '../../protocol/envelope.js';
+import { fromBase64Url, randomId, toBase64Url } from '../../protocol/ids.js';
+import { helloInput, signalAad } from '../../protocol/sealing.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
 export type LinkRole = 'offerer' | 'answerer';
 
@@ -83,45 +86,6 @@ const MAX_EARLY_MESSAGES = 64;
 const CLOSE_GRACE_MS = 200;
 /** Longest wait for the send queue to empty when closing (a peer that stopped reading). */
 const CLOSE_QUEUE_MS = 5000;
-
-const EnvelopeSchema = v.variant('k', [
-  v.strictObject({
-    s: v.string(),
-    n: v.number(),
-    k: v.literal('offer'),
-    sdp: v.pipe(v.string(), v.maxLength(20000)),
-  }),
-  v.strictObject({
-    s: v.string(),
-    n: v.number(),
-    k: v.literal('answer'),
-    sdp: v.pipe(v.string(), v.maxLength(20000)),
-  }),
-  v.strictObject({
-    s: v.string(),
-    n: v.number(),
-    k: v.literal('candidate'),
-    c: v.strictObject({
-      candidate: v.pipe(v.string(), v.maxLength(1000)),
-      sdpMid: v.nullish(v.string()),
-      sdpMLineIndex: v.nullish(v.number()),
-      usernameFragment: v.nullish(v.string()),
-    }),
-  }),
-  /** The sender refused the connection before a channel existed to say so on. */
-  v.strictObject({
-    s: v.string(),
-    n: v.number(),
-    k: v.literal('abort'),
-    code: v.picklist(ERROR_CODES),
-  }),
-]);
-type Envelope = v.InferOutput<typeof EnvelopeSchema>;
-type EnvelopeBody =
-  | { k: 'offer'; sdp: string }
-  | { k: 'answer'; sdp: string }
-  | { k: 'candidate'; c: RTCIceCandidateInit }
-  | { k: 'abort'; code: ErrorCode };
 
 const encoder = new TextEncoder();
 
@@ -451,7 +415,7 @@ export class PeerLink {
   // ---- sealed signalling ------------------------------------------------------------------------
 
   private aad(from: string, to: string, role: LinkRole): string {
-    return `p2p-share/v${PROTOCOL_VERSION}/signal|${this.opts.roomId}|${from}|${to}|${role}`;
+    return signalAad(this.opts.roomId, from, to, role);
   }
 
   private get remoteRole(): LinkRole {
@@ -578,9 +542,7 @@ export class PeerLink {
     const remote = fingerprint(this.remoteSdp ?? undefined);
     if (!local || !remote || !this.sessionId) return null;
     const [offerer, answerer] = this.opts.role === 'offerer' ? [local, remote] : [remote, local];
-    return encoder.encode(
-      `p2p-share/v${PROTOCOL_VERSION}/hello|${this.opts.roomId}|${this.sessionId}|${role}|${offerer}|${answerer}`,
-    );
+    return encoder.encode(helloInput(this.opts.roomId, this.sessionId, role, offerer, answerer));
   }
 
   private get localRole(): 'recipient' | 'source' {

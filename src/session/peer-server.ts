@@ -5,8 +5,8 @@
  * and keeps seeding. It knows nothing of rooms or the service beyond relaying envelopes.
  */
 import type { RoomKeys } from '../crypto/keys.js';
-import { P2PError, type ErrorBody } from '../protocol/errors.js';
-import type { SignalIn } from '../protocol/signalling.js';
+import { errorBody, P2PError } from '../errors.js';
+import type { SignalIn } from '../../protocol/signalling.js';
 import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
 import type { UploadPacer } from '../transfer/pacer.js';
@@ -302,7 +302,7 @@ export class PeerServer {
         this.update(entry, {
           status: 'failed',
           speed: 0,
-          error: describeError(error ?? new P2PError('peer-vanished', 'The recipient left.')),
+          error: errorBody(error ?? new P2PError('peer-vanished', 'The recipient left.')),
         });
       },
     });
@@ -313,8 +313,4 @@ export class PeerServer {
     Object.assign(entry.view, patch);
     this.opts.onChange();
   }
-}
-
-export function describeError(error: P2PError): ErrorBody {
-  return { code: error.code, message: error.message };
 }

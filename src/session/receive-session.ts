@@ -16,8 +16,9 @@ import {
 } from '../crypto/keys.js';
 import type { LinkSecret } from '../crypto/link.js';
 import { openJson } from '../crypto/seal.js';
-import { P2PError, toP2PError } from '../protocol/errors.js';
-import { FileMetaSchema, type FileMeta } from '../protocol/meta.js';
+import { errorBody, P2PError, toP2PError } from '../errors.js';
+import { META_AAD } from '../../protocol/sealing.js';
+import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
 import type {
   IceConfig,
   JoinRequest,
@@ -25,8 +26,8 @@ import type {
   SignalIn,
   SourcesReply,
   SourcesRequest,
-} from '../protocol/signalling.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+} from '../../protocol/signalling.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { fromOfferer } from '../rtc/peer-link.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
@@ -37,7 +38,6 @@ import { UploadPacer } from '../transfer/pacer.js';
 import { whenIdle } from './idle.js';
 import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
-import { describe, META_AAD } from './share-session.js';
 import { MAX_SOURCES, SourceSet } from './source-set.js';
 import { SwarmSource } from './swarm-source.js';
 import type {
@@ -161,8 +161,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     } catch (err) {
       const error = toP2PError(err);
       if (error.code !== 'bad-password' && error.code !== 'rate-limited') throw this.failed(error);
-      this.setState({ phase: 'locked', error: describe(error) });
-      this.dispatchEvent(new CustomEvent('error', { detail: describe(error) }));
+      this.setState({ phase: 'locked', error: errorBody(error) });
+      this.dispatchEvent(new CustomEvent('error', { detail: errorBody(error) }));
       throw error;
     }
   }
@@ -580,10 +580,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const retryable = RETRYABLE.has(error.code) && !!this.meta;
     this.setState(
       file
-        ? { phase: 'error', file, error: describe(error), retryable, bytes }
-        : { phase: 'error', error: describe(error), retryable, bytes },
+        ? { phase: 'error', file, error: errorBody(error), retryable, bytes }
+        : { phase: 'error', error: errorBody(error), retryable, bytes },
     );
-    this.dispatchEvent(new CustomEvent('error', { detail: describe(error) }));
+    this.dispatchEvent(new CustomEvent('error', { detail: errorBody(error) }));
     return error;
   }
 

@@ -13,10 +13,11 @@ import {
 } from '../crypto/keys.js';
 import { formatLink } from '../crypto/link.js';
 import { sealJson } from '../crypto/seal.js';
-import { P2PError, toP2PError, type ErrorBody } from '../protocol/errors.js';
-import { randomId } from '../protocol/ids.js';
-import type { SignalIn, SwarmStats } from '../protocol/signalling.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { errorBody, P2PError, toP2PError } from '../errors.js';
+import { META_AAD } from '../../protocol/sealing.js';
+import { randomId } from '../../protocol/ids.js';
+import type { SignalIn, SwarmStats } from '../../protocol/signalling.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { prepareFile } from '../transfer/manifest.js';
@@ -31,7 +32,6 @@ import type {
 } from './types.js';
 
 /** Associated data for the sealed metadata blob. */
-export const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
 
 /**
  * Shortest time between two updates of the sharer's view while pieces go out. Each one
@@ -231,10 +231,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     const known = file ?? ('file' in this.state ? this.state.file : undefined);
     this.setState(
       known
-        ? { phase: 'error', file: known, error: describe(error) }
-        : { phase: 'error', error: describe(error) },
+        ? { phase: 'error', file: known, error: errorBody(error) }
+        : { phase: 'error', error: errorBody(error) },
     );
-    this.emit('error', describe(error));
+    this.emit('error', errorBody(error));
   }
 
   private setState(state: ShareState, quiet = false): void {
@@ -253,8 +253,4 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   private emit<T>(type: string, detail: T): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-export function describe(error: P2PError): ErrorBody {
-  return { code: error.code, message: error.message };
 }

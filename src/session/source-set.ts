@@ -6,8 +6,8 @@
  * when nobody is left who could serve what is missing.
  */
 import type { RoomKeys } from '../crypto/keys.js';
-import { P2PError, toP2PError } from '../protocol/errors.js';
-import type { SignalIn, SourcesReply, SwarmStats } from '../protocol/signalling.js';
+import { P2PError, toP2PError } from '../errors.js';
+import type { SignalIn, SourcesReply, SwarmStats } from '../../protocol/signalling.js';
 import { PeerLink } from '../rtc/peer-link.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';

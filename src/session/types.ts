@@ -4,7 +4,7 @@
  * EventTargets that fire `statechange` (no detail: read `.state`), `progress` and `error`
  * (CustomEvents), and never touch the DOM.
  */
-import type { ErrorBody } from '../protocol/errors.js';
+import type { ErrorBody } from '../../protocol/errors.js';
 
 export interface FileInfo {
   name: string;

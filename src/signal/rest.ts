@@ -4,7 +4,7 @@
  * code, so the element can say what went wrong.
  */
 import * as v from 'valibot';
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import {
   CreateRoomReplySchema,
   ErrorReplySchema,
@@ -15,8 +15,8 @@ import {
   type IceConfig,
   type PasswordReply,
   type RoomInfo,
-} from '../protocol/signalling.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+} from '../../protocol/signalling.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
 export class RestClient {
   constructor(readonly server: string) {}

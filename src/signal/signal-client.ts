@@ -6,7 +6,7 @@
 import type * as SocketIoClient from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import * as v from 'valibot';
-import { P2PError, toP2PError } from '../protocol/errors.js';
+import { P2PError, toP2PError } from '../errors.js';
 import {
   AssignedSchema,
   PeerLeftSchema,
@@ -28,7 +28,7 @@ import {
   type SourcesReply,
   type SourcesRequest,
   type SwarmStats,
-} from '../protocol/signalling.js';
+} from '../../protocol/signalling.js';
 
 const ACK_TIMEOUT_MS = 10_000;
 

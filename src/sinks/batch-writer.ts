@@ -3,7 +3,7 @@
  * writable file stream, with a hard bound on the bytes held in memory. Knows nothing of where the
  * stream comes from (OPFS or a picked file); both sinks share it.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 
 const MiB = 1024 * 1024;
 

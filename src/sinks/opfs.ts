@@ -3,7 +3,7 @@
  * it, removal of files earlier visits left behind, and the quota check made before any byte is
  * written. Saving the finished file to the user's disk is `save.ts`'s job.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 
 export const OPFS_DIRECTORY = 'p2p-share';
 /** Files older than this were left by an earlier visit (a closed tab, a crash) and are removed. */

@@ -2,7 +2,7 @@
  * Hands a finished, disk-backed file to the user as a download. The page never opens or renders
  * the file; this is the only place in the sinks that touches the document.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import { sanitizeFileName } from './file-name.js';
 
 /** The download reads the object URL after the click returns, so it is revoked much later. */

@@ -4,7 +4,7 @@
  * bounded by the batch writer whatever the file size. The transfer engine decides what to write;
  * this module only stores it.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import { BatchWriter, toStorageError } from './batch-writer.js';
 import { sanitizeFileName } from './file-name.js';
 import { checkQuota, opfsDirectory, opfsFileName, removeStale } from './opfs.js';

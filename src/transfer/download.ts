@@ -4,9 +4,9 @@
  * Pieces are checked against the manifest before they are written; nothing unverified reaches the
  * disk, and once every piece is verified the file has the SHA-256 the manifest ends with.
  */
-import { P2PError } from '../protocol/errors.js';
-import { toHex } from '../protocol/ids.js';
-import { manifestBytes, pieceLength, type FileMeta } from '../protocol/meta.js';
+import { P2PError } from '../errors.js';
+import { toHex } from '../../protocol/ids.js';
+import { manifestBytes, pieceLength, type FileMeta } from '../../protocol/meta.js';
 import { digest, EMPTY_SHA256, pieceHash, PieceVerifier } from './manifest.js';
 
 /** Where verified bytes go (a disk sink). */

@@ -9,10 +9,10 @@
  * `PieceReader` serves the pieces afterwards.
  */
 import { SHA256 } from '@stablelib/sha256';
-import { P2PError } from '../protocol/errors.js';
-import { toHex } from '../protocol/ids.js';
-import { choosePieceSize, HASH_BYTES, type FileMeta } from '../protocol/meta.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { P2PError } from '../errors.js';
+import { toHex } from '../../protocol/ids.js';
+import { choosePieceSize, HASH_BYTES, type FileMeta } from '../../protocol/meta.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
 export interface Prepared {
   meta: FileMeta;

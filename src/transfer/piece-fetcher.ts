@@ -6,15 +6,15 @@
  * piece, is dropped: the channel is authenticated and checksummed, so a bad piece is the
  * source's doing, never the network's.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import {
   decodeFrame,
   FrameKind,
   MAX_REQUEST_PIECES,
   unpackHave,
   type Control,
-} from '../protocol/frames.js';
-import { manifestBytes, pieceLength } from '../protocol/meta.js';
+} from '../../protocol/frames.js';
+import { manifestBytes, pieceLength } from '../../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
 import type { Download, PieceParts } from './download.js';
 import { trace } from './faults.js';

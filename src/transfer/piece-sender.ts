@@ -5,7 +5,7 @@
  * (an index that does not exist, an endless request queue, the same piece asked for again and
  * again) drops the peer.
  */
-import { P2PError } from '../protocol/errors.js';
+import { P2PError } from '../errors.js';
 import {
   encodeFrame,
   FRAME_HEADER_BYTES,
@@ -14,8 +14,8 @@ import {
   MAX_REQUEST_PIECES,
   packHave,
   type Control,
-} from '../protocol/frames.js';
-import { pieceLength, type FileMeta } from '../protocol/meta.js';
+} from '../../protocol/frames.js';
+import { pieceLength, type FileMeta } from '../../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
 import { CORRUPT_FIRST_PIECES } from './faults.js';
 import type { UploadPacer } from './pacer.js';

@@ -3,7 +3,7 @@
  * message, in a `role="alert"` region so assistive technology says it at once.
  */
 import { html, type TemplateResult } from 'lit';
-import type { ErrorBody } from '../protocol/errors.js';
+import type { ErrorBody } from '../../protocol/errors.js';
 import { errorHeading } from './text.js';
 
 export function errorBlock(error: ErrorBody): TemplateResult {

@@ -2,7 +2,7 @@
  * Every word the widget shows or announces, and the formatting of sizes, speeds and durations,
  * in one place so translating the widget later touches one module. Pure functions, no DOM.
  */
-import type { ErrorCode } from '../protocol/errors.js';
+import type { ErrorCode } from '../../protocol/errors.js';
 import type {
   PeerView,
   ReceiveState,

@@ -3,7 +3,8 @@
  * seam. They keep to the contract in src/session/types.ts (state, statechange, progress,
  * complete, error) and let a test drive states that need two real browsers to reach.
  */
-import { P2PError, type ErrorBody } from '../../src/protocol/errors.js';
+import { type ErrorBody } from '../../protocol/errors.js';
+import { P2PError } from '../../src/errors.js';
 import {
   setSessionFactoryForTesting,
   type ReceiveSessionOptions,

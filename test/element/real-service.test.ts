@@ -9,7 +9,7 @@ import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/p2p-share.define.js';
 import { parseLink } from '../../src/crypto/link.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
-import { randomId } from '../../src/protocol/ids.js';
+import { randomId } from '../../protocol/ids.js';
 import { $, button, maybe, record, settle, text } from './helpers.js';
 import { serviceUrl } from '../service-url.js';
 

@@ -6,7 +6,7 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/p2p-share.define.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
-import { randomId } from '../../src/protocol/ids.js';
+import { randomId } from '../../protocol/ids.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
 import { $, button, maybe, record, settle, status, text } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import '../../src/p2p-share.define.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
-import { randomId } from '../../src/protocol/ids.js';
+import { randomId } from '../../protocol/ids.js';
 import type { ShareState } from '../../src/session/types.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
 import { $, button, makeFile, maybe, settle, status, text } from './helpers.js';

@@ -3,8 +3,8 @@
  * handed out twice, and the whole file is checked at the end, whatever order pieces came in.
  */
 import { expect } from '@open-wc/testing';
-import type { P2PError } from '../../src/protocol/errors.js';
-import type { FileMeta } from '../../src/protocol/meta.js';
+import type { P2PError } from '../../src/errors.js';
+import type { FileMeta } from '../../protocol/meta.js';
 import { Download, MAX_BACKLOG_BYTES } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
 import { fileOf, MemorySink, PIECE, randomBytes, sha256Hex, tick, until } from './helpers.js';

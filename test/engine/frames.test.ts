@@ -11,8 +11,8 @@ import {
   MAX_FRAME_BYTES,
   MAX_REQUEST_PIECES,
   parseControl,
-} from '../../src/protocol/frames.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+} from '../../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { randomBytes } from './helpers.js';
 
 function header(bytes: number[]): ArrayBuffer {

@@ -4,10 +4,10 @@
  * a PieceSender with the flow-control accounting of a real data channel.
  */
 import { parseLink } from '../../src/crypto/link.js';
-import type { P2PError } from '../../src/protocol/errors.js';
-import { chunkPayloadSize, parseControl, type Control } from '../../src/protocol/frames.js';
-import { toHex } from '../../src/protocol/ids.js';
-import { MIN_PIECE_SIZE } from '../../src/protocol/meta.js';
+import type { P2PError } from '../../src/errors.js';
+import { chunkPayloadSize, parseControl, type Control } from '../../protocol/frames.js';
+import { toHex } from '../../protocol/ids.js';
+import { MIN_PIECE_SIZE } from '../../protocol/meta.js';
 import { HIGH_WATER, LOW_WATER, type PeerLink } from '../../src/rtc/peer-link.js';
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';

@@ -8,21 +8,22 @@
 import { expect } from '@open-wc/testing';
 import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
 import { parseLink, type LinkSecret } from '../../src/crypto/link.js';
-import type { ErrorCode, P2PError } from '../../src/protocol/errors.js';
+import type { ErrorCode } from '../../protocol/errors.js';
+import type { P2PError } from '../../src/errors.js';
 import {
   encodeFrame,
   FRAME_HEADER_BYTES,
   FrameKind,
   MAX_CONTROL_CHARS,
   MAX_REQUEST_PIECES,
-} from '../../src/protocol/frames.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+} from '../../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { PeerLink } from '../../src/rtc/peer-link.js';
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import type { CompleteDetail, PeerStatus, ReceiveState } from '../../src/session/types.js';
 import { SignalClient } from '../../src/signal/signal-client.js';
-import type { Assigned, SignalIn } from '../../src/protocol/signalling.js';
+import type { Assigned, SignalIn } from '../../protocol/signalling.js';
 import { READ_SPAN_BYTES } from '../../src/transfer/manifest.js';
 import { MAX_QUEUED_PIECES } from '../../src/transfer/piece-sender.js';
 import {

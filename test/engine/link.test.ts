@@ -1,7 +1,7 @@
 /** The share link: the room id and key in the fragment, read back from any URL or bare fragment. */
 import { expect } from '@open-wc/testing';
 import { formatLink, looksLikeLink, parseLink } from '../../src/crypto/link.js';
-import { randomId } from '../../src/protocol/ids.js';
+import { randomId } from '../../protocol/ids.js';
 
 describe('share link', () => {
   const secret = { roomId: randomId(), key: randomId() };

@@ -6,7 +6,7 @@
 import { expect } from '@open-wc/testing';
 import { SHA256 } from '@stablelib/sha256';
 import * as v from 'valibot';
-import { toHex } from '../../src/protocol/ids.js';
+import { toHex } from '../../protocol/ids.js';
 import {
   choosePieceSize,
   FileMetaSchema,
@@ -15,7 +15,7 @@ import {
   MIN_PIECE_SIZE,
   pieceLength,
   TARGET_PIECE_COUNT,
-} from '../../src/protocol/meta.js';
+} from '../../protocol/meta.js';
 import {
   EMPTY_SHA256,
   PieceReader,
@@ -23,7 +23,7 @@ import {
   prepareFile,
   readPiece,
 } from '../../src/transfer/manifest.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { fileOf, PIECE, randomBytes, sha256Hex } from './helpers.js';
 
 /** The SHA-256 digest of `bytesHashed` bytes whose chaining value is `entry`. */

@@ -4,9 +4,9 @@
  */
 import { expect } from '@open-wc/testing';
 import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
-import { P2PError } from '../../src/protocol/errors.js';
-import { chunkPayloadSize, type Control } from '../../src/protocol/frames.js';
-import { fromBase64Url, randomId, toBase64Url } from '../../src/protocol/ids.js';
+import { P2PError } from '../../src/errors.js';
+import { chunkPayloadSize, type Control } from '../../protocol/frames.js';
+import { fromBase64Url, randomId, toBase64Url } from '../../protocol/ids.js';
 import { PeerLink, remoteFailure, type LinkRole } from '../../src/rtc/peer-link.js';
 import { randomBytes, until } from './helpers.js';
 

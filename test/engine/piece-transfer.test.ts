@@ -4,7 +4,7 @@
  * protocol.
  */
 import { expect } from '@open-wc/testing';
-import { P2PError } from '../../src/protocol/errors.js';
+import { P2PError } from '../../src/errors.js';
 import {
   chunkPayloadSize,
   encodeFrame,
@@ -12,9 +12,9 @@ import {
   FrameKind,
   MAX_REQUEST_PIECES,
   type Control,
-} from '../../src/protocol/frames.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
-import type { FileMeta } from '../../src/protocol/meta.js';
+} from '../../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import type { FileMeta } from '../../protocol/meta.js';
 import { Download } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
 import {

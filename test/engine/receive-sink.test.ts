@@ -4,7 +4,7 @@
  * File System's free-space check made slow or made to report a full disk.
  */
 import { expect } from '@open-wc/testing';
-import type { P2PError } from '../../src/protocol/errors.js';
+import type { P2PError } from '../../src/errors.js';
 import {
   catchDownloads,
   MiB,

@@ -6,7 +6,7 @@
  * way a lost network path does (nothing more arrives, and the goodbye is lost).
  */
 import { expect } from '@open-wc/testing';
-import type { P2PError } from '../../src/protocol/errors.js';
+import type { P2PError } from '../../src/errors.js';
 import type { ShareState } from '../../src/session/types.js';
 import {
   catchDownloads,

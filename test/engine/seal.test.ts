@@ -2,8 +2,8 @@
 import { expect } from '@open-wc/testing';
 import { deriveRoomKeys } from '../../src/crypto/keys.js';
 import { open, openJson, seal, sealJson } from '../../src/crypto/seal.js';
-import { P2PError } from '../../src/protocol/errors.js';
-import { fromBase64Url, randomId, toBase64Url } from '../../src/protocol/ids.js';
+import { P2PError } from '../../src/errors.js';
+import { fromBase64Url, randomId, toBase64Url } from '../../protocol/ids.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

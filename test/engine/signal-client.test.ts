@@ -5,8 +5,8 @@
  */
 import { expect } from '@open-wc/testing';
 import { parseLink } from '../../src/crypto/link.js';
-import { P2PError } from '../../src/protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/version.js';
+import { P2PError } from '../../src/errors.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import { SignalClient } from '../../src/signal/signal-client.js';
 import { serviceUrl } from '../service-url.js';

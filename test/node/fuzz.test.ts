@@ -16,7 +16,7 @@ import {
   PROTOCOL_VERSION,
   randomId,
   type Ack,
-} from '../../src/protocol/index.js';
+} from '../../protocol/index.js';
 import {
   join,
   passwordAuthFor,

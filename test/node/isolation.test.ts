@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PEER_ID_PATTERN, PROTOCOL_VERSION, randomId, type Ack } from '../../src/protocol/index.js';
+import { PEER_ID_PATTERN, PROTOCOL_VERSION, randomId, type Ack } from '../../protocol/index.js';
 import {
   ENVELOPE,
   join,

@@ -8,12 +8,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { deriveRoomKeys } from '../../src/crypto/keys.js';
 import { openJson, sealJson } from '../../src/crypto/seal.js';
-import {
-  PROTOCOL_VERSION,
-  randomId,
-  type FileMeta,
-  type SignalIn,
-} from '../../src/protocol/index.js';
+import { META_AAD, signalAad as sealingAad } from '../../protocol/sealing.js';
+import { PROTOCOL_VERSION, randomId, type FileMeta, type SignalIn } from '../../protocol/index.js';
 import {
   join,
   nextEvent,
@@ -24,10 +20,9 @@ import {
   type Harness,
 } from '../../server/test-support.js';
 
-// The widget's additional-data formats (src/session/share-session.ts, src/rtc/peer-link.ts).
-const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
-const signalAad = (roomId: string, from: string, to: string) =>
-  `p2p-share/v${PROTOCOL_VERSION}/signal|${roomId}|${from}|${to}`;
+/** Envelopes here are sealed as the widget seals an offerer's. */
+export const signalAad = (roomId: string, from: string, to: string) =>
+  sealingAad(roomId, from, to, 'offerer');
 
 const FILE: FileMeta = {
   v: PROTOCOL_VERSION,

@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { BatchWriter, type WriteTarget } from '../../src/sinks/batch-writer.js';
-import { P2PError } from '../../src/protocol/errors.js';
+import { P2PError } from '../../src/errors.js';
 import { KiB, MiB, pieces, randomBytes, rejection, settlesWithin, shuffled } from './helpers.js';
 
 /** An in-memory stream: records each write and applies it, optionally held until released. */

@@ -1,5 +1,5 @@
 import { expect } from '@open-wc/testing';
-import { P2PError } from '../../src/protocol/errors.js';
+import { P2PError } from '../../src/errors.js';
 import { openSink, type Sink } from '../../src/sinks/sink.js';
 import { OPFS_DIRECTORY, removeStale } from '../../src/sinks/opfs.js';
 import {

@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { sendMouse } from '@web/test-runner-commands';
-import { P2PError } from '../../src/protocol/errors.js';
+import { P2PError } from '../../src/errors.js';
 import { openSink, type Sink, type SinkOptions } from '../../src/sinks/sink.js';
 import {
   MiB,

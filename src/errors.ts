@@ -1,39 +1,8 @@
 /**
- * Every failure a user can see has one code. The server sends them in acknowledgements and REST
- * error bodies; the widget puts them in `p2p-share-error`'s `detail.code`.
+ * The widget's one error type: a protocol error code that crosses every layer of the engine up
+ * to the element, which turns it into words and `p2p-share-error`.
  */
-export const ERROR_CODES = [
-  'bad-request',
-  'protocol-mismatch',
-  'server-unreachable',
-  'room-not-found',
-  'room-closed',
-  'not-allowed',
-  'no-sources',
-  'peer-not-found',
-  'peer-vanished',
-  'connection-failed',
-  'tampered',
-  'integrity',
-  'insecure-context',
-  'invalid-link',
-  'storage-full',
-  'storage-error',
-  'file-too-large',
-  'unsupported-browser',
-  'cancelled',
-  'bad-password',
-  'rate-limited',
-  'limit-exceeded',
-  'internal',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-}
+import type { ErrorBody, ErrorCode } from '../protocol/errors.js';
 
 /** An error that carries a protocol error code across layers. */
 export class P2PError extends Error {
@@ -57,4 +26,9 @@ export function toP2PError(err: unknown): P2PError {
   }
   const message = err instanceof Error ? err.message : String(err);
   return new P2PError('internal', `Something unexpected went wrong: ${message}`, { cause: err });
+}
+
+/** The code and message of an error, as sessions report it in their state and events. */
+export function errorBody(error: P2PError): ErrorBody {
+  return { code: error.code, message: error.message };
 }

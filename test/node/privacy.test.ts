@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket as NetSocket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { deriveRoomKeys, type RoomKeys } from '../src/crypto/keys.js';
-import { openJson, sealJson } from '../src/crypto/seal.js';
-import { PROTOCOL_VERSION, randomId, type FileMeta, type SignalIn } from '../src/protocol/index.js';
-import type { RelayHook } from './signalling.js';
-import { join, nextEvent, request, sleep, startService, type Harness } from './test-support.js';
-
-// The widget's additional-data formats (src/session/share-session.ts, src/rtc/peer-link.ts).
-const META_AAD = `p2p-share/v${PROTOCOL_VERSION}/meta`;
-const signalAad = (roomId: string, from: string, to: string) =>
-  `p2p-share/v${PROTOCOL_VERSION}/signal|${roomId}|${from}|${to}`;
+import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
+import { openJson, sealJson } from '../../src/crypto/seal.js';
+import { META_AAD } from '../../protocol/sealing.js';
+import { PROTOCOL_VERSION, randomId, type FileMeta, type SignalIn } from '../../protocol/index.js';
+import type { RelayHook } from '../../server/signalling.js';
+import {
+  join,
+  nextEvent,
+  request,
+  sleep,
+  startService,
+  type Harness,
+} from '../../server/test-support.js';
+import { signalAad } from './support.js';
 
 const FINGERPRINT =
   'sha-256 6B:8B:5D:EA:59:04:20:D4:1C:23:2D:7A:C6:9C:3E:05:77:0A:11:7C:9D:3E:BA:39:5E:1C:6B:E3:95:4E:54:2F';

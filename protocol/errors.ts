@@ -1,0 +1,36 @@
+/**
+ * Every failure a user can see has one code. The server sends them in acknowledgements and REST
+ * error bodies; the widget puts them in `p2p-share-error`'s `detail.code`.
+ */
+export const ERROR_CODES = [
+  'bad-request',
+  'protocol-mismatch',
+  'server-unreachable',
+  'room-not-found',
+  'room-closed',
+  'not-allowed',
+  'no-sources',
+  'peer-not-found',
+  'peer-vanished',
+  'connection-failed',
+  'tampered',
+  'integrity',
+  'insecure-context',
+  'invalid-link',
+  'storage-full',
+  'storage-error',
+  'file-too-large',
+  'unsupported-browser',
+  'cancelled',
+  'bad-password',
+  'rate-limited',
+  'limit-exceeded',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
