@@ -30,7 +30,13 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * A failure as the service reports it. `message` is English for people reading the API by hand;
+ * the widget words failures itself from `code` and the parameters.
+ */
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** `rate-limited`: how long until the same request may succeed. */
+  retryAfterMs?: number;
 }

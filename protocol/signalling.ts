@@ -41,6 +41,9 @@ export const VersionSchema = v.literal(PROTOCOL_VERSION);
 export const ErrorBodySchema = v.object({
   code: v.picklist(ERROR_CODES),
   message: v.pipe(v.string(), v.maxLength(500)),
+  retryAfterMs: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7 * 24 * 3600 * 1000)),
+  ),
 });
 
 // ---- REST ------------------------------------------------------------------------------------
@@ -269,6 +272,7 @@ export interface ServerToClientEvents {
 export function errorAck(
   code: ErrorBody['code'],
   message: string,
+  params: Pick<ErrorBody, 'retryAfterMs'> = {},
 ): { ok: false; error: ErrorBody } {
-  return { ok: false, error: { code, message } };
+  return { ok: false, error: { code, message, ...params } };
 }
