@@ -1,13 +1,15 @@
 /**
- * The `<p2p-share>` element: a thin Lit shell around two controllers, one for sharing a file and
- * one for receiving the file a link names. It decides which side the page is on (from the URL
- * fragment), turns controller callbacks into `p2p-share-*` events, holds the password fields'
- * state, and renders. Importing this module defines nothing and touches no DOM; see
- * `p2p-share.define.ts`.
+ * The `<p2p-share>` element: a thin Lit shell around its controllers (sharing a file, receiving
+ * the file a link names, drag-and-drop, copying the link). It decides which side the page is on
+ * (from the URL fragment), turns controller callbacks into `p2p-share-*` events, holds the
+ * password fields' state, and composes the views in `ui/`. Importing this module defines nothing
+ * and touches no DOM; see `p2p-share.define.ts`.
  */
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { looksLikeLink, parseLink } from './crypto/link.js';
+import { CopyController } from './controllers/copy-controller.js';
+import { DropController } from './controllers/drop-controller.js';
 import { ReceiveController, type ReceiveOptions } from './controllers/receive-controller.js';
 import type { SaveTo } from './controllers/session-factory.js';
 import { ShareController } from './controllers/share-controller.js';
@@ -21,7 +23,6 @@ import { receiveAnnouncement, shareAnnouncement } from './ui/text.js';
 
 const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
 const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
-const COPIED_FOR_MS = 2000;
 
 /**
  * Send a file straight from this browser to others over WebRTC: drop a file, share the link,
@@ -80,6 +81,8 @@ const COPIED_FOR_MS = 2000;
  * @cssprop [--p2p-share-padding=1rem] - Inner spacing.
  */
 export class P2PShareElement extends LitElement {
+  static override styles = styles;
+
   /**
    * Registers the element as `tag` unless that name is taken already (a second copy of the
    * script on the page is harmless). Returns the class registered under `tag`.
@@ -92,8 +95,6 @@ export class P2PShareElement extends LitElement {
     registry.define(tag, ctor);
     return ctor;
   }
-
-  static override styles = styles;
 
   private readonly sharer = new ShareController(this, {
     link: (link) => this.emit('p2p-share-link', { link }),
@@ -108,10 +109,11 @@ export class P2PShareElement extends LitElement {
     error: (detail) => this.emit('p2p-share-error', detail),
   });
 
+  private readonly drop = new DropController(this, (files) => this.startShare(files));
+  private readonly copier = new CopyController(this, { field: () => this.linkInput });
+
   private readonly announcer = new Announcer();
   private announcement = '';
-  private copiedTimer: ReturnType<typeof setTimeout> | undefined;
-  private dragDepth = 0;
 
   @query('input[type="file"]') private fileInput!: HTMLInputElement | null;
   @query('input.link') private linkInput!: HTMLInputElement | null;
@@ -119,9 +121,6 @@ export class P2PShareElement extends LitElement {
 
   /** Which side this page is on: a link in the URL fragment makes it the recipient. */
   @state() private mode: 'sharer' | 'recipient' = 'sharer';
-  @state() private dragging = false;
-  @state() private copied = false;
-  @state() private copyHint = false;
   /** What the sharer typed in the password field, until a file is dropped or picked. */
   @state() private sharePassword = '';
   @state() private passwordShown = false;
@@ -168,7 +167,6 @@ export class P2PShareElement extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('hashchange', this.handleHashChange);
-    clearTimeout(this.copiedTimer);
   }
 
   /**
@@ -286,77 +284,23 @@ export class P2PShareElement extends LitElement {
     if (files.length) this.startShare(files);
   };
 
-  private handleDragEnter = (event: DragEvent): void => {
-    if (!event.dataTransfer?.types.includes('Files')) return;
-    event.preventDefault();
-    this.dragDepth++;
-    this.dragging = true;
-  };
-
-  private handleDragOver = (event: DragEvent): void => {
-    if (!event.dataTransfer?.types.includes('Files')) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'copy';
-    this.dragging = true;
-  };
-
-  private handleDragLeave = (): void => {
-    // Leaving a child of the zone fires dragleave too; only the last one means "gone".
-    this.dragDepth = Math.max(0, this.dragDepth - 1);
-    if (this.dragDepth === 0) this.dragging = false;
-  };
-
-  private handleDrop = (event: DragEvent): void => {
-    event.preventDefault();
-    this.dragDepth = 0;
-    this.dragging = false;
-    const files = [...(event.dataTransfer?.files ?? [])];
-    if (files.length) this.startShare(files);
-  };
-
   private handleCopy = async (): Promise<void> => {
     const link = this.link;
     if (!link) return;
-    let copied = false;
-    try {
-      await navigator.clipboard.writeText(link);
-      copied = true;
-    } catch {
-      copied = this.copyBySelection();
-    }
-    clearTimeout(this.copiedTimer);
-    this.copied = copied;
-    this.copyHint = !copied;
-    if (copied) {
-      this.announce('Link copied to the clipboard.');
-      this.copiedTimer = setTimeout(() => (this.copied = false), COPIED_FOR_MS);
-    } else {
-      this.linkInput?.focus();
-      this.linkInput?.select();
-      this.announce('The link is selected: press Control C to copy it.');
-    }
+    const copied = await this.copier.copy(link);
+    this.announce(
+      copied
+        ? 'Link copied to the clipboard.'
+        : 'The link is selected: press Control C to copy it.',
+    );
   };
-
-  /** The clipboard API is refused on some pages (permissions, focus); the old way still works. */
-  private copyBySelection(): boolean {
-    const input = this.linkInput;
-    if (!input) return false;
-    input.focus();
-    input.select();
-    try {
-      return document.execCommand('copy');
-    } catch {
-      return false;
-    }
-  }
 
   private handleStop = (): void => {
     this.sharer.stop().catch(() => {});
   };
 
   private handleReset = (): void => {
-    this.copied = false;
-    this.copyHint = false;
+    this.copier.reset();
     this.sharer.reset();
   };
 
@@ -424,15 +368,15 @@ export class P2PShareElement extends LitElement {
               wait: this.receiver.wait,
             })
           : sharerView(this.sharer.state, {
-              dragging: this.dragging,
-              copied: this.copied,
-              copyHint: this.copyHint,
+              dragging: this.drop.dragging,
+              copied: this.copier.copied,
+              copyHint: this.copier.hint,
               choose: this.handleChoose,
               picked: this.handlePicked,
-              dragEnter: this.handleDragEnter,
-              dragOver: this.handleDragOver,
-              dragLeave: this.handleDragLeave,
-              drop: this.handleDrop,
+              dragEnter: this.drop.handleDragEnter,
+              dragOver: this.drop.handleDragOver,
+              dragLeave: this.drop.handleDragLeave,
+              drop: this.drop.handleDrop,
               copy: this.handleCopy,
               stop: this.handleStop,
               reset: this.handleReset,
