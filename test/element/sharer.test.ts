@@ -146,6 +146,69 @@ describe('<p2p-share> sharing', () => {
     expect(fakes.shares).to.have.length(0);
   });
 
+  it('keeps the highlight while the drag crosses a child of the drop zone', async () => {
+    const el = await sharer();
+    const zone = $(el, '.dropzone');
+    const child = button(el, 'Choose a file');
+    const transfer = new DataTransfer();
+    transfer.items.add(makeFile('x', 'x'));
+    const drag = (target: Element, type: string) =>
+      target.dispatchEvent(
+        new DragEvent(type, { dataTransfer: transfer, cancelable: true, bubbles: true }),
+      );
+
+    drag(zone, 'dragenter');
+    // Onto the button: the browser enters the child before it leaves the zone.
+    drag(child, 'dragenter');
+    drag(zone, 'dragleave');
+    await el.updateComplete;
+    expect(zone.classList.contains('dragging'), 'still over the zone').to.equal(true);
+
+    // Back off the button, still inside the zone.
+    drag(zone, 'dragenter');
+    drag(child, 'dragleave');
+    await el.updateComplete;
+    expect(zone.classList.contains('dragging'), 'back over the zone').to.equal(true);
+
+    drag(zone, 'dragleave');
+    await el.updateComplete;
+    expect(zone.classList.contains('dragging'), 'gone').to.equal(false);
+    await expect(el).to.be.accessible();
+  });
+
+  it('leaves a drag of text alone', async () => {
+    const el = await sharer();
+    const zone = $(el, '.dropzone');
+    const transfer = new DataTransfer();
+    transfer.setData('text/plain', 'not a file');
+    const enter = new DragEvent('dragenter', { dataTransfer: transfer, cancelable: true });
+    const over = new DragEvent('dragover', { dataTransfer: transfer, cancelable: true });
+    zone.dispatchEvent(enter);
+    zone.dispatchEvent(over);
+    await el.updateComplete;
+    expect(enter.defaultPrevented || over.defaultPrevented, 'text may not be dropped').to.equal(
+      false,
+    );
+    expect(zone.classList.contains('dragging')).to.equal(false);
+  });
+
+  it('forgets a drag that was over it when the element left the page', async () => {
+    const el = await sharer();
+    const transfer = new DataTransfer();
+    transfer.items.add(makeFile('x', 'x'));
+    $(el, '.dropzone').dispatchEvent(
+      new DragEvent('dragenter', { dataTransfer: transfer, cancelable: true }),
+    );
+    await el.updateComplete;
+    expect($(el, '.dropzone').classList.contains('dragging')).to.equal(true);
+
+    const parent = el.parentNode!;
+    el.remove();
+    parent.appendChild(el);
+    await settle(el);
+    expect($(el, '.dropzone').classList.contains('dragging')).to.equal(false);
+  });
+
   it('reaches the choose button with Tab and opens the picker with Enter and Space', async () => {
     const el = await sharer();
     const input = $<HTMLInputElement>(el, 'input[type="file"]');
@@ -226,6 +289,36 @@ describe('<p2p-share> sharing', () => {
     expect(input.selectionEnd! - input.selectionStart!).to.equal(LINK.length);
     expect(text(el)).to.contain('press Ctrl+C');
     expect(button(el, 'Copy')).to.be.instanceOf(HTMLButtonElement);
+  });
+
+  it('shows Copy and no hint again for the next file', async () => {
+    const el = await sharer();
+    const first = await sharing(el);
+    const original = { writeText: navigator.clipboard.writeText, exec: document.execCommand };
+    navigator.clipboard.writeText = () => Promise.reject(new DOMException('no', 'NotAllowedError'));
+    document.execCommand = () => false;
+    try {
+      button(el, 'Copy').click();
+      await settle(el);
+    } finally {
+      navigator.clipboard.writeText = original.writeText;
+      document.execCommand = original.exec;
+    }
+    expect(text(el)).to.contain('press Ctrl+C');
+    expect(status(el)).to.equal('The link is selected: press Control C to copy it.');
+
+    button(el, 'Stop sharing').click();
+    await settle(el);
+    button(el, 'Share another file').click();
+    await settle(el);
+    expect(first.disposed).to.equal(1);
+    pick(el, makeFile('next.txt', 'next'));
+    await waitUntil(() => fakes.shares.length === 2, 'no second share session was created');
+    fakes.shares[1]!.ready(LINK);
+    await settle(el);
+    expect(text(el)).not.to.contain('press Ctrl+C');
+    expect(button(el, 'Copy')).to.be.instanceOf(HTMLButtonElement);
+    await expect(el).to.be.accessible();
   });
 
   it('lists each recipient with its status and forwards progress and completion', async () => {
