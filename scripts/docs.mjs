@@ -1,10 +1,13 @@
 // Keeps the documentation in step with the code. It renders the element's public API (from
 // custom-elements.json, which `npm run analyze` builds from the source's JSDoc) into docs/api.md
 // between the api markers; checks that the hand-written tables of error codes (docs/api.md) and
-// environment variables (docs/configuration.md) list exactly what the source defines.
+// environment variables (docs/configuration.md) list exactly what the source defines; and checks
+// that every relative link in README.md, CONTRIBUTING.md and docs/ points at a file (and heading)
+// that exists.
 // `--check` rewrites nothing and exits 1 when docs/api.md is stale; the other checks fail either way.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,6 +39,12 @@ const HAND_TABLES = [
     names: (src) => [...src.matchAll(/^\s+([A-Z][A-Z0-9_]*): v\.optional\(/gm)],
   },
 ];
+
+/** The pages whose relative links must resolve. */
+async function linkedPages() {
+  const docs = (await readdir(join(root, 'docs'))).filter((f) => f.endsWith('.md'));
+  return ['README.md', 'CONTRIBUTING.md', ...docs.map((f) => `docs/${f}`)];
+}
 
 /** One table cell: single line, pipes escaped (GFM splits cells on them even inside code). */
 function cell(text) {
@@ -223,6 +232,56 @@ async function handTableDrift(texts) {
   return problems;
 }
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function slug(heading) {
+  return heading
+    .replace(/`|\*\*|__/g, '')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** The anchors a Markdown file's headings get, numbered as GitHub numbers repeated ones. */
+function anchors(markdown) {
+  const seen = new Map();
+  const found = new Set();
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  for (const [, heading] of prose.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const base = slug(heading);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    found.add(n ? `${base}-${n}` : base);
+  }
+  return found;
+}
+
+/** Relative links (`[text](target)`) that name no existing file, or no heading in it. */
+async function brokenLinks(texts) {
+  const problems = [];
+  for (const page of await linkedPages()) {
+    const text = texts.get(page) ?? (await readFile(join(root, page), 'utf8'));
+    const prose = text.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+    for (const [, target] of prose.matchAll(/\]\(<?([^)\s>]+)>?(?:\s+"[^"]*")?\)/g)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+      const [path, anchor] = target.split('#');
+      const file = path ? resolve(root, dirname(page), path) : join(root, page);
+      if (!file.startsWith(root) || !existsSync(file)) {
+        problems.push(`${page}: link to ${target}: no such file`);
+        continue;
+      }
+      if (anchor && file.endsWith('.md')) {
+        const targetText = texts.get(relative(root, file)) ?? (await readFile(file, 'utf8'));
+        if (!anchors(targetText).has(anchor)) {
+          problems.push(`${page}: link to ${target}: no such heading`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
 async function main() {
   const check = process.argv.includes('--check');
   let manifest;
@@ -241,7 +300,7 @@ async function main() {
 
   // Checked against what the page will hold, so `npm run docs` reports what it leaves behind.
   const texts = new Map([[API_DOC, next]]);
-  const problems = await handTableDrift(texts);
+  const problems = [...(await handTableDrift(texts)), ...(await brokenLinks(texts))];
   for (const problem of problems) console.error(problem);
   if (problems.length) process.exitCode = 1;
 
