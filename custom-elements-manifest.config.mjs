@@ -1,5 +1,5 @@
 // Generates custom-elements.json (named by package.json's `customElements`) from the widget's
-// source and JSDoc. README's API tables are rendered from that file by scripts/readme-api.mjs.
+// source and JSDoc. docs/api.md's reference is rendered from that file by scripts/docs.mjs.
 
 /**
  * The element registers itself through the guarded `static define(tag = 'p2p-share', …)` idiom
