@@ -155,7 +155,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** The raw channel of a link: stands for a peer running modified code. */
-const rawChannel = (side: Side) => (side.link as unknown as { channel: RTCDataChannel }).channel;
+const rawChannel = (side: Side) =>
+  (side.link as unknown as { channel: { dataChannel: RTCDataChannel } }).channel.dataChannel;
 
 /**
  * Slows the signing of the sharer's hello (the proof of a `source`) by `ms`, so the recipient's
