@@ -36,6 +36,8 @@ export interface PeerLinkOptions extends SignallingOptions {
   connectTimeoutMs?: number;
   heartbeatMs?: number;
   deadAfterMs?: number;
+  /** The clock the connect timeout and the heartbeat read, in milliseconds (tests drive it). */
+  now?: () => number;
 }
 
 export class PeerLink {
@@ -101,7 +103,7 @@ export class PeerLink {
       intervalMs: opts.heartbeatMs ?? 1500,
       connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
       deadAfterMs: opts.deadAfterMs ?? 7000,
-      now: () => performance.now(),
+      now: opts.now ?? (() => performance.now()),
       isOpen: () => this.phase === 'open',
       ping: (n) => this.sendOwn({ t: 'ping', n }),
       onConnectTimeout: () => this.fail(this.late()),
