@@ -5,7 +5,7 @@
 import { expect } from '@open-wc/testing';
 import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
 import { P2PError } from '../../src/errors.js';
-import { chunkPayloadSize, type Control } from '../../protocol/frames.js';
+import { chunkPayloadSize, parseControl, type Control } from '../../protocol/frames.js';
 import { fromBase64Url, randomId, toBase64Url } from '../../protocol/ids.js';
 import { PeerLink, remoteFailure, type LinkRole } from '../../src/rtc/peer-link.js';
 import { randomBytes, until } from './helpers.js';
@@ -45,6 +45,7 @@ function makeSide(opts: {
   onSuperseded?: (envelope: string) => void;
   retired?: ReadonlySet<string>;
   pc?: RTCPeerConnection;
+  now?: () => number;
 }): Side {
   let resolveOpen!: () => void;
   let resolveClosed!: (e: P2PError | null) => void;
@@ -67,6 +68,7 @@ function makeSide(opts: {
     iceServers: [],
     ...(opts.retired ? { retired: opts.retired } : {}),
     ...(opts.pc ? { pc: opts.pc } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
     relay: async (envelope) => {
       side.sent.push(envelope);
       deliver(envelope, side.sent.length - 1, opts.to);
@@ -100,7 +102,8 @@ interface PairOptions {
   sharerGreets?: Control;
   /** Runs once both links exist, before the offer. */
   beforeStart?: (recipient: Side, sharer: Side) => void;
-  recipientConnectTimeoutMs?: number;
+  /** The clock of the recipient's link (see `manualClock`). */
+  recipientNow?: () => number;
   /** The sharer's link hands a new connection from the recipient on to this. */
   sharerSuperseded?: (envelope: string) => void;
   /** Connections made ahead for either side. */
@@ -119,7 +122,7 @@ async function pair(opts: PairOptions = {}) {
     keys: opts.recipientKeys ?? keys,
     to: () => sharer,
     ...(opts.toSharer ? { deliver: opts.toSharer } : {}),
-    ...(opts.recipientConnectTimeoutMs ? { connectTimeoutMs: opts.recipientConnectTimeoutMs } : {}),
+    ...(opts.recipientNow ? { now: opts.recipientNow } : {}),
     ...(opts.recipientPc ? { pc: opts.recipientPc } : {}),
   });
   const sharer: Side = makeSide({
@@ -155,24 +158,77 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** The raw channel of a link: stands for a peer running modified code. */
-const rawChannel = (side: Side) => (side.link as unknown as { channel: RTCDataChannel }).channel;
+const rawChannel = (side: Side) =>
+  (side.link as unknown as { channel: { dataChannel: RTCDataChannel } }).channel.dataChannel;
+
+/** Whether signed or verified bytes are the hello proof of a `prover`. */
+function isProofOf(prover: 'recipient' | 'source', data: BufferSource): boolean {
+  const bytes = ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data);
+  return new TextDecoder().decode(bytes).includes(`|${prover}|`);
+}
 
 /**
- * Slows the signing of the sharer's hello (the proof of a `source`) by `ms`, so the recipient's
- * proof checks out while the sharer's hello is still being signed. Returns the undo.
+ * Takes over the handshake's crypto in this page, so a test orders the two hellos by events, not
+ * by delays: the sharer's hello (the proof of a `source`) is signed only once `releaseSharerHello`
+ * is called, and `sharerCheckedRecipient` resolves once the sharer checked the recipient's proof
+ * and acted on the result. `restore` puts the real crypto back.
  */
-function slowSharerHello(ms: number): () => void {
+function interceptHellos() {
   const sign = crypto.subtle.sign.bind(crypto.subtle);
+  const verify = crypto.subtle.verify.bind(crypto.subtle);
+  let releaseSharerHello!: () => void;
+  const released = new Promise<void>((resolve) => (releaseSharerHello = resolve));
+  let checked!: () => void;
+  const sharerCheckedRecipient = new Promise<void>((resolve) => (checked = resolve));
   crypto.subtle.sign = async (...args: Parameters<SubtleCrypto['sign']>) => {
-    const data = new Uint8Array(ArrayBuffer.isView(args[2]) ? args[2].buffer : args[2]);
-    if (new TextDecoder().decode(data).includes('|source|')) {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-    }
+    if (isProofOf('source', args[2])) await released;
     return sign(...args);
   };
-  return () => {
-    crypto.subtle.sign = sign;
+  crypto.subtle.verify = async (...args: Parameters<SubtleCrypto['verify']>) => {
+    const ok = await verify(...args);
+    // A task later, the link has acted on the result.
+    if (isProofOf('recipient', args[3])) setTimeout(checked, 0);
+    return ok;
   };
+  return {
+    releaseSharerHello,
+    sharerCheckedRecipient,
+    restore: () => {
+      crypto.subtle.sign = sign;
+      crypto.subtle.verify = verify;
+    },
+  };
+}
+
+/** A clock that stands still until the test moves it: nothing times out before the test says. */
+function manualClock() {
+  let ms = 0;
+  return {
+    now: () => ms,
+    advance: (by: number) => {
+      ms += by;
+    },
+  };
+}
+
+/** Resolves once `channel` has received a message, after its link handled it. */
+function nextMessage(channel: RTCDataChannel): Promise<void> {
+  // The link's `onmessage` was set first, so it runs before this listener.
+  return new Promise((resolve) =>
+    channel.addEventListener('message', () => resolve(), { once: true }),
+  );
+}
+
+/** Resolves once `side` has received a ping of its peer's numbered `n` or more. */
+function pingFromPeer(side: Side, n: number): Promise<void> {
+  return new Promise((resolve) =>
+    rawChannel(side).addEventListener('message', (e: MessageEvent<unknown>) => {
+      const msg = typeof e.data === 'string' ? parseControl(e.data) : null;
+      if (msg?.t === 'ping' && msg.n >= n) resolve();
+    }),
+  );
 }
 
 /** Both sides open, then the recipient hears the sharer's `have` (and nothing else). */
@@ -284,15 +340,22 @@ describe('PeerLink', function () {
   });
 
   it('opens only after its own hello is sent, even when the peer proves itself first', async () => {
-    // The sharer's signature is slowed, so the recipient's proof checks out while the sharer's
-    // hello is still being signed. Its owner speaks the moment the link opens (as a source sends
-    // its piece list); that must not reach the recipient before the hello.
-    const restore = slowSharerHello(300);
+    // The sharer's hello is held until the sharer has checked the recipient's proof. Its owner
+    // speaks the moment the link opens (as a source sends its piece list); that must not reach
+    // the recipient before the hello.
+    const hellos = interceptHellos();
     try {
       const { recipient, sharer } = await pair({ sharerGreets: { t: 'have', all: true } });
+      await withTimeout(
+        unlessClosed(hellos.sharerCheckedRecipient, recipient, sharer),
+        10000,
+        "the sharer's check of the recipient's proof",
+      );
+      expect(sharer.opened, 'not open before its own hello is sent').to.equal(false);
+      hellos.releaseSharerHello();
       await expectHave(recipient, sharer, 'the greeting');
     } finally {
-      restore();
+      hellos.restore();
     }
   });
 
@@ -306,7 +369,7 @@ describe('PeerLink', function () {
   it("keeps a peer's message that overtakes its hello until the hello checks out", async () => {
     // A peer running other code (or a browser delivering out of the usual order) says something
     // before its hello: the message is neither acted on at once nor fatal, but waits for the proof.
-    const restore = slowSharerHello(400);
+    const hellos = interceptHellos();
     try {
       const { recipient, sharer } = await pair();
       await withTimeout(
@@ -314,26 +377,32 @@ describe('PeerLink', function () {
         10000,
         "the sharer's channel",
       );
+      const arrived = nextMessage(rawChannel(recipient));
       rawChannel(sharer).send(JSON.stringify({ t: 'have', all: true }));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await withTimeout(unlessClosed(arrived, recipient), 5000, 'the early message to arrive');
       expect(recipient.opened, 'not open before the hello').to.equal(false);
       expect(recipient.controls, 'not acted on before the hello').to.deep.equal([]);
+      hellos.releaseSharerHello();
       await expectHave(recipient, sharer, 'the early message');
     } finally {
-      restore();
+      hellos.restore();
     }
   });
 
   it('drops a peer that talks but never proves itself, at the connect timeout, unheard', async () => {
-    const restore = slowSharerHello(60_000);
+    const hellos = interceptHellos();
+    const clock = manualClock();
     try {
-      const { recipient, sharer } = await pair({ recipientConnectTimeoutMs: 1500 });
+      const { recipient, sharer } = await pair({ recipientNow: clock.now });
       await withTimeout(
         until(() => rawChannel(sharer)?.readyState === 'open'),
         10000,
         "the sharer's channel",
       );
+      const arrived = nextMessage(rawChannel(recipient));
       rawChannel(sharer).send(JSON.stringify({ t: 'have', all: true }));
+      await withTimeout(unlessClosed(arrived, recipient), 5000, 'the message to arrive');
+      clock.advance(60_000);
       const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
       expect(error?.code).to.equal('connection-failed');
       expect(error?.message).to.equal(
@@ -342,7 +411,7 @@ describe('PeerLink', function () {
       expect(recipient.opened).to.equal(false);
       expect(recipient.controls).to.deep.equal([]);
     } finally {
-      restore();
+      hellos.restore();
     }
   });
 
@@ -378,8 +447,18 @@ describe('PeerLink', function () {
   it('keeps an open link alive on heartbeats alone', async () => {
     const { recipient, sharer } = await pair();
     await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(recipient.link.isOpen && sharer.link.isOpen, 'well past deadAfterMs').to.equal(true);
+    // A side's tenth ping leaves on its tenth tick since it opened, at least 9 × heartbeatMs
+    // (1800 ms) later, past deadAfterMs (1500 ms), and only from a tick that found the peer alive.
+    await withTimeout(
+      unlessClosed(
+        Promise.all([pingFromPeer(recipient, 10), pingFromPeer(sharer, 10)]),
+        recipient,
+        sharer,
+      ),
+      10000,
+      'ten heartbeats each way',
+    );
+    expect(recipient.link.isOpen && sharer.link.isOpen, 'past deadAfterMs').to.equal(true);
   });
 
   it('refuses an offer altered by the relay', async () => {
@@ -636,11 +715,21 @@ describe('PeerLink', function () {
     const firstOnly: Deliver = (envelope, index, to) => {
       if (index === 0) passOn(envelope, index, to);
     };
+    const clock = manualClock();
     const { recipient } = await pair({
       toSharer: firstOnly,
       toRecipient: firstOnly,
-      recipientConnectTimeoutMs: 1500,
+      recipientNow: clock.now,
     });
+    await withTimeout(
+      unlessClosed(
+        until(() => recipient.link.pc.signalingState === 'stable'),
+        recipient,
+      ),
+      5000,
+      'the answer to be applied',
+    );
+    clock.advance(60_000);
     const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
     expect(error?.code).to.equal('connection-failed');
     expect(error?.message).to.match(/^Could not connect to the other browser in time/);
@@ -649,10 +738,8 @@ describe('PeerLink', function () {
   it('reports peer-vanished when the other side disappears without a word', async () => {
     const { recipient, sharer } = await pair();
     await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
-    const started = performance.now();
     sharer.link.pc.close();
     const error = await withTimeout(recipient.closed, 10000, 'the recipient to notice');
     expect(error?.code).to.equal('peer-vanished');
-    expect(performance.now() - started).to.be.below(10000);
   });
 });
