@@ -88,7 +88,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private keys: RoomKeys | null = null;
   /** Where the file goes, once asked for (it may still be opening: a save picker is open, say). */
   private sink: Promise<Sink> | null = null;
-  private download_: Download | null = null;
+  /**
+   * The file as received so far, kept across attempts so a retry fetches only what is missing;
+   * null until the first attempt, and again after one that must start over.
+   */
+  private received: Download | null = null;
   private signal: SignalClient | null = null;
   private iceServers: RTCIceServer[] | null = null;
   private sources: SourceSet | null = null;
@@ -301,18 +305,19 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       roomId: this.opts.secret.roomId,
       prefer: this.opts.saveTo ?? 'auto',
     }));
-    const sinkFailed = sink.then(() => new Promise<never>(() => {}));
-    sinkFailed.catch(() => {
+    // Never resolves: rejects when the sink cannot open, so racing it ends any wait below.
+    const sinkOpenFailure = sink.then(() => new Promise<never>(() => {}));
+    sinkOpenFailure.catch(() => {
       if (this.sink !== sink) return;
       this.sink = null;
-      this.download_ = null;
+      this.received = null;
     });
     try {
-      const download = (this.download_ ??= new Download(meta, whenOpen(sink)));
+      const download = (this.received ??= new Download(meta, whenOpen(sink)));
       download.onVerified = (index, parts) => this.offerPiece(download, index, parts);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
-      const { client, first } = await Promise.race([joining, sinkFailed]);
-      this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
+      const { client, first } = await Promise.race([joining, sinkOpenFailure]);
+      this.iceServers ??= (await Promise.race([ice, sinkOpenFailure])).iceServers;
       const pc = await spare;
       spare = null;
       const sources = new SourceSet({
@@ -346,7 +351,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         },
       });
       this.sources = sources;
-      sinkFailed.catch((err: unknown) => sources.stop(toP2PError(err)));
+      sinkOpenFailure.catch((err: unknown) => sources.stop(toP2PError(err)));
       asked = true;
       await sources.start(first ?? undefined);
       this.setState({ phase: 'saving', file });
@@ -373,12 +378,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       if (!asked) void this.giveBack(joining);
       void spare?.then((pc) => pc.close()).catch(() => {});
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
-      if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
+      if (sinkLost || (error.code === 'integrity' && this.received?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
         // either way the next attempt starts over.
         await this.sink?.then((opened) => opened.abort()).catch(() => {});
         this.sink = null;
-        this.download_ = null;
+        this.received = null;
       }
       throw this.failed(error);
     }
@@ -576,7 +581,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   private failed(error: P2PError): P2PError {
     const file = this.file;
-    const bytes = this.download_?.bytes ?? 0;
+    const bytes = this.received?.bytes ?? 0;
     const retryable = RETRYABLE.has(error.code) && !!this.meta;
     this.setState(
       file
