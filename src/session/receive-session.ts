@@ -20,7 +20,6 @@ import { errorBody, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
 import type {
-  IceConfig,
   JoinRequest,
   PasswordReply,
   SignalIn,
@@ -33,9 +32,8 @@ import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceParts, type PieceSink } from '../transfer/download.js';
-import { warmUpHash } from '../transfer/manifest.js';
 import { UploadPacer } from '../transfer/pacer.js';
-import { whenIdle } from './idle.js';
+import { MadeAhead } from './made-ahead.js';
 import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
 import { MAX_SOURCES, SourceSet } from './source-set.js';
@@ -54,15 +52,6 @@ export interface ReceiveSessionOptions extends SessionOptions {
   saveTo?: SinkPreference;
   /** Whether to keep serving the file to later recipients once it is saved (default true). */
   seed?: boolean;
-}
-
-/** What a recipient readies while the file's details are on screen (see `prepare`). */
-interface Ahead {
-  ice: Promise<IceConfig>;
-  /** Made once the page is idle; taken (or closed) by the first download. */
-  pc: RTCPeerConnection | null;
-  /** Until the first download starts: a connection made later than that is not made. */
-  open: boolean;
 }
 
 /** Failures after which `download()` may simply be called again. */
@@ -116,12 +105,13 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   /** For a password room: the proof it was unlocked with (never the password) and its token. */
   private passwordAuth: string | null = null;
   private token: PasswordReply | null = null;
-  /** What `prepare` readied before the click. */
-  private ahead: Ahead | null = null;
+  /** What is readied before the click, from the moment the file's details are open. */
+  private readonly ahead: MadeAhead;
 
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
     this.rest = new RestClient(opts.server);
+    this.ahead = new MadeAhead(this.rest);
     this.pacer = new UploadPacer(opts.uploadLimit ?? 0);
     this.seeding = opts.seed ?? true;
   }
@@ -186,47 +176,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.meta = parsed.output;
     const file = this.file!;
     this.setState({ phase: 'ready', file });
-    this.prepare();
+    this.ahead.prepare();
     return file;
-  }
-
-  /**
-   * While the user reads the details, readies what a download needs without contacting any peer
-   * or joining anything: socket.io-client's code, the ICE servers, the compiled hash that checks
-   * every piece, and a peer connection for the first source (a page's first RTCPeerConnection
-   * costs the browser 6–15 ms to set up WebRTC; it gathers no address until a download offers).
-   */
-  private prepare(): void {
-    if (this.ahead) return;
-    SignalClient.preload();
-    const ice = this.rest.getIce();
-    ice.catch(() => {});
-    const ahead: Ahead = { ice, pc: null, open: true };
-    this.ahead = ahead;
-    whenIdle(() => {
-      warmUpHash();
-      ice.then(
-        ({ iceServers }) => {
-          if (!ahead.open) return;
-          try {
-            ahead.pc = new RTCPeerConnection({ iceServers });
-          } catch {
-            // No WebRTC here: the download makes its own connection, and says why it cannot.
-          }
-        },
-        () => {},
-      );
-    });
-  }
-
-  /** The peer connection made ahead, if it is ready, for the caller to use or close. */
-  private takeAhead(): RTCPeerConnection | null {
-    const ahead = this.ahead;
-    if (!ahead) return null;
-    ahead.open = false;
-    const pc = ahead.pc;
-    ahead.pc = null;
-    return pc;
   }
 
   /** The room token for joining, renewed (with the remembered proof) when it is about to expire. */
@@ -266,7 +217,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   dispose(): void {
-    this.takeAhead()?.close();
+    this.ahead.close();
     this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
     this.seeder?.close(new P2PError('cancelled', 'The recipient closed the page.'));
     this.seeder = null;
@@ -285,12 +236,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const joining = this.connectSignal({ max: MAX_SOURCES });
     const ice = this.iceServers
       ? Promise.resolve({ iceServers: this.iceServers })
-      : (this.ahead?.ice.catch(() => this.rest.getIce()) ?? this.rest.getIce());
+      : this.ahead.iceConfig();
     // The connection for the first source: made ahead, or else while the service is reached.
-    const early = this.takeAhead();
-    let spare: Promise<RTCPeerConnection> | null = early
-      ? Promise.resolve(early)
-      : ice.then(({ iceServers }) => new RTCPeerConnection({ iceServers }));
+    let spare: Promise<RTCPeerConnection> | null = this.ahead.firstConnection(ice);
     joining.catch(() => {});
     ice.catch(() => {});
     spare.catch(() => {});
