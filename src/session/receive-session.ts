@@ -2,9 +2,10 @@
  * A recipient's side of one room: read and open the sealed metadata over REST (no socket yet);
  * on download, open the disk sink (first, while the click still counts as a user gesture), join,
  * fetch pieces from the sources the service assigns (a SourceSet; possibly after waiting in the
- * queue) until the whole file is verified and saved, then keep serving it to later recipients
- * (a PeerServer) unless seeding is off. The Download survives failures, so a retry fetches only
- * what is missing.
+ * queue) until the whole file is verified and saved. The Download survives failures, so a retry
+ * fetches only what is missing. What it readies before the click (MadeAhead), its connection to
+ * the service (RoomSignal) and its serving of the file to later recipients (Seeding) are parts
+ * it composes.
  */
 import * as v from 'valibot';
 import {
@@ -19,31 +20,20 @@ import { openJson } from '../crypto/seal.js';
 import { errorBody, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
-import type {
-  JoinRequest,
-  PasswordReply,
-  SignalIn,
-  SourcesReply,
-  SourcesRequest,
-} from '../../protocol/signalling.js';
-import { PROTOCOL_VERSION } from '../../protocol/version.js';
-import { fromOfferer } from '../rtc/peer-link.js';
-import { SignalClient } from '../signal/signal-client.js';
+import type { PasswordReply } from '../../protocol/signalling.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
-import { Download, type PieceParts, type PieceSink } from '../transfer/download.js';
-import { UploadPacer } from '../transfer/pacer.js';
+import { Download, type PieceSink } from '../transfer/download.js';
 import { MadeAhead } from './made-ahead.js';
-import { PeerServer } from './peer-server.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
+import { RoomSignal, type Joined } from './room-signal.js';
+import { Seeding } from './seeding.js';
 import { MAX_SOURCES, SourceSet } from './source-set.js';
-import { SwarmSource } from './swarm-source.js';
 import type {
   CompleteDetail,
   FileInfo,
   ReceiveSessionApi,
   ReceiveState,
-  SeedingView,
   SessionOptions,
 } from './types.js';
 
@@ -82,17 +72,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
    * null until the first attempt, and again after one that must start over.
    */
   private received: Download | null = null;
-  private signal: SignalClient | null = null;
+  private readonly signal: RoomSignal;
   private iceServers: RTCIceServer[] | null = null;
+  /** The download's sources while an attempt runs. */
   private sources: SourceSet | null = null;
-  /** Serves the saved file to later recipients while seeding. */
-  private seeder: PeerServer | null = null;
-  private seeding: boolean;
-  /** What this page can serve others: kept pieces while downloading, then the saved file. */
-  private swarmSource: SwarmSource | null = null;
-  private readonly pacer: UploadPacer;
-  private startingSeeder = false;
-  private seedNotify = false;
+  private readonly seeding: Seeding;
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
   private readonly rate = new RateMeter();
@@ -112,8 +96,28 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     super();
     this.rest = new RestClient(opts.server);
     this.ahead = new MadeAhead(this.rest);
-    this.pacer = new UploadPacer(opts.uploadLimit ?? 0);
-    this.seeding = opts.seed ?? true;
+    const { roomId } = opts.secret;
+    this.signal = new RoomSignal({
+      server: opts.server,
+      roomId,
+      joinToken: () => this.joinToken(),
+      sources: () => this.sources,
+      seeding: () => this.seeding,
+    });
+    this.seeding = new Seeding({
+      roomId,
+      signal: this.signal,
+      on: opts.seed ?? true,
+      uploadLimit: opts.uploadLimit ?? 0,
+      keys: () => this.keys,
+      iceServers: () => this.iceServers,
+      onChange: () => {
+        if (this.state.phase === 'done') {
+          this.setState({ ...this.state, seeding: this.seeding.view() });
+        }
+      },
+      onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
+    });
   }
 
   private get file(): FileInfo | undefined {
@@ -208,21 +212,14 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   setSeeding(on: boolean): void {
-    if (this.seeding === on) return;
-    this.seeding = on;
-    const done = this.state.phase === 'done';
-    if (on && (done || (this.swarmSource?.count ?? 0) > 0)) void this.startSeeding();
-    if (!on) this.stopSeeding(done);
-    this.showSeeding();
+    this.seeding.setOn(on);
   }
 
   dispose(): void {
     this.ahead.close();
     this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
-    this.seeder?.close(new P2PError('cancelled', 'The recipient closed the page.'));
-    this.seeder = null;
-    this.signal?.close();
-    this.signal = null;
+    this.seeding.close();
+    this.signal.close();
     if (!this.result) void this.sink?.then((sink) => sink.abort()).catch(() => {});
   }
 
@@ -233,7 +230,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const file = this.file!;
     // Joining and the ICE servers are fetched while the disk is prepared, not after it; the
     // first sources are asked for with the join.
-    const joining = this.connectSignal({ max: MAX_SOURCES });
+    const joining = this.signal.connect({ max: MAX_SOURCES });
     const ice = this.iceServers
       ? Promise.resolve({ iceServers: this.iceServers })
       : this.ahead.iceConfig();
@@ -262,7 +259,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     });
     try {
       const download = (this.received ??= new Download(meta, whenOpen(sink)));
-      download.onVerified = (index, parts) => this.offerPiece(download, index, parts);
+      download.onVerified = (index, parts) => this.seeding.offer(download, index, parts);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const { client, first } = await Promise.race([joining, sinkOpenFailure]);
       this.iceServers ??= (await Promise.race([ice, sinkOpenFailure])).iceServers;
@@ -308,16 +305,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       sources.finish(sha256);
       this.sources = null;
       download.onVerified = null;
-      (this.swarmSource ??= new SwarmSource(download)).whole(saved);
+      this.seeding.whole(download, saved);
       this.result = { name: meta.name, size: meta.size, sha256 };
-      this.setState({ phase: 'done', file, sha256, seeding: this.seedingView() });
+      this.setState({ phase: 'done', file, sha256, seeding: this.seeding.view() });
       this.dispatchEvent(new CustomEvent('complete', { detail: this.result }));
-      if (!this.seeding) this.stopSeeding(true);
-      else if (!this.seeder) void this.startSeeding();
-      else {
-        this.seeder.announce([]);
-        this.signal?.seed({ have: 'all', seeding: true }).catch(() => {});
-      }
+      this.seeding.serveWhole();
       return this.result;
     } catch (err) {
       const error = toP2PError(err);
@@ -338,176 +330,16 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   /**
-   * A piece was verified: keep it to serve others while the download goes on, and start serving
-   * with the first one.
-   */
-  private offerPiece(download: Download, index: number, parts: PieceParts): void {
-    if (!this.seeding || !download.hashes) return;
-    const source = (this.swarmSource ??= new SwarmSource(download));
-    if (!source.keep(index, parts)) return;
-    if (this.seeder) this.seeder.announce([index]);
-    else void this.startSeeding();
-  }
-
-  /** Serves what this page has to whoever the service sends, and tells the service so. */
-  private async startSeeding(): Promise<void> {
-    const keys = this.keys;
-    const source = this.swarmSource;
-    if (!keys || !source || this.seeder || this.startingSeeder) return;
-    this.startingSeeder = true;
-    try {
-      const { client } = await this.connectSignal();
-      if (!this.seeding || this.seeder) return;
-      this.seeder = new PeerServer({
-        roomId: this.opts.secret.roomId,
-        localId: client.peerId,
-        keys,
-        iceServers: this.iceServers ?? [],
-        source,
-        pacer: this.pacer,
-        relay: (to, env) => client.signal(to, env),
-        onChange: () => this.showSeeding(),
-        onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
-      });
-      await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
-      this.showSeeding();
-    } catch {
-      // Seeding is a favour to others: if the service cannot be reached, this page just stops.
-      this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
-      this.seeder = null;
-      if (this.state.phase === 'done') this.stopSeeding(true, false);
-      this.seeding = false;
-      this.showSeeding();
-    } finally {
-      this.startingSeeder = false;
-    }
-  }
-
-  /**
-   * Stops serving. With the file saved, the connection to the service closes too: `tell` first
-   * lets the service count the finish and take this page off the pool. Part-way, the download
-   * keeps its connection and the service hears that this page serves no more.
-   */
-  private stopSeeding(done: boolean, tell = true): void {
-    this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
-    this.seeder = null;
-    const client = this.signal;
-    if (!client) return;
-    const have = done ? 'all' : (this.swarmSource?.count ?? 0) > 0 ? 'some' : 'none';
-    if (!done) {
-      if (tell) client.seed({ have, seeding: false }).catch(() => {});
-      return;
-    }
-    this.signal = null;
-    if (!tell) {
-      client.close();
-      return;
-    }
-    void client
-      .seed({ have, seeding: false })
-      .catch(() => {})
-      .finally(() => client.close());
-  }
-
-  private seedingView(): SeedingView {
-    return {
-      on: this.seeding,
-      serving: this.seeder?.serving ?? 0,
-      uploaded: this.seeder?.uploaded ?? 0,
-    };
-  }
-
-  /** Coalesces the seeder's per-piece changes into one `statechange`. */
-  private showSeeding(): void {
-    if (this.seedNotify) return;
-    this.seedNotify = true;
-    queueMicrotask(() => {
-      this.seedNotify = false;
-      if (this.state.phase === 'done') {
-        this.setState({ ...this.state, seeding: this.seedingView() });
-      }
-    });
-  }
-
-  /**
    * Gives back the sources the join named for an attempt that ended before it used them (the
    * join may still be under way).
    */
-  private async giveBack(
-    joining: Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }>,
-  ): Promise<void> {
+  private async giveBack(joining: Promise<Joined>): Promise<void> {
     try {
       const { client, first } = await joining;
       for (const peer of (await first)?.sources ?? []) client.release(peer).catch(() => {});
     } catch {
       // A join or a question that failed named nobody.
     }
-  }
-
-  /**
-   * The joined signalling client; with `ask`, the join also asks for sources (`first`, null when
-   * the client had joined before).
-   */
-  private async connectSignal(
-    ask?: SourcesRequest,
-  ): Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }> {
-    if (this.signal) return { client: this.signal, first: null };
-    const client = await SignalClient.connect(this.opts.server);
-    client.addEventListener('signal', (e) => {
-      const msg = (e as CustomEvent<SignalIn>).detail;
-      // Answers to our offers are for our sources; offers are from those fetching from us.
-      if (fromOfferer(msg.envelope)) this.seeder?.handleSignal(msg);
-      else this.sources?.receive(msg);
-    });
-    client.addEventListener('peer-left', (e) => {
-      const { peerId } = (e as CustomEvent<{ peerId: string }>).detail;
-      this.sources?.peerLeft(peerId);
-      this.seeder?.peerLeft(peerId);
-    });
-    client.addEventListener('signal-failed', (e) => {
-      const { to, error } = (e as CustomEvent<{ to: string; error: P2PError }>).detail;
-      this.sources?.relayFailed(to, error);
-      this.seeder?.relayFailed(to, error);
-    });
-    client.addEventListener('room-closed', () => {
-      this.sources?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
-      if (this.seeder) this.stopSeeding(this.state.phase === 'done', false);
-    });
-    client.addEventListener('rejoined', () => {
-      // A new connection is a new peer id: serve under it, and be in the pool again.
-      if (!this.seeder) return;
-      this.seeder.close(new P2PError('peer-vanished', 'This recipient reconnected.'));
-      this.seeder = null;
-      void this.startSeeding();
-    });
-    client.addEventListener('lost', () => {
-      if (this.seeder) {
-        this.stopSeeding(this.state.phase === 'done', false);
-        this.showSeeding();
-      }
-    });
-    let first: Promise<SourcesReply> | null = null;
-    try {
-      const token = await this.joinToken();
-      const req: JoinRequest = {
-        v: PROTOCOL_VERSION,
-        roomId: this.opts.secret.roomId,
-        role: 'recipient',
-        ...(token ? { token } : {}),
-      };
-      if (ask) {
-        const { joined, sources } = client.joinAndAsk(req, ask);
-        await joined;
-        first = sources;
-      } else {
-        await client.join(req);
-      }
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    this.signal = client;
-    return { client, first };
   }
 
   private progress(peer: string, download: Download, force = false): void {
