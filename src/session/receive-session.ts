@@ -24,8 +24,8 @@ import type { PasswordReply } from '../../protocol/signalling.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceSink } from '../transfer/download.js';
+import { DownloadProgress } from './download-progress.js';
 import { MadeAhead } from './made-ahead.js';
-import { PROGRESS_MS, RateMeter } from './rate.js';
 import { RoomSignal, type Joined } from './room-signal.js';
 import { Seeding } from './seeding.js';
 import { MAX_SOURCES, SourceSet } from './source-set.js';
@@ -79,13 +79,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private readonly seeding: Seeding;
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
-  private readonly rate = new RateMeter();
+  private readonly reports = new DownloadProgress();
   /** Sessions of links this download ended, across its attempts (see SourceSet's `retired`). */
   private readonly retiredLinks = new Set<string>();
-  private lastProgress = 0;
-  /** Verified bytes in the last progress event, and when this attempt's first link opened. */
-  private reportedBytes = 0;
-  private attemptStartBytes = 0;
   /** For a password room: the proof it was unlocked with (never the password) and its token. */
   private passwordAuth: string | null = null;
   private token: PasswordReply | null = null;
@@ -275,9 +271,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         download,
         onOpen: (peer) => {
           if (this.state.phase === 'downloading') return;
-          this.attemptStartBytes = this.reportedBytes = download.bytes;
-          this.rate.reset();
-          this.rate.add(download.bytes);
+          this.reports.restart(download.bytes);
           this.progress(peer, download, true);
         },
         onRetry: () => {
@@ -345,15 +339,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private progress(peer: string, download: Download, force = false): void {
     const total = download.meta.size;
     const bytes = download.bytes;
-    this.rate.add(bytes);
-    const now = performance.now();
-    // At most one event per PROGRESS_MS, except the first bytes of an attempt: they are news.
-    const first = this.reportedBytes < bytes && this.reportedBytes === this.attemptStartBytes;
-    if (!force && !first && bytes < total && now - this.lastProgress < PROGRESS_MS) return;
-    this.lastProgress = now;
-    this.reportedBytes = bytes;
-    const speed = this.rate.rate;
-    const eta = speed > 0 ? (total - bytes) / speed : null;
+    const report = this.reports.report(bytes, total, force);
+    if (!report) return;
+    const { speed, eta } = report;
     const sources = this.sources?.open ?? 0;
     this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta, sources });
     this.dispatchEvent(new CustomEvent('progress', { detail: { bytes, total, peer } }));
