@@ -9,8 +9,8 @@ import { P2PError } from '../errors.js';
 import type { ErrorDetail } from '../events.js';
 import type { CompleteDetail, ProgressDetail } from '../session/types.js';
 
-/** Where a controller sends what the element turns into `p2p-share-*` events. */
-export interface SessionSink {
+/** The element's `p2p-share-*` events, which a controller fires through these calls. */
+export interface ElementEvents {
   error(detail: ErrorDetail): void;
   progress(detail: ProgressDetail): void;
   complete(detail: CompleteDetail): void;
@@ -69,7 +69,7 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
 
   constructor(
     protected readonly host: ReactiveControllerHost,
-    protected readonly sink: SessionSink,
+    protected readonly events: ElementEvents,
   ) {
     host.addController(this);
   }
@@ -155,7 +155,7 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
       if (operation.error?.code === body.code && operation.error.message === body.message) return;
       operation.error = body;
     }
-    this.sink.error(body);
+    this.events.error(body);
     this.host.requestUpdate();
   }
 
@@ -165,7 +165,7 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
       if (operation.completed) return;
       operation.completed = true;
     }
-    this.sink.complete(detail);
+    this.events.complete(detail);
   }
 
   /** Called on every state change of the current session, before the host re-renders. */
@@ -177,7 +177,7 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
   };
 
   private handleProgress = (event: Event): void => {
-    this.sink.progress((event as CustomEvent<ProgressDetail>).detail);
+    this.events.progress((event as CustomEvent<ProgressDetail>).detail);
   };
 
   private handleComplete = (event: Event): void => {

@@ -17,11 +17,11 @@ import {
   checkSecureContext,
   toErrorBody,
   toP2PError,
-  type SessionSink,
+  type ElementEvents,
 } from './session-bridge.js';
 import { sessionFactory } from './session-factory.js';
 
-export interface ShareSink extends SessionSink {
+export interface ShareEvents extends ElementEvents {
   link(link: string): void;
 }
 
@@ -39,9 +39,9 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
 
   constructor(
     host: ReactiveControllerHost,
-    protected override readonly sink: ShareSink,
+    protected override readonly events: ShareEvents,
   ) {
-    super(host, sink);
+    super(host, events);
   }
 
   get state(): ShareState {
@@ -93,7 +93,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
         this.attach(session);
         return session.share(file, page, password ? { password } : {});
       });
-      if (generation === this.generation) this.sink.link(link);
+      if (generation === this.generation) this.events.link(link);
       return link;
     } catch (err) {
       if (generation === this.generation) this.showFailure(err, fileInfo(file));
@@ -157,7 +157,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
       this.peerStatus.set(peer.peerId, peer.status);
       if (peer.status !== 'failed' || before === 'failed') continue;
       const error = peer.error ?? { code: 'peer-vanished', message: 'The recipient left.' };
-      this.sink.error({ code: error.code, message: error.message, peer: peer.peerId });
+      this.events.error({ code: error.code, message: error.message, peer: peer.peerId });
     }
   }
 

@@ -2,9 +2,10 @@
  * A recipient's side of one room: read and open the sealed metadata over REST (no socket yet);
  * on download, open the disk sink (first, while the click still counts as a user gesture), join,
  * fetch pieces from the sources the service assigns (a SourceSet; possibly after waiting in the
- * queue) until the whole file is verified and saved, then keep serving it to later recipients
- * (a PeerServer) unless seeding is off. The Download survives failures, so a retry fetches only
- * what is missing.
+ * queue) until the whole file is verified and saved. The Download survives failures, so a retry
+ * fetches only what is missing. What it readies before the click (MadeAhead), its connection to
+ * the service (RoomSignal) and its serving of the file to later recipients (Seeding) are parts
+ * it composes.
  */
 import * as v from 'valibot';
 import {
@@ -19,33 +20,20 @@ import { openJson } from '../crypto/seal.js';
 import { errorBody, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
-import type {
-  IceConfig,
-  JoinRequest,
-  PasswordReply,
-  SignalIn,
-  SourcesReply,
-  SourcesRequest,
-} from '../../protocol/signalling.js';
-import { PROTOCOL_VERSION } from '../../protocol/version.js';
-import { fromOfferer } from '../rtc/peer-link.js';
-import { SignalClient } from '../signal/signal-client.js';
+import type { PasswordReply } from '../../protocol/signalling.js';
 import { RestClient } from '../signal/rest.js';
 import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
-import { Download, type PieceParts, type PieceSink } from '../transfer/download.js';
-import { warmUpHash } from '../transfer/manifest.js';
-import { UploadPacer } from '../transfer/pacer.js';
-import { whenIdle } from './idle.js';
-import { PeerServer } from './peer-server.js';
-import { PROGRESS_MS, RateMeter } from './rate.js';
+import { Download, type PieceSink } from '../transfer/download.js';
+import { DownloadProgress } from './download-progress.js';
+import { MadeAhead } from './made-ahead.js';
+import { RoomSignal, type Joined } from './room-signal.js';
+import { Seeding } from './seeding.js';
 import { MAX_SOURCES, SourceSet } from './source-set.js';
-import { SwarmSource } from './swarm-source.js';
 import type {
   CompleteDetail,
   FileInfo,
   ReceiveSessionApi,
   ReceiveState,
-  SeedingView,
   SessionOptions,
 } from './types.js';
 
@@ -54,15 +42,6 @@ export interface ReceiveSessionOptions extends SessionOptions {
   saveTo?: SinkPreference;
   /** Whether to keep serving the file to later recipients once it is saved (default true). */
   seed?: boolean;
-}
-
-/** What a recipient readies while the file's details are on screen (see `prepare`). */
-interface Ahead {
-  ice: Promise<IceConfig>;
-  /** Made once the page is idle; taken (or closed) by the first download. */
-  pc: RTCPeerConnection | null;
-  /** Until the first download starts: a connection made later than that is not made. */
-  open: boolean;
 }
 
 /** Failures after which `download()` may simply be called again. */
@@ -88,38 +67,53 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private keys: RoomKeys | null = null;
   /** Where the file goes, once asked for (it may still be opening: a save picker is open, say). */
   private sink: Promise<Sink> | null = null;
-  private download_: Download | null = null;
-  private signal: SignalClient | null = null;
+  /**
+   * The file as received so far, kept across attempts so a retry fetches only what is missing;
+   * null until the first attempt, and again after one that must start over.
+   */
+  private received: Download | null = null;
+  private readonly signal: RoomSignal;
   private iceServers: RTCIceServer[] | null = null;
+  /** The download's sources while an attempt runs. */
   private sources: SourceSet | null = null;
-  /** Serves the saved file to later recipients while seeding. */
-  private seeder: PeerServer | null = null;
-  private seeding: boolean;
-  /** What this page can serve others: kept pieces while downloading, then the saved file. */
-  private swarmSource: SwarmSource | null = null;
-  private readonly pacer: UploadPacer;
-  private startingSeeder = false;
-  private seedNotify = false;
+  private readonly seeding: Seeding;
   private running: Promise<CompleteDetail> | null = null;
   private result: CompleteDetail | null = null;
-  private readonly rate = new RateMeter();
+  private readonly reports = new DownloadProgress();
   /** Sessions of links this download ended, across its attempts (see SourceSet's `retired`). */
   private readonly retiredLinks = new Set<string>();
-  private lastProgress = 0;
-  /** Verified bytes in the last progress event, and when this attempt's first link opened. */
-  private reportedBytes = 0;
-  private attemptStartBytes = 0;
   /** For a password room: the proof it was unlocked with (never the password) and its token. */
   private passwordAuth: string | null = null;
   private token: PasswordReply | null = null;
-  /** What `prepare` readied before the click. */
-  private ahead: Ahead | null = null;
+  /** What is readied before the click, from the moment the file's details are open. */
+  private readonly ahead: MadeAhead;
 
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
     this.rest = new RestClient(opts.server);
-    this.pacer = new UploadPacer(opts.uploadLimit ?? 0);
-    this.seeding = opts.seed ?? true;
+    this.ahead = new MadeAhead(this.rest);
+    const { roomId } = opts.secret;
+    this.signal = new RoomSignal({
+      server: opts.server,
+      roomId,
+      joinToken: () => this.joinToken(),
+      sources: () => this.sources,
+      seeding: () => this.seeding,
+    });
+    this.seeding = new Seeding({
+      roomId,
+      signal: this.signal,
+      on: opts.seed ?? true,
+      uploadLimit: opts.uploadLimit ?? 0,
+      keys: () => this.keys,
+      iceServers: () => this.iceServers,
+      onChange: () => {
+        if (this.state.phase === 'done') {
+          this.setState({ ...this.state, seeding: this.seeding.view() });
+        }
+      },
+      onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
+    });
   }
 
   private get file(): FileInfo | undefined {
@@ -182,47 +176,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     this.meta = parsed.output;
     const file = this.file!;
     this.setState({ phase: 'ready', file });
-    this.prepare();
+    this.ahead.prepare();
     return file;
-  }
-
-  /**
-   * While the user reads the details, readies what a download needs without contacting any peer
-   * or joining anything: socket.io-client's code, the ICE servers, the compiled hash that checks
-   * every piece, and a peer connection for the first source (a page's first RTCPeerConnection
-   * costs the browser 6–15 ms to set up WebRTC; it gathers no address until a download offers).
-   */
-  private prepare(): void {
-    if (this.ahead) return;
-    SignalClient.preload();
-    const ice = this.rest.getIce();
-    ice.catch(() => {});
-    const ahead: Ahead = { ice, pc: null, open: true };
-    this.ahead = ahead;
-    whenIdle(() => {
-      warmUpHash();
-      ice.then(
-        ({ iceServers }) => {
-          if (!ahead.open) return;
-          try {
-            ahead.pc = new RTCPeerConnection({ iceServers });
-          } catch {
-            // No WebRTC here: the download makes its own connection, and says why it cannot.
-          }
-        },
-        () => {},
-      );
-    });
-  }
-
-  /** The peer connection made ahead, if it is ready, for the caller to use or close. */
-  private takeAhead(): RTCPeerConnection | null {
-    const ahead = this.ahead;
-    if (!ahead) return null;
-    ahead.open = false;
-    const pc = ahead.pc;
-    ahead.pc = null;
-    return pc;
   }
 
   /** The room token for joining, renewed (with the remembered proof) when it is about to expire. */
@@ -253,21 +208,14 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   setSeeding(on: boolean): void {
-    if (this.seeding === on) return;
-    this.seeding = on;
-    const done = this.state.phase === 'done';
-    if (on && (done || (this.swarmSource?.count ?? 0) > 0)) void this.startSeeding();
-    if (!on) this.stopSeeding(done);
-    this.showSeeding();
+    this.seeding.setOn(on);
   }
 
   dispose(): void {
-    this.takeAhead()?.close();
+    this.ahead.close();
     this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
-    this.seeder?.close(new P2PError('cancelled', 'The recipient closed the page.'));
-    this.seeder = null;
-    this.signal?.close();
-    this.signal = null;
+    this.seeding.close();
+    this.signal.close();
     if (!this.result) void this.sink?.then((sink) => sink.abort()).catch(() => {});
   }
 
@@ -278,15 +226,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const file = this.file!;
     // Joining and the ICE servers are fetched while the disk is prepared, not after it; the
     // first sources are asked for with the join.
-    const joining = this.connectSignal({ max: MAX_SOURCES });
+    const joining = this.signal.connect({ max: MAX_SOURCES });
     const ice = this.iceServers
       ? Promise.resolve({ iceServers: this.iceServers })
-      : (this.ahead?.ice.catch(() => this.rest.getIce()) ?? this.rest.getIce());
+      : this.ahead.iceConfig();
     // The connection for the first source: made ahead, or else while the service is reached.
-    const early = this.takeAhead();
-    let spare: Promise<RTCPeerConnection> | null = early
-      ? Promise.resolve(early)
-      : ice.then(({ iceServers }) => new RTCPeerConnection({ iceServers }));
+    let spare: Promise<RTCPeerConnection> | null = this.ahead.firstConnection(ice);
     joining.catch(() => {});
     ice.catch(() => {});
     spare.catch(() => {});
@@ -301,18 +246,19 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       roomId: this.opts.secret.roomId,
       prefer: this.opts.saveTo ?? 'auto',
     }));
-    const sinkFailed = sink.then(() => new Promise<never>(() => {}));
-    sinkFailed.catch(() => {
+    // Never resolves: rejects when the sink cannot open, so racing it ends any wait below.
+    const sinkOpenFailure = sink.then(() => new Promise<never>(() => {}));
+    sinkOpenFailure.catch(() => {
       if (this.sink !== sink) return;
       this.sink = null;
-      this.download_ = null;
+      this.received = null;
     });
     try {
-      const download = (this.download_ ??= new Download(meta, whenOpen(sink)));
-      download.onVerified = (index, parts) => this.offerPiece(download, index, parts);
+      const download = (this.received ??= new Download(meta, whenOpen(sink)));
+      download.onVerified = (index, parts) => this.seeding.offer(download, index, parts);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
-      const { client, first } = await Promise.race([joining, sinkFailed]);
-      this.iceServers ??= (await Promise.race([ice, sinkFailed])).iceServers;
+      const { client, first } = await Promise.race([joining, sinkOpenFailure]);
+      this.iceServers ??= (await Promise.race([ice, sinkOpenFailure])).iceServers;
       const pc = await spare;
       spare = null;
       const sources = new SourceSet({
@@ -325,9 +271,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         download,
         onOpen: (peer) => {
           if (this.state.phase === 'downloading') return;
-          this.attemptStartBytes = this.reportedBytes = download.bytes;
-          this.rate.reset();
-          this.rate.add(download.bytes);
+          this.reports.restart(download.bytes);
           this.progress(peer, download, true);
         },
         onRetry: () => {
@@ -346,7 +290,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
         },
       });
       this.sources = sources;
-      sinkFailed.catch((err: unknown) => sources.stop(toP2PError(err)));
+      sinkOpenFailure.catch((err: unknown) => sources.stop(toP2PError(err)));
       asked = true;
       await sources.start(first ?? undefined);
       this.setState({ phase: 'saving', file });
@@ -355,16 +299,11 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       sources.finish(sha256);
       this.sources = null;
       download.onVerified = null;
-      (this.swarmSource ??= new SwarmSource(download)).whole(saved);
+      this.seeding.whole(download, saved);
       this.result = { name: meta.name, size: meta.size, sha256 };
-      this.setState({ phase: 'done', file, sha256, seeding: this.seedingView() });
+      this.setState({ phase: 'done', file, sha256, seeding: this.seeding.view() });
       this.dispatchEvent(new CustomEvent('complete', { detail: this.result }));
-      if (!this.seeding) this.stopSeeding(true);
-      else if (!this.seeder) void this.startSeeding();
-      else {
-        this.seeder.announce([]);
-        this.signal?.seed({ have: 'all', seeding: true }).catch(() => {});
-      }
+      this.seeding.serveWhole();
       return this.result;
     } catch (err) {
       const error = toP2PError(err);
@@ -373,116 +312,22 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       if (!asked) void this.giveBack(joining);
       void spare?.then((pc) => pc.close()).catch(() => {});
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
-      if (sinkLost || (error.code === 'integrity' && this.download_?.complete)) {
+      if (sinkLost || (error.code === 'integrity' && this.received?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
         // either way the next attempt starts over.
         await this.sink?.then((opened) => opened.abort()).catch(() => {});
         this.sink = null;
-        this.download_ = null;
+        this.received = null;
       }
       throw this.failed(error);
     }
   }
 
   /**
-   * A piece was verified: keep it to serve others while the download goes on, and start serving
-   * with the first one.
-   */
-  private offerPiece(download: Download, index: number, parts: PieceParts): void {
-    if (!this.seeding || !download.hashes) return;
-    const source = (this.swarmSource ??= new SwarmSource(download));
-    if (!source.keep(index, parts)) return;
-    if (this.seeder) this.seeder.announce([index]);
-    else void this.startSeeding();
-  }
-
-  /** Serves what this page has to whoever the service sends, and tells the service so. */
-  private async startSeeding(): Promise<void> {
-    const keys = this.keys;
-    const source = this.swarmSource;
-    if (!keys || !source || this.seeder || this.startingSeeder) return;
-    this.startingSeeder = true;
-    try {
-      const { client } = await this.connectSignal();
-      if (!this.seeding || this.seeder) return;
-      this.seeder = new PeerServer({
-        roomId: this.opts.secret.roomId,
-        localId: client.peerId,
-        keys,
-        iceServers: this.iceServers ?? [],
-        source,
-        pacer: this.pacer,
-        relay: (to, env) => client.signal(to, env),
-        onChange: () => this.showSeeding(),
-        onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
-      });
-      await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
-      this.showSeeding();
-    } catch {
-      // Seeding is a favour to others: if the service cannot be reached, this page just stops.
-      this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
-      this.seeder = null;
-      if (this.state.phase === 'done') this.stopSeeding(true, false);
-      this.seeding = false;
-      this.showSeeding();
-    } finally {
-      this.startingSeeder = false;
-    }
-  }
-
-  /**
-   * Stops serving. With the file saved, the connection to the service closes too: `tell` first
-   * lets the service count the finish and take this page off the pool. Part-way, the download
-   * keeps its connection and the service hears that this page serves no more.
-   */
-  private stopSeeding(done: boolean, tell = true): void {
-    this.seeder?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
-    this.seeder = null;
-    const client = this.signal;
-    if (!client) return;
-    const have = done ? 'all' : (this.swarmSource?.count ?? 0) > 0 ? 'some' : 'none';
-    if (!done) {
-      if (tell) client.seed({ have, seeding: false }).catch(() => {});
-      return;
-    }
-    this.signal = null;
-    if (!tell) {
-      client.close();
-      return;
-    }
-    void client
-      .seed({ have, seeding: false })
-      .catch(() => {})
-      .finally(() => client.close());
-  }
-
-  private seedingView(): SeedingView {
-    return {
-      on: this.seeding,
-      serving: this.seeder?.serving ?? 0,
-      uploaded: this.seeder?.uploaded ?? 0,
-    };
-  }
-
-  /** Coalesces the seeder's per-piece changes into one `statechange`. */
-  private showSeeding(): void {
-    if (this.seedNotify) return;
-    this.seedNotify = true;
-    queueMicrotask(() => {
-      this.seedNotify = false;
-      if (this.state.phase === 'done') {
-        this.setState({ ...this.state, seeding: this.seedingView() });
-      }
-    });
-  }
-
-  /**
    * Gives back the sources the join named for an attempt that ended before it used them (the
    * join may still be under way).
    */
-  private async giveBack(
-    joining: Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }>,
-  ): Promise<void> {
+  private async giveBack(joining: Promise<Joined>): Promise<void> {
     try {
       const { client, first } = await joining;
       for (const peer of (await first)?.sources ?? []) client.release(peer).catch(() => {});
@@ -491,84 +336,12 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     }
   }
 
-  /**
-   * The joined signalling client; with `ask`, the join also asks for sources (`first`, null when
-   * the client had joined before).
-   */
-  private async connectSignal(
-    ask?: SourcesRequest,
-  ): Promise<{ client: SignalClient; first: Promise<SourcesReply> | null }> {
-    if (this.signal) return { client: this.signal, first: null };
-    const client = await SignalClient.connect(this.opts.server);
-    client.addEventListener('signal', (e) => {
-      const msg = (e as CustomEvent<SignalIn>).detail;
-      // Answers to our offers are for our sources; offers are from those fetching from us.
-      if (fromOfferer(msg.envelope)) this.seeder?.handleSignal(msg);
-      else this.sources?.receive(msg);
-    });
-    client.addEventListener('peer-left', (e) => {
-      const { peerId } = (e as CustomEvent<{ peerId: string }>).detail;
-      this.sources?.peerLeft(peerId);
-      this.seeder?.peerLeft(peerId);
-    });
-    client.addEventListener('signal-failed', (e) => {
-      const { to, error } = (e as CustomEvent<{ to: string; error: P2PError }>).detail;
-      this.sources?.relayFailed(to, error);
-      this.seeder?.relayFailed(to, error);
-    });
-    client.addEventListener('room-closed', () => {
-      this.sources?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
-      if (this.seeder) this.stopSeeding(this.state.phase === 'done', false);
-    });
-    client.addEventListener('rejoined', () => {
-      // A new connection is a new peer id: serve under it, and be in the pool again.
-      if (!this.seeder) return;
-      this.seeder.close(new P2PError('peer-vanished', 'This recipient reconnected.'));
-      this.seeder = null;
-      void this.startSeeding();
-    });
-    client.addEventListener('lost', () => {
-      if (this.seeder) {
-        this.stopSeeding(this.state.phase === 'done', false);
-        this.showSeeding();
-      }
-    });
-    let first: Promise<SourcesReply> | null = null;
-    try {
-      const token = await this.joinToken();
-      const req: JoinRequest = {
-        v: PROTOCOL_VERSION,
-        roomId: this.opts.secret.roomId,
-        role: 'recipient',
-        ...(token ? { token } : {}),
-      };
-      if (ask) {
-        const { joined, sources } = client.joinAndAsk(req, ask);
-        await joined;
-        first = sources;
-      } else {
-        await client.join(req);
-      }
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    this.signal = client;
-    return { client, first };
-  }
-
   private progress(peer: string, download: Download, force = false): void {
     const total = download.meta.size;
     const bytes = download.bytes;
-    this.rate.add(bytes);
-    const now = performance.now();
-    // At most one event per PROGRESS_MS, except the first bytes of an attempt: they are news.
-    const first = this.reportedBytes < bytes && this.reportedBytes === this.attemptStartBytes;
-    if (!force && !first && bytes < total && now - this.lastProgress < PROGRESS_MS) return;
-    this.lastProgress = now;
-    this.reportedBytes = bytes;
-    const speed = this.rate.rate;
-    const eta = speed > 0 ? (total - bytes) / speed : null;
+    const report = this.reports.report(bytes, total, force);
+    if (!report) return;
+    const { speed, eta } = report;
     const sources = this.sources?.open ?? 0;
     this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta, sources });
     this.dispatchEvent(new CustomEvent('progress', { detail: { bytes, total, peer } }));
@@ -576,7 +349,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   private failed(error: P2PError): P2PError {
     const file = this.file;
-    const bytes = this.download_?.bytes ?? 0;
+    const bytes = this.received?.bytes ?? 0;
     const retryable = RETRYABLE.has(error.code) && !!this.meta;
     this.setState(
       file
