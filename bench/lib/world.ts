@@ -14,10 +14,10 @@ import { defaultConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { createService, type Service } from '../../server/service.js';
 import { removeTempDir, tempDir } from './browsers.js';
+import { packageDir } from './packages.js';
 import { startPeerServer, type PeerServerHandle } from './peer-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PEERJS_BUNDLE = `${ROOT}node_modules/peerjs/dist/peerjs.min.js`;
 const PAGES = ['recorder', 'bare', 'peerjs-page'] as const;
 /**
  * The widget build to serve: dist/, or another build (P2P_BENCH_DIST) so tuning can iterate on a
@@ -178,7 +178,7 @@ async function bundlePages(): Promise<Map<string, string>> {
 
 async function startHostServer(): Promise<http.Server> {
   const assets = await bundlePages();
-  const peerjs = await readFile(PEERJS_BUNDLE, 'utf8');
+  const peerjs = await readFile(`${packageDir('peerjs')}/dist/peerjs.min.js`, 'utf8');
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (type: string, body: string) => {
