@@ -8,11 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { TraceMap, eachMapping } from '@jridgewell/trace-mapping';
+import { KiB } from '../testing/files.js';
 import type { Benchmark, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { packageDir } from './lib/packages.js';
 import type { Row } from './lib/report.js';
-import { KiB } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY_TARGET = 30 * KiB;

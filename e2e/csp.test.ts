@@ -7,25 +7,16 @@
  * a fetch any directive governs, so it needs no blob: in the policy.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  gotoHost,
-  makeRandomFile,
-  receive,
-  share,
-  strictCsp,
-  type BrowserKind,
-  type CspViolation,
-  type Peer,
-} from './harness.js';
+import { test } from 'node:test';
+import type { BrowserKind } from '../testing/browsers.js';
+import { makeRandomFile } from '../testing/files.js';
+import { strictCsp } from './lib/host-page.js';
+import { gotoHost, type Peer } from './lib/peer.js';
+import type { CspViolation } from './lib/recorder.js';
+import { receive, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 /** Console lines in which the browser reports a blocked resource or script. */
 function watchConsole(peer: Peer): string[] {

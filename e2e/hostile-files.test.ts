@@ -5,12 +5,14 @@
  * element shows the file, and no new page or tab opens.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'puppeteer-core';
-import { E2E, delay, receive, share, type Peer, type SourceFile } from './harness.js';
+import { makeFile } from '../testing/files.js';
+import { delay } from '../testing/wait.js';
+import type { Peer } from './lib/peer.js';
+import { receive, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 const HTML = `<!doctype html>
 <html>
@@ -37,24 +39,7 @@ const SVG = `<?xml version="1.0" encoding="UTF-8"?>
 </svg>
 `;
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
-
-async function writeSource(name: string, content: string): Promise<SourceFile> {
-  const file = path.join(env.tmp, name);
-  const bytes = Buffer.from(content, 'utf8');
-  await writeFile(file, bytes);
-  return {
-    path: file,
-    name,
-    size: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
-}
+const env = useE2E();
 
 interface PageFacts {
   title: string;
@@ -91,7 +76,7 @@ for (const [name, content] of [
     `a received ${name} with script is saved intact and never rendered`,
     { timeout: 120_000 },
     async () => {
-      const file = await writeSource(name, content);
+      const file = await makeFile(env.tmp, name, content);
       const [sharer, recipient] = await Promise.all([
         env.launch('chromium', 'sharer'),
         env.launch('chromium', 'recipient'),
