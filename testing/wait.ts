@@ -1,8 +1,9 @@
 /**
- * The two ways a test or benchmark waits: `until` a state holds (polled, with a deadline and a
- * message that says what never happened), or a fixed `delay` where the time itself is the point
- * (a sampling interval, a settle time a benchmark measures around). Imports nothing, so
- * browser-side tests can use it too.
+ * The ways a test or benchmark waits: for an event it holds a promise of (`withTimeout`), `until`
+ * a state holds (polled), each with a deadline and a message that says what never happened; or
+ * a fixed `delay` where the time itself is the point (a sampling interval, a settle time a
+ * benchmark measures around). A test that waits for something to happen waits for it, never for
+ * a guessed time. Imports nothing, so browser-side tests can use it too.
  */
 
 /** Resolves after `ms` milliseconds. */
@@ -42,4 +43,13 @@ export async function until<T>(
     }
     await delay(Math.min(interval, left));
   }
+}
+
+/** `promise`, or a rejection with `message` once `timeout` ms have passed without it settling. */
+export function withTimeout<T>(promise: Promise<T>, timeout: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} (waited ${timeout} ms)`)), timeout);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
