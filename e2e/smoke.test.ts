@@ -1,5 +1,5 @@
 /**
- * The harness itself and the embedding setup: the service answers and serves the widget bundle
+ * The e2e kit itself and the embedding setup: the service answers and serves the widget bundle
  * cross-origin, and both browsers load a host page on another origin that defines the element.
  */
 import assert from 'node:assert/strict';
