@@ -14,6 +14,7 @@ const nodeSide = [
   'server/**/*.{ts,js,mjs}',
   'scripts/**/*.{ts,js,mjs}',
   'e2e/**/*.{ts,js,mjs}',
+  'testing/**/*.{ts,js,mjs}',
   'bench/**/*.{ts,js,mjs}',
   'test/node/**/*.{ts,js,mjs}',
   '*.{js,mjs,cjs,ts}',

@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { tsImport } from 'tsx/esm/api';
+
+// The same executable and flags as the end-to-end tests and the benchmarks.
+const { CHROME_PATH, CHROMIUM_ARGS } = await tsImport(
+  './testing/browser-options.ts',
+  import.meta.url,
+);
 
 const root = new URL('./', import.meta.url);
 
@@ -51,7 +58,6 @@ function realService() {
   let service = null;
 
   async function start() {
-    const { tsImport } = await import('tsx/esm/api');
     const { createService } = await tsImport('./server/service.ts', import.meta.url);
     const { defaultConfig } = await tsImport('./server/config.ts', import.meta.url);
     service = createService({ config: { ...defaultConfig, logLevel: 'warn' } });
@@ -98,17 +104,9 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+        executablePath: CHROME_PATH,
         headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: [...CHROMIUM_ARGS],
       },
     }),
   ],

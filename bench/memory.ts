@@ -4,6 +4,9 @@
  * the same for a small one, in the same run. Memory must not grow with file size: the bytes go
  * to disk as they arrive.
  */
+import { removeTempDir, tempDir } from '../testing/cleanup.js';
+import { makeRandomFile, MiB, type SourceFile } from '../testing/files.js';
+import { delay } from '../testing/wait.js';
 import {
   failureNotes,
   retried,
@@ -12,12 +15,11 @@ import {
   type BenchOutput,
   type Failure,
 } from './lib/bench.js';
-import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
+import { BenchBrowser } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
-import { makeRandomFile, type SourceFile } from './lib/files.js';
 import type { Row } from './lib/report.js';
-import { MiB, median, medianRatio } from './lib/stats.js';
+import { median, medianRatio } from './lib/stats.js';
 import { World } from './lib/world.js';
 
 const SAMPLE_MS = 200;
@@ -84,7 +86,7 @@ async function receiveAndSample(
           for (const k of Object.keys(peak) as Array<keyof Sample>)
             peak[k] = Math.max(peak[k], s[k]);
         }
-        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+        await delay(SAMPLE_MS);
       }
     })();
     const timeout = Math.max(120_000, (file.size / (0.5 * 1e6)) * 1000);

@@ -11,12 +11,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { KiB } from '../testing/files.js';
+import { delay } from '../testing/wait.js';
 import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
-import { KiB, fmt, median, medianRatio, percentile } from './lib/stats.js';
+import { fmt, median, medianRatio, percentile } from './lib/stats.js';
 import {
   messagesPerExchange,
   sealedChars,
@@ -291,8 +293,6 @@ async function startTarget(
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function waitAll<T extends FromWorker['type']>(
   workers: Worker[],
   type: T,
@@ -332,7 +332,7 @@ export async function phase(
   const target = await startTarget(kind, scale, profilePath);
   const workers: Worker[] = [];
   try {
-    await sleep(500);
+    await delay(500);
     await target.collectGarbage();
     const rssIdle = rssBytes(target.pid);
     const cpu0 = cpuSeconds(target.pid);
@@ -355,12 +355,12 @@ export async function phase(
     const connectSeconds = Math.max(...connected.map((c) => c.ms)) / 1000;
     const held = connected.reduce((s, c) => s + c.connected, 0);
     log(`${kind}: ${held} of ${scale.sockets} sockets open in ${connectSeconds.toFixed(1)} s`);
-    await sleep(1000);
+    await delay(1000);
     await target.collectGarbage();
     const rssHeld = rssBytes(target.pid);
     const cpuHeld = cpuSeconds(target.pid);
     for (const w of workers) w.postMessage({ type: 'go' });
-    await sleep(scale.warmupMs);
+    await delay(scale.warmupMs);
     const cpu1 = cpuSeconds(target.pid);
     const gen0 = process.cpuUsage();
     const t1 = performance.now();

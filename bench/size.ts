@@ -4,13 +4,15 @@
  * is exact; `npm run size` (scripts/size-budget.mjs) enforces the same budgets in `npm test`.
  */
 import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { TraceMap, eachMapping } from '@jridgewell/trace-mapping';
+import { KiB } from '../testing/files.js';
 import type { Benchmark, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
+import { packageDir } from './lib/packages.js';
 import type { Row } from './lib/report.js';
-import { KiB } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY_TARGET = 30 * KiB;
@@ -82,7 +84,7 @@ async function sizeRun(): Promise<BenchOutput> {
     .filter((name) => name.endsWith('.js'))
     .sort();
   const chunks = await Promise.all(chunkNames.map((name) => measure(`dist/chunks/${name}`)));
-  const peerjs = await measure('node_modules/peerjs/dist/peerjs.min.js');
+  const peerjs = await measure(`${path.relative(ROOT, packageDir('peerjs'))}/dist/peerjs.min.js`);
   const total = entry.gzip + chunks.reduce((sum, c) => sum + c.gzip, 0);
   const origins = await composition([entry.file, ...chunks.map((c) => c.file)]);
   const ratio = total / peerjs.gzip;

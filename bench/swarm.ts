@@ -8,6 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { defaultConfig } from '../server/config.js';
 import { choosePieceSize } from '../protocol/meta.js';
+import { removeTempDir, tempDir } from '../testing/cleanup.js';
+import { makeRandomFile, MiB, type SourceFile } from '../testing/files.js';
+import { delay } from '../testing/wait.js';
 import {
   failureNotes,
   retried,
@@ -16,12 +19,11 @@ import {
   type BenchOutput,
   type Failure,
 } from './lib/bench.js';
-import { closeAll, launchAll, removeTempDir, tempDir, type BenchBrowser } from './lib/browsers.js';
+import { closeAll, launchAll, type BenchBrowser } from './lib/browsers.js';
 import { lineChart, type Series } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare, widgetUploaded } from './lib/drive.js';
-import { makeRandomFile, type SourceFile } from './lib/files.js';
 import type { Row } from './lib/report.js';
-import { MiB, median, medianRatio } from './lib/stats.js';
+import { median, medianRatio } from './lib/stats.js';
 import { withAttributes, World, type WidgetAttributes } from './lib/world.js';
 
 type Mode = 'on' | 'off';
@@ -50,8 +52,6 @@ const PROCESSES = 3;
 const UPLOAD_LIMIT = 1 * MiB;
 /** After the last completion: lets in-flight sends land and the sharer's figure render. */
 const SETTLE_MS = 1000;
-
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Which product was measured: the widget build served (dist/ or P2P_BENCH_DIST) and the commit
@@ -137,7 +137,7 @@ async function swarmTrial(
       throw new Error(`swarm ${mode}, N=${n}: ${why}\n${await peerStates(peers)}`);
     }
     const cpuSeconds = cpu() - cpuBefore;
-    await wait(SETTLE_MS);
+    await delay(SETTLE_MS);
     const sharerUploaded = await widgetUploaded(sharer);
     const seeds = await Promise.all(recipients.map((r) => widgetUploaded(r)));
     const sharerErrors = await sharer.page.evaluate(() =>

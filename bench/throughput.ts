@@ -6,6 +6,9 @@
  * Also the CPU seconds per MiB of the sending and receiving browsers' whole process trees.
  */
 import path from 'node:path';
+import type { BrowserKind } from '../testing/browsers.js';
+import { removeTempDir, tempDir } from '../testing/cleanup.js';
+import { KiB, makeRandomFile, MiB, type SourceFile } from '../testing/files.js';
 import {
   failureNotes,
   retried,
@@ -14,7 +17,7 @@ import {
   type BenchOutput,
   type Failure,
 } from './lib/bench.js';
-import { BenchBrowser, removeTempDir, tempDir, type BrowserKind } from './lib/browsers.js';
+import { BenchBrowser } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import {
   bareBlast,
@@ -24,10 +27,9 @@ import {
   widgetOpen,
   widgetShare,
 } from './lib/drive.js';
-import { makeRandomFile, type SourceFile } from './lib/files.js';
 import { printProfiles, startProfiling, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
-import { KiB, MiB, mbPerSecond, median, medianRatio } from './lib/stats.js';
+import { mbPerSecond, median, medianRatio } from './lib/stats.js';
 import type { BlastOptions } from './pages/types.js';
 import { World } from './lib/world.js';
 

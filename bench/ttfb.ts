@@ -7,6 +7,8 @@
  * long a sharer waits for its link while the widget hashes a 256 MiB file, in Chromium and
  * Firefox.
  */
+import { removeTempDir, tempDir } from '../testing/cleanup.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
 import {
   failureNotes,
   retried,
@@ -15,7 +17,7 @@ import {
   type BenchOutput,
   type Failure,
 } from './lib/bench.js';
-import { BenchBrowser, removeTempDir, tempDir } from './lib/browsers.js';
+import { BenchBrowser } from './lib/browsers.js';
 import { barChart } from './lib/chart.js';
 import {
   bareConnect,
@@ -24,9 +26,8 @@ import {
   widgetShare,
   widgetShareTimed,
 } from './lib/drive.js';
-import { makeRandomFile } from './lib/files.js';
 import type { Row } from './lib/report.js';
-import { MiB, median, medianRatio } from './lib/stats.js';
+import { median, medianRatio } from './lib/stats.js';
 import { World } from './lib/world.js';
 import type { ConnectTiming } from './pages/types.js';
 

@@ -2,24 +2,13 @@
  * Chromium and Firefox interoperate: their data channels negotiate different maxMessageSize
  * values and their downloads land through different machinery, and the bytes must still match.
  */
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  MiB,
-  log,
-  makeRandomFile,
-  rate,
-  receive,
-  share,
-  type BrowserKind,
-} from './harness.js';
+import { test } from 'node:test';
+import type { BrowserKind } from '../testing/browsers.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { rate, receive, share } from './lib/transfer.js';
+import { log, useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 const pairs: [BrowserKind, BrowserKind][] = [
   ['chromium', 'firefox'],

@@ -3,32 +3,36 @@
  * exist, a sharer whose tab closes mid-transfer, a sharer who stops sharing.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  MiB,
-  clickButton,
-  eventCount,
-  gotoHost,
-  log,
-  makeRandomFile,
-  openLink,
-  randomLinkId,
-  share,
-  waitForButton,
-  waitForProgress,
-  waitForShownError,
-} from './harness.js';
+import { test } from 'node:test';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { gotoHost } from './lib/peer.js';
+import { eventCount, waitForProgress } from './lib/recorder.js';
+import { clickButton, waitForButton, waitForShownError } from './lib/screen.js';
+import { openLink, randomLinkId, share } from './lib/transfer.js';
+import { log, useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 /** The sharer's upload limit where a test must act before the transfer ends (16 s for 64 MiB). */
 const SLOW_UPLINK = 4 * MiB;
+
+/**
+ * A 64 MiB transfer from a slow sharer, 2 MiB in: slow enough that what the test does next lands
+ * mid-transfer (on an idle machine the whole file could otherwise arrive first). `since` is the
+ * recipient's event index at that point.
+ */
+async function midTransfer(name: string) {
+  const file = await makeRandomFile(env.tmp, name, 64 * MiB);
+  const [sharer, recipient] = await Promise.all([
+    env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: SLOW_UPLINK })),
+    env.launch('chromium', 'recipient'),
+  ]);
+  const link = await share(sharer, file);
+  await openLink(recipient, link, file);
+  await clickButton(recipient.page, /download/i);
+  await waitForProgress(recipient.page, 2 * MiB);
+  return { sharer, recipient, link, since: await eventCount(recipient.page) };
+}
 
 test('a link to a room that does not exist says room-not-found', { timeout: 60_000 }, async () => {
   const recipient = await env.launch('chromium', 'recipient');
@@ -41,16 +45,7 @@ test(
   'the sharer closing its tab mid-transfer is noticed as peer-vanished, with a retry',
   { timeout: 180_000 },
   async () => {
-    const file = await makeRandomFile(env.tmp, 'vanish.bin', 64 * MiB);
-    const [sharer, recipient] = await Promise.all([
-      env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: SLOW_UPLINK })),
-      env.launch('chromium', 'recipient'),
-    ]);
-    const link = await share(sharer, file);
-    await openLink(recipient, link, file);
-    await clickButton(recipient.page, /download/i);
-    await waitForProgress(recipient.page, 2 * MiB);
-    const since = await eventCount(recipient.page);
+    const { sharer, recipient, since } = await midTransfer('vanish.bin');
 
     const closedAt = Date.now();
     await sharer.page.close({ runBeforeUnload: false });
@@ -67,18 +62,7 @@ test(
   'the sharer stopping mid-transfer ends the recipient with room-closed or no-sources',
   { timeout: 180_000 },
   async () => {
-    const file = await makeRandomFile(env.tmp, 'stop.bin', 64 * MiB);
-    const [sharer, recipient] = await Promise.all([
-      // Slow enough that the stop lands mid-transfer: on an idle machine the whole file can
-      // otherwise arrive before the click on Stop does.
-      env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: SLOW_UPLINK })),
-      env.launch('chromium', 'recipient'),
-    ]);
-    const link = await share(sharer, file);
-    await openLink(recipient, link, file);
-    await clickButton(recipient.page, /download/i);
-    await waitForProgress(recipient.page, 2 * MiB);
-    const since = await eventCount(recipient.page);
+    const { sharer, recipient, link, since } = await midTransfer('stop.bin');
 
     await clickButton(sharer.page, /stop/i);
     const error = await waitForShownError(recipient.page, { since, timeout: 30_000 });

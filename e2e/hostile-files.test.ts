@@ -5,12 +5,14 @@
  * element shows the file, and no new page or tab opens.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'puppeteer-core';
-import { E2E, delay, receive, share, type Peer, type SourceFile } from './harness.js';
+import { makeFile } from '../testing/files.js';
+import { withTimeout } from '../testing/wait.js';
+import type { Peer } from './lib/peer.js';
+import { receive, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 const HTML = `<!doctype html>
 <html>
@@ -37,24 +39,7 @@ const SVG = `<?xml version="1.0" encoding="UTF-8"?>
 </svg>
 `;
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
-
-async function writeSource(name: string, content: string): Promise<SourceFile> {
-  const file = path.join(env.tmp, name);
-  const bytes = Buffer.from(content, 'utf8');
-  await writeFile(file, bytes);
-  return {
-    path: file,
-    name,
-    size: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
-}
+const env = useE2E();
 
 interface PageFacts {
   title: string;
@@ -83,6 +68,44 @@ async function openPages(peer: Peer): Promise<string[]> {
   return (await peer.browser.pages()).map((p) => p.url());
 }
 
+/**
+ * Watches the recipient's Chromium from before the download: the pages it creates, and its own
+ * account of the download of `name` (`Browser.downloadProgress`). Both arrive on one DevTools
+ * session, in the order the browser emitted them, and a tab or navigation the download's click
+ * could set off is created before the browser even begins the download: once `saved` resolves,
+ * `opened` holds every page that click opened.
+ */
+async function watchBrowser(
+  peer: Peer,
+  name: string,
+): Promise<{ opened: string[]; saved: Promise<void> }> {
+  const session = await peer.browser.target().createCDPSession();
+  const opened: string[] = [];
+  session.on('Target.targetCreated', ({ targetInfo }) => {
+    if (targetInfo.type === 'page') opened.push(targetInfo.url);
+  });
+  let guid: string | null = null;
+  const saved = new Promise<void>((resolve, reject) => {
+    session.on('Browser.downloadWillBegin', (event) => {
+      if (event.suggestedFilename === name) guid = event.guid;
+    });
+    session.on('Browser.downloadProgress', (event) => {
+      if (event.guid !== guid) return;
+      if (event.state === 'completed') resolve();
+      if (event.state === 'canceled') reject(new Error(`the browser cancelled ${name}`));
+    });
+  });
+  // The browser announces the pages it already has before it answers; they are not new.
+  await session.send('Target.setDiscoverTargets', { discover: true });
+  opened.length = 0;
+  await session.send('Browser.setDownloadBehavior', {
+    behavior: 'allow',
+    downloadPath: peer.downloadDir,
+    eventsEnabled: true,
+  });
+  return { opened, saved };
+}
+
 for (const [name, content] of [
   ['invoice.html', HTML],
   ['logo.svg', SVG],
@@ -91,7 +114,7 @@ for (const [name, content] of [
     `a received ${name} with script is saved intact and never rendered`,
     { timeout: 120_000 },
     async () => {
-      const file = await writeSource(name, content);
+      const file = await makeFile(env.tmp, name, content);
       const [sharer, recipient] = await Promise.all([
         env.launch('chromium', 'sharer'),
         env.launch('chromium', 'recipient'),
@@ -99,11 +122,13 @@ for (const [name, content] of [
       const link = await share(sharer, file);
       await recipient.page.goto('about:blank');
       const before = { sharer: await facts(sharer.page), pages: await openPages(recipient) };
+      const browser = await watchBrowser(recipient, name);
 
       const { savedPath } = await receive(recipient, link, file);
       assert.equal(path.basename(savedPath), name, 'saved under its own name');
-      // Time for anything the download could have started (a tab, a frame, a script) to show up.
-      await delay(1500);
+      // The browser's own word that the download is over: what it set off has happened by now.
+      await withTimeout(browser.saved, 30_000, `Chromium never reported ${name} downloaded`);
+      assert.deepEqual(browser.opened, [], 'the download opened no page');
 
       const after = await facts(recipient.page);
       assert.equal(after.title, 'p2p-share e2e host', 'the host page title is unchanged');

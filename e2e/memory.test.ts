@@ -3,25 +3,13 @@
  * whose page heap stays under 64 MiB the whole time, sampled every 200 ms during the transfer.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  MiB,
-  downloadAndVerify,
-  log,
-  makeRandomFile,
-  openLink,
-  rate,
-  sampleHeap,
-  share,
-} from './harness.js';
+import { test } from 'node:test';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { sampleHeap } from './lib/heap.js';
+import { downloadAndVerify, openLink, rate, share } from './lib/transfer.js';
+import { log, useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 test(
   'a 256 MiB file into Chromium keeps the recipient heap under 64 MiB',

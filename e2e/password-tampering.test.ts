@@ -4,31 +4,19 @@
  * that alters them gets refused by both peers as `tampered`, before any byte of the file flows.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  alteringHook,
-  assertRefusedAsTampered,
-  clickButton,
-  eventCount,
-  makeRandomFile,
-  openLocked,
-  shareWithPassword,
-  submitPassword,
-  waitForEvent,
-  waitForText,
-  type RelayHook,
-} from './harness.js';
+import { test } from 'node:test';
+import type { RelayHook } from '../server/signalling.js';
+import { makeRandomFile } from '../testing/files.js';
+import { openLocked, shareWithPassword, submitPassword } from './lib/password.js';
+import { eventCount, waitForEvent } from './lib/recorder.js';
+import { clickButton, waitForText } from './lib/screen.js';
+import { alteringHook, assertRefusedAsTampered } from './lib/tampering.js';
+import { useE2E } from './lib/world.js';
 
 const PASSWORD = 'violet-heron-17';
 
 let hook: RelayHook = ({ to, envelope }) => ({ to, envelope });
-let env: E2E;
-before(async () => {
-  env = await E2E.start({ relayHook: (msg) => hook(msg) });
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E({ relayHook: (msg) => hook(msg) });
 
 test(
   'a relay that alters the envelopes of a password share is refused as tampered',

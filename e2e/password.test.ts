@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { parseLink } from '../src/crypto/link.js';
 import type { ErrorBody } from '../protocol/errors.js';
@@ -18,31 +18,18 @@ import {
   type JoinReply,
   type ServerToClientEvents,
 } from '../protocol/index.js';
-import {
-  E2E,
-  MiB,
-  downloadAndVerify,
-  eventCount,
-  events,
-  makeRandomFile,
-  openLocked,
-  shareWithPassword,
-  submitPassword,
-  visibleText,
-  waitForShownError,
-  waitForText,
-} from './harness.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { openLocked, shareWithPassword, submitPassword } from './lib/password.js';
+import { eventCount, events } from './lib/recorder.js';
+import { visibleText, waitForShownError, waitForText } from './lib/screen.js';
+import { downloadAndVerify } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 const PASSWORD = 'correct horse battery staple';
 
-let env: E2E;
-before(async () => {
-  // Two password tries per test from the same address: well inside the default limits, which
-  // the brute-force test exercises on its own service.
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+// Two password tries per test from the same address: well inside the default limits, which
+// the brute-force test exercises on its own service.
+const env = useE2E();
 
 async function roomInfo(roomId: string): Promise<Record<string, unknown>> {
   const res = await fetch(new URL(`rooms/${roomId}`, env.serviceUrl));

@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
-import { after, afterEach, before, test } from 'node:test';
-import { E2E, MiB, makeRandomFile, receive, share } from './harness.js';
+import { before, test } from 'node:test';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { receive, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 /** Where in `text` an address (as `net` judges it) starts, or -1. */
 function findAddress(text: string, token: RegExp, valid: (s: string) => boolean): number {
@@ -31,24 +33,21 @@ const matches = (text: string) => FORBIDDEN.some(([, find]) => find(text) >= 0);
 const logLines: string[] = [];
 const socketEvents: string[] = [];
 const relayed: string[] = [];
-let env: E2E;
-before(async () => {
-  env = await E2E.start({
-    record: true,
-    onLog: (line) => logLines.push(line),
-    relayHook: ({ to, envelope }) => {
-      relayed.push(envelope);
-      return { to, envelope };
-    },
-  });
+const env = useE2E({
+  record: true,
+  onLog: (line) => logLines.push(line),
+  relayHook: ({ to, envelope }) => {
+    relayed.push(envelope);
+    return { to, envelope };
+  },
+});
+before(() => {
   env.service.io.on('connection', (socket) => {
     socket.onAny((event: string, ...args: unknown[]) => {
       socketEvents.push(JSON.stringify([event, ...args.filter((a) => typeof a !== 'function')]));
     });
   });
 });
-afterEach(() => env.closePeers());
-after(() => env.close());
 
 test('the patterns catch what they are meant to catch', () => {
   for (const sample of [

@@ -1,17 +1,13 @@
 /**
- * The harness itself and the embedding setup: the service answers and serves the widget bundle
+ * The e2e kit itself and the embedding setup: the service answers and serves the widget bundle
  * cross-origin, and both browsers load a host page on another origin that defines the element.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import { E2E, type BrowserKind } from './harness.js';
+import { test } from 'node:test';
+import type { BrowserKind } from '../testing/browsers.js';
+import { useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 test('the service answers /healthz and serves the bundle to another origin with CORS', async () => {
   const health = await fetch(new URL('healthz', env.serviceUrl));

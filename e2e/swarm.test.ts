@@ -7,24 +7,16 @@
  * that also flips a byte in the first piece it serves. Files on disk are compared by SHA-256.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
-import {
-  E2E,
-  MiB,
-  awaitSaved,
-  clickButton,
-  delay,
-  eventCount,
-  makeRandomFile,
-  openLink,
-  receive,
-  share,
-  testBuild,
-  waitForProgress,
-  waitForText,
-  type Peer,
-} from './harness.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { until } from '../testing/wait.js';
+import { testBuild } from './lib/host-page.js';
+import type { Peer } from './lib/peer.js';
+import { eventCount, waitForProgress } from './lib/recorder.js';
+import { clickButton, waitForText } from './lib/screen.js';
+import { awaitSaved, openLink, receive, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 interface TraceEntry {
   kind: 'request' | 'verified' | 'corrupt';
@@ -55,21 +47,18 @@ function peersIn(trace: TraceEntry[], kind: TraceEntry['kind']): Set<string> {
 const UPLINK = 1536 * 1024;
 const reports: string[] = [];
 
-let env: E2E;
-before(async () => {
-  await Promise.all([
+const env = useE2E({
+  config: { swarmCapacity: 1 },
+  onLog: (line) => {
+    if (/report/i.test(line)) reports.push(line);
+  },
+});
+before(() =>
+  Promise.all([
     testBuild('traced', { 'transfer/faults.ts': traceModule(0) }),
     testBuild('corrupt', { 'transfer/faults.ts': traceModule(1) }),
-  ]);
-  env = await E2E.start({
-    config: { swarmCapacity: 1 },
-    onLog: (line) => {
-      if (/report/i.test(line)) reports.push(line);
-    },
-  });
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+  ]),
+);
 
 /**
  * The share link as this peer's own host page: a link opens on the sharer's page (with its
@@ -175,11 +164,10 @@ test(
     const since = await eventCount(recipient.page);
     await clickButton(recipient.page, /download/i);
     // Fetching from both (capacity 1 each: the sharer and the seed are both free).
-    const both = async () => peersIn(await traceOf(recipient.page), 'verified').size === 2;
-    for (let i = 0; !(await both()); i++) {
-      assert.ok(i < 600, 'the recipient fetches from the sharer and the seed at once');
-      await delay(100);
-    }
+    await until(async () => peersIn(await traceOf(recipient.page), 'verified').size === 2, {
+      timeout: 60_000,
+      message: 'the recipient never fetched from the sharer and the seed at once',
+    });
     await waitForProgress(recipient.page, 3 * MiB);
     const closedAt = Date.now();
     await seed.close();
@@ -239,10 +227,10 @@ test(
       !trace.some((e) => e.peer === liarId && e.at > dropped && e.kind !== 'corrupt'),
       'nothing was asked of or taken from the corrupt seed after it was caught',
     );
-    for (let i = 0; reports.length === 0; i++) {
-      assert.ok(i < 100, 'the service logged the report');
-      await delay(100);
-    }
+    await until(() => reports.length > 0, {
+      timeout: 10_000,
+      message: 'the service logged no report',
+    });
 
     // Not assigned again in this room: a later recipient never hears of it.
     const later = await launch('later');

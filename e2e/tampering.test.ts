@@ -4,21 +4,15 @@
  * another, gets a recipient that refuses before any byte of the file flows, and says why.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import {
-  E2E,
-  MiB,
-  alteringHook,
-  assertRefusedAsTampered,
-  clickButton,
-  delay,
-  eventCount,
-  makeRandomFile,
-  openLink,
-  share,
-  waitForEvent,
-  type RelayHook,
-} from './harness.js';
+import { test } from 'node:test';
+import type { RelayHook } from '../server/signalling.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { withTimeout } from '../testing/wait.js';
+import { eventCount, waitForEvent } from './lib/recorder.js';
+import { clickButton } from './lib/screen.js';
+import { alteringHook, assertRefusedAsTampered } from './lib/tampering.js';
+import { openLink, share } from './lib/transfer.js';
+import { useE2E } from './lib/world.js';
 
 /**
  * Delivers what the sharer sends to one recipient to the other recipient instead. The recipients
@@ -36,7 +30,9 @@ function swappingHook(count: { swapped: number }): RelayHook {
       if (!recipients.includes(from) && recipients.push(from) === 2) bothKnown();
       return { to, envelope };
     }
-    await Promise.race([ready, delay(30_000)]);
+    // Held at most 30 s: without a second recipient there is nobody to swap with, and the
+    // envelope is dropped below.
+    await withTimeout(ready, 30_000, 'the second recipient never wrote').catch(() => {});
     const other = recipients.find((r) => r !== to);
     if (other === undefined) return null;
     count.swapped += 1;
@@ -45,12 +41,7 @@ function swappingHook(count: { swapped: number }): RelayHook {
 }
 
 let hook: RelayHook = ({ to, envelope }) => ({ to, envelope });
-let env: E2E;
-before(async () => {
-  env = await E2E.start({ relayHook: (msg) => hook(msg) });
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E({ relayHook: (msg) => hook(msg) });
 
 for (const [what, onlyToRecipients] of [
   ['each envelope', false],

@@ -4,32 +4,16 @@
  * widget reports in `p2p-share-complete`.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createLogger } from '../server/log.js';
 import { createService } from '../server/service.js';
-import {
-  E2E,
-  MiB,
-  awaitSaved,
-  clickButton,
-  downloadAndVerify,
-  eventCount,
-  events,
-  log,
-  makeRandomFile,
-  openLink,
-  rate,
-  receive,
-  share,
-  waitForProgress,
-} from './harness.js';
+import { makeRandomFile, MiB } from '../testing/files.js';
+import { eventCount, events, waitForProgress } from './lib/recorder.js';
+import { clickButton } from './lib/screen.js';
+import { awaitSaved, downloadAndVerify, openLink, rate, receive, share } from './lib/transfer.js';
+import { log, useE2E } from './lib/world.js';
 
-let env: E2E;
-before(async () => {
-  env = await E2E.start();
-});
-afterEach(() => env.closePeers());
-after(() => env.close());
+const env = useE2E();
 
 test('a 64 MiB random file, Chromium to Chromium', { timeout: 240_000 }, async () => {
   const file = await makeRandomFile(env.tmp, 'random-64.bin', 64 * MiB);

@@ -1,72 +1,17 @@
 /**
- * Browser processes for benchmarks: one puppeteer-core launch per peer (Chromium, or Firefox over
- * WebDriver BiDi), each with its own profile and download folder, and the CPU seconds of its whole
- * process tree. Everything launched is killed on close, on exit and on SIGINT/SIGTERM.
+ * Browsers for benchmarks (launched by the testing kit, one process per peer, or tabs sharing
+ * one) with what a benchmark reads of them: the CPU seconds and resident memory of the whole
+ * process tree.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+import {
+  closeBrowser,
+  echoConsole,
+  launchBrowser,
+  type BrowserKind,
+} from '../../testing/browsers.js';
+import { removeTempDir, tempDir } from '../../testing/cleanup.js';
 import { processTree, rendererPids, rssBytes, treeCpuSeconds } from './proc.js';
-
-export const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
-export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
-
-export type BrowserKind = 'chromium' | 'firefox';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-  // Every peer is a background tab of a headless browser: its timers must not be throttled.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-];
-
-const live = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
-const liveDirs = new Set<string>();
-
-function killAll(): void {
-  for (const proc of live) proc.kill('SIGKILL');
-  live.clear();
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  liveDirs.clear();
-}
-process.once('exit', killAll);
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    killAll();
-    process.exit(code);
-  });
-}
-
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  liveDirs.add(dir);
-  return dir;
-}
-
-export function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  liveDirs.delete(dir);
-}
-
-/** Prints a page's errors and warnings (and uncaught exceptions) under `tag`. */
-function echoConsole(page: Page, tag: string): void {
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warn') console.log(tag, msg.type(), msg.text());
-  });
-  page.on('pageerror', (err) => console.log(tag, 'pageerror', err));
-}
 
 export class BenchBrowser {
   private closed = false;
@@ -85,49 +30,11 @@ export class BenchBrowser {
 
   static async launch(kind: BrowserKind, label: string): Promise<BenchBrowser> {
     const downloadDir = tempDir(`p2p-bench-dl-${label}-`);
-    const common = {
-      headless: true,
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-      protocolTimeout: 600_000,
-      defaultViewport: { width: 900, height: 700 },
-    } as const;
-    const browser =
-      kind === 'chromium'
-        ? await puppeteer.launch({
-            ...common,
-            executablePath: CHROME_PATH,
-            args: CHROMIUM_ARGS,
-            downloadBehavior: { policy: 'allow', downloadPath: downloadDir },
-          })
-        : await puppeteer.launch({
-            ...common,
-            browser: 'firefox',
-            executablePath: FIREFOX_PATH,
-            extraPrefsFirefox: {
-              'browser.download.dir': downloadDir,
-              'browser.download.folderList': 2,
-              'browser.download.useDownloadDir': true,
-              'browser.download.always_ask_before_handling_new_types': false,
-              'browser.download.start_downloads_in_tmp_dir': false,
-              'browser.download.alwaysOpenPanel': false,
-            },
-          });
-    const proc = browser.process();
-    if (!proc?.pid) throw new Error(`${kind} started without a process id`);
-    live.add(proc);
-    const page = (await browser.pages())[0] ?? (await browser.newPage());
+    const { browser, page } = await launchBrowser(kind, { downloadDir, protocolTimeout: 600_000 });
+    const pid = browser.process()?.pid;
+    if (pid === undefined) throw new Error(`${kind} started without a process id`);
     echoConsole(page, `[${label}:${kind}]`);
-    return new BenchBrowser(
-      kind,
-      label,
-      browser,
-      page,
-      proc.pid,
-      downloadDir,
-      await browser.version(),
-    );
+    return new BenchBrowser(kind, label, browser, page, pid, downloadDir, await browser.version());
   }
 
   /**
@@ -176,17 +83,8 @@ export class BenchBrowser {
       if (!this.tabOf.closed) await this.page.close().catch(() => undefined);
       return;
     }
-    const proc = this.browser.process();
-    const timer = setTimeout(() => proc?.kill('SIGKILL'), 5000);
-    try {
-      await this.browser.close();
-    } catch {
-      proc?.kill('SIGKILL');
-    } finally {
-      clearTimeout(timer);
-      if (proc) live.delete(proc);
-      removeTempDir(this.downloadDir);
-    }
+    await closeBrowser(this.browser);
+    removeTempDir(this.downloadDir);
   }
 }
 

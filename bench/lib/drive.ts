@@ -4,19 +4,13 @@
  * inside the pages (performance.now()), never across the puppeteer round trip.
  */
 import type { ElementHandle } from 'puppeteer-core';
+import { waitForWidget } from '../../testing/browsers.js';
 import type { BlastOptions, ConnectTiming, WallMs } from '../pages/types.js';
+import type { SourceFile } from '../../testing/files.js';
 import type { BenchBrowser } from './browsers.js';
-import type { SourceFile } from './files.js';
 import type { WidgetAttributes, World } from './world.js';
 
 // ---- The widget ------------------------------------------------------------------------------
-
-async function waitDefined(b: BenchBrowser): Promise<void> {
-  await b.page.waitForFunction(() => customElements.get('p2p-share') !== undefined, {
-    polling: 50,
-    timeout: 20_000,
-  });
-}
 
 async function eventCount(b: BenchBrowser): Promise<number> {
   return b.page.evaluate(() => window.__bench.events.length);
@@ -79,7 +73,7 @@ export async function widgetShareTimed(
   attributes: WidgetAttributes = {},
 ): Promise<{ link: string; preparedMs: number }> {
   await b.page.goto(world.widgetUrl(attributes), { waitUntil: 'load' });
-  await waitDefined(b);
+  await waitForWidget(b.page);
   const since = await eventCount(b);
   const input = (await b.page.waitForSelector('p2p-share >>> input[type=file]', {
     timeout: 20_000,

@@ -1,8 +1,9 @@
 /**
  * Starts the `peer` package's PeerServer (PeerJS's signalling server). Its ES module build
- * imports `WebSocketServer` from `ws`, which only ws 8 exports, while this install hoists ws 7
- * (for @web/dev-server-core); so we load peer's CommonJS build and hand it ws 8's server, the
- * same ws that Socket.IO runs on, which keeps the two services on equal footing.
+ * imports `WebSocketServer` from `ws`, which only ws 8 exports, while the ws next to it is 7
+ * (bench/package.json's, the client the load workers use); so we load peer's CommonJS build and
+ * hand it ws 8's server, the same ws that Socket.IO runs on, which keeps the two services on
+ * equal footing.
  */
 import { createRequire } from 'node:module';
 import type http from 'node:http';

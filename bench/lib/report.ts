@@ -3,12 +3,12 @@
  * it ran on, and an SVG chart next to it. Smoke runs write under bench/results/smoke/ so they
  * never overwrite the figures of a full run.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderSvg, type VegaLiteSpec } from './chart.js';
+import { packageVersion } from './packages.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
@@ -39,18 +39,7 @@ export interface Machine {
 const COMPARED = ['socket.io', 'socket.io-client', 'peer', 'peerjs', 'puppeteer-core', 'ws'];
 
 function packageVersions(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of COMPARED) {
-    try {
-      const file = fileURLToPath(
-        new URL(`../../node_modules/${name}/package.json`, import.meta.url),
-      );
-      out[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-    } catch {
-      out[name] = 'missing';
-    }
-  }
-  return out;
+  return Object.fromEntries(COMPARED.map((name) => [name, packageVersion(name)]));
 }
 
 export function machineFacts(browsers: Record<string, string> = {}): Machine {

@@ -26,9 +26,6 @@ export function medianRatio(a: readonly number[], b: readonly number[]): number 
   return median(ratios);
 }
 
-export const MiB = 1024 * 1024;
-export const KiB = 1024;
-
 export function round(value: number, digits = 2): number {
   if (!Number.isFinite(value)) return value;
   const f = 10 ** digits;

@@ -4,20 +4,18 @@
  * WebRTC page and the PeerJS page, and optionally a `peer` server for PeerJS. Page scripts are
  * TypeScript under bench/pages/, bundled by esbuild when the world starts.
  */
-import { once } from 'node:events';
 import { cp, readFile, stat } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { defaultConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { createService, type Service } from '../../server/service.js';
-import { removeTempDir, tempDir } from './browsers.js';
+import { removeTempDir, tempDir } from '../../testing/cleanup.js';
+import { escapeHtml, startHostServer, type HostServer } from '../../testing/host-server.js';
+import { packageDir } from './packages.js';
 import { startPeerServer, type PeerServerHandle } from './peer-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PEERJS_BUNDLE = `${ROOT}node_modules/peerjs/dist/peerjs.min.js`;
 const PAGES = ['recorder', 'bare', 'peerjs-page'] as const;
 /**
  * The widget build to serve: dist/, or another build (P2P_BENCH_DIST) so tuning can iterate on a
@@ -62,8 +60,7 @@ export class World {
     readonly service: Service,
     /** The service's base URL with a trailing slash, as the browsers reach it. */
     readonly serviceUrl: string,
-    readonly hostOrigin: string,
-    private readonly hostServer: http.Server,
+    private readonly host: HostServer,
     readonly peer: PeerServerHandle | null,
     /** The private copy of dist/ the service serves (its source maps name profile frames). */
     readonly distDir: string,
@@ -89,30 +86,28 @@ export class World {
     });
     const { port } = await service.listen(0, '127.0.0.1');
     const serviceUrl = `http://127.0.0.1:${port}/`;
-    const hostServer = await startHostServer();
-    const hostOrigin = `http://localhost:${(hostServer.address() as AddressInfo).port}`;
+    const host = await startHostPages();
     const peer = options.peerServer ? await startPeerServer() : null;
-    return new World(service, serviceUrl, hostOrigin, hostServer, peer, distDir);
+    return new World(service, serviceUrl, host, peer, distDir);
   }
 
   /** The widget's host page (sharer mode; a link adds the fragment). */
   widgetUrl(attributes: WidgetAttributes = {}): string {
-    const url = new URL('/', this.hostOrigin);
+    const url = new URL('/', this.host.origin);
     url.searchParams.set('service', this.serviceUrl);
     return withAttributes(url.href, attributes);
   }
 
   bareUrl(): string {
-    return new URL('/bare', this.hostOrigin).href;
+    return new URL('/bare', this.host.origin).href;
   }
 
   peerjsUrl(): string {
-    return new URL('/peerjs', this.hostOrigin).href;
+    return new URL('/peerjs', this.host.origin).href;
   }
 
   async close(): Promise<void> {
-    this.hostServer.closeAllConnections();
-    await new Promise<void>((resolve) => this.hostServer.close(() => resolve()));
+    await this.host.close();
     if (this.peer) {
       this.peer.server.closeAllConnections();
       // The peer server keeps timers we cannot reach; the bench process exits explicitly.
@@ -121,10 +116,6 @@ export class World {
     await this.service.close();
     removeTempDir(this.distDir);
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const widgetPage = (service: string, attributes: string) => `<!doctype html>
@@ -176,10 +167,10 @@ async function bundlePages(): Promise<Map<string, string>> {
   return out;
 }
 
-async function startHostServer(): Promise<http.Server> {
+async function startHostPages(): Promise<HostServer> {
   const assets = await bundlePages();
-  const peerjs = await readFile(PEERJS_BUNDLE, 'utf8');
-  const server = http.createServer((req, res) => {
+  const peerjs = await readFile(`${packageDir('peerjs')}/dist/peerjs.min.js`, 'utf8');
+  return startHostServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (type: string, body: string) => {
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
@@ -220,7 +211,4 @@ async function startHostServer(): Promise<http.Server> {
         res.writeHead(404).end();
     }
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
 }

@@ -18,6 +18,7 @@ import {
   type WorkerJob,
 } from './protocol.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { delay } from '../../testing/wait.js';
 
 const job = workerData as WorkerJob;
 const port = parentPort!;
@@ -331,7 +332,7 @@ async function load(): Promise<void> {
   const sendSeconds = (now() - measureFrom) / 1000;
   // Let the last exchanges finish: every message sent is either delivered or counted lost.
   const drainUntil = now() + 5000;
-  while (inFlight.size > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+  while (inFlight.size > 0 && now() < drainUntil) await delay(50);
   lag.disable();
   const out = latencies.slice(0, delivered);
   post(
