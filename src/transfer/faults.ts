@@ -1,6 +1,6 @@
 /**
  * Seams for test builds. The product ships these inert values; the swarm's end-to-end tests
- * bundle a copy of the widget with this module replaced (see `testBuild` in e2e/harness.ts), so a
+ * bundle a copy of the widget with this module replaced (see `testBuild` in e2e/lib/host-page.ts), so a
  * seed that corrupts pieces, or a recipient whose every piece request is traced, is real code in
  * a real browser rather than a mock.
  */
