@@ -219,12 +219,13 @@ export function toP2PError(err: unknown): P2PError {
   return new P2PError('internal', {}, { cause: err });
 }
 
-/** A failure the service reported: its code, and how long to wait when it says so. */
+/**
+ * A failure the service reported: its code, and how long to wait when it says so. The service's
+ * English goes into `message` as the cause, for logs; the widget words the failure itself.
+ */
 export function fromErrorBody(body: ErrorBody): P2PError {
-  return new P2PError(
-    body.code,
-    body.retryAfterMs === undefined ? {} : { retryAfterMs: body.retryAfterMs },
-  );
+  const params = body.retryAfterMs === undefined ? {} : { retryAfterMs: body.retryAfterMs };
+  return new P2PError(body.code, params, { cause: body.message });
 }
 
 /** The code and parameters of an error, as sessions report it in their state and events. */

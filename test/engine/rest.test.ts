@@ -3,7 +3,8 @@
  * limit from the body or the Retry-After header, and what it says when no service answers.
  */
 import { expect } from '@open-wc/testing';
-import { P2PError } from '../../src/errors.js';
+import { P2PError, errorData } from '../../src/errors.js';
+import { errorMessage } from '../../src/ui/text.js';
 import { RestClient, retryAfter } from '../../src/signal/rest.js';
 
 const SERVER = 'https://share.example/';
@@ -74,9 +75,9 @@ describe('RestClient failures', () => {
       json(404, { error: { code: 'room-not-found', message: 'This share does not exist.' } }),
     );
     const error = await failure(new RestClient(SERVER).getRoom('room'));
-    expect(error.code).to.equal('room-not-found');
-    expect(error.params).to.deep.equal({});
-    expect(error.message).not.to.contain('This share');
+    expect(errorData(error)).to.deep.equal({ code: 'room-not-found' });
+    expect(errorMessage(errorData(error))).not.to.contain('This share does not exist.');
+    expect(error.message, 'kept for logs').to.equal('room-not-found: This share does not exist.');
   });
 
   it('names the host and status when something else answers', async () => {
