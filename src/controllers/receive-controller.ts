@@ -4,16 +4,22 @@
  * retries, and disposes of the session when the link goes away or the element leaves the page.
  * After too many password tries it counts down the wait the service asked for.
  */
+import type { ReactiveControllerHost } from 'lit';
 import type { LinkSecret } from '../crypto/link.js';
-import { type ErrorBody } from '../../protocol/errors.js';
-import { P2PError } from '../errors.js';
+import { P2PError, type ErrorData } from '../errors.js';
 import type {
   CompleteDetail,
   FileInfo,
   ReceiveSessionApi,
   ReceiveState,
 } from '../session/types.js';
-import { SessionBridge, checkSecureContext, toErrorBody } from './session-bridge.js';
+import { CountdownController } from './countdown-controller.js';
+import {
+  SessionBridge,
+  checkSecureContext,
+  failureOf,
+  type ElementEvents,
+} from './session-bridge.js';
 import { sessionFactory, type SaveTo } from './session-factory.js';
 
 export interface ReceiveOptions {
@@ -25,16 +31,6 @@ export interface ReceiveOptions {
   seed: boolean;
 }
 
-/**
- * The seconds a `rate-limited` message asks to wait. The engine reads the service's Retry-After
- * into its message ("Wait 12 seconds", "Wait 2 minutes"); the error body has no field for it.
- */
-export function waitFromMessage(message: string): number | null {
-  const match = /\bwait (\d+) (second|minute)s?\b/i.exec(message);
-  if (!match) return null;
-  return Number(match[1]) * (match[2]!.toLowerCase() === 'minute' ? 60 : 1);
-}
-
 export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
   /** What to show while no session speaks for itself: starting up, or failed before it could. */
   private local: ReceiveState | null = null;
@@ -42,9 +38,13 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
   private loading: Promise<void> | null = null;
   private downloading: Promise<CompleteDetail> | null = null;
   private unlocking: Promise<FileInfo> | null = null;
-  /** When a rate-limited password may be tried again (epoch ms); null when no wait is known. */
-  private retryAt: number | null = null;
-  private ticker: ReturnType<typeof setInterval> | undefined;
+  /** The wait before a rate-limited password may be tried again. */
+  private readonly countdown: CountdownController;
+
+  constructor(host: ReactiveControllerHost, events: ElementEvents) {
+    super(host, events);
+    this.countdown = new CountdownController(host);
+  }
 
   get state(): ReceiveState {
     return this.local ?? this.session?.state ?? { phase: 'loading' };
@@ -57,8 +57,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
 
   /** Seconds until the password may be tried again (0 once the wait is over); null if unknown. */
   get wait(): number | null {
-    if (this.retryAt === null) return null;
-    return Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000));
+    return this.countdown.seconds;
   }
 
   /** Opens `secret` unless it is already open: creates the session and fetches the metadata. */
@@ -74,11 +73,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
   invalid(): void {
     if (!this.secret && this.local?.phase === 'error') return;
     this.release();
-    const error: ErrorBody = {
-      code: 'invalid-link',
-      message:
-        'This share link is incomplete or damaged. Ask the sender for the link again and copy all of it.',
-    };
+    const error: ErrorData = { code: 'invalid-link' };
     this.local = { phase: 'error', error, retryable: false, bytes: 0 };
     this.report(error);
   }
@@ -147,7 +142,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
     this.loading = null;
     this.downloading = null;
     this.unlocking = null;
-    this.stopCountdown();
+    this.countdown.stop();
   }
 
   private async startUnlock(password: string): Promise<FileInfo> {
@@ -156,16 +151,13 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
     const state = this.state;
     if (session && state.phase === 'ready') return state.file;
     if (!session || state.phase !== 'locked') {
-      if (state.phase === 'error') throw new P2PError(state.error.code, state.error.message);
-      return this.failEarly({
-        code: 'bad-request',
-        message: 'There is no password-protected share to unlock here.',
-      });
+      if (state.phase === 'error') throw stateError(state.error);
+      return this.failEarly(new P2PError('bad-request', { reason: 'not-ready' }));
     }
     const generation = this.generation;
     // A form kept up after an earlier failure stays up, without that failure, while this try runs.
     if (this.local) this.local = { phase: 'locked' };
-    this.stopCountdown();
+    this.countdown.stop();
     try {
       const file = await this.run(() => session.unlock(password));
       if (generation === this.generation) this.local = null;
@@ -181,36 +173,19 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
    * stays locked for a wrong password or a rate limit, and fails outright for anything else.
    */
   private unlockFailed(err: unknown): void {
-    const error = toErrorBody(err);
+    const error = failureOf(err);
     if (this.session?.state.phase !== 'locked') this.local = { phase: 'locked', error };
-    if (error.code === 'rate-limited') {
-      const seconds = waitFromMessage(error.message);
-      if (seconds !== null) this.startCountdown(seconds);
+    if (error.code === 'rate-limited' && error.retryAfterMs !== undefined) {
+      this.countdown.start(error.retryAfterMs);
     }
     this.host.requestUpdate();
-  }
-
-  private startCountdown(seconds: number): void {
-    this.stopCountdown();
-    this.retryAt = Date.now() + seconds * 1000;
-    // Re-render each second for the countdown, and once more when the wait is over.
-    this.ticker = setInterval(() => {
-      if (this.wait === 0) clearInterval(this.ticker);
-      this.host.requestUpdate();
-    }, 1000);
-  }
-
-  private stopCountdown(): void {
-    clearInterval(this.ticker);
-    this.ticker = undefined;
-    this.retryAt = null;
   }
 
   private async startDownload(password?: string): Promise<CompleteDetail> {
     if (this.loading) await this.loading;
     if (this.state.phase === 'locked') {
       if (!password) {
-        return this.failEarly({ code: 'bad-password', message: 'This share needs its password.' });
+        return this.failEarly(new P2PError('bad-password', { reason: 'missing' }));
       }
       await this.unlock(password);
     }
@@ -218,13 +193,10 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
     const state = this.state;
     if (state.phase === 'error' && (!session || !state.file)) {
       // That failure has been shown and reported already; the caller still learns of it.
-      throw new P2PError(state.error.code, state.error.message);
+      throw stateError(state.error);
     }
     if (!session || !('file' in state) || !state.file) {
-      return this.failEarly({
-        code: 'bad-request',
-        message: 'There is no shared file to download here: open a share link first.',
-      });
+      return this.failEarly(new P2PError('bad-request', { reason: 'no-link' }));
     }
     const file = state.file;
     const generation = this.generation;
@@ -261,7 +233,7 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
 
   /** Shows a failure the session's own state does not (it may not have got that far). */
   private showFailure(err: unknown, file: FileInfo | undefined): void {
-    const error = toErrorBody(err);
+    const error = failureOf(err);
     if (this.session?.state.phase === 'error' || this.isUserCancel(error)) return;
     const retryable = error.code !== 'invalid-link' && error.code !== 'insecure-context';
     this.local = file
@@ -269,4 +241,9 @@ export class ReceiveController extends SessionBridge<ReceiveSessionApi> {
       : { phase: 'error', error, retryable, bytes: 0 };
     this.host.requestUpdate();
   }
+}
+
+/** The failure a state shows, to reject with again. */
+function stateError({ code, ...params }: ErrorData): P2PError {
+  return new P2PError(code, params);
 }

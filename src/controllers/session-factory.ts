@@ -24,11 +24,7 @@ export interface SessionFactory {
 }
 
 function engineMissing(cause: unknown): P2PError {
-  return new P2PError(
-    'server-unreachable',
-    'Part of the widget could not be loaded from the sharing service. Check the connection and try again.',
-    { cause },
-  );
+  return new P2PError('server-unreachable', { reason: 'script' }, { cause });
 }
 
 const engine: SessionFactory = {

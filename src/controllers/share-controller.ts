@@ -4,7 +4,7 @@
  * Failures that happen before a session exists (bad input, insecure page) get the same treatment.
  */
 import type { ReactiveControllerHost } from 'lit';
-import { P2PError } from '../errors.js';
+import { errorData, P2PError } from '../errors.js';
 import type {
   FileInfo,
   PeerStatus,
@@ -15,8 +15,9 @@ import type {
 import {
   SessionBridge,
   checkSecureContext,
-  toErrorBody,
-  toP2PError,
+  errorDetail,
+  failureOf,
+  rejectionError,
   type ElementEvents,
 } from './session-bridge.js';
 import { sessionFactory } from './session-factory.js';
@@ -70,11 +71,8 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     const list = Array.isArray(files) ? files : [files];
     const file = list[0];
     if (list.length !== 1 || !(file instanceof File)) {
-      const message =
-        list.length > 1
-          ? 'Sharing several files at once is not supported yet. Choose one file.'
-          : 'No file was given to share.';
-      return this.failEarly({ code: 'bad-request', message });
+      const reason = list.length > 1 ? 'several-files' : 'no-file';
+      return this.failEarly(new P2PError('bad-request', { reason }));
     }
 
     this.retire();
@@ -88,7 +86,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
         const session = await sessionFactory().share(options);
         if (generation !== this.generation) {
           session.dispose();
-          throw new P2PError('cancelled', 'Sharing was replaced before it started.');
+          throw new P2PError('cancelled', { reason: 'replaced' });
         }
         this.attach(session);
         return session.share(file, page, password ? { password } : {});
@@ -112,10 +110,10 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
       await session.stop();
     } catch (err) {
       if (generation !== this.generation) return;
-      const body = toErrorBody(err);
-      this.report(body);
-      this.showFailure(err, stateFile(session.state));
-      throw toP2PError(body, err);
+      const error = rejectionError(err);
+      this.report(errorData(error));
+      this.showFailure(error, stateFile(session.state));
+      throw error;
     }
   }
 
@@ -132,7 +130,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     try {
       checkSecureContext();
     } catch (err) {
-      const error = toErrorBody(err);
+      const error = failureOf(err);
       this.local = { phase: 'error', error };
       this.report(error);
     }
@@ -156,17 +154,16 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
       const before = this.peerStatus.get(peer.peerId);
       this.peerStatus.set(peer.peerId, peer.status);
       if (peer.status !== 'failed' || before === 'failed') continue;
-      const error = peer.error ?? { code: 'peer-vanished', message: 'The recipient left.' };
-      this.events.error({ code: error.code, message: error.message, peer: peer.peerId });
+      const error = peer.error ?? { code: 'peer-vanished', reason: 'closed' };
+      this.events.error(errorDetail(error, peer.peerId));
     }
   }
 
   /** Shows a failure the session's own state does not (it may not have got that far). */
   private showFailure(err: unknown, file: FileInfo | undefined): void {
-    if (this.session?.state.phase === 'error' || this.isUserCancel(toErrorBody(err))) return;
-    this.local = file
-      ? { phase: 'error', file, error: toErrorBody(err) }
-      : { phase: 'error', error: toErrorBody(err) };
+    const error = failureOf(err);
+    if (this.session?.state.phase === 'error' || this.isUserCancel(error)) return;
+    this.local = file ? { phase: 'error', file, error } : { phase: 'error', error };
     this.host.requestUpdate();
   }
 

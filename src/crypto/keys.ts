@@ -18,10 +18,7 @@ const encoder = new TextEncoder();
 export function requireSubtle(): SubtleCrypto {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
-    throw new P2PError(
-      'insecure-context',
-      'This page is not a secure context (HTTPS or localhost), so the browser offers no encryption. Open it over HTTPS to share files.',
-    );
+    throw new P2PError('insecure-context');
   }
   return subtle;
 }

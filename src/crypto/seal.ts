@@ -32,10 +32,10 @@ export async function open(key: CryptoKey, sealed: string, aad: string): Promise
   try {
     bytes = fromBase64Url(sealed);
   } catch (cause) {
-    throw new P2PError('tampered', 'A message from the service was not valid.', { cause });
+    throw new P2PError('tampered', { reason: 'relay' }, { cause });
   }
   if (bytes.length < IV_BYTES + 16) {
-    throw new P2PError('tampered', 'A message from the service was too short to be genuine.');
+    throw new P2PError('tampered', { reason: 'relay' });
   }
   try {
     return new Uint8Array(
@@ -46,11 +46,7 @@ export async function open(key: CryptoKey, sealed: string, aad: string): Promise
       ),
     );
   } catch (cause) {
-    throw new P2PError(
-      'tampered',
-      'A message relayed by the service failed its integrity check: it was altered or not sent by your peer.',
-      { cause },
-    );
+    throw new P2PError('tampered', { reason: 'relay' }, { cause });
   }
 }
 
@@ -63,6 +59,6 @@ export async function openJson(key: CryptoKey, sealed: string, aad: string): Pro
   try {
     return JSON.parse(decoder.decode(bytes)) as unknown;
   } catch (cause) {
-    throw new P2PError('tampered', 'A sealed message did not contain valid data.', { cause });
+    throw new P2PError('tampered', { reason: 'relay' }, { cause });
   }
 }

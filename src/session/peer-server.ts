@@ -5,7 +5,7 @@
  * and keeps seeding. It knows nothing of rooms or the service beyond relaying envelopes.
  */
 import type { RoomKeys } from '../crypto/keys.js';
-import { errorBody, P2PError } from '../errors.js';
+import { errorData, P2PError } from '../errors.js';
 import type { SignalIn } from '../../protocol/signalling.js';
 import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
 import { PieceReader, type Prepared } from '../transfer/manifest.js';
@@ -160,7 +160,7 @@ export class PeerServer {
   peerLeft(peerId: string): void {
     const entry = this.peers.get(peerId) ?? this.pending.get(peerId);
     if (entry && !entry.link.isOpen) {
-      entry.link.fail(new P2PError('peer-vanished', 'The recipient left before connecting.'));
+      entry.link.fail(new P2PError('peer-vanished', { reason: 'left' }));
     }
   }
 
@@ -273,13 +273,10 @@ export class PeerServer {
       },
       onControl: (msg) => {
         if (!entry.sender?.handle(msg)) {
-          entry.link.fail(
-            new P2PError('bad-request', 'The recipient sent a message out of place.'),
-          );
+          entry.link.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
         }
       },
-      onData: () =>
-        entry.link.fail(new P2PError('bad-request', 'The recipient sent data it should not send.')),
+      onData: () => entry.link.fail(new P2PError('bad-request', { reason: 'out-of-place' })),
       onClose: (error) => {
         entry.sender?.stop();
         if (error?.code === 'tampered') {
@@ -302,7 +299,7 @@ export class PeerServer {
         this.update(entry, {
           status: 'failed',
           speed: 0,
-          error: errorBody(error ?? new P2PError('peer-vanished', 'The recipient left.')),
+          error: errorData(error ?? new P2PError('peer-vanished', { reason: 'closed' })),
         });
       },
     });

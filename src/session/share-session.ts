@@ -13,7 +13,7 @@ import {
 } from '../crypto/keys.js';
 import { formatLink } from '../crypto/link.js';
 import { sealJson } from '../crypto/seal.js';
-import { errorBody, P2PError, toP2PError } from '../errors.js';
+import { errorData, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { randomId } from '../../protocol/ids.js';
 import type { SignalIn, SwarmStats } from '../../protocol/signalling.js';
@@ -62,7 +62,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
 
   async share(file: File, page: string, options: ShareOptions = {}): Promise<string> {
     if (this.state.phase === 'preparing' || this.state.phase === 'sharing') {
-      throw new P2PError('bad-request', 'Already sharing a file; stop sharing it first.');
+      throw new P2PError('bad-request', { reason: 'already-sharing' });
     }
     const info: FileInfo = { name: file.name, size: file.size, type: file.type };
     this.abort = new AbortController();
@@ -112,12 +112,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         this.notify();
       });
       client.addEventListener('room-closed', () =>
-        this.fatal(
-          new P2PError(
-            'room-closed',
-            'This share expired on the service. Share the file again for a new link.',
-          ),
-        ),
+        this.fatal(new P2PError('room-closed', { reason: 'expired' })),
       );
       client.addEventListener('lost', (e) => this.fatal((e as CustomEvent<P2PError>).detail));
       const { peerId } = await client.join({
@@ -142,7 +137,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       });
       return link;
     } catch (err) {
-      if (signal.aborted) throw new P2PError('cancelled', 'Sharing was stopped.');
+      if (signal.aborted) throw new P2PError('cancelled', { reason: 'stopped' });
       const error = toP2PError(err);
       this.fatal(error, info);
       throw error;
@@ -152,7 +147,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   async stop(): Promise<void> {
     const file = 'file' in this.state ? this.state.file : undefined;
     this.abort.abort();
-    this.closePeers(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
+    this.closePeers(new P2PError('room-closed', { reason: 'stopped' }));
     this.signal?.close();
     this.signal = null;
     const roomId = this.roomId;
@@ -231,10 +226,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     const known = file ?? ('file' in this.state ? this.state.file : undefined);
     this.setState(
       known
-        ? { phase: 'error', file: known, error: errorBody(error) }
-        : { phase: 'error', error: errorBody(error) },
+        ? { phase: 'error', file: known, error: errorData(error) }
+        : { phase: 'error', error: errorData(error) },
     );
-    this.emit('error', errorBody(error));
+    this.emit('error', errorData(error));
   }
 
   private setState(state: ShareState, quiet = false): void {

@@ -184,9 +184,7 @@ export class SourceSet {
     }
     const source = this.sources.get(peer);
     if (source && !source.link.isOpen) {
-      source.link.fail(
-        new P2PError('peer-vanished', 'The sender left before the connection was made.'),
-      );
+      source.link.fail(new P2PError('peer-vanished', { reason: 'left' }));
     }
   }
 
@@ -313,7 +311,7 @@ export class SourceSet {
       },
       onControl: (msg) => {
         if (!fetcher.handleControl(msg)) {
-          link.fail(new P2PError('bad-request', 'The sender sent a message out of place.'));
+          link.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
         }
       },
       onData: (data) => fetcher.handleData(data),
@@ -363,7 +361,7 @@ export class SourceSet {
     if (this.settled || this.sources.get(source.peerId) !== source) return;
     this.sources.delete(source.peerId);
     source.fetcher.stop();
-    const reason = error ?? new P2PError('peer-vanished', 'The sender closed the connection.');
+    const reason = error ?? new P2PError('peer-vanished', { reason: 'closed' });
     // A lost connection that could not be made again (no reply, or the source is gone by now)
     // was lost all the same; anything else the second attempt met (tampering, say) is news.
     const first = this.reconnected.get(source.peerId);

@@ -2,9 +2,10 @@
  * The contract between the transfer engine (plain TypeScript, no Lit) and the element. A
  * ShareSession runs the sharer's side of one room; a ReceiveSession a recipient's. Both are
  * EventTargets that fire `statechange` (no detail: read `.state`), `progress` and `error`
- * (CustomEvents), and never touch the DOM.
+ * (CustomEvents), and never touch the DOM. Failures are data (`ErrorData`: a code and its
+ * parameters); the element words them.
  */
-import type { ErrorBody } from '../../protocol/errors.js';
+import type { ErrorData } from '../errors.js';
 
 export interface FileInfo {
   name: string;
@@ -23,7 +24,7 @@ export interface PeerView {
   total: number;
   /** Bytes per second over the last few seconds. */
   speed: number;
-  error?: ErrorBody;
+  error?: ErrorData;
 }
 
 /** The room's swarm as the service counts it (see `SwarmStats` in the protocol). */
@@ -62,7 +63,7 @@ export type ShareState =
       swarm: SwarmView | null;
     }
   | { phase: 'stopped'; file: FileInfo }
-  | { phase: 'error'; file?: FileInfo; error: ErrorBody };
+  | { phase: 'error'; file?: FileInfo; error: ErrorData };
 
 export type ReceivePhase =
   'loading' | 'ready' | 'connecting' | 'queued' | 'downloading' | 'saving' | 'done' | 'error';
@@ -70,7 +71,7 @@ export type ReceivePhase =
 export type ReceiveState =
   | { phase: 'loading' }
   /** A password room: nothing about the file is known until `unlock()` succeeds. */
-  | { phase: 'locked'; error?: ErrorBody }
+  | { phase: 'locked'; error?: ErrorData }
   | { phase: 'ready'; file: FileInfo }
   | { phase: 'connecting'; file: FileInfo; bytes: number }
   /** Every source is busy: waiting in the room's queue at `position` (1 = next). */
@@ -91,7 +92,7 @@ export type ReceiveState =
   | {
       phase: 'error';
       file?: FileInfo;
-      error: ErrorBody;
+      error: ErrorData;
       /** Whether `download()` may be called again (it fetches only the missing pieces). */
       retryable: boolean;
       bytes: number;

@@ -1,10 +1,10 @@
 /**
  * The service's REST API as the widget uses it: create, read and delete rooms, fetch ICE servers.
  * Replies are validated; network failures and error bodies become P2PErrors with the service's
- * code, so the element can say what went wrong.
+ * code (and, for a rate limit, the wait), so the element can say what went wrong in its words.
  */
 import * as v from 'valibot';
-import { P2PError } from '../errors.js';
+import { fromErrorBody, P2PError } from '../errors.js';
 import {
   CreateRoomReplySchema,
   ErrorReplySchema,
@@ -73,44 +73,39 @@ export class RestClient {
     } catch (cause) {
       throw new P2PError(
         'server-unreachable',
-        `Could not reach the sharing service at ${new URL(this.server).host}. Check your connection and try again.`,
+        { reason: 'unreachable', host: new URL(this.server).host },
         { cause },
       );
     }
     const body: unknown = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok) {
       const parsed = v.safeParse(ErrorReplySchema, body);
-      if (parsed.success && parsed.output.error.code === 'rate-limited') {
-        const wait = Number(res.headers.get('retry-after'));
-        throw new P2PError(
-          'rate-limited',
-          Number.isFinite(wait) && wait > 0
-            ? `Too many tries. Wait ${formatWait(wait)} and try again.`
-            : parsed.output.error.message,
-        );
+      if (parsed.success) {
+        const error = parsed.output.error;
+        // The wait the body gives, else the one its Retry-After header gives.
+        const retryAfterMs = error.retryAfterMs ?? retryAfter(res.headers.get('retry-after'));
+        throw fromErrorBody(error.code === 'rate-limited' ? { ...error, retryAfterMs } : error);
       }
-      if (parsed.success) throw new P2PError(parsed.output.error.code, parsed.output.error.message);
       // Not the service's own error body: something else answers at this address.
-      throw new P2PError(
-        'server-unreachable',
-        `No sharing service answers at ${new URL(this.server).host} (HTTP ${res.status}). Check the widget's server address.`,
-      );
+      throw new P2PError('server-unreachable', {
+        reason: 'not-a-service',
+        host: new URL(this.server).host,
+        status: res.status,
+      });
     }
     if (!schema) return undefined as v.InferOutput<S>;
     const parsed = v.safeParse(schema, body);
     if (!parsed.success) {
-      throw new P2PError(
-        'protocol-mismatch',
-        'The sharing service sent a reply this widget does not understand.',
-      );
+      throw new P2PError('protocol-mismatch', { reason: 'service' });
     }
     return parsed.output;
   }
 }
 
-function formatWait(seconds: number): string {
-  const s = Math.ceil(seconds);
-  if (s < 90) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.ceil(s / 60);
-  return `${m} minutes`;
+/** A `Retry-After` header in milliseconds: seconds, or an HTTP date; undefined if neither. */
+export function retryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.ceil(ms) : undefined;
 }

@@ -6,7 +6,7 @@
 import type * as SocketIoClient from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import * as v from 'valibot';
-import { P2PError, toP2PError } from '../errors.js';
+import { fromErrorBody, P2PError, toP2PError } from '../errors.js';
 import {
   AssignedSchema,
   PeerLeftSchema,
@@ -65,7 +65,7 @@ export class SignalClient extends EventTarget {
       const parsed = v.safeParse(SignalFailedSchema, msg);
       if (!parsed.success) return;
       const { to, error } = parsed.output;
-      const detail = { to, error: new P2PError(error.code, error.message) };
+      const detail = { to, error: fromErrorBody(error) };
       this.dispatchEvent(new CustomEvent('signal-failed', { detail }));
     });
     socket.on('room-closed', (msg) => this.forward('room-closed', RoomClosedSchema, msg));
@@ -76,7 +76,7 @@ export class SignalClient extends EventTarget {
     socket.io.on('reconnect_failed', () =>
       this.dispatchEvent(
         new CustomEvent('lost', {
-          detail: new P2PError('server-unreachable', 'Lost the connection to the sharing service.'),
+          detail: new P2PError('server-unreachable', { reason: 'disconnected' }),
         }),
       ),
     );
@@ -101,11 +101,7 @@ export class SignalClient extends EventTarget {
       const fail = (cause?: unknown) => {
         socket.close();
         reject(
-          new P2PError(
-            'server-unreachable',
-            `Could not connect to the sharing service at ${base.host}.`,
-            { cause },
-          ),
+          new P2PError('server-unreachable', { reason: 'unreachable', host: base.host }, { cause }),
         );
       };
       const timer = setTimeout(fail, CONNECT_TIMEOUT_MS);
@@ -202,14 +198,12 @@ export class SignalClient extends EventTarget {
     try {
       ack = await send();
     } catch (cause) {
-      throw new P2PError('server-unreachable', 'The sharing service did not answer in time.', {
-        cause,
-      });
+      throw new P2PError('server-unreachable', { reason: 'timeout' }, { cause });
     }
     if (!ack || typeof ack !== 'object') {
-      throw new P2PError('protocol-mismatch', 'The sharing service sent an unexpected reply.');
+      throw new P2PError('protocol-mismatch', { reason: 'service' });
     }
-    if (!ack.ok) throw new P2PError(ack.error.code, ack.error.message);
+    if (!ack.ok) throw fromErrorBody(ack.error);
     return ack;
   }
 

@@ -35,15 +35,9 @@ export function toStorageError(error: unknown): P2PError {
   if (error instanceof P2PError) return error;
   const name = error instanceof Error || error instanceof DOMException ? error.name : '';
   if (name === 'QuotaExceededError') {
-    return new P2PError(
-      'storage-full',
-      'The disk, or the space this browser allows this site, is full.',
-      { cause: error },
-    );
+    return new P2PError('storage-full', {}, { cause: error });
   }
-  const detail =
-    error instanceof Error || error instanceof DOMException ? `: ${error.message}` : '';
-  return new P2PError('storage-error', `Writing the file failed${detail}`, { cause: error });
+  return new P2PError('storage-error', { reason: 'write' }, { cause: error });
 }
 
 export class BatchWriter {
@@ -95,7 +89,7 @@ export class BatchWriter {
       return Promise.reject(new RangeError(`Invalid write offset ${offset}`));
     }
     if (this.closing) {
-      return Promise.reject(this.error ?? new P2PError('storage-error', 'The file is closed.'));
+      return Promise.reject(this.error ?? new P2PError('storage-error', { reason: 'write' }));
     }
     const run = this.queue.then(() => this.accept(offset, data));
     this.queue = run.catch(() => undefined);
@@ -110,7 +104,7 @@ export class BatchWriter {
 
   /** Drops buffered bytes and aborts the stream, which discards what it had not committed. */
   async abort(): Promise<void> {
-    this.fail(new P2PError('cancelled', 'The download was cancelled.'));
+    this.fail(new P2PError('cancelled'));
     this.closing ??= Promise.reject(this.error);
     this.closing.catch(() => undefined);
     this.batch = null;

@@ -4,5 +4,5 @@ export type { Sink, SinkKind, SinkOptions, SinkPreference } from './sink.js';
 export { BatchWriter, BATCH_BYTES, MAX_PENDING_BYTES, toStorageError } from './batch-writer.js';
 export type { BatchWriterOptions, WriteTarget } from './batch-writer.js';
 export { sanitizeFileName } from './file-name.js';
-export { OPFS_DIRECTORY, STALE_AFTER_MS, formatBytes, removeStale } from './opfs.js';
+export { OPFS_DIRECTORY, STALE_AFTER_MS, removeStale } from './opfs.js';
 export { downloadFile, REVOKE_AFTER_MS } from './save.js';

@@ -25,24 +25,17 @@ export function opfsSupported(): boolean {
 
 export async function opfsDirectory(): Promise<FileSystemDirectoryHandle> {
   if (!opfsSupported()) {
-    throw new P2PError(
-      'unsupported-browser',
-      'This browser cannot store downloads on disk (no Origin Private File System with writable files).',
-    );
+    throw new P2PError('unsupported-browser', { reason: 'no-opfs' });
   }
   try {
     const root = await navigator.storage.getDirectory();
     return await root.getDirectoryHandle(OPFS_DIRECTORY, { create: true });
   } catch (error) {
     // Private windows in some browsers refuse the file system with a SecurityError.
-    const denied = error instanceof DOMException && error.name === 'SecurityError';
-    throw new P2PError(
-      denied ? 'unsupported-browser' : 'storage-error',
-      denied
-        ? 'This browser does not let this page store files (a private window?).'
-        : `The browser's storage could not be opened: ${String(error)}`,
-      { cause: error },
-    );
+    if (error instanceof DOMException && error.name === 'SecurityError') {
+      throw new P2PError('unsupported-browser', { reason: 'storage-denied' }, { cause: error });
+    }
+    throw new P2PError('storage-error', { reason: 'open' }, { cause: error });
   }
 }
 
@@ -97,17 +90,11 @@ export async function checkQuota(size: number): Promise<void> {
   const { quota, usage = 0 } = estimate;
   if (quota === undefined) return;
   if (size > quota) {
-    throw new P2PError(
-      'file-too-large',
-      `The file is ${formatBytes(size)}, but this browser stores at most ${formatBytes(quota)} for this site.`,
-    );
+    throw new P2PError('file-too-large', { sizeBytes: size, limitBytes: quota });
   }
   const free = Math.max(0, quota - usage);
   if (size > free) {
-    throw new P2PError(
-      'storage-full',
-      `Not enough storage: the file needs ${formatBytes(size)}, but only ${formatBytes(free)} is free for this site.`,
-    );
+    throw new P2PError('storage-full', { sizeBytes: size, limitBytes: free });
   }
 }
 
@@ -121,15 +108,4 @@ export function opfsFileName(roomId: string): string {
   const room = roomId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'room';
   const unique = Math.random().toString(36).slice(2, 10);
   return `${room}-${Date.now().toString(36)}-${unique}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

@@ -10,7 +10,7 @@ export const REVOKE_AFTER_MS = 60_000;
 
 export function downloadFile(file: Blob, name: string): void {
   if (typeof document === 'undefined' || !document.body) {
-    throw new P2PError('unsupported-browser', 'There is no page to start the download from.');
+    throw new P2PError('unsupported-browser', { reason: 'no-download' });
   }
   // A slice still points at the file on disk; typed as octet-stream no browser will render it,
   // which matters when the sharer sends HTML or SVG.

@@ -119,7 +119,7 @@ export async function openSink(options: SinkOptions): Promise<Sink> {
   const { size, roomId } = options;
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`Invalid file size ${size}`);
   if (!Number.isSafeInteger(size)) {
-    throw new P2PError('file-too-large', 'The file is larger than this browser can handle.');
+    throw new P2PError('file-too-large', { sizeBytes: size });
   }
   const previous = openSinks.get(roomId);
   if (previous) {
@@ -159,7 +159,7 @@ function isPickerDenied(error: unknown): boolean {
 async function openPickerSink({ name, size }: SinkOptions): Promise<FileSink> {
   const picker = pickerFunction();
   if (!picker) {
-    throw new P2PError('unsupported-browser', 'This browser cannot ask where to save a file.');
+    throw new P2PError('unsupported-browser', { reason: 'no-picker' });
   }
   let handle: FileSystemFileHandle;
   try {
@@ -171,14 +171,10 @@ async function openPickerSink({ name, size }: SinkOptions): Promise<FileSink> {
   } catch (error) {
     const reason = error instanceof DOMException ? error.name : '';
     if (reason === 'AbortError') {
-      throw new P2PError('cancelled', 'No place to save the file was chosen.', { cause: error });
+      throw new P2PError('cancelled', { reason: 'no-location' }, { cause: error });
     }
     if (reason === 'SecurityError' || reason === 'NotAllowedError') {
-      throw new P2PError(
-        'not-allowed',
-        'The browser allows choosing where to save only right after a click, and not in every frame.',
-        { cause: error },
-      );
+      throw new P2PError('not-allowed', { reason: 'picker' }, { cause: error });
     }
     throw toStorageError(error);
   }

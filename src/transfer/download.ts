@@ -215,7 +215,7 @@ export class Download {
   ): Promise<AcceptResult> {
     this.throwWriteError();
     const verifier = this.verifier;
-    if (!verifier) throw new P2PError('integrity', 'A piece arrived before the manifest.');
+    if (!verifier) throw new P2PError('integrity', { reason: 'manifest' });
     const parts = data instanceof Uint8Array ? [data] : data;
     const length = partsLength(parts);
     if (this.have[index]) {
@@ -278,17 +278,14 @@ export class Download {
     if (!this.complete) throw new Error('finish() before every piece arrived');
     await this.writes;
     this.throwWriteError();
-    if (!this.complete) throw new P2PError('storage-error', 'Some pieces could not be written.');
+    if (!this.complete) throw new P2PError('storage-error', { reason: 'write' });
     const file = await this.sink.finish();
     // An empty file has no piece to check: its SHA-256 is known.
     if (
       file.size !== this.meta.size ||
       (this.meta.size === 0 && this.meta.sha256 !== EMPTY_SHA256)
     ) {
-      throw new P2PError(
-        'integrity',
-        'The saved file does not have the size that was shared. It was not kept.',
-      );
+      throw new P2PError('integrity', { reason: 'size' });
     }
     return { file, sha256: this.meta.sha256 };
   }

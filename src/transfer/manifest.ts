@@ -42,11 +42,7 @@ async function readPieces(
         .arrayBuffer(),
     );
   } catch (cause) {
-    throw new P2PError(
-      'storage-error',
-      'The file could not be read any more (was it moved, changed or deleted?).',
-      { cause },
-    );
+    throw new P2PError('storage-error', { reason: 'read' }, { cause });
   }
 }
 

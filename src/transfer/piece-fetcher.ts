@@ -137,7 +137,7 @@ export class PieceFetcher {
         const flags =
           msg.bits === undefined ? null : unpackHave(msg.bits, this.download.meta.pieceCount);
         if (!flags) {
-          this.fail(new P2PError('bad-request', 'The other browser sent a malformed piece list.'));
+          this.fail(new P2PError('bad-request', { reason: 'malformed' }));
           return true;
         }
         this.offer = flags;
@@ -145,7 +145,7 @@ export class PieceFetcher {
     } else if (msg.t === 'later') {
       const count = this.download.meta.pieceCount;
       if (msg.pieces.some((i) => i >= count)) {
-        this.fail(new P2PError('bad-request', 'The other browser deferred pieces out of place.'));
+        this.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
         return true;
       }
       const given = (this.given ??= new Float64Array(count));
@@ -162,7 +162,7 @@ export class PieceFetcher {
     } else if (msg.t === 'got') {
       const offer = this.offer;
       if (offer === undefined || msg.pieces.some((i) => i >= this.download.meta.pieceCount)) {
-        this.fail(new P2PError('bad-request', 'The other browser announced pieces out of place.'));
+        this.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
         return true;
       }
       if (offer) for (const i of msg.pieces) offer[i] = 1;
@@ -195,17 +195,11 @@ export class PieceFetcher {
   handleData(buf: ArrayBuffer): void {
     if (this.stopped) return;
     const frame = decodeFrame(buf);
-    if (!frame)
-      return this.fail(new P2PError('bad-request', 'The other browser sent a malformed frame.'));
+    if (!frame) return this.fail(new P2PError('bad-request', { reason: 'malformed' }));
     if (frame.kind === FrameKind.Manifest) return this.handleManifest(frame.offset, frame.payload);
     const expected = this.current?.index ?? this.requested[0];
     if (frame.index !== expected) {
-      return this.fail(
-        new P2PError(
-          'bad-request',
-          `The other browser sent piece ${frame.index}, which was not asked for.`,
-        ),
-      );
+      return this.fail(new P2PError('bad-request', { reason: 'out-of-place', piece: frame.index }));
     }
     if (!this.current) {
       this.requested.shift();
@@ -217,7 +211,7 @@ export class PieceFetcher {
       frame.offset !== piece.received ||
       piece.received + frame.payload.byteLength > piece.length
     ) {
-      return this.fail(new P2PError('bad-request', 'The other browser sent a piece out of order.'));
+      return this.fail(new P2PError('bad-request', { reason: 'out-of-place', piece: piece.index }));
     }
     // Used where it arrived, a view past the frame header: no buffer to allocate, no copy.
     piece.parts.push(frame.payload);
@@ -235,9 +229,7 @@ export class PieceFetcher {
       offset !== this.manifestReceived ||
       offset + payload.byteLength > manifest.byteLength
     ) {
-      return this.fail(
-        new P2PError('bad-request', 'The other browser sent an unexpected manifest.'),
-      );
+      return this.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
     }
     manifest.set(payload, offset);
     this.manifestReceived += payload.byteLength;
@@ -247,12 +239,7 @@ export class PieceFetcher {
     void check.then((ok) => {
       if (this.stopped) return;
       if (!ok) {
-        this.fail(
-          new P2PError(
-            'integrity',
-            'The other browser sent a piece list that does not match this link.',
-          ),
-        );
+        this.fail(new P2PError('integrity', { reason: 'manifest' }));
         return;
       }
       void this.fill();
@@ -269,7 +256,7 @@ export class PieceFetcher {
       if (this.stopped) return;
       if (result === 'corrupt') {
         trace('corrupt', this.peer, [index]);
-        this.fail(new P2PError('integrity', `The other browser sent piece ${index} corrupted.`));
+        this.fail(new P2PError('integrity', { reason: 'piece', piece: index }));
         return;
       }
       if (result === 'ok') {
@@ -282,7 +269,7 @@ export class PieceFetcher {
       this.fail(
         err instanceof P2PError
           ? err
-          : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }),
+          : new P2PError('storage-error', { reason: 'write' }, { cause: err }),
       );
     }
   }
@@ -357,7 +344,7 @@ export class PieceFetcher {
       this.fail(
         err instanceof P2PError
           ? err
-          : new P2PError('storage-error', 'Writing the file to disk failed.', { cause: err }),
+          : new P2PError('storage-error', { reason: 'write' }, { cause: err }),
       );
     } finally {
       this.requesting = false;

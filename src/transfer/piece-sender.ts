@@ -145,16 +145,14 @@ export class PieceSender {
         const later: number[] = [];
         for (const index of msg.pieces) {
           if (index >= this.source.meta.pieceCount || !this.source.has(index)) {
-            this.link.fail(
-              new P2PError('bad-request', `Piece ${index} was requested but does not exist here.`),
-            );
+            this.link.fail(new P2PError('bad-request', { reason: 'out-of-place', piece: index }));
             return true;
           }
           if (this.queued.has(index)) continue;
           const sends = this.sends.get(index) ?? 0;
           if (sends >= MAX_SENDS_PER_PIECE) {
             this.link.fail(
-              new P2PError('limit-exceeded', `Piece ${index} was requested too often.`),
+              new P2PError('limit-exceeded', { reason: 'repeated-piece', piece: index }),
             );
             return true;
           }
@@ -165,7 +163,7 @@ export class PieceSender {
             continue;
           }
           if (this.queue.length >= MAX_QUEUED_PIECES) {
-            this.link.fail(new P2PError('limit-exceeded', 'Too many pieces requested at once.'));
+            this.link.fail(new P2PError('limit-exceeded', { reason: 'too-many-pieces' }));
             return true;
           }
           this.queued.add(index);
@@ -201,7 +199,7 @@ export class PieceSender {
 
   private sendManifest(): void {
     if (this.manifestSent) {
-      this.link.fail(new P2PError('bad-request', 'The piece list was requested twice.'));
+      this.link.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
       return;
     }
     this.manifestSent = true;
@@ -231,7 +229,7 @@ export class PieceSender {
       this.link.fail(
         err instanceof P2PError
           ? err
-          : new P2PError('storage-error', 'The shared file could not be read.', { cause: err }),
+          : new P2PError('storage-error', { reason: 'read' }, { cause: err }),
       );
     } finally {
       this.pumping = false;
@@ -240,7 +238,7 @@ export class PieceSender {
 
   private async sendPiece(index: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
     if (data.byteLength !== pieceLength(this.source.meta, index)) {
-      throw new P2PError('storage-error', 'The shared file changed size since it was shared.');
+      throw new P2PError('storage-error', { reason: 'changed' });
     }
     if (this.corrupted < CORRUPT_FIRST_PIECES && !this.source.original && data.byteLength > 0) {
       this.corrupted++;

@@ -10,6 +10,7 @@ import type { FileInfo, ReceiveState, SeedingView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
 import { passwordField } from './password-field.js';
 import {
+  errorMessage,
   fileType,
   formatBytes,
   formatDuration,
@@ -168,9 +169,7 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
       const cancelled = state.error.code === 'cancelled';
       return html`${state.file ? fileDetails(state.file) : nothing}
       ${
-        cancelled
-          ? html`<p class="line">${state.error.message || 'Download cancelled.'}</p>`
-          : errorBlock(state.error)
+        cancelled ? html`<p class="line">${errorMessage(state.error)}</p>` : errorBlock(state.error)
       }
       ${
         state.retryable

@@ -1,8 +1,15 @@
 import { expect } from '@open-wc/testing';
+import { ERROR_CODES, type ErrorCode } from '../../protocol/errors.js';
+import { P2PError, errorData, type ErrorData } from '../errors.js';
+import { en } from './locales/en.js';
+import type { ErrorWords } from './locales/locale.js';
 import {
+  errorHeading,
+  errorMessage,
   formatBytes,
   formatDuration,
   formatSpeed,
+  peerStatus,
   peersSummary,
   percent,
   queueLine,
@@ -15,7 +22,6 @@ import {
   uploadedLine,
   waitLine,
 } from './text.js';
-import { waitFromMessage } from '../controllers/receive-controller.js';
 
 describe('widget text', () => {
   it('writes sizes in decimal units, as file managers do', () => {
@@ -33,12 +39,13 @@ describe('widget text', () => {
   });
 
   it('writes durations briefly', () => {
-    expect(formatDuration(0.4)).to.equal('0 s');
-    expect(formatDuration(59)).to.equal('59 s');
+    expect(formatDuration(0.4)).to.equal('0 sec');
+    expect(formatDuration(59)).to.equal('59 sec');
     expect(formatDuration(60)).to.equal('1 min');
-    expect(formatDuration(125)).to.equal('2 min 5 s');
-    expect(formatDuration(3600)).to.equal('1 h');
-    expect(formatDuration(3780)).to.equal('1 h 3 min');
+    expect(formatDuration(95)).to.equal('1 min 35 sec');
+    expect(formatDuration(125)).to.equal('2 min 5 sec');
+    expect(formatDuration(3600)).to.equal('1 hr');
+    expect(formatDuration(3780)).to.equal('1 hr 3 min');
   });
 
   it('never says 100% before the last byte, and handles empty files', () => {
@@ -59,14 +66,14 @@ describe('widget text', () => {
   });
 
   it('leaves failures to the alert and names a cancel', () => {
-    const error = { code: 'integrity', message: 'Damaged.' } as const;
+    const error = { code: 'integrity', reason: 'piece', piece: 3 } as const;
     expect(receiveAnnouncement({ phase: 'error', error, retryable: true, bytes: 0 })).to.deep.equal(
       ['', ''],
     );
     expect(
       receiveAnnouncement({
         phase: 'error',
-        error: { code: 'cancelled', message: '' },
+        error: { code: 'cancelled', reason: 'user' },
         retryable: true,
         bytes: 0,
       })[0],
@@ -78,23 +85,16 @@ describe('widget text', () => {
       'This file is protected by a password.',
       '',
     ]);
-    const wrong = { code: 'bad-password', message: 'Wrong.' } as const;
+    const wrong = { code: 'bad-password' } as const;
     expect(receiveAnnouncement({ phase: 'locked', error: wrong })).to.deep.equal(['', '']);
-    const limited = { code: 'rate-limited', message: 'Wait 5 seconds.' } as const;
+    const limited = { code: 'rate-limited', retryAfterMs: 5000 } as const;
     expect(receiveAnnouncement({ phase: 'locked', error: limited }, 4)).to.deep.equal(['', '']);
     expect(receiveAnnouncement({ phase: 'locked', error: limited }, null)).to.deep.equal(['', '']);
     expect(receiveAnnouncement({ phase: 'locked', error: limited }, 0)[0]).to.equal(
       'You can try the password again.',
     );
-    expect(waitLine(12)).to.equal('You can try again in 12 s.');
-    expect(waitLine(125)).to.equal('You can try again in 2 min 5 s.');
-  });
-
-  it("reads the wait out of the engine's rate-limited message", () => {
-    expect(waitFromMessage('Too many tries. Wait 12 seconds and try again.')).to.equal(12);
-    expect(waitFromMessage('Too many tries. Wait 1 second and try again.')).to.equal(1);
-    expect(waitFromMessage('Too many tries. Wait 3 minutes and try again.')).to.equal(180);
-    expect(waitFromMessage('Too many password tries for this share.')).to.equal(null);
+    expect(waitLine(12)).to.equal('You can try again in 12 sec.');
+    expect(waitLine(95)).to.equal('You can try again in 1 min 35 sec.');
   });
 
   it('says where a queued recipient stands and how many browsers it fetches from', () => {
@@ -169,5 +169,127 @@ describe('widget text', () => {
     expect(
       shareAnnouncement({ ...sharing, swarm: { ...quiet, seeds: 2, finished: 1 } }),
     ).to.deep.equal(['Link ready.', '2 sharing, 0 downloading, 0 waiting, 1 finished.']);
+  });
+});
+
+describe('failures in words', () => {
+  /** Every sentence a code's words can make, with and without its facts. */
+  function sentences(code: ErrorCode): string[] {
+    const words = en.errors[code] as ErrorWords<ErrorCode>;
+    const facts = {
+      retryAfterMs: 95_000,
+      sizeBytes: 2_000_000,
+      limitBytes: 1_000_000,
+      piece: 7,
+      host: 'share.example',
+      status: 502,
+    };
+    const reasons = Object.keys(words.reasons ?? {}) as ErrorData['reason'][];
+    return [undefined, ...reasons].flatMap((reason) =>
+      [{}, facts].map((params) => errorMessage({ code, reason, ...params } as ErrorData)),
+    );
+  }
+
+  it('words every code and every reason, with or without its facts', () => {
+    // The compiler checks that each code's table has exactly its reasons (see `Locale`); this
+    // checks that each of them says something whole.
+    for (const code of ERROR_CODES) {
+      expect(errorHeading({ code }), code).to.match(/^\S.*\S$/);
+      for (const sentence of sentences(code)) {
+        expect(sentence, code).to.match(/^\S.*[.?)]$/);
+        expect(sentence, code).not.to.match(/undefined|NaN|\[object/);
+      }
+    }
+    expect(Object.keys(en.errors).sort()).to.deep.equal([...ERROR_CODES].sort());
+  });
+
+  it('words each reason apart from its code, and a failure without one by its code', () => {
+    expect(errorHeading({ code: 'peer-vanished', reason: 'silent' })).to.equal(
+      'The connection was lost',
+    );
+    expect(errorMessage({ code: 'peer-vanished', reason: 'silent' })).to.equal(
+      'The other browser stopped responding.',
+    );
+    expect(errorMessage({ code: 'peer-vanished', reason: 'closed' })).to.equal(
+      'The other browser closed the connection.',
+    );
+    expect(errorMessage({ code: 'connection-failed', reason: 'handshake' })).to.equal(
+      'The other browser connected but did not finish the secure handshake in time.',
+    );
+    expect(errorMessage({ code: 'room-not-found' })).to.equal(
+      'This share does not exist any more: sharing was stopped, or the link expired.',
+    );
+  });
+
+  it('says how long to wait from the number of milliseconds, not rounded to minutes', () => {
+    expect(errorMessage({ code: 'rate-limited', retryAfterMs: 95_000 })).to.equal(
+      'Too many tries. Wait 1 min 35 sec and try again.',
+    );
+    expect(errorMessage({ code: 'rate-limited', retryAfterMs: 1_200 })).to.equal(
+      'Too many tries. Wait 2 sec and try again.',
+    );
+    expect(errorMessage({ code: 'rate-limited' })).to.equal(
+      'Too many tries. Wait a moment and try again.',
+    );
+  });
+
+  it('writes the sizes in a failure with the one byte formatter', () => {
+    const full = { code: 'storage-full', sizeBytes: 20 * 2 ** 20, limitBytes: 10 * 2 ** 20 };
+    expect(errorMessage(full as ErrorData)).to.equal(
+      `Not enough storage: the file needs ${formatBytes(20 * 2 ** 20)}, but only ${formatBytes(10 * 2 ** 20)} is free for this site.`,
+    );
+    expect(errorMessage(full as ErrorData))
+      .to.contain('21 MB')
+      .and.contain('10 MB');
+    expect(errorMessage({ code: 'file-too-large', sizeBytes: 3.2e12, limitBytes: 1.5e9 })).to.equal(
+      'The file is 3.2 TB, but this browser stores at most 1.5 GB for this site.',
+    );
+    expect(errorMessage({ code: 'file-too-large', sizeBytes: 2 ** 60 })).to.equal(
+      'The file is larger than this browser can handle.',
+    );
+  });
+
+  it('names the piece, the host and the status a failure is about', () => {
+    expect(errorMessage({ code: 'integrity', reason: 'piece', piece: 2 })).to.equal(
+      'The other browser sent piece 2 damaged.',
+    );
+    expect(
+      errorMessage({
+        code: 'server-unreachable',
+        reason: 'not-a-service',
+        host: 'share.example',
+        status: 404,
+      }),
+    ).to.equal(
+      "No sharing service answers at share.example (HTTP 404). Check the widget's server address.",
+    );
+  });
+
+  it('words a failed recipient from its error', () => {
+    const peer = { peerId: 'a', status: 'failed', bytes: 0, total: 1, speed: 0 } as const;
+    expect(peerStatus({ ...peer, error: { code: 'peer-vanished', reason: 'silent' } })).to.equal(
+      'Failed: The other browser stopped responding.',
+    );
+    expect(peerStatus(peer)).to.equal('Failed: The connection to the other browser was lost.');
+  });
+
+  it('carries data, not words, from the engine', () => {
+    const error = new P2PError('integrity', { reason: 'piece', piece: 4 });
+    expect(errorData(error)).to.deep.equal({ code: 'integrity', reason: 'piece', piece: 4 });
+    expect(error.message).to.equal('integrity (piece) piece=4');
+    const cause = new DOMException('gone', 'InvalidStateError');
+    const write = new P2PError('storage-error', { reason: 'write' }, { cause });
+    expect(write.message).to.equal('storage-error (write): gone');
+    expect(write.cause).to.equal(cause);
+  });
+
+  it('checks reasons and facts against their code when compiling', () => {
+    // @ts-expect-error: `malformed` is a reason of `bad-request`, not of `cancelled`.
+    expect(new P2PError('cancelled', { reason: 'malformed' }).code).to.equal('cancelled');
+    // @ts-expect-error: `cancelled` carries no piece.
+    expect(new P2PError('cancelled', { piece: 1 }).code).to.equal('cancelled');
+    // @ts-expect-error: a table that leaves out one of its code's reasons.
+    const partial: ErrorWords<'room-closed'> = { heading: '', text: '', reasons: { stopped: '' } };
+    expect(partial.heading).to.equal('');
   });
 });

@@ -1,8 +1,10 @@
 /**
- * Every word the widget shows or announces, and the formatting of sizes, speeds and durations,
- * in one place so translating the widget later touches one module. Pure functions, no DOM.
+ * Every word the widget shows or announces, in one place so translating the widget later touches
+ * one module: failures come from the locale's table (`locales/`), numbers from its `Intl`
+ * formatters; the other words are still here. Pure functions, no DOM.
  */
 import type { ErrorCode } from '../../protocol/errors.js';
+import type { ErrorData, ErrorReason } from '../errors.js';
 import type {
   PeerView,
   ReceiveState,
@@ -10,36 +12,46 @@ import type {
   ShareState,
   SwarmView,
 } from '../session/types.js';
+import { createFormat } from './format.js';
+import { en } from './locales/en.js';
+import type { Phrase } from './locales/locale.js';
 
-const UNITS = ['kB', 'MB', 'GB', 'TB'] as const;
+const locale = en;
+const format = createFormat(locale.tag);
 
 /** `1 byte`, `999 bytes`, `1.5 kB`, `64 MB`: decimal units, as file managers show them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '';
-  if (bytes < 1000) return bytes === 1 ? '1 byte' : `${Math.round(bytes)} bytes`;
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 999.95 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = value < 10 ? 1 : 0;
-  return `${value.toFixed(digits).replace(/\.0$/, '')} ${UNITS[unit]}`;
+export const formatBytes = format.bytes;
+
+/** `2.5 MB/s`; '' when nothing moves. */
+export const formatSpeed = format.speed;
+
+/** `8 sec`, `2 min 5 sec`, `1 hr 3 min`: short, because it changes every second. */
+export const formatDuration = format.duration;
+
+/**
+ * One code's words as read for a failure known only at run time. Each entry of the table was
+ * checked against its own code's reasons and facts where it was written.
+ */
+interface AnyCodeWords {
+  heading: string;
+  text: Phrase<ErrorCode>;
+  reasons?: Partial<Record<ErrorReason, Phrase<ErrorCode>>>;
 }
 
-export function formatSpeed(bytesPerSecond: number): string {
-  if (!(bytesPerSecond > 0)) return '';
-  return `${formatBytes(bytesPerSecond)}/s`;
+function wordsFor(code: ErrorCode): AnyCodeWords {
+  return locale.errors[code] as AnyCodeWords;
 }
 
-/** `8 s`, `2 min 5 s`, `1 h 3 min`: short, because it changes every second. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+/** A few words on what failed, shown above its sentence. */
+export function errorHeading(error: ErrorData): string {
+  return wordsFor(error.code).heading;
+}
+
+/** What failed, in a sentence made from the failure's code, reason and facts. */
+export function errorMessage(error: ErrorData): string {
+  const words = wordsFor(error.code);
+  const phrase = (error.reason && words.reasons?.[error.reason]) || words.text;
+  return typeof phrase === 'string' ? phrase : phrase(error, format);
 }
 
 /** Whole percent, never 100 before the last byte. */
@@ -58,36 +70,6 @@ export function shortHash(sha256: string): string {
   return sha256.length > 20 ? `${sha256.slice(0, 8)}…${sha256.slice(-8)}` : sha256;
 }
 
-const HEADINGS: Partial<Record<ErrorCode, string>> = {
-  'bad-request': 'That did not work',
-  'protocol-mismatch': 'Incompatible version',
-  'server-unreachable': 'Cannot reach the sharing service',
-  'room-not-found': 'This link has expired',
-  'room-closed': 'Sharing has ended',
-  'not-allowed': 'Not allowed',
-  'no-sources': 'Nobody is sharing this file right now',
-  'peer-not-found': 'The sender is gone',
-  'peer-vanished': 'The connection was lost',
-  'connection-failed': 'Could not connect',
-  tampered: 'The connection was tampered with',
-  integrity: 'The file arrived damaged',
-  'insecure-context': 'This page is not secure',
-  'invalid-link': 'This link is broken',
-  'storage-full': 'Not enough disk space',
-  'storage-error': 'Could not save the file',
-  'file-too-large': 'The file is too large',
-  'unsupported-browser': 'This browser cannot do that',
-  cancelled: 'Cancelled',
-  'bad-password': 'Wrong password',
-  'rate-limited': 'Too many attempts',
-  'limit-exceeded': 'Limit reached',
-  internal: 'Something went wrong',
-};
-
-export function errorHeading(code: ErrorCode): string {
-  return HEADINGS[code] ?? 'Something went wrong';
-}
-
 export function recipientName(index: number): string {
   return `Recipient ${index + 1}`;
 }
@@ -101,7 +83,7 @@ export function peerStatus(peer: PeerView): string {
     case 'done':
       return 'Done';
     case 'failed':
-      return `Failed: ${peer.error?.message ?? 'the connection was lost.'}`;
+      return `Failed: ${errorMessage(peer.error ?? { code: 'peer-vanished' })}`;
   }
 }
 

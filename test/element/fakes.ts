@@ -3,8 +3,7 @@
  * seam. They keep to the contract in src/session/types.ts (state, statechange, progress,
  * complete, error) and let a test drive states that need two real browsers to reach.
  */
-import { type ErrorBody } from '../../protocol/errors.js';
-import { P2PError } from '../../src/errors.js';
+import { P2PError, type ErrorData } from '../../src/errors.js';
 import {
   setSessionFactoryForTesting,
   type ReceiveSessionOptions,
@@ -37,6 +36,11 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** What a real session rejects with for the failure its state and `error` event report. */
+function rejection({ code, ...params }: ErrorData): P2PError {
+  return new P2PError(code, params);
+}
+
 abstract class FakeSession<S> extends EventTarget {
   abstract state: S;
   disposed = 0;
@@ -54,7 +58,7 @@ abstract class FakeSession<S> extends EventTarget {
     this.dispatchEvent(new CustomEvent('complete', { detail }));
   }
 
-  errorEvent(error: ErrorBody): void {
+  errorEvent(error: ErrorData): void {
     this.dispatchEvent(new CustomEvent('error', { detail: error }));
   }
 
@@ -92,16 +96,16 @@ export class FakeShareSession extends FakeSession<ShareState> implements ShareSe
   }
 
   /** Fails the way the real session does: error state, `error` event, then the rejection. */
-  fail(error: ErrorBody, how: { event?: boolean; reject?: boolean } = {}): void {
+  fail(error: ErrorData, how: { event?: boolean; reject?: boolean } = {}): void {
     this.set({ phase: 'error', file: this.file, error });
     if (how.event ?? true) this.errorEvent(error);
-    if (how.reject ?? true) this.pending?.reject(new P2PError(error.code, error.message));
+    if (how.reject ?? true) this.pending?.reject(rejection(error));
   }
 
   stop(): Promise<void> {
     this.stops++;
     if (this.state.phase === 'preparing') {
-      this.pending?.reject(new P2PError('cancelled', 'Sharing was stopped.'));
+      this.pending?.reject(new P2PError('cancelled', { reason: 'stopped' }));
     }
     this.set({ phase: 'stopped', file: this.file });
     return Promise.resolve();
@@ -159,23 +163,23 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   }
 
   /** Any other failure of `unlock()` (service unreachable, say): the session fails outright. */
-  failUnlockOutright(error: ErrorBody): void {
+  failUnlockOutright(error: ErrorData): void {
     this.set({ phase: 'error', error, retryable: false, bytes: 0 });
     this.errorEvent(error);
-    this.unlocking?.reject(new P2PError(error.code, error.message));
+    this.unlocking?.reject(rejection(error));
   }
 
   /** A wrong password or too many tries: locked again with the error, `error` once, rejected. */
-  failUnlock(error: ErrorBody): void {
+  failUnlock(error: ErrorData): void {
     this.set({ phase: 'locked', error });
     this.errorEvent(error);
-    this.unlocking?.reject(new P2PError(error.code, error.message));
+    this.unlocking?.reject(rejection(error));
   }
 
-  failLoad(error: ErrorBody, retryable = false): void {
+  failLoad(error: ErrorData, retryable = false): void {
     this.set({ phase: 'error', error, retryable, bytes: 0 });
     this.errorEvent(error);
-    this.loading?.reject(new P2PError(error.code, error.message));
+    this.loading?.reject(rejection(error));
   }
 
   download(): Promise<CompleteDetail> {
@@ -202,10 +206,10 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
     return detail;
   }
 
-  failDownload(error: ErrorBody, retryable: boolean, bytes = 0): void {
+  failDownload(error: ErrorData, retryable: boolean, bytes = 0): void {
     this.set({ phase: 'error', file: this.fileInfo(), error, retryable, bytes });
     this.errorEvent(error);
-    this.downloading?.reject(new P2PError(error.code, error.message));
+    this.downloading?.reject(rejection(error));
   }
 
   /** As the real session: the choice shows in the done state at once. */
@@ -225,10 +229,7 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
 
   cancel(): void {
     this.cancels++;
-    this.failDownload(
-      { code: 'cancelled', message: 'You cancelled the download. Resume to fetch the rest.' },
-      true,
-    );
+    this.failDownload({ code: 'cancelled', reason: 'user' }, true);
   }
 }
 

@@ -8,6 +8,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import '../../src/p2p-share.define.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../protocol/ids.js';
+import { P2PError } from '../../src/errors.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
 import { $, button, makeFile, maybe, record, settle, status, text } from './helpers.js';
 
@@ -216,10 +217,7 @@ describe('<p2p-share> passwords: receiving', () => {
     expect(session.unlocks, 'Enter submits').to.deep.equal(['guess']);
     expect(text(el)).to.contain('Checking the password…');
 
-    session.failUnlock({
-      code: 'bad-password',
-      message: 'That is not the password of this share.',
-    });
+    session.failUnlock({ code: 'bad-password' });
     await settle(el);
     const alert = $(el, '[role="alert"]');
     expect(alert.textContent).to.contain('Wrong password');
@@ -258,16 +256,18 @@ describe('<p2p-share> passwords: receiving', () => {
   it('rate-limited: shows how long to wait, disables Unlock and counts down, then allows a try', async () => {
     const [el, session] = await locked();
     await submit(el, 'guess-6');
-    const message = 'Too many tries. Wait 2 seconds and try again.';
-    session.failUnlock({ code: 'rate-limited', message });
+    session.failUnlock({ code: 'rate-limited', retryAfterMs: 2000 });
     await settle(el);
     const alert = $(el, '[role="alert"]');
+    const message = 'Too many tries. Wait 2 sec and try again.';
     expect(alert.textContent).to.contain('Too many attempts');
     expect(alert.textContent).to.contain(message);
-    expect(events.of('p2p-share-error')).to.deep.equal([{ code: 'rate-limited', message }]);
+    expect(events.of('p2p-share-error')).to.deep.equal([
+      { code: 'rate-limited', retryAfterMs: 2000, message },
+    ]);
     const unlock = button(el, 'Unlock');
     expect(unlock.disabled).to.equal(true);
-    expect($(el, '[part="wait"]').textContent).to.equal('You can try again in 2 s.');
+    expect($(el, '[part="wait"]').textContent).to.equal('You can try again in 2 sec.');
     await expect(el).to.be.accessible();
 
     // Enter does not submit while the only submit button is disabled.
@@ -278,7 +278,7 @@ describe('<p2p-share> passwords: receiving', () => {
     expect(session.unlocks).to.deep.equal(['guess-6']);
 
     await waitUntil(
-      () => $(el, '[part="wait"]').textContent === 'You can try again in 1 s.',
+      () => $(el, '[part="wait"]').textContent === 'You can try again in 1 sec.',
       'the wait does not count down',
       { timeout: 2500 },
     );
@@ -295,6 +295,31 @@ describe('<p2p-share> passwords: receiving', () => {
     session.unlocked(FILE);
     await settle(el);
     expect(button(el, 'Download')).to.be.instanceOf(HTMLButtonElement);
+  });
+
+  it('rate-limited: counts down the wait the service gave, to the second', async () => {
+    const [el, session] = await locked();
+    await submit(el, 'guess-6');
+    session.failUnlock({ code: 'rate-limited', retryAfterMs: 95_000 });
+    await settle(el);
+    expect($(el, '[role="alert"]').textContent).to.contain(
+      'Too many tries. Wait 1 min 35 sec and try again.',
+    );
+    expect($(el, '[part="wait"]').textContent).to.equal('You can try again in 1 min 35 sec.');
+    expect(events.of('p2p-share-error').map((e) => e.retryAfterMs)).to.deep.equal([95_000]);
+    expect(button(el, 'Unlock').disabled).to.equal(true);
+  });
+
+  it('rate-limited without a known wait: says so, and leaves Unlock enabled', async () => {
+    const [el, session] = await locked();
+    await submit(el, 'guess-6');
+    session.failUnlock({ code: 'rate-limited' });
+    await settle(el);
+    expect($(el, '[role="alert"]').textContent).to.contain(
+      'Too many tries. Wait a moment and try again.',
+    );
+    expect(maybe(el, '[part="wait"]')).to.equal(null);
+    expect(button(el, 'Unlock').disabled).to.equal(false);
   });
 
   it('download({ password }) unlocks, then downloads', async () => {
@@ -318,9 +343,11 @@ describe('<p2p-share> passwords: receiving', () => {
       (e: unknown) => e,
     );
     await settle(el);
-    expect(err).to.include({ code: 'bad-password', message: 'This share needs its password.' });
+    expect(err).to.be.instanceOf(P2PError);
+    expect(err).to.include({ code: 'bad-password' });
+    expect((err as P2PError).params).to.deep.equal({ reason: 'missing' });
     expect(events.of('p2p-share-error')).to.deep.equal([
-      { code: 'bad-password', message: 'This share needs its password.' },
+      { code: 'bad-password', reason: 'missing', message: 'This share needs its password.' },
     ]);
     expect(session.unlocks).to.deep.equal([]);
     expect(session.downloads).to.equal(0);
@@ -335,10 +362,7 @@ describe('<p2p-share> passwords: receiving', () => {
       (e: unknown) => e,
     );
     await waitUntil(() => session.unlocks.length === 1, 'download did not unlock first');
-    session.failUnlock({
-      code: 'bad-password',
-      message: 'That is not the password of this share.',
-    });
+    session.failUnlock({ code: 'bad-password' });
     const err = await pending;
     await settle(el);
     expect(err).to.include({ code: 'bad-password' });
@@ -351,11 +375,14 @@ describe('<p2p-share> passwords: receiving', () => {
   it('keeps the form up when the service cannot be reached, and tries again', async () => {
     const [el, session] = await locked();
     await submit(el, SECRET_WORD);
-    const error = { code: 'server-unreachable', message: 'Cannot reach the service.' } as const;
+    const error = { code: 'server-unreachable', reason: 'timeout' } as const;
     session.failUnlockOutright(error);
     await settle(el);
-    expect($(el, '[role="alert"]').textContent).to.contain('Cannot reach the sharing service');
-    expect(events.of('p2p-share-error')).to.deep.equal([error]);
+    const message = 'The sharing service did not answer in time.';
+    expect($(el, '[role="alert"]').textContent)
+      .to.contain('Cannot reach the sharing service')
+      .and.contain(message);
+    expect(events.of('p2p-share-error')).to.deep.equal([{ ...error, message }]);
     expect(button(el, 'Unlock').disabled).to.equal(false);
 
     await submit(el, SECRET_WORD);

@@ -94,7 +94,7 @@ describe('<p2p-share> receiving', () => {
     expect(bar.value).to.equal(600_000);
     expect(bar.max).to.equal(FILE.size);
     expect(bar.getAttribute('aria-label')).to.contain(FILE.name);
-    expect(text(el)).to.contain('600 kB of 1.5 MB · 40% · 300 kB/s · 3 s left');
+    expect(text(el)).to.contain('600 kB of 1.5 MB · 40% · 300 kB/s · 3 sec left');
     expect(status(el)).to.equal(`Downloading ${FILE.name}. 40%`);
     expect(events.of('p2p-share-progress')).to.deep.equal([
       { bytes: 600_000, total: FILE.size, peer: 'sharer-1' },
@@ -177,7 +177,7 @@ describe('<p2p-share> receiving', () => {
     const [el, session] = await ready();
     const pending = el.download();
     await settle(el);
-    const error = { code: 'peer-vanished', message: 'The sender went away.' } as const;
+    const error = { code: 'peer-vanished', reason: 'silent' } as const;
     session.failDownload(error, true, 700_000);
     const err = await pending.then(
       () => null,
@@ -185,10 +185,11 @@ describe('<p2p-share> receiving', () => {
     );
     await settle(el);
     expect(err).to.include({ code: 'peer-vanished' });
-    expect(events.of('p2p-share-error')).to.deep.equal([error]);
+    const message = 'The other browser stopped responding.';
+    expect(events.of('p2p-share-error')).to.deep.equal([{ ...error, message }]);
     const alert = $(el, '[role="alert"]');
     expect(alert.textContent).to.contain('The connection was lost');
-    expect(alert.textContent).to.contain('The sender went away.');
+    expect(alert.textContent).to.contain(message);
     await expect(el).to.be.accessible();
 
     button(el, 'Retry').click();
@@ -202,7 +203,7 @@ describe('<p2p-share> receiving', () => {
     const [el, session] = await ready();
     button(el, 'Download').click();
     await settle(el);
-    session.failDownload({ code: 'tampered', message: 'Someone altered the messages.' }, false);
+    session.failDownload({ code: 'tampered', reason: 'proof' }, false);
     await settle(el);
     expect($(el, '[role="alert"]').textContent).to.contain('tampered');
     expect([...el.shadowRoot!.querySelectorAll('button')]).to.have.length(0);
@@ -228,11 +229,14 @@ describe('<p2p-share> receiving', () => {
 
   it('explains an expired link from the metadata lookup, once, and retries the lookup', async () => {
     const [el, session] = await recipient();
-    session.failLoad({ code: 'room-not-found', message: 'This share has ended.' }, true);
+    session.failLoad({ code: 'room-not-found' }, true);
     await settle(el);
     expect($(el, '[role="alert"]').textContent).to.contain('This link has expired');
     expect(events.of('p2p-share-error')).to.deep.equal([
-      { code: 'room-not-found', message: 'This share has ended.' },
+      {
+        code: 'room-not-found',
+        message: 'This share does not exist any more: sharing was stopped, or the link expired.',
+      },
     ]);
     button(el, 'Retry').click();
     await waitUntil(() => fakes.receives.length === 2, 'retry did not look the link up again');
@@ -310,7 +314,7 @@ describe('<p2p-share> receiving', () => {
     expect(err).to.include({ code: 'bad-request' });
     expect(fakes.shares).to.have.length(0);
     expect(events.of('p2p-share-error').map((e) => e.code)).to.deep.equal(['bad-request']);
-    expect($(el, '[role="alert"]').textContent).to.contain('share link');
+    expect($(el, '[role="alert"]').dataset.code).to.equal('bad-request');
     expect(button(el, 'Download')).to.be.instanceOf(HTMLButtonElement);
   });
 

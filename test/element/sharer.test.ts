@@ -341,7 +341,7 @@ describe('<p2p-share> sharing', () => {
         peer({
           peerId: 'p4',
           status: 'failed',
-          error: { code: 'peer-vanished', message: 'The recipient left.' },
+          error: { code: 'peer-vanished', reason: 'closed' },
         }),
       ],
       uploaded: 1420,
@@ -356,14 +356,15 @@ describe('<p2p-share> sharing', () => {
       'Recipient 1 Connecting…',
       'Recipient 2 42% 2.5 MB/s',
       'Recipient 3 Done',
-      'Recipient 4 Failed: The recipient left.',
+      'Recipient 4 Failed: The other browser closed the connection.',
     ]);
     expect($<HTMLProgressElement>(el, 'li.peer progress').value).to.equal(420);
     expect(status(el)).to.contain('4 recipients: 1 connecting, 1 downloading, 1 done, 1 failed.');
     await expect(el).to.be.accessible();
     const peerFailure = {
       code: 'peer-vanished',
-      message: 'The recipient left.',
+      reason: 'closed',
+      message: 'The other browser closed the connection.',
       peer: 'p4',
     };
     expect(events.of('p2p-share-error')).to.deep.equal([peerFailure]);
@@ -415,7 +416,11 @@ describe('<p2p-share> sharing', () => {
     const el = await sharer();
     const pending = el.share(makeFile('a.txt', 'a'));
     await waitUntil(() => fakes.shares.length === 1);
-    const error = { code: 'server-unreachable', message: 'The service did not answer.' } as const;
+    const error = {
+      code: 'server-unreachable',
+      reason: 'unreachable',
+      host: 'share.example',
+    } as const;
     fakes.shares[0]!.fail(error);
     const rejection = await pending.then(
       () => null,
@@ -423,10 +428,12 @@ describe('<p2p-share> sharing', () => {
     );
     await settle(el);
     expect(rejection).to.include({ code: 'server-unreachable' });
-    expect(events.of('p2p-share-error')).to.deep.equal([error]);
+    const message =
+      'Could not reach the sharing service at share.example. Check your connection and try again.';
+    expect(events.of('p2p-share-error')).to.deep.equal([{ ...error, message }]);
     const alert = $(el, '[role="alert"]');
     expect(alert.textContent).to.contain('Cannot reach the sharing service');
-    expect(alert.textContent).to.contain('The service did not answer.');
+    expect(alert.textContent).to.contain(message);
     expect(button(el, 'Share another file')).to.be.instanceOf(HTMLButtonElement);
     await expect(el).to.be.accessible();
   });
@@ -435,21 +442,29 @@ describe('<p2p-share> sharing', () => {
     const el = await sharer();
     const pending = el.share(makeFile('a.txt', 'a'));
     await waitUntil(() => fakes.shares.length === 1);
-    fakes.shares[0]!.fail({ code: 'rate-limited', message: 'Slow down.' }, { event: false });
+    fakes.shares[0]!.fail({ code: 'rate-limited', retryAfterMs: 12_000 }, { event: false });
     await pending.catch(() => {});
     await settle(el);
     expect(events.of('p2p-share-error')).to.deep.equal([
-      { code: 'rate-limited', message: 'Slow down.' },
+      {
+        code: 'rate-limited',
+        retryAfterMs: 12_000,
+        message: 'Too many tries. Wait 12 sec and try again.',
+      },
     ]);
   });
 
   it('reports a failure while sharing (event only) once', async () => {
     const el = await sharer();
     const session = await sharing(el);
-    session.fail({ code: 'room-closed', message: 'The room was closed.' }, { reject: false });
+    session.fail({ code: 'room-closed', reason: 'expired' }, { reject: false });
     await settle(el);
     expect(events.of('p2p-share-error')).to.deep.equal([
-      { code: 'room-closed', message: 'The room was closed.' },
+      {
+        code: 'room-closed',
+        reason: 'expired',
+        message: 'This share expired on the sharing service. Share the file again for a new link.',
+      },
     ]);
     expect($(el, '[role="alert"]').textContent).to.contain('Sharing has ended');
   });
@@ -514,7 +529,7 @@ describe('<p2p-share> sharing', () => {
       const base = getComputedStyle($(el, '.base'));
       expect(base.backgroundColor).to.equal('rgb(29, 31, 35)');
       await expect(el).to.be.accessible();
-      fakes.shares[0]!.fail({ code: 'integrity', message: 'Damaged.' }, { reject: false });
+      fakes.shares[0]!.fail({ code: 'integrity', reason: 'remote' }, { reject: false });
       await settle(el);
       await expect(el).to.be.accessible();
     } finally {

@@ -394,7 +394,7 @@ describe('PieceFetcher + PieceSender', () => {
     await until(() => run.errors.length > 0, 5000, 'the fetcher to drop the source');
     expect(hit).to.be.greaterThan(0);
     expect(run.errors[0]!.code).to.equal('integrity');
-    expect(run.errors[0]!.message).to.contain('piece 2');
+    expect(run.errors[0]!.params).to.deep.equal({ reason: 'piece', piece: 2 });
     expectFailed(run.receiverSide, 'integrity');
     await until(
       () => run.download.has(0) && run.download.has(1),

@@ -17,6 +17,7 @@ async function expectTampered(promise: Promise<unknown>): Promise<void> {
   }
   expect(caught, 'should have been refused').to.be.instanceOf(P2PError);
   expect((caught as P2PError).code).to.equal('tampered');
+  expect((caught as P2PError).params).to.deep.equal({ reason: 'relay' });
 }
 
 describe('seal / open', () => {

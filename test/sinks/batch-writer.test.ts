@@ -197,7 +197,8 @@ describe('BatchWriter', () => {
     await writer.write(0, randomBytes(MiB));
     const error = (await rejection(writer.finish())) as P2PError;
     expect(error.code).to.equal('storage-error');
-    expect(error.message).to.contain('gone');
+    expect(error.params).to.deep.equal({ reason: 'write' });
+    expect((error.cause as DOMException).message).to.equal('gone');
   });
 
   it('abort wakes a waiting write with cancelled and aborts the stream', async () => {

@@ -155,7 +155,7 @@ describe('OPFS sink', () => {
     )) as P2PError;
     expect(error).to.be.instanceOf(P2PError);
     expect(error.code).to.equal('storage-full');
-    expect(error.message).to.contain('20 MiB').and.contain('10 MiB');
+    expect(error.params).to.deep.equal({ sizeBytes: 20 * MiB, limitBytes: 10 * MiB });
     expect(await opfsNames()).to.deep.equal([]);
   });
 
@@ -167,7 +167,7 @@ describe('OPFS sink', () => {
       openSink({ name: 'huge.bin', size: 200 * MiB, roomId: roomId(), prefer: 'opfs' }),
     )) as P2PError;
     expect(error.code).to.equal('file-too-large');
-    expect(error.message).to.contain('200 MiB').and.contain('100 MiB');
+    expect(error.params).to.deep.equal({ sizeBytes: 200 * MiB, limitBytes: 100 * MiB });
   });
 
   it('accepts a file that fits the reported free space', async () => {
@@ -288,5 +288,6 @@ describe('OPFS sink', () => {
       openSink({ name: 'x', size: 1, roomId: roomId(), prefer: 'opfs' }),
     )) as P2PError;
     expect(error.code).to.equal('unsupported-browser');
+    expect(error.params).to.deep.equal({ reason: 'no-opfs' });
   });
 });

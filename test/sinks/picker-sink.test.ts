@@ -132,12 +132,14 @@ describe('picker sink', () => {
     const error = (await rejection(openSink(options('picker')))) as P2PError;
     expect(error).to.be.instanceOf(P2PError);
     expect(error.code).to.equal('cancelled');
+    expect(error.params).to.deep.equal({ reason: 'no-location' });
   });
 
   it('reports a picker refused outside a gesture as not-allowed when the picker was asked for', async () => {
     pickerThrows('SecurityError');
     const error = (await rejection(openSink(options('picker')))) as P2PError;
     expect(error.code).to.equal('not-allowed');
+    expect(error.params).to.deep.equal({ reason: 'picker' });
   });
 
   it('reports a browser without a picker as unsupported-browser when the picker was asked for', async () => {
@@ -146,6 +148,7 @@ describe('picker sink', () => {
     );
     const error = (await rejection(openSink(options('picker')))) as P2PError;
     expect(error.code).to.equal('unsupported-browser');
+    expect(error.params).to.deep.equal({ reason: 'no-picker' });
   });
 
   it("'auto' outside a user gesture uses OPFS without showing a dialog", async () => {

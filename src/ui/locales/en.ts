@@ -1,0 +1,219 @@
+/**
+ * English: every failure the widget can show, by code and reason, with its facts (sizes, waits,
+ * pieces, hosts) formatted by `Intl` for `en`. The service's own English is never shown: a
+ * failure it reports is worded here from its code.
+ */
+import type { Locale } from './locale.js';
+
+export const en: Locale = {
+  tag: 'en',
+  errors: {
+    'bad-request': {
+      heading: 'That did not work',
+      text: 'The request was refused.',
+      reasons: {
+        malformed: 'The other browser sent a message this widget cannot read.',
+        'out-of-place': ({ piece }, f) =>
+          piece === undefined
+            ? 'The other browser sent a message out of place.'
+            : `The other browser sent a message about piece ${f.integer(piece)} out of place.`,
+        'several-files': 'Sharing several files at once is not supported yet. Choose one file.',
+        'no-file': 'No file was given to share.',
+        'already-sharing': 'A file is being shared already; stop sharing it first.',
+        'no-link': 'There is no share link on this page to download from.',
+        'recipient-page':
+          'This page is showing a share link; open the page without it to share a file.',
+        'not-ready': 'The share is not open yet. Wait until it is, then try again.',
+      },
+    },
+    'protocol-mismatch': {
+      heading: 'Incompatible version',
+      text: 'This widget and the other side run incompatible versions of p2p-share.',
+      reasons: {
+        service: 'The sharing service sent a reply this widget does not understand.',
+        peer: 'The other browser runs an incompatible version of p2p-share. Reload both pages.',
+        share: 'This share was made by an incompatible version of p2p-share.',
+      },
+    },
+    'server-unreachable': {
+      heading: 'Cannot reach the sharing service',
+      text: 'The sharing service cannot be reached. Check your connection and try again.',
+      reasons: {
+        unreachable: ({ host }) =>
+          host
+            ? `Could not reach the sharing service at ${host}. Check your connection and try again.`
+            : 'Could not reach the sharing service. Check your connection and try again.',
+        disconnected: 'Lost the connection to the sharing service.',
+        timeout: 'The sharing service did not answer in time.',
+        'not-a-service': ({ host, status }) => {
+          const where = host ? ` at ${host}` : '';
+          const answer = status === undefined ? '' : ` (HTTP ${status})`;
+          return `No sharing service answers${where}${answer}. Check the widget's server address.`;
+        },
+        script:
+          'Part of the widget could not be loaded from the sharing service. Check the connection and try again.',
+      },
+    },
+    'room-not-found': {
+      heading: 'This link has expired',
+      text: 'This share does not exist any more: sharing was stopped, or the link expired.',
+    },
+    'room-closed': {
+      heading: 'Sharing has ended',
+      text: 'The sharer stopped sharing this file.',
+      reasons: {
+        stopped: 'The sharer stopped sharing this file.',
+        expired: 'This share expired on the sharing service. Share the file again for a new link.',
+      },
+    },
+    'not-allowed': {
+      heading: 'Not allowed',
+      text: 'The sharing service does not allow this here.',
+      reasons: {
+        picker:
+          'The browser allows choosing where to save only right after a click, and not in every frame.',
+      },
+    },
+    'no-sources': {
+      heading: 'Nobody is sharing this file right now',
+      text: 'Nobody who has this file is online right now. Try again later.',
+    },
+    'peer-not-found': {
+      heading: 'The sender is gone',
+      text: 'The other browser is not in this share any more.',
+    },
+    'peer-vanished': {
+      heading: 'The connection was lost',
+      text: 'The connection to the other browser was lost.',
+      reasons: {
+        lost: 'The connection to the other browser was lost.',
+        closed: 'The other browser closed the connection.',
+        silent: 'The other browser stopped responding.',
+        left: 'The other browser left before the connection was made.',
+        reconnected: 'A new connection to the other browser replaced this one.',
+        'stopped-sharing': 'This browser stopped sharing the file.',
+        'peer-storage': 'The other browser could not store the file and ended the transfer.',
+      },
+    },
+    'connection-failed': {
+      heading: 'Could not connect',
+      text: 'Could not connect to the other browser (a firewall or network may block it).',
+      reasons: {
+        blocked:
+          'Could not establish a direct connection to the other browser (a firewall or network may block it).',
+        'no-reply': 'The other browser did not reply in time.',
+        timeout:
+          'Could not connect to the other browser in time (a firewall or network may block it).',
+        handshake: 'The other browser connected but did not finish the secure handshake in time.',
+      },
+    },
+    tampered: {
+      heading: 'The connection was tampered with',
+      text: 'A message between you and the other browser was altered on the way: the connection was refused.',
+      reasons: {
+        relay:
+          'A message relayed by the sharing service was altered, replayed or not sent by the other browser: the connection was refused.',
+        proof:
+          'The other browser could not prove it holds this link, or someone sits between you: the connection was refused.',
+        remote:
+          'The other browser refused the connection: a message between you was altered on the way or did not come from someone holding this link.',
+      },
+    },
+    integrity: {
+      heading: 'The file arrived damaged',
+      text: 'Part of the file arrived damaged.',
+      reasons: {
+        manifest: 'The other browser sent a piece list that does not match this link.',
+        piece: ({ piece }, f) =>
+          piece === undefined
+            ? 'The other browser sent a damaged piece.'
+            : `The other browser sent piece ${f.integer(piece)} damaged.`,
+        size: 'The saved file does not have the size that was shared. It was not kept.',
+        remote: 'The other browser found damaged data and ended the transfer.',
+      },
+    },
+    'insecure-context': {
+      heading: 'This page is not secure',
+      text: 'Sharing files needs a secure page. Open this page over https:// and try again.',
+    },
+    'invalid-link': {
+      heading: 'This link is broken',
+      text: 'This share link is incomplete or damaged. Ask the sender for the link again and copy all of it.',
+    },
+    'storage-full': {
+      heading: 'Not enough disk space',
+      text: ({ sizeBytes, limitBytes }, f) =>
+        sizeBytes === undefined || limitBytes === undefined
+          ? 'The disk, or the space this browser allows this site, is full.'
+          : `Not enough storage: the file needs ${f.bytes(sizeBytes)}, but only ${f.bytes(limitBytes)} is free for this site.`,
+    },
+    'storage-error': {
+      heading: 'Could not save the file',
+      text: 'The file could not be stored.',
+      reasons: {
+        open: "The browser's storage could not be opened.",
+        write: 'Writing the file to disk failed.',
+        read: 'The shared file could not be read any more (was it moved, changed or deleted?).',
+        changed: 'The shared file changed since it was shared.',
+      },
+    },
+    'file-too-large': {
+      heading: 'The file is too large',
+      text: ({ sizeBytes, limitBytes }, f) =>
+        sizeBytes === undefined || limitBytes === undefined
+          ? 'The file is larger than this browser can handle.'
+          : `The file is ${f.bytes(sizeBytes)}, but this browser stores at most ${f.bytes(limitBytes)} for this site.`,
+    },
+    'unsupported-browser': {
+      heading: 'This browser cannot do that',
+      text: 'This browser lacks something the widget needs.',
+      reasons: {
+        'no-picker': 'This browser cannot ask where to save a file.',
+        'no-opfs': 'This browser cannot store downloads on disk.',
+        'storage-denied': 'This browser does not let this page store files (a private window?).',
+        'no-download': 'There is no page to start the download from.',
+      },
+    },
+    cancelled: {
+      heading: 'Cancelled',
+      text: 'The transfer was cancelled.',
+      reasons: {
+        user: 'You cancelled the download. What arrived is kept: resume to fetch the rest.',
+        stopped: 'Sharing was stopped.',
+        replaced: 'Sharing was replaced before it started.',
+        closed: 'The download was closed.',
+        'no-location': 'No place to save the file was chosen.',
+        remote: 'The other browser cancelled the transfer.',
+      },
+    },
+    'bad-password': {
+      heading: 'Wrong password',
+      text: 'That is not the password of this share.',
+      reasons: {
+        missing: 'This share needs its password.',
+      },
+    },
+    'rate-limited': {
+      heading: 'Too many attempts',
+      text: ({ retryAfterMs }, f) =>
+        retryAfterMs === undefined || retryAfterMs <= 0
+          ? 'Too many tries. Wait a moment and try again.'
+          : `Too many tries. Wait ${f.duration(Math.ceil(retryAfterMs / 1000))} and try again.`,
+    },
+    'limit-exceeded': {
+      heading: 'Limit reached',
+      text: 'This share has reached a limit (too many people at once, say). Try again later.',
+      reasons: {
+        'repeated-piece': ({ piece }, f) =>
+          piece === undefined
+            ? 'The other browser asked for the same piece too often.'
+            : `The other browser asked for piece ${f.integer(piece)} too often.`,
+        'too-many-pieces': 'The other browser asked for too many pieces at once.',
+      },
+    },
+    internal: {
+      heading: 'Something went wrong',
+      text: 'Something unexpected went wrong. Reload the page and try again.',
+    },
+  },
+};
