@@ -26,6 +26,7 @@ interface TraceEntry {
 }
 
 const traceModule = (corruptFirstPieces: number) => `
+export const TEST_HOOKS = true;
 export const CORRUPT_FIRST_PIECES = ${corruptFirstPieces};
 export function trace(kind, peer, pieces) {
   (globalThis.__p2pTrace ??= []).push({ kind, peer, pieces: [...pieces], at: Date.now() });

@@ -2,7 +2,8 @@
 // chunks in dist/chunks/. Gzip is deterministic for a given input and level, so the check never
 // flakes. Rollup does not empty dist/, so chunks left by earlier builds (no longer imported by
 // the entry or its chunks) are listed as stale and not counted: a clean build has none.
-// It also checks the split between the two roles: the recipient's engine (the chunk that holds
+// It also checks that test-only modules are not shipped (no chunk's source map names them) and
+// the split between the two roles: the recipient's engine (the chunk that holds
 // src/session/receive-session.ts and what it imports) loads no sharer code, and the reverse, as
 // told by each chunk's source map.
 // Run after `npm run build`; exits 1 when a budget is exceeded, a role loads the other's code,
@@ -64,11 +65,14 @@ const ROLES = {
   sharer: 'src/session/share-session.ts',
 };
 
+/** Seams that only test builds fill in; the product's bundle must not carry them at all. */
+const TEST_ONLY = ['src/transfer/faults.ts'];
+
 /**
- * Failures for each role whose chunk, with everything it imports statically, was built from
- * the other role's engine module.
+ * Failures for each chunk built from a test-only module, and for each role whose chunk, with
+ * everything it imports statically, was built from the other role's engine module.
  */
-async function roleFailures(loaded) {
+async function sourceFailures(loaded) {
   const sources = new Map();
   for (const file of loaded.keys()) sources.set(file, await sourcesOf(file));
   const closure = (start) => {
@@ -85,6 +89,11 @@ async function roleFailures(loaded) {
     return seen;
   };
   const failures = [];
+  for (const [file, list] of sources) {
+    for (const module of TEST_ONLY.filter((m) => list.includes(m))) {
+      failures.push(`${file} ships the test-only ${module}`);
+    }
+  }
   for (const [role, module] of Object.entries(ROLES)) {
     const home = [...sources].find(([, list]) => list.includes(module))?.[0];
     if (!home) {
@@ -161,7 +170,7 @@ async function main() {
       `the bundle is ${kib(total)} gzipped in all, over its ${kib(TOTAL_BUDGET)} budget`,
     );
   }
-  failures.push(...(await roleFailures(loaded)));
+  failures.push(...(await sourceFailures(loaded)));
   for (const f of failures) console.error(`size budget: ${f}`);
   if (failures.length) {
     process.exitCode = 1;

@@ -5,6 +5,13 @@
  * a real browser rather than a mock.
  */
 
+/**
+ * Whether this build has its seams; every hooked line is guarded by it. The product's literal
+ * `false` lets the bundler drop those lines and this module (scripts/size-budget.mjs checks
+ * that no chunk of the product holds it).
+ */
+export const TEST_HOOKS: boolean = false;
+
 /** How many pieces, the first ones it serves on each link, a recipient seed corrupts. */
 export const CORRUPT_FIRST_PIECES: number = 0;
 

@@ -17,7 +17,7 @@ import {
 import { manifestBytes, pieceLength } from '../../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
 import type { Download, PieceParts } from './download.js';
-import { trace } from './faults.js';
+import { TEST_HOOKS, trace } from './faults.js';
 
 /**
  * How long a recipient that has part-way sources waits before asking a source `again` for a piece
@@ -255,12 +255,12 @@ export class PieceFetcher {
       const result = await this.download.accept(this.peer, index, parts);
       if (this.stopped) return;
       if (result === 'corrupt') {
-        trace('corrupt', this.peer, [index]);
+        if (TEST_HOOKS) trace('corrupt', this.peer, [index]);
         this.fail(new P2PError('integrity', { reason: 'piece', piece: index }));
         return;
       }
       if (result === 'ok') {
-        trace('verified', this.peer, [index]);
+        if (TEST_HOOKS) trace('verified', this.peer, [index]);
         this.events.onPiece(index, pieceLength(this.download.meta, index));
       }
       if (this.download.complete) return this.complete();
@@ -339,7 +339,9 @@ export class PieceFetcher {
         this.requested.push(...again);
         this.link.sendControl({ t: 'request', pieces: again, again: true });
       }
-      if (fresh.length + again.length > 0) trace('request', this.peer, [...fresh, ...again]);
+      if (TEST_HOOKS && fresh.length + again.length > 0) {
+        trace('request', this.peer, [...fresh, ...again]);
+      }
     } catch (err) {
       this.fail(
         err instanceof P2PError

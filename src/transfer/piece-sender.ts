@@ -17,7 +17,7 @@ import {
 } from '../../protocol/frames.js';
 import { pieceLength, type FileMeta } from '../../protocol/meta.js';
 import { HIGH_WATER, type PeerLink } from '../rtc/peer-link.js';
-import { CORRUPT_FIRST_PIECES } from './faults.js';
+import { CORRUPT_FIRST_PIECES, TEST_HOOKS } from './faults.js';
 import type { UploadPacer } from './pacer.js';
 
 export interface PieceSource {
@@ -240,7 +240,12 @@ export class PieceSender {
     if (data.byteLength !== pieceLength(this.source.meta, index)) {
       throw new P2PError('storage-error', { reason: 'changed' });
     }
-    if (this.corrupted < CORRUPT_FIRST_PIECES && !this.source.original && data.byteLength > 0) {
+    if (
+      TEST_HOOKS &&
+      this.corrupted < CORRUPT_FIRST_PIECES &&
+      !this.source.original &&
+      data.byteLength > 0
+    ) {
       this.corrupted++;
       data = data.slice();
       data[0]! ^= 0xff;
