@@ -3,19 +3,10 @@
  * seed alike), so the limit holds for the tab's uplink as a whole. Senders reserve bytes before
  * each frame and wait their turn; reservations are served in the order they were made.
  */
+import { realClock, type Clock } from './clock.js';
 
 /** Bytes that may leave at once after an idle spell, so small bursts are not delayed. */
 export const BURST_SECONDS = 0.25;
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 export class UploadPacer {
   private readonly rate: number;

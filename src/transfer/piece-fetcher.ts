@@ -16,6 +16,7 @@ import {
 } from '../../protocol/frames.js';
 import { manifestBytes, pieceLength } from '../../protocol/meta.js';
 import type { PeerLink } from '../rtc/peer-link.js';
+import { realClock, type Clock } from './clock.js';
 import type { Download, PieceParts } from './download.js';
 import { TEST_HOOKS, trace } from './faults.js';
 
@@ -97,13 +98,14 @@ export class PieceFetcher {
    * never: asked of it again only once nothing else it offers is left, and then with `again`.
    */
   private given: Float64Array | null = null;
-  /** Fills again when the earliest deferred piece may be asked for again. */
-  private ripen: ReturnType<typeof setTimeout> | null = null;
+  /** Waiting to fill again when the earliest deferred piece may be asked for again. */
+  private ripening = false;
 
   constructor(
     private readonly link: PeerLink,
     private readonly download: Download,
     private readonly events: FetcherEvents,
+    private readonly clock: Clock = realClock,
   ) {}
 
   private get peer(): string {
@@ -149,7 +151,7 @@ export class PieceFetcher {
         return true;
       }
       const given = (this.given ??= new Float64Array(count));
-      const now = performance.now();
+      const now = this.clock.now();
       for (const i of msg.pieces) {
         given[i] = now;
         // Not queued by the source: no frames of it will come. (One no longer requested, after
@@ -185,8 +187,6 @@ export class PieceFetcher {
   /** Stops fetching and gives unfinished pieces back to the download. */
   stop(): void {
     this.stopped = true;
-    if (this.ripen !== null) clearTimeout(this.ripen);
-    this.ripen = null;
     this.requested = [];
     this.current = null;
     this.download.release(this.peer);
@@ -299,7 +299,7 @@ export class PieceFetcher {
       const prefer = this.events.prefer ?? (() => true);
       // A deferred piece is asked for again once it had time to reach a part-way source of ours
       // (or, with none yet, for the recipient that got it to become one).
-      const now = performance.now();
+      const now = this.clock.now();
       const wait = given ? (this.events.trading?.() ? GIVEN_WAIT_MS : DEFERRED_GRACE_MS) : 0;
       let ripeAt = Infinity;
       const ripe = (i: number) => {
@@ -315,14 +315,12 @@ export class PieceFetcher {
         given ? [prefer, (i) => given[i] === 0] : [prefer],
         this.events.preferOnly?.() ?? false,
       );
-      if (pieces.length === 0 && ripeAt < Infinity && this.ripen === null) {
-        this.ripen = setTimeout(
-          () => {
-            this.ripen = null;
-            this.poke();
-          },
-          ripeAt - now + 1,
-        );
+      if (pieces.length === 0 && ripeAt < Infinity && !this.ripening) {
+        this.ripening = true;
+        void this.clock.sleep(ripeAt - now + 1).then(() => {
+          this.ripening = false;
+          if (!this.stopped && !this.completed) this.poke();
+        });
       }
       // Pieces the source deferred before are asked for again only now, and it must send them.
       const fresh = given ? pieces.filter((i) => given[i] === 0) : pieces;
@@ -356,8 +354,6 @@ export class PieceFetcher {
   private complete(): void {
     if (this.completed) return;
     this.completed = true;
-    if (this.ripen !== null) clearTimeout(this.ripen);
-    this.ripen = null;
     this.events.onComplete();
   }
 

@@ -12,6 +12,7 @@ import { HIGH_WATER, LOW_WATER, type PeerLink } from '../../src/rtc/peer-link.js
 import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import type { ReceiveState } from '../../src/session/types.js';
+import type { Clock } from '../../src/transfer/clock.js';
 import type { PieceSink } from '../../src/transfer/download.js';
 import { serviceUrl } from '../service-url.js';
 
@@ -55,6 +56,25 @@ export function until(check: () => boolean, timeoutMs = 5000, what = 'condition'
 }
 
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A clock that stands still until the test moves it; a sleep ends once it is moved far enough.
+ * It starts past 0, which the engine may use for "never".
+ */
+export function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 1000;
+  let sleepers: { until: number; wake: () => void }[] = [];
+  return {
+    now: () => now,
+    sleep: (ms) => new Promise((wake) => sleepers.push({ until: now + ms, wake })),
+    advance(ms) {
+      now += ms;
+      const due = sleepers.filter((s) => s.until <= now);
+      sleepers = sleepers.filter((s) => s.until > now);
+      for (const s of due) s.wake();
+    },
+  };
+}
 
 /**
  * For a suite against the real signalling service: looks its URL up before the suite, and undoes

@@ -3,7 +3,8 @@
  * senders share one limit, idle time earns only a short burst, and no limit means no waiting.
  */
 import { expect } from '@open-wc/testing';
-import { BURST_SECONDS, UploadPacer, type Clock } from '../../src/transfer/pacer.js';
+import type { Clock } from '../../src/transfer/clock.js';
+import { BURST_SECONDS, UploadPacer } from '../../src/transfer/pacer.js';
 
 /** A clock that moves only when a sender sleeps (as if each send waited its turn). */
 function fakeClock(): Clock & { slept: number[]; t: number } {

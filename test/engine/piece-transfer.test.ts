@@ -15,6 +15,7 @@ import {
 } from '../../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import type { FileMeta } from '../../protocol/meta.js';
+import type { Clock } from '../../src/transfer/clock.js';
 import { Download } from '../../src/transfer/download.js';
 import { prepareFile } from '../../src/transfer/manifest.js';
 import {
@@ -33,11 +34,13 @@ import {
   fakeLinkPair,
   fileOf,
   HIGH_WATER,
+  manualClock,
   MemorySink,
   MiB,
   PIECE,
   randomBytes,
   sha256Hex,
+  tick,
   until,
   type FakeLinkHooks,
 } from './helpers.js';
@@ -98,6 +101,8 @@ async function transfer(
     trading?: boolean;
     /** The fetcher's request window (FetcherEvents.windowBytes). */
     windowBytes?: number;
+    /** The fetcher's clock (real time when absent). */
+    clock?: Clock;
   } = {},
 ): Promise<Run> {
   const bytes = randomBytes(size);
@@ -122,16 +127,21 @@ async function transfer(
   const completions: number[] = [];
   let resolveDone!: () => void;
   const completed = new Promise<void>((resolve) => (resolveDone = resolve));
-  const fetcher = new PieceFetcher(receiverSide.asPeerLink(), download, {
-    trading: () => opts.trading ?? false,
-    ...(opts.windowBytes === undefined ? {} : { windowBytes: () => opts.windowBytes! }),
-    onPiece: (index) => verified.push(index),
-    onComplete: () => {
-      completions.push(performance.now());
-      resolveDone();
+  const fetcher = new PieceFetcher(
+    receiverSide.asPeerLink(),
+    download,
+    {
+      trading: () => opts.trading ?? false,
+      ...(opts.windowBytes === undefined ? {} : { windowBytes: () => opts.windowBytes! }),
+      onPiece: (index) => verified.push(index),
+      onComplete: () => {
+        completions.push(performance.now());
+        resolveDone();
+      },
+      onError: (error) => errors.push(error),
     },
-    onError: (error) => errors.push(error),
-  });
+    opts.clock,
+  );
   const sender = new PieceSender(
     sourceSide.asPeerLink(),
     source,
@@ -215,13 +225,13 @@ function stalledSource(pieceCount: number, has = (_: number) => true): PieceSour
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
-/** When the source received each of the run's requests from now on (performance.now()). */
-function requestTimes(run: Run): number[] {
+/** When, on `clock`, the fetcher sent each of the run's requests from now on. */
+function requestTimes(run: Run, clock: Clock): number[] {
   const times: number[] = [];
-  const handle = run.sourceSide.onControl;
-  run.sourceSide.onControl = (msg) => {
-    if (msg.t === 'request') times.push(performance.now());
-    handle(msg);
+  const send = run.receiverSide.sendControl.bind(run.receiverSide);
+  run.receiverSide.sendControl = (msg) => {
+    if (msg.t === 'request') times.push(clock.now());
+    send(msg);
   };
   return times;
 }
@@ -263,14 +273,19 @@ describe('PieceFetcher + PieceSender', () => {
     const ledger = new UploadLedger();
     const other = {};
     for (const i of [0, 1, 2]) ledger.add(i, other);
-    const run = await transfer(6 * PIECE, { ledger });
-    const requestedAt = requestTimes(run);
+    const clock = manualClock();
+    const start = clock.now();
+    const run = await transfer(6 * PIECE, { ledger, clock });
+    const requestedAt = requestTimes(run, clock);
     await until(() => run.verified.length === 3, 5000, 'pieces 3 to 5');
-    const deferredAt = performance.now();
-    await expectIntact(run);
     // No part-way source here yet: the deferred pieces are asked for again after the grace wait,
-    // in case the recipient that got them becomes one.
-    expect(requestedAt.at(-1)! - deferredAt).to.be.greaterThan(DEFERRED_GRACE_MS - 500);
+    // in case the recipient that got them becomes one. The clock stands still until moved: a
+    // request made too early is stamped with the time before the wait ended.
+    clock.advance(DEFERRED_GRACE_MS - 1);
+    await tick();
+    clock.advance(2);
+    await expectIntact(run);
+    expect(requestedAt.at(-1)).to.equal(start + DEFERRED_GRACE_MS + 1);
     const laters = run.sourceSide.controlsSent.filter((m) => m.t === 'later');
     expect(laters.flatMap((m) => (m.t === 'later' ? m.pieces : []))).to.deep.equal([0, 1, 2]);
     // Requests: plain for 0-5 first, then 0-2 again (logged as -1 - index).
@@ -301,15 +316,19 @@ describe('PieceFetcher + PieceSender', () => {
   it('with part-way sources besides, asks again for a deferred piece only after GIVEN_WAIT_MS', async () => {
     const ledger = new UploadLedger();
     ledger.add(1, {});
-    const run = await transfer(3 * PIECE, { ledger, trading: true });
-    const requestedAt = requestTimes(run);
+    const clock = manualClock();
+    const start = clock.now();
+    const run = await transfer(3 * PIECE, { ledger, trading: true, clock });
+    const requestedAt = requestTimes(run, clock);
     await until(() => run.verified.length === 2, 5000, 'pieces 0 and 2');
-    const deferredAt = performance.now();
     expect(run.requests.flat()).to.deep.equal([0, 1, 2]);
+    clock.advance(GIVEN_WAIT_MS - 1);
+    await tick();
+    clock.advance(2);
     await expectIntact(run);
-    // The one request after the first: piece 1 again, no sooner than the wait allows.
+    // The one request after the first: piece 1 again, once the wait has passed on the clock.
     expect(run.requests.flat()).to.deep.equal([0, 1, 2, -2]);
-    expect(requestedAt.at(-1)! - deferredAt).to.be.greaterThan(GIVEN_WAIT_MS - 500);
+    expect(requestedAt.at(-1)).to.equal(start + GIVEN_WAIT_MS + 1);
   });
 
   it('tops the request window up a batch at a time, never past the window', async () => {
