@@ -8,11 +8,10 @@
 import type { RoomKeys } from '../crypto/keys.js';
 import { P2PError, toP2PError } from '../errors.js';
 import type { SignalIn, SourcesReply, SwarmStats } from '../../protocol/signalling.js';
-import { PeerLink } from '../rtc/peer-link.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
-import { PieceFetcher, REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
-import { RateMeter } from './rate.js';
+import { REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
+import { openSource, type Source } from './fetch-source.js';
 
 /** Sources fetched from at once (the service may also cap it). */
 export const MAX_SOURCES = 4;
@@ -65,16 +64,6 @@ export interface SourceSetOptions {
   onRetry?: (peer: string) => void;
   /** Queued at `position` (1 = next); null once a source was assigned. */
   onQueue: (position: number | null) => void;
-}
-
-interface Source {
-  peerId: string;
-  link: PeerLink;
-  fetcher: PieceFetcher;
-  rate: RateMeter;
-  verified: number;
-  /** Whether its link opened. */
-  opened: boolean;
 }
 
 export class SourceSet {
@@ -293,67 +282,34 @@ export class SourceSet {
     ) {
       return;
     }
-    const link: PeerLink = new PeerLink({
-      role: 'offerer',
+    const source = openSource(peer, {
       roomId: this.opts.roomId,
-      localId: client.peerId,
-      remoteId: peer,
+      client,
       keys: this.opts.keys,
       iceServers: this.opts.iceServers,
-      pc: this.spare ?? undefined,
-      relay: (env) => client.signal(peer, env),
+      download,
       retired: this.retired,
+      pc: this.spare ?? undefined,
       connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
-      onOpen: () => {
-        source.opened = true;
-        this.opts.onOpen(peer);
-        fetcher.start();
-      },
-      onControl: (msg) => {
-        if (!fetcher.handleControl(msg)) {
-          link.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
-        }
-      },
-      onData: (data) => fetcher.handleData(data),
-      onClose: (error) => {
-        retire(this.retired, link.session);
-        this.lost(source, error);
-      },
-    });
-    this.spare = null;
-    const fetcher = new PieceFetcher(link, download, {
-      windowBytes: () => this.windowFor(source),
+      windowBytes: (self) => this.windowFor(self),
       // First what no part-way source of ours offers (those pieces are theirs to give). A
       // source with everything (the sharer, say) is asked for nothing else while a part-way
       // source offers it: the sharer's upload goes to pieces nobody else can give yet.
-      prefer: (i) => {
+      prefer: (self, i) => {
         for (const other of this.sources.values()) {
-          if (other !== source && !other.fetcher.whole && other.fetcher.offers(i)) return false;
+          if (other !== self && !other.fetcher.whole && other.fetcher.offers(i)) return false;
         }
         return true;
       },
-      preferOnly: (): boolean => fetcher.whole && this.trading(source),
-      trading: () => this.trading(source),
-      onPiece: (_index, bytes) => {
-        source.verified += bytes;
-        source.rate.add(source.verified);
-        this.opts.onPiece(peer);
-      },
+      trading: (self) => this.trading(self),
+      onOpen: () => this.opts.onOpen(peer),
+      onPiece: () => this.opts.onPiece(peer),
       onComplete: () => this.complete(),
-      onError: () => {
-        // The link closes with the same error; `lost` handles it once.
-      },
+      onClose: (self, error) => this.lost(self, error),
     });
-    const source: Source = {
-      peerId: peer,
-      link,
-      fetcher,
-      rate: new RateMeter(),
-      verified: 0,
-      opened: false,
-    };
+    this.spare = null;
     this.sources.set(peer, source);
-    link.start().catch((err: unknown) => link.fail(toP2PError(err)));
+    source.link.start().catch((err: unknown) => source.link.fail(toP2PError(err)));
   }
 
   /** A source's link closed before the file was complete: replace it. */
@@ -424,17 +380,5 @@ export class SourceSet {
     if (this.sources.size <= 1 && !this.crowded) return REQUEST_WINDOW_BYTES;
     const share = REQUEST_WINDOW_BYTES / this.sources.size;
     return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
-  }
-}
-
-/** Sessions remembered as ended, at most; the oldest are forgotten first. */
-const MAX_RETIRED = 64;
-
-function retire(retired: Set<string>, session: string | null): void {
-  if (session === null) return;
-  retired.add(session);
-  for (const old of retired) {
-    if (retired.size <= MAX_RETIRED) break;
-    retired.delete(old);
   }
 }
