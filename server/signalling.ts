@@ -5,7 +5,7 @@
  * assigned or a queue place given, releases and reports, with `assigned`, `queue` and coalesced
  * `swarm` events to the sockets concerned. Every message passes a per-socket rate limit; payloads
  * are validated at runtime; every failure is an error acknowledgement, never a throw. Room and
- * swarm state live in the store, not in this module.
+ * swarm state live in the store, and the swarm's rules in server/swarm/, not in this module.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -30,7 +30,9 @@ import {
 import { requestAllowed, type Config } from './config.js';
 import { TokenBucket } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
-import type { Role, RoomStore, SwarmUpdate } from './store/store.js';
+import type { Role, RoomStore } from './store/store.js';
+import { RoomSwarms, type SwarmUpdate } from './swarm/room-swarms.js';
+import { sameStats } from './swarm/steps.js';
 import { roomTokens, tokensMatch, type RoomTokens } from './tokens.js';
 
 export interface RelayMessage {
@@ -71,6 +73,8 @@ type SignallingSocket = Socket<
 export interface SignallingOptions {
   config: Config;
   store: RoomStore;
+  /** The rooms' swarms over `store`; made from it when absent. */
+  swarms?: RoomSwarms;
   logger: Logger;
   relayHook?: RelayHook;
   /** Checks room tokens at join; shared with the REST API that issues them. */
@@ -148,6 +152,7 @@ class SocketState {
 
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
   const { config, store, logger } = options;
+  const swarms = options.swarms ?? new RoomSwarms(store);
   const tokens =
     options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs });
   const io: SignallingServer = new Server(httpServer, {
@@ -370,7 +375,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     let update: SwarmUpdate | null = null;
     if (req.role === 'sharer') {
       await store.setSharerOnline(room.id, socket.id);
-      update = await store.setSeed(
+      update = await swarms.setSeed(
         room.id,
         socket.id,
         { have: 'all', seeding: true },
@@ -380,10 +385,10 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     if (!socket.connected) {
       // The socket left while we were busy; take it out again. Waiters its arrival served are
       // told, as of any source that vanishes: their links fail and they ask again.
-      const removal = await store.removeMember(room.id, socket.id);
+      const removal = await swarms.leave(room.id, socket.id);
       await store.setSharerOffline(room.id, socket.id);
       if (update) announce(room.id, update);
-      if (removal.update) announce(room.id, removal.update);
+      if (removal) announce(room.id, removal.result);
       return errorAck('not-allowed', 'The connection closed.');
     }
     socket.data.roomId = room.id;
@@ -391,7 +396,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     await socket.join(channel(room.id));
     // The newcomer hears the counts before its acknowledgement, from the room or on its own.
     if (!(update && announce(room.id, update))) {
-      const stats = await store.swarmStats(room.id);
+      const stats = await swarms.stats(room.id);
       if (stats) socket.emit('swarm', stats);
     }
     logger.info('room.joined', { room: roomTag(room.id), role: req.role });
@@ -416,7 +421,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   ): Promise<Ack<SourcesReply>> {
     const roomId = recipientOf(socket);
     if (typeof roomId !== 'string') return roomId;
-    const result = await store.requestSources(
+    const result = await swarms.requestSources(
       roomId,
       socket.id,
       { exclude: req.exclude ?? [], max: req.max },
@@ -441,7 +446,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   ): Promise<Ack> {
     const roomId = recipientOf(socket);
     if (typeof roomId !== 'string') return roomId;
-    const update = await store.setSeed(roomId, socket.id, status, config.swarmCapacity);
+    const update = await swarms.setSeed(roomId, socket.id, status, config.swarmCapacity);
     if (!update) return gone();
     announce(roomId, update);
     return { ok: true };
@@ -453,7 +458,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   ): Promise<Ack> {
     const roomId = recipientOf(socket);
     if (typeof roomId !== 'string') return roomId;
-    const update = await store.releaseSource(roomId, socket.id, msg.peerId);
+    const update = await swarms.release(roomId, socket.id, msg.peerId);
     if (!update) return gone();
     announce(roomId, update);
     return { ok: true };
@@ -465,7 +470,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   ): Promise<Ack> {
     const roomId = recipientOf(socket);
     if (typeof roomId !== 'string') return roomId;
-    const result = await store.reportSource(roomId, socket.id, msg.peerId, msg.reason);
+    const result = await swarms.report(roomId, socket.id, msg.peerId, msg.reason);
     if (!result) return gone();
     logger.info('swarm.reported', {
       room: roomTag(roomId),
@@ -523,10 +528,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     const { roomId, role } = socket.data;
     logger.debug('socket.disconnected', { sockets: io.engine.clientsCount });
     if (roomId === undefined) return;
-    const { partners, update } = await store.removeMember(roomId, socket.id);
+    const removal = await swarms.leave(roomId, socket.id);
     if (role === 'sharer') await store.setSharerOffline(roomId, socket.id);
+    const partners = removal?.partners ?? [];
     for (const partner of partners) io.to(partner).emit('peer-left', { peerId: socket.id });
-    if (update) announce(roomId, update);
+    if (removal) announce(roomId, removal.result);
     logger.info('room.left', {
       room: roomTag(roomId),
       role: role ?? 'recipient',
@@ -582,7 +588,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     const open = windows.get(roomId);
     windows.delete(roomId);
     if (!open?.dirty) return;
-    const stats = await store.swarmStats(roomId);
+    const stats = await swarms.stats(roomId);
     if (!stats || windows.has(roomId) || sameStats(stats, open.sent)) return;
     io.to(channel(roomId)).emit('swarm', stats);
     openWindow(roomId, stats);
@@ -597,15 +603,6 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   }
 
   return { io, closeRoom };
-}
-
-function sameStats(a: SwarmStats, b: SwarmStats): boolean {
-  return (
-    a.seeds === b.seeds &&
-    a.downloading === b.downloading &&
-    a.queued === b.queued &&
-    a.finished === b.finished
-  );
 }
 
 function versionMismatch(raw: unknown): ErrorAck | undefined {

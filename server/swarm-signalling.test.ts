@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Ack, SwarmStats } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
-import { emptySwarm } from './swarm.js';
+import { emptySwarm } from './swarm/state.js';
 import {
   ENVELOPE,
   join,
@@ -107,7 +107,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await request(r2, 'seed', { have: 'all', seeding: false }), { ok: true });
       assert.deepEqual(await r3Assigned, { sources: [sharerId] });
       assert.deepEqual(await r4Again, { position: 1 });
-      const swarm = await h.service.store.inspectSwarm(room.roomId);
+      const swarm = await h.service.swarms.inspect(room.roomId);
       assert.deepEqual(
         swarm?.assignments.map((a) => a.downloader),
         [r3.id],
@@ -374,7 +374,7 @@ describe('swarm and room lifetime', () => {
       clock = left + GRACE;
       assert.deepEqual(await closed, { reason: 'expired' });
       assert.equal((await fetch(`${h.url}/rooms/${room.roomId}`)).status, 404);
-      assert.equal(await h.service.store.inspectSwarm(room.roomId), null);
+      assert.equal(await h.service.swarms.inspect(room.roomId), null);
     } finally {
       for (const s of [sharer, seed, late]) s.disconnect();
     }
@@ -395,7 +395,7 @@ describe('swarm and room lifetime', () => {
     await request(c, 'seed', { have: 'all', seeding: false });
     for (const s of [sharer, ...sockets]) s.disconnect();
     await waitFor(async () => (await h.service.store.listMembers(room.roomId)).length === 0);
-    assert.deepEqual(await h.service.store.inspectSwarm(room.roomId), {
+    assert.deepEqual(await h.service.swarms.inspect(room.roomId), {
       ...emptySwarm(),
       finished: 1,
     });
@@ -416,7 +416,7 @@ describe('swarm and room lifetime', () => {
       });
       assert.equal(res.status, 204);
       await closed;
-      assert.equal(await h.service.store.inspectSwarm(room.roomId), null);
+      assert.equal(await h.service.swarms.inspect(room.roomId), null);
       assertError(await request(r, 'release', { peerId: sharer.id }), 'room-not-found');
       assertError(await request(r, 'sources', {}), 'room-not-found');
     } finally {

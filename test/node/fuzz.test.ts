@@ -523,7 +523,7 @@ describe('fuzzing the service', () => {
       assert.deepEqual(seenByVictims.get(victim), [], `victim ${i} received something`);
     }
     for (const roomId of [passwordRoom, openRoom]) {
-      assert.deepEqual(await h.service.store.swarmStats(roomId), {
+      assert.deepEqual(await h.service.swarms.stats(roomId), {
         seeds: 1,
         downloading: 0,
         queued: 0,
