@@ -77,7 +77,7 @@ export function createApp(options: AppOptions): Hono {
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return errorReply(c, err.status, err.code, err.message);
+      return errorReply(c, err.status, err.code, err.message, err.params);
     }
     logger.error('http.error', { kind: errorKind(err) });
     return errorReply(c, 500, 'internal', 'The service failed to handle this request.');
@@ -98,7 +98,7 @@ function roomRoutes(options: AppOptions): Hono {
   const resolveAddress = addressResolver(config);
   const client = (c: Context) =>
     rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for')));
-  const busy = () => tooManyRequests('The service is busy checking passwords', 1);
+  const busy = () => tooManyRequests('The service is busy checking passwords', 1_000);
 
   const rooms = new Hono();
 
@@ -118,10 +118,7 @@ function roomRoutes(options: AppOptions): Hono {
       const key = client(c);
       const verdict = creations.check(key);
       if (!verdict.allowed) {
-        throw tooManyRequests(
-          'Too many shares started from this address',
-          verdict.retryAfterSeconds,
-        );
+        throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
       }
       let passwordHash: string | undefined;
       if (body.passwordAuth !== undefined) {
@@ -174,13 +171,13 @@ function roomRoutes(options: AppOptions): Hono {
       // a map lookup each, never a turn of the thread pool.
       const key = client(c);
       const byAddress = triesByAddress.check(key);
-      if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterSeconds);
+      if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterMs);
       const room = await findRoom(store, c.req.param('id'));
       if (room.passwordHash === null) {
         throw new ApiError(400, 'bad-request', 'This share has no password.');
       }
       const byRoom = triesByRoom.check(room.id);
-      if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterSeconds);
+      if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterMs);
       let right: boolean;
       try {
         right = await hasher.verify(c.get('body').passwordAuth, room.passwordHash);

@@ -99,11 +99,12 @@ export class SocketPipeline {
         return;
       }
       logger.debug('socket.rejected', { event: 'any', code: 'rate-limited' });
+      const retryAfterMs = Math.ceil(state.bucket.msUntilToken());
       answer(
         socket,
         known,
         args,
-        errorAck('rate-limited', 'Too many messages; slow down and try again.'),
+        errorAck('rate-limited', 'Too many messages; slow down and try again.', { retryAfterMs }),
       );
       return;
     }
