@@ -4,6 +4,7 @@
  * store's; this module keeps only its rate-limit counters, and knows nothing of sockets beyond
  * the `onRoomClosed` callback it is given.
  */
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import {
   CreateRoomBodySchema,
@@ -224,10 +225,12 @@ function bearer(c: Context): string | undefined {
   return /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
 }
 
-/** The TCP peer of the request; absent when the app is called in memory (`app.request`). */
+/**
+ * The TCP peer of the request; absent when the app is called in memory (`app.request`), which
+ * has no connection and on which Hono's helper would throw.
+ */
 function peerAddress(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
+  return c.env === undefined ? undefined : getConnInfo(c).remote.address;
 }
 
 async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {

@@ -1,11 +1,13 @@
 /**
  * Small Hono middleware factories for the REST API: security headers, CORS and an origin guard
- * driven by `ALLOWED_ORIGINS`, and a JSON body reader that validates against a valibot schema.
+ * driven by `ALLOWED_ORIGINS`, and a JSON body reader that validates against a valibot schema;
+ * Hono's own middleware where it does the job, configured here.
  * Failures throw `ApiError`, which the app turns into the protocol's `{ error }` reply.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as v from 'valibot';
 import type { ErrorBody, ErrorCode, ErrorReply } from '../protocol/index.js';
@@ -62,15 +64,17 @@ export function errorReply(
   return c.json<ErrorReply>({ error: { code, message, ...params } }, status);
 }
 
-/** Headers every response carries. */
+/**
+ * Headers every response carries: Hono's secure headers, of which `X-Content-Type-Options:
+ * nosniff` and `Referrer-Policy: no-referrer` matter most here (share links carry their key in
+ * the fragment, which browsers strip from referrers anyway; no-referrer also keeps the room id in
+ * a path from leaking to third parties). A route's own header wins, so the widget's files keep
+ * their cross-origin resource policy. HSTS is left to whoever terminates TLS in front of the
+ * service: it binds a whole domain (and here its subdomains) to HTTPS, which is not this
+ * service's decision to make.
+ */
 export function securityHeaders(): MiddlewareHandler {
-  return async function securityHeaders(c, next) {
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    // Share links carry their key in the fragment, which browsers strip from referrers anyway;
-    // no-referrer also keeps the room id in a path from leaking to third parties.
-    c.header('Referrer-Policy', 'no-referrer');
-  };
+  return secureHeaders({ strictTransportSecurity: false, overwrite: false });
 }
 
 /**
