@@ -18,7 +18,7 @@ import {
   passwordAuthFor,
   recordEvents,
   request,
-  sleep,
+  settled,
   startService,
   tryPassword,
   type Harness,
@@ -284,7 +284,7 @@ describe('password rooms over REST and Socket.IO', () => {
       await request(intruder, 'signal', { to: sharerId, envelope: ENVELOPE }),
       'not-allowed',
     );
-    await sleep(100);
+    await settled([intruder, sharer]);
     assert.deepEqual(seen.get(sharer), []);
     assert.deepEqual(seen.get(intruder), []);
     assert.deepEqual(

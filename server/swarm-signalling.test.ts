@@ -9,15 +9,14 @@ import {
   nextEvent,
   recordEvents,
   request,
+  settled,
   sleep,
   startService,
+  SweepCountingStore,
   waitFor,
   type Client,
   type Harness,
 } from './test-support.js';
-
-/** Long enough for a stray event on localhost to have arrived. */
-const QUIET_MS = 150;
 
 function assertError(ack: Ack<object>, code: string, context = '') {
   assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
@@ -93,7 +92,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await r2Assigned, { sources: [sharerId] });
       assert.deepEqual(await r3Moved, { position: 1 });
       assert.deepEqual(await r4Moved, { position: 2 });
-      await sleep(QUIET_MS);
+      await settled([r1, r2, r3, r4]);
       const only = (socket: Client, kinds: string[]) =>
         seen.get(socket)!.filter(([event]) => kinds.includes(event));
       assert.deepEqual(only(r1, ['assigned', 'queue']), [], 'the one who released hears nothing');
@@ -188,8 +187,9 @@ describe('swarm over sockets', () => {
       const seen = recordEvents([r2, r3]);
       const r1Id = r1.id!;
       r1.disconnect();
+      // Gone from the store means its departure was handled, and all it caused was sent.
       await waitFor(async () => (await h.service.store.getMember(room.roomId, r1Id)) === null);
-      await sleep(QUIET_MS);
+      await settled([r2, r3]);
       for (const socket of [r2, r3]) {
         assert.deepEqual(
           seen.get(socket)!.filter(([event]) => event !== 'swarm'),
@@ -324,10 +324,16 @@ describe('swarm and room lifetime', () => {
   const SWEEP_MS = 20;
   let h: Harness;
   let clock = 1_700_000_000_000;
+  const store = new SweepCountingStore({
+    roomGraceMs: GRACE,
+    roomMaxAgeMs: MAX_AGE,
+    now: () => clock,
+  });
 
   before(async () => {
     h = await startService({
       config: { roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, sweepIntervalMs: SWEEP_MS },
+      store,
       now: () => clock,
     });
   });
@@ -351,7 +357,7 @@ describe('swarm and room lifetime', () => {
         async () => (await h.service.store.getRoom(room.roomId))?.sharerPeerId === null,
       );
       clock += GRACE * 2;
-      await sleep(SWEEP_MS * 3);
+      await store.nextSweep();
       const info = (await (await fetch(`${h.url}/rooms/${room.roomId}`)).json()) as {
         sharerOnline: boolean;
         expiresAt: number;

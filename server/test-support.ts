@@ -16,6 +16,7 @@ import {
 import { defaultConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { createService, type Service, type ServiceOptions } from './service.js';
+import { MemoryRoomStore } from './store/memory.js';
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 /** For sending what the types forbid. */
@@ -139,6 +140,41 @@ export function recordEvents(sockets: Socket[]): Map<Socket, [string, unknown][]
     socket.onAny((event: string, payload: unknown) => events.push([event, payload]));
   }
   return seen;
+}
+
+/**
+ * Resolves once every event the service sent these sockets before it handled this call has
+ * arrived, and everything they sent before it has been handled. Each socket in turn sends a
+ * relay to itself, which the service refuses with no other effect: one socket's events are
+ * handled in order and one connection delivers in order, so the refusal comes back after both.
+ * List the sockets whose messages cause events before those that receive them. A check that
+ * nothing arrived then holds with no wait that a loaded machine could outlast.
+ */
+export async function settled(sockets: Socket[]): Promise<void> {
+  for (const socket of sockets) {
+    for (;;) {
+      const ack = await request(socket, 'signal', { to: socket.id, envelope: ENVELOPE });
+      // A refusal for rate is answered at once, ahead of the socket's queue: wait and ask again.
+      if (ack.ok || ack.error.code !== 'rate-limited') break;
+      await sleep(ack.error.retryAfterMs ?? 10);
+    }
+  }
+}
+
+/** A memory store that counts its sweeps, so a test can wait for one that read the clock as set. */
+export class SweepCountingStore extends MemoryRoomStore {
+  sweeps = 0;
+
+  override async sweep(): Promise<string[]> {
+    this.sweeps++;
+    return super.sweep();
+  }
+
+  /** Resolves after a sweep that began after this call (and so saw the clock as it is now). */
+  async nextSweep(): Promise<void> {
+    const before = this.sweeps;
+    await waitFor(() => this.sweeps > before);
+  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
