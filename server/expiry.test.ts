@@ -6,6 +6,7 @@ import {
   nextEvent,
   request,
   sleep,
+  startClockedService,
   startService,
   SweepCountingStore,
   waitFor,
@@ -18,19 +19,15 @@ const SWEEP_MS = 20;
 
 describe('room expiry', () => {
   let h: Harness;
+  let store: SweepCountingStore;
   let clock = 0;
-  const store = new SweepCountingStore({
-    roomGraceMs: GRACE,
-    roomMaxAgeMs: MAX_AGE,
-    now: () => clock,
-  });
 
   before(async () => {
-    h = await startService({
-      config: { roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, sweepIntervalMs: SWEEP_MS },
-      store,
-      now: () => clock,
-    });
+    ({ h, store } = await startClockedService(() => clock, {
+      roomGraceMs: GRACE,
+      roomMaxAgeMs: MAX_AGE,
+      sweepIntervalMs: SWEEP_MS,
+    }));
   });
   beforeEach(() => {
     clock = 1_700_000_000_000;

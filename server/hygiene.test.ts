@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import * as v from 'valibot';
-import { ErrorReplySchema, PROTOCOL_VERSION, randomId, type Ack } from '../protocol/index.js';
+import { ErrorReplySchema, PROTOCOL_VERSION, randomId } from '../protocol/index.js';
 import { createHasher, type Hasher } from './password.js';
 import { DEMO_CSP } from './static.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   nextEvent,
@@ -24,11 +25,6 @@ const START = 1_700_000_000_000;
 
 async function errorOf(res: Response) {
   return v.parse(ErrorReplySchema, await res.json()).error;
-}
-
-function assertError(ack: Ack<object>, code: string) {
-  assert.equal(ack.ok, false, JSON.stringify(ack));
-  if (!ack.ok) assert.equal(ack.error.code, code);
 }
 
 const createRoom = (url: string, headers: Record<string, string> = {}, meta = META) =>

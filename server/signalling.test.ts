@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
-import { LIMITS, PROTOCOL_VERSION, type Ack } from '../protocol/index.js';
+import { LIMITS, PROTOCOL_VERSION } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { MemoryRoomStore } from './store/memory.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   nextEvent,
@@ -26,11 +27,6 @@ const isEmpty = (x: unknown) =>
   !Array.isArray(x) &&
   !Buffer.isBuffer(x) &&
   Object.keys(x).length === 0;
-
-function assertError(ack: Ack<object>, code: string, context = '') {
-  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
-  if (!ack.ok) assert.equal(ack.error.code, code, context);
-}
 
 describe('signalling', () => {
   let h: Harness;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Ack, SwarmStats } from '../protocol/index.js';
+import type { SwarmStats } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
 import { emptySwarm } from './swarm/state.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   nextEvent,
@@ -11,17 +12,13 @@ import {
   request,
   settled,
   sleep,
+  startClockedService,
   startService,
-  SweepCountingStore,
+  type SweepCountingStore,
   waitFor,
   type Client,
   type Harness,
 } from './test-support.js';
-
-function assertError(ack: Ack<object>, code: string, context = '') {
-  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
-  if (!ack.ok) assert.equal(ack.error.code, code, context);
-}
 
 const stats = (seeds: number, downloading: number, queued: number, finished: number) =>
   ({ seeds, downloading, queued, finished }) satisfies SwarmStats;
@@ -323,19 +320,15 @@ describe('swarm and room lifetime', () => {
   const MAX_AGE = 600_000;
   const SWEEP_MS = 20;
   let h: Harness;
+  let store: SweepCountingStore;
   let clock = 1_700_000_000_000;
-  const store = new SweepCountingStore({
-    roomGraceMs: GRACE,
-    roomMaxAgeMs: MAX_AGE,
-    now: () => clock,
-  });
 
   before(async () => {
-    h = await startService({
-      config: { roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, sweepIntervalMs: SWEEP_MS },
-      store,
-      now: () => clock,
-    });
+    ({ h, store } = await startClockedService(() => clock, {
+      roomGraceMs: GRACE,
+      roomMaxAgeMs: MAX_AGE,
+      sweepIntervalMs: SWEEP_MS,
+    }));
   });
   after(() => h.close());
 

@@ -3,6 +3,7 @@
  * socket.io-client connections, and small helpers to await (or rule out) events. Everything a
  * harness opens, its `close()` ends, so test files finish by themselves.
  */
+import assert from 'node:assert/strict';
 import { hkdfSync } from 'node:crypto';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
@@ -91,6 +92,21 @@ export async function startService(
       await service.close();
     },
   };
+}
+
+/** Starts a service whose rooms live by `now`, with a store that counts its sweeps. */
+export async function startClockedService(
+  now: () => number,
+  lifetime: Pick<Config, 'roomGraceMs' | 'roomMaxAgeMs' | 'sweepIntervalMs'>,
+): Promise<{ h: Harness; store: SweepCountingStore }> {
+  const store = new SweepCountingStore({ ...lifetime, now });
+  return { h: await startService({ config: lifetime, store, now }), store };
+}
+
+/** Asserts that an acknowledgement is the refusal `code`. */
+export function assertError(ack: Ack<object>, code: string, context = ''): void {
+  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
+  if (!ack.ok) assert.equal(ack.error.code, code, context);
 }
 
 /** Emits and awaits the acknowledgement (rejects after `ms`). */
@@ -221,7 +237,7 @@ export function tryPassword(
 /**
  * Sends as a patient client would: while the service answers that it is busy hashing passwords
  * (a storm of other tries still draining; such an answer counts as no guess), waits the
- * `Retry-After` it names and sends again, ten times at most. Any other answer is returned.
+ * `retryAfterMs` it names and sends again, ten times at most. Any other answer is returned.
  */
 export async function whileHasherBusy(send: () => Promise<Response>): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
@@ -230,9 +246,8 @@ export async function whileHasherBusy(send: () => Promise<Response>): Promise<Re
     const body = (await res
       .clone()
       .json()
-      .catch(() => null)) as { error?: { message?: string } } | null;
+      .catch(() => null)) as { error?: { message?: string; retryAfterMs?: number } } | null;
     if (!body?.error?.message?.includes('busy checking passwords')) return res;
-    const wait = Number(res.headers.get('retry-after')) || 1;
-    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    await sleep(body.error.retryAfterMs ?? 1_000);
   }
 }

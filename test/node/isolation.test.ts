@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PEER_ID_PATTERN, PROTOCOL_VERSION, randomId, type Ack } from '../../protocol/index.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   passwordAuthFor,
@@ -21,11 +22,6 @@ import {
   type Harness,
 } from '../../server/test-support.js';
 import { sealedExchange } from './support.js';
-
-function assertError(ack: Ack<object>, code: string, context = '') {
-  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
-  if (!ack.ok) assert.equal(ack.error.code, code, context);
-}
 
 describe('isolation between rooms', () => {
   let h: Harness;
