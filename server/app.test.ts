@@ -298,6 +298,7 @@ describe('static files', () => {
     await writeFile(joinPath(dist, '.secret'), 'hidden');
     await writeFile(joinPath(demo, 'index.html'), '<!doctype html><title>demo</title>');
     await writeFile(joinPath(demo, 'host.css'), 'body{}');
+    await writeFile(joinPath(demo, '.env'), 'SECRET=1');
     await writeFile(joinPath(root, 'secret.txt'), 'outside');
     h = await startService({ staticDirs: { distDir: dist, demoDir: demo } });
   });
@@ -368,6 +369,7 @@ describe('static files', () => {
       '/chunks/..%2F.secret',
       '/chunks/..%2Fp2p-share.js',
       '/demo/',
+      '/demo/.env',
       '/demo/missing.css',
       '/chunks/missing.js',
     ]) {
@@ -384,6 +386,11 @@ describe('static files', () => {
       assert.equal(res.status, 404);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
       assert.equal((await fetch(`${empty.url}/`)).status, 404);
+      // A chunk is cached for good once found; a missing one must not be.
+      const chunk = await fetch(`${empty.url}/chunks/sink-AbC123.js`);
+      assert.equal(chunk.status, 404);
+      assert.equal(chunk.headers.get('access-control-allow-origin'), '*');
+      assert.equal(chunk.headers.get('cache-control'), null);
     } finally {
       await empty.close();
     }

@@ -4,6 +4,7 @@
  * store's; this module keeps only its rate-limit counters, and knows nothing of sockets beyond
  * the `onRoomClosed` callback it is given.
  */
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import {
   CreateRoomBodySchema,
@@ -77,7 +78,7 @@ export function createApp(options: AppOptions): Hono {
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return errorReply(c, err.status, err.code, err.message);
+      return errorReply(c, err.status, err.code, err.message, err.params);
     }
     logger.error('http.error', { kind: errorKind(err) });
     return errorReply(c, 500, 'internal', 'The service failed to handle this request.');
@@ -98,7 +99,7 @@ function roomRoutes(options: AppOptions): Hono {
   const resolveAddress = addressResolver(config);
   const client = (c: Context) =>
     rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for')));
-  const busy = () => tooManyRequests('The service is busy checking passwords', 1);
+  const busy = () => tooManyRequests('The service is busy checking passwords', 1_000);
 
   const rooms = new Hono();
 
@@ -118,10 +119,7 @@ function roomRoutes(options: AppOptions): Hono {
       const key = client(c);
       const verdict = creations.check(key);
       if (!verdict.allowed) {
-        throw tooManyRequests(
-          'Too many shares started from this address',
-          verdict.retryAfterSeconds,
-        );
+        throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
       }
       let passwordHash: string | undefined;
       if (body.passwordAuth !== undefined) {
@@ -174,13 +172,13 @@ function roomRoutes(options: AppOptions): Hono {
       // a map lookup each, never a turn of the thread pool.
       const key = client(c);
       const byAddress = triesByAddress.check(key);
-      if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterSeconds);
+      if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterMs);
       const room = await findRoom(store, c.req.param('id'));
       if (room.passwordHash === null) {
         throw new ApiError(400, 'bad-request', 'This share has no password.');
       }
       const byRoom = triesByRoom.check(room.id);
-      if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterSeconds);
+      if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterMs);
       let right: boolean;
       try {
         right = await hasher.verify(c.get('body').passwordAuth, room.passwordHash);
@@ -227,10 +225,12 @@ function bearer(c: Context): string | undefined {
   return /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
 }
 
-/** The TCP peer of the request; absent when the app is called in memory (`app.request`). */
+/**
+ * The TCP peer of the request; absent when the app is called in memory (`app.request`), which
+ * has no connection and on which Hono's helper would throw.
+ */
 function peerAddress(c: Context): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress;
+  return c.env === undefined ? undefined : getConnInfo(c).remote.address;
 }
 
 async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {

@@ -6,26 +6,28 @@ import {
   nextEvent,
   request,
   sleep,
+  startClockedService,
   startService,
+  SweepCountingStore,
   waitFor,
   type Harness,
 } from './test-support.js';
-import { MemoryRoomStore } from './store/memory.js';
 
 const GRACE = 60_000;
 const MAX_AGE = 600_000;
-/** Real time for the sweeper to have run after the fake clock moved. */
 const SWEEP_MS = 20;
 
 describe('room expiry', () => {
   let h: Harness;
+  let store: SweepCountingStore;
   let clock = 0;
 
   before(async () => {
-    h = await startService({
-      config: { roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, sweepIntervalMs: SWEEP_MS },
-      now: () => clock,
-    });
+    ({ h, store } = await startClockedService(() => clock, {
+      roomGraceMs: GRACE,
+      roomMaxAgeMs: MAX_AGE,
+      sweepIntervalMs: SWEEP_MS,
+    }));
   });
   beforeEach(() => {
     clock = 1_700_000_000_000;
@@ -47,7 +49,7 @@ describe('room expiry', () => {
     const left = clock;
 
     clock = left + GRACE - 1;
-    await sleep(SWEEP_MS * 3);
+    await store.nextSweep();
     assert.equal(await status(room.roomId), 200, 'still there just before the grace period ends');
 
     const closed = nextEvent(recipient, 'room-closed');
@@ -64,7 +66,7 @@ describe('room expiry', () => {
     const createdAt = clock;
 
     clock = createdAt + MAX_AGE - 1;
-    await sleep(SWEEP_MS * 3);
+    await store.nextSweep();
     assert.equal(await status(room.roomId), 200);
 
     const closed = nextEvent(sharer, 'room-closed');
@@ -97,7 +99,7 @@ describe('room expiry', () => {
     const again = await h.connect();
     await join(again, room.roomId, 'sharer', room.sharerToken);
     clock += GRACE * 2;
-    await sleep(SWEEP_MS * 3);
+    await store.nextSweep();
     assert.equal(await status(room.roomId), 200);
     again.disconnect();
   });
@@ -121,20 +123,14 @@ describe('room expiry', () => {
   });
 
   test('the sweeper runs while listening and stops on close', async () => {
-    let sweeps = 0;
-    class CountingStore extends MemoryRoomStore {
-      override async sweep() {
-        sweeps++;
-        return super.sweep();
-      }
-    }
-    const store = new CountingStore({ roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE });
-    const other = await startService({ config: { sweepIntervalMs: SWEEP_MS }, store });
-    await waitFor(() => sweeps >= 2);
+    const counting = new SweepCountingStore({ roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE });
+    const other = await startService({ config: { sweepIntervalMs: SWEEP_MS }, store: counting });
+    await waitFor(() => counting.sweeps >= 2);
     await other.close();
-    const atClose = sweeps;
+    const atClose = counting.sweeps;
+    // Nothing can mark the absence of a timer; five of its intervals without a sweep will do.
     await sleep(SWEEP_MS * 5);
-    assert.equal(sweeps, atClose);
+    assert.equal(counting.sweeps, atClose);
     assert.equal(other.service.httpServer.listening, false);
   });
 });

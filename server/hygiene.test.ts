@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import * as v from 'valibot';
-import { ErrorReplySchema, PROTOCOL_VERSION, randomId, type Ack } from '../protocol/index.js';
+import { ErrorReplySchema, PROTOCOL_VERSION, randomId } from '../protocol/index.js';
 import { createHasher, type Hasher } from './password.js';
 import { DEMO_CSP } from './static.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   nextEvent,
@@ -24,11 +25,6 @@ const START = 1_700_000_000_000;
 
 async function errorOf(res: Response) {
   return v.parse(ErrorReplySchema, await res.json()).error;
-}
-
-function assertError(ack: Ack<object>, code: string) {
-  assert.equal(ack.ok, false, JSON.stringify(ack));
-  if (!ack.ok) assert.equal(ack.error.code, code);
 }
 
 const createRoom = (url: string, headers: Record<string, string> = {}, meta = META) =>
@@ -117,8 +113,14 @@ describe('rooms created per address', () => {
       const error = await errorOf(refused);
       assert.equal(error.code, 'rate-limited');
       assert.match(error.message, /wait 40 seconds/);
+      assert.equal(error.retryAfterMs, 40_000);
+      // The body says the wait exactly; the header and the message round it up.
+      clock += 500;
+      const later = await createRoom(h.url);
+      assert.equal(later.headers.get('retry-after'), '40');
+      assert.equal((await errorOf(later)).retryAfterMs, 39_500);
       assert.equal(await h.service.store.countRooms(), 3);
-      clock += 40_000;
+      clock += 39_500;
       assert.equal((await createRoom(h.url)).status, 201);
     } finally {
       await h.close();
@@ -186,13 +188,17 @@ describe('message rate per socket', () => {
         Array.from({ length: 15 }, () => request(socket, 'sources', {})),
       );
       // The join took one token; nine more answer (ten if one refilled meanwhile), the rest
-      // are refused.
+      // are refused, each saying how long until the next token: at most 500 ms at 2 a second.
       const answered = acks.filter((a) => !a.ok && a.error.code === 'no-sources').length;
-      const refused = acks.filter((a) => !a.ok && a.error.code === 'rate-limited').length;
+      const refusals = acks.flatMap((a) => (!a.ok && a.error.code === 'rate-limited' ? [a] : []));
       assert.ok(answered === 9 || answered === 10, `${answered} answered`);
-      assert.equal(answered + refused, 15);
+      assert.equal(answered + refusals.length, 15);
+      for (const { error } of refusals) {
+        assert.ok(error.retryAfterMs! > 0 && error.retryAfterMs! <= 500, `${error.retryAfterMs}`);
+      }
       assertError(await request(bystander, 'sources', {}), 'not-allowed');
-      await sleep(600);
+      // Timers may fire a millisecond or two early by the monotonic clock the bucket reads.
+      await sleep(refusals.at(-1)!.error.retryAfterMs! + 10);
       assertError(await request(socket, 'sources', {}), 'no-sources');
       assert.equal(socket.connected, true);
     } finally {

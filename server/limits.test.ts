@@ -7,11 +7,11 @@ describe('WindowLimiter', () => {
     let clock = 0;
     const limiter = new WindowLimiter({ limit: 3, windowMs: 60_000, now: () => clock });
     for (let i = 0; i < 3; i++)
-      assert.deepEqual(limiter.check('a'), { allowed: true, retryAfterSeconds: 0 });
-    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterSeconds: 60 });
+      assert.deepEqual(limiter.check('a'), { allowed: true, retryAfterMs: 0 });
+    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterMs: 60_000 });
     assert.equal(limiter.check('b').allowed, true, 'keys are independent');
     clock = 59_001;
-    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterSeconds: 1 });
+    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterMs: 999 });
     clock = 60_000;
     assert.equal(limiter.check('a').allowed, true, 'a new window');
   });
@@ -47,6 +47,10 @@ describe('TokenBucket', () => {
     const bucket = new TokenBucket(10, 5, () => clock);
     for (let i = 0; i < 5; i++) assert.equal(bucket.take(), true);
     assert.equal(bucket.take(), false);
+    assert.equal(bucket.msUntilToken(), 100);
+    clock = 60;
+    assert.equal(bucket.take(), false);
+    assert.equal(Math.round(bucket.msUntilToken()), 40, 'the wait counts down');
     clock = 100;
     assert.equal(bucket.take(), true, 'one token per 100 ms');
     assert.equal(bucket.take(), false);

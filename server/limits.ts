@@ -7,8 +7,8 @@
 
 export interface Verdict {
   allowed: boolean;
-  /** Whole seconds until a refused key may try again (0 when allowed). */
-  retryAfterSeconds: number;
+  /** Milliseconds until a refused key may try again (0 when allowed). */
+  retryAfterMs: number;
 }
 
 interface Window {
@@ -59,11 +59,10 @@ export class WindowLimiter {
       }
     }
     if (window.count >= this.#limit) {
-      const waitMs = window.start + this.#windowMs - now;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+      return { allowed: false, retryAfterMs: Math.ceil(window.start + this.#windowMs - now) };
     }
     window.count++;
-    return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: true, retryAfterMs: 0 };
   }
 
   /** Takes back one counted hit of `key` (a try that turned out right, or never ran). */
@@ -112,5 +111,10 @@ export class TokenBucket {
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** How long until `take` succeeds, as of its last call (0 when a token was left). */
+  msUntilToken(): number {
+    return this.#tokens >= 1 ? 0 : ((1 - this.#tokens) / this.perSecond) * 1000;
   }
 }

@@ -1,36 +1,57 @@
 /**
  * Small Hono middleware factories for the REST API: security headers, CORS and an origin guard
- * driven by `ALLOWED_ORIGINS`, and a JSON body reader that validates against a valibot schema.
+ * driven by `ALLOWED_ORIGINS`, and a JSON body reader that validates against a valibot schema;
+ * Hono's own middleware where it does the job, configured here.
  * Failures throw `ApiError`, which the app turns into the protocol's `{ error }` reply.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as v from 'valibot';
-import type { ErrorCode, ErrorReply } from '../protocol/index.js';
+import type { ErrorBody, ErrorCode, ErrorReply } from '../protocol/index.js';
 import { requestAllowed, type Config } from './config.js';
 
-/** A failure with the status and protocol error code the client should get. */
+/** A failure with the status, protocol error code and parameters the client should get. */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    /** Extra response headers, such as `Retry-After`. */
-    readonly headers: Record<string, string> = {},
+    /** Sent in the body next to the code (see `ErrorBody`). */
+    readonly params: Pick<ErrorBody, 'retryAfterMs'> = {},
   ) {
     super(message);
   }
+
+  /** The response headers that go with it: `Retry-After`, in whole seconds, for a wait. */
+  get headers(): Record<string, string> {
+    const { retryAfterMs } = this.params;
+    return retryAfterMs === undefined ? {} : { 'Retry-After': String(wholeSeconds(retryAfterMs)) };
+  }
 }
 
-/** A `429 rate-limited` that says, in its message and `Retry-After`, how long to wait. */
-export function tooManyRequests(what: string, retryAfterSeconds: number): ApiError {
-  const wait = `${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`;
-  return new ApiError(429, 'rate-limited', `${what}; wait ${wait}`, {
-    'Retry-After': String(retryAfterSeconds),
-  });
+/**
+ * A `429 rate-limited` that says how long to wait: exactly in the body's `retryAfterMs`, in whole
+ * seconds in its message and `Retry-After`.
+ */
+export function tooManyRequests(what: string, retryAfterMs: number): ApiError {
+  const seconds = wholeSeconds(retryAfterMs);
+  return new ApiError(
+    429,
+    'rate-limited',
+    `${what}; wait ${seconds} second${seconds === 1 ? '' : 's'}`,
+    {
+      retryAfterMs,
+    },
+  );
+}
+
+/** A wait rounded up to whole seconds, at least one: what `Retry-After` can say. */
+function wholeSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 export function errorReply(
@@ -38,19 +59,22 @@ export function errorReply(
   status: ContentfulStatusCode,
   code: ErrorCode,
   message: string,
+  params: Pick<ErrorBody, 'retryAfterMs'> = {},
 ) {
-  return c.json<ErrorReply>({ error: { code, message } }, status);
+  return c.json<ErrorReply>({ error: { code, message, ...params } }, status);
 }
 
-/** Headers every response carries. */
+/**
+ * Headers every response carries: Hono's secure headers, of which `X-Content-Type-Options:
+ * nosniff` and `Referrer-Policy: no-referrer` matter most here (share links carry their key in
+ * the fragment, which browsers strip from referrers anyway; no-referrer also keeps the room id in
+ * a path from leaking to third parties). A route's own header wins, so the widget's files keep
+ * their cross-origin resource policy. HSTS is left to whoever terminates TLS in front of the
+ * service: it binds a whole domain (and here its subdomains) to HTTPS, which is not this
+ * service's decision to make.
+ */
 export function securityHeaders(): MiddlewareHandler {
-  return async function securityHeaders(c, next) {
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    // Share links carry their key in the fragment, which browsers strip from referrers anyway;
-    // no-referrer also keeps the room id in a path from leaking to third parties.
-    c.header('Referrer-Policy', 'no-referrer');
-  };
+  return secureHeaders({ strictTransportSecurity: false, overwrite: false });
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   passwordAuthFor,
   recordEvents,
   request,
-  sleep,
+  settled,
   startService,
   tryPassword,
   type Harness,
@@ -284,7 +284,7 @@ describe('password rooms over REST and Socket.IO', () => {
       await request(intruder, 'signal', { to: sharerId, envelope: ENVELOPE }),
       'not-allowed',
     );
-    await sleep(100);
+    await settled([intruder, sharer]);
     assert.deepEqual(seen.get(sharer), []);
     assert.deepEqual(seen.get(intruder), []);
     assert.deepEqual(
@@ -348,6 +348,7 @@ describe('password guessing limits', () => {
         const error = await errorOf(res);
         assert.equal(error.code, 'rate-limited');
         assert.equal(error.message, 'Too many tries; wait 45 seconds');
+        assert.equal(error.retryAfterMs, 45_000);
       }
       // Spoofed X-Forwarded-For is ignored without TRUSTED_PROXY.
       const spoofed = await tryPassword(h.url, room.roomId, auth, {
@@ -384,6 +385,7 @@ describe('password guessing limits', () => {
       const limited = await tryPassword(h.url, room.roomId, auth, from('203.0.113.99'));
       assert.equal(limited.status, 429);
       assert.equal(limited.headers.get('retry-after'), '60');
+      assert.equal((await errorOf(limited)).retryAfterMs, MINUTE);
       assert.equal(hasher.verified, 5);
       // A bystander's room is untouched by the flood on the first.
       const fine = await tryPassword(h.url, other.roomId, auth, from('203.0.113.99'));
@@ -440,7 +442,9 @@ describe('password guessing limits', () => {
         const res = await tryPassword(h.url, room.roomId, auth);
         assert.equal(res.status, 429);
         assert.equal(res.headers.get('retry-after'), '1');
-        assert.match((await errorOf(res)).message, /busy/);
+        const error = await errorOf(res);
+        assert.match(error.message, /busy/);
+        assert.equal(error.retryAfterMs, 1_000);
       }
       busy = false;
       assert.equal((await tryPassword(h.url, room.roomId, auth)).status, 200);

@@ -15,6 +15,7 @@ import { createSignalling, type RelayHook, type SignallingServer } from './signa
 import type { StaticDirs } from './static.js';
 import { MemoryRoomStore } from './store/memory.js';
 import type { RoomStore } from './store/store.js';
+import { RoomSwarms } from './swarm/room-swarms.js';
 import { roomTokens } from './tokens.js';
 
 export interface ServiceOptions {
@@ -36,6 +37,8 @@ export interface Service {
   io: SignallingServer;
   httpServer: HttpServer;
   store: RoomStore;
+  /** The rooms' swarms, run over `store`. */
+  swarms: RoomSwarms;
   /** Starts listening (port 0 picks a free one) and starts the sweeper. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   /** Stops the sweeper, closes every socket and connection, then the store. */
@@ -52,6 +55,7 @@ export function createService(options: ServiceOptions = {}): Service {
       roomMaxAgeMs: config.roomMaxAgeMs,
       now: options.now,
     });
+  const swarms = new RoomSwarms(store);
 
   // One signer for both sides: the REST API issues room tokens, the join handler checks them.
   const tokens = roomTokens({
@@ -77,6 +81,7 @@ export function createService(options: ServiceOptions = {}): Service {
   const signalling = createSignalling(httpServer, {
     config,
     store,
+    swarms,
     logger,
     tokens,
     relayHook: options.relayHook,
@@ -108,6 +113,7 @@ export function createService(options: ServiceOptions = {}): Service {
     io: signalling.io,
     httpServer,
     store,
+    swarms,
 
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {

@@ -3,13 +3,13 @@
  * `/p2p-share.js` with its source map and lazily loaded `/chunks/*`. Widget files are loaded by
  * pages on other origins as module scripts (CORS mode), so they carry CORS and CORP headers; the
  * demo's files are for the demo alone and its page runs under a strict Content-Security-Policy.
+ * Files are sent by `@hono/node-server`'s serveStatic; this module adds the headers and refuses
+ * names it would serve but we do not.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Hono, type Context } from 'hono';
+import { serveStatic, type ServeStaticOptions } from '@hono/node-server/serve-static';
+import { Hono, type MiddlewareHandler } from 'hono';
 
 export interface StaticDirs {
   /** The build output holding `p2p-share.js` and `chunks/`. */
@@ -29,28 +29,6 @@ export const defaultStaticDirs: Readonly<StaticDirs> = Object.freeze({
   demoDir: join(projectRoot, 'demo'),
 });
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.mp3': 'audio/mpeg',
-  '.ogg': 'audio/ogg',
-  '.mp4': 'video/mp4',
-  '.webm': 'video/webm',
-};
-
 /**
  * The demo page's policy: only its own scripts and styles (the widget needs no inline code and no
  * eval), connections to this service alone (`ws:`/`wss:` for browsers that do not count a
@@ -68,15 +46,14 @@ export const DEMO_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** A path segment we serve: no dot-files, no `..`, no separators or encodings. */
+/** A name in a path we serve: no dot-files, no `..`, no separators or encodings, not empty. */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
-interface ServeOptions {
+interface FileHeaders {
   /** For files that pages on other origins load. */
   crossOrigin?: boolean;
   /** For the demo's own page and assets: under the demo's CSP, for same-origin use only. */
   demo?: boolean;
-  cacheControl?: string;
 }
 
 export function staticRoutes({
@@ -84,55 +61,62 @@ export function staticRoutes({
   demoDir = defaultStaticDirs.demoDir,
 }: Partial<StaticDirs> = {}): Hono {
   const files = new Hono();
-  const widget: ServeOptions = { crossOrigin: true, cacheControl: 'no-cache' };
-
-  const demo: ServeOptions = { demo: true, cacheControl: 'no-cache' };
-
-  files.get('/', (c) => serveFile(c, demoDir, ['index.html'], demo));
-  files.get('/p2p-share.js', (c) => serveFile(c, distDir, ['p2p-share.js'], widget));
-  files.get('/p2p-share.js.map', (c) => serveFile(c, distDir, ['p2p-share.js.map'], widget));
+  const widget = fileHeaders({ crossOrigin: true });
+  const demo = fileHeaders({ demo: true });
+  const revalidated = { onFound: cacheControl('no-cache') };
   // Chunk names carry a content hash, so a chunk never changes under its name.
-  files.get('/chunks/:file', (c) =>
-    serveFile(c, distDir, ['chunks', c.req.param('file')], {
-      crossOrigin: true,
-      cacheControl: 'public, max-age=31536000, immutable',
-    }),
-  );
-  files.get('/demo/*', (c) =>
-    serveFile(c, demoDir, c.req.path.slice('/demo/'.length).split('/'), demo),
-  );
+  const immutable = { onFound: cacheControl('public, max-age=31536000, immutable') };
+  const file = (dir: string, name: string) =>
+    serveStatic({ path: join(dir, name), ...revalidated });
+
+  files.get('/', demo, file(demoDir, 'index.html'));
+  files.get('/p2p-share.js', widget, file(distDir, 'p2p-share.js'));
+  files.get('/p2p-share.js.map', widget, file(distDir, 'p2p-share.js.map'));
+  files.get('/chunks/:file', widget, ...filesIn(join(distDir, 'chunks'), '/chunks/', immutable));
+  files.get('/demo/*', demo, ...filesIn(demoDir, '/demo/', revalidated));
   return files;
 }
 
-async function serveFile(c: Context, root: string, segments: string[], options: ServeOptions) {
-  if (options.crossOrigin) {
-    // Set before the lookup so that a 404 is readable cross-origin too.
-    c.header('Access-Control-Allow-Origin', '*');
-    c.header('Cross-Origin-Resource-Policy', 'cross-origin');
-  }
-  if (options.demo) {
-    c.header('Content-Security-Policy', DEMO_CSP);
-    c.header('Cross-Origin-Resource-Policy', 'same-origin');
-    c.header('Cross-Origin-Opener-Policy', 'same-origin');
-  }
-  const base = resolve(root);
-  const path = resolve(join(base, ...segments));
-  const safe = segments.length > 0 && segments.every((s) => SEGMENT.test(s));
-  if (!safe || !path.startsWith(base + sep)) return c.text('Not found', 404);
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) return c.text('Not found', 404);
-    size = info.size;
-  } catch {
-    return c.text('Not found', 404);
-  }
-  c.header(
-    'Content-Type',
-    CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-  );
-  c.header('Content-Length', String(size));
-  if (options.cacheControl) c.header('Cache-Control', options.cacheControl);
-  if (c.req.method === 'HEAD') return c.body(null, 200);
-  return c.body(Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>, 200);
+/** Sets a file's headers before it is looked up, so that a 404 carries them too. */
+function fileHeaders(options: FileHeaders): MiddlewareHandler {
+  return async function fileHeaders(c, next) {
+    if (options.crossOrigin) {
+      c.header('Access-Control-Allow-Origin', '*');
+      c.header('Cross-Origin-Resource-Policy', 'cross-origin');
+    }
+    if (options.demo) {
+      c.header('Content-Security-Policy', DEMO_CSP);
+      c.header('Cross-Origin-Resource-Policy', 'same-origin');
+      c.header('Cross-Origin-Opener-Policy', 'same-origin');
+    }
+    await next();
+  };
+}
+
+/** How long a file found may be cached; a 404 says nothing of it, so no cache keeps it long. */
+function cacheControl(value: string): NonNullable<ServeStaticOptions['onFound']> {
+  return (_path, c) => {
+    c.header('Cache-Control', value);
+  };
+}
+
+/**
+ * Serves the names after `prefix` in the request's path from `dir`, refusing what serveStatic
+ * would serve and we do not: dot-files, and a folder (it would send the folder's index.html).
+ * serveStatic's `root` would name `dir`, but it warns at start-up when the folder is missing, and
+ * a missing build is only a 404 here.
+ */
+function filesIn(
+  dir: string,
+  prefix: string,
+  options: Pick<ServeStaticOptions, 'onFound'>,
+): MiddlewareHandler[] {
+  return [
+    async function plainNames(c, next) {
+      const names = c.req.path.slice(prefix.length).split('/');
+      if (!names.every((name) => SEGMENT.test(name))) return c.notFound();
+      return next();
+    },
+    serveStatic({ rewriteRequestPath: (path) => join(dir, path.slice(prefix.length)), ...options }),
+  ];
 }

@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Ack, SwarmStats } from '../protocol/index.js';
+import type { SwarmStats } from '../protocol/index.js';
 import { SWARM_STATS_INTERVAL_MS } from './signalling.js';
-import { emptySwarm } from './swarm.js';
+import { emptySwarm } from './swarm/state.js';
 import {
+  assertError,
   ENVELOPE,
   join,
   nextEvent,
   recordEvents,
   request,
+  settled,
   sleep,
+  startClockedService,
   startService,
+  type SweepCountingStore,
   waitFor,
   type Client,
   type Harness,
 } from './test-support.js';
-
-/** Long enough for a stray event on localhost to have arrived. */
-const QUIET_MS = 150;
-
-function assertError(ack: Ack<object>, code: string, context = '') {
-  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
-  if (!ack.ok) assert.equal(ack.error.code, code, context);
-}
 
 const stats = (seeds: number, downloading: number, queued: number, finished: number) =>
   ({ seeds, downloading, queued, finished }) satisfies SwarmStats;
@@ -93,7 +89,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await r2Assigned, { sources: [sharerId] });
       assert.deepEqual(await r3Moved, { position: 1 });
       assert.deepEqual(await r4Moved, { position: 2 });
-      await sleep(QUIET_MS);
+      await settled([r1, r2, r3, r4]);
       const only = (socket: Client, kinds: string[]) =>
         seen.get(socket)!.filter(([event]) => kinds.includes(event));
       assert.deepEqual(only(r1, ['assigned', 'queue']), [], 'the one who released hears nothing');
@@ -107,7 +103,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await request(r2, 'seed', { have: 'all', seeding: false }), { ok: true });
       assert.deepEqual(await r3Assigned, { sources: [sharerId] });
       assert.deepEqual(await r4Again, { position: 1 });
-      const swarm = await h.service.store.inspectSwarm(room.roomId);
+      const swarm = await h.service.swarms.inspect(room.roomId);
       assert.deepEqual(
         swarm?.assignments.map((a) => a.downloader),
         [r3.id],
@@ -188,8 +184,9 @@ describe('swarm over sockets', () => {
       const seen = recordEvents([r2, r3]);
       const r1Id = r1.id!;
       r1.disconnect();
+      // Gone from the store means its departure was handled, and all it caused was sent.
       await waitFor(async () => (await h.service.store.getMember(room.roomId, r1Id)) === null);
-      await sleep(QUIET_MS);
+      await settled([r2, r3]);
       for (const socket of [r2, r3]) {
         assert.deepEqual(
           seen.get(socket)!.filter(([event]) => event !== 'swarm'),
@@ -323,13 +320,15 @@ describe('swarm and room lifetime', () => {
   const MAX_AGE = 600_000;
   const SWEEP_MS = 20;
   let h: Harness;
+  let store: SweepCountingStore;
   let clock = 1_700_000_000_000;
 
   before(async () => {
-    h = await startService({
-      config: { roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, sweepIntervalMs: SWEEP_MS },
-      now: () => clock,
-    });
+    ({ h, store } = await startClockedService(() => clock, {
+      roomGraceMs: GRACE,
+      roomMaxAgeMs: MAX_AGE,
+      sweepIntervalMs: SWEEP_MS,
+    }));
   });
   after(() => h.close());
 
@@ -351,7 +350,7 @@ describe('swarm and room lifetime', () => {
         async () => (await h.service.store.getRoom(room.roomId))?.sharerPeerId === null,
       );
       clock += GRACE * 2;
-      await sleep(SWEEP_MS * 3);
+      await store.nextSweep();
       const info = (await (await fetch(`${h.url}/rooms/${room.roomId}`)).json()) as {
         sharerOnline: boolean;
         expiresAt: number;
@@ -374,7 +373,7 @@ describe('swarm and room lifetime', () => {
       clock = left + GRACE;
       assert.deepEqual(await closed, { reason: 'expired' });
       assert.equal((await fetch(`${h.url}/rooms/${room.roomId}`)).status, 404);
-      assert.equal(await h.service.store.inspectSwarm(room.roomId), null);
+      assert.equal(await h.service.swarms.inspect(room.roomId), null);
     } finally {
       for (const s of [sharer, seed, late]) s.disconnect();
     }
@@ -395,7 +394,7 @@ describe('swarm and room lifetime', () => {
     await request(c, 'seed', { have: 'all', seeding: false });
     for (const s of [sharer, ...sockets]) s.disconnect();
     await waitFor(async () => (await h.service.store.listMembers(room.roomId)).length === 0);
-    assert.deepEqual(await h.service.store.inspectSwarm(room.roomId), {
+    assert.deepEqual(await h.service.swarms.inspect(room.roomId), {
       ...emptySwarm(),
       finished: 1,
     });
@@ -416,7 +415,7 @@ describe('swarm and room lifetime', () => {
       });
       assert.equal(res.status, 204);
       await closed;
-      assert.equal(await h.service.store.inspectSwarm(room.roomId), null);
+      assert.equal(await h.service.swarms.inspect(room.roomId), null);
       assertError(await request(r, 'release', { peerId: sharer.id }), 'room-not-found');
       assertError(await request(r, 'sources', {}), 'room-not-found');
     } finally {

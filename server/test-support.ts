@@ -3,6 +3,7 @@
  * socket.io-client connections, and small helpers to await (or rule out) events. Everything a
  * harness opens, its `close()` ends, so test files finish by themselves.
  */
+import assert from 'node:assert/strict';
 import { hkdfSync } from 'node:crypto';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
@@ -16,6 +17,7 @@ import {
 import { defaultConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { createService, type Service, type ServiceOptions } from './service.js';
+import { MemoryRoomStore } from './store/memory.js';
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 /** For sending what the types forbid. */
@@ -92,6 +94,21 @@ export async function startService(
   };
 }
 
+/** Starts a service whose rooms live by `now`, with a store that counts its sweeps. */
+export async function startClockedService(
+  now: () => number,
+  lifetime: Pick<Config, 'roomGraceMs' | 'roomMaxAgeMs' | 'sweepIntervalMs'>,
+): Promise<{ h: Harness; store: SweepCountingStore }> {
+  const store = new SweepCountingStore({ ...lifetime, now });
+  return { h: await startService({ config: lifetime, store, now }), store };
+}
+
+/** Asserts that an acknowledgement is the refusal `code`. */
+export function assertError(ack: Ack<object>, code: string, context = ''): void {
+  assert.equal(ack.ok, false, `expected ${code} ${context}: ${JSON.stringify(ack)}`);
+  if (!ack.ok) assert.equal(ack.error.code, code, context);
+}
+
 /** Emits and awaits the acknowledgement (rejects after `ms`). */
 export function request(socket: Socket, event: string, ...args: unknown[]): Promise<Ack<object>> {
   return socket.timeout(2_000).emitWithAck(event, ...args) as Promise<Ack<object>>;
@@ -141,6 +158,41 @@ export function recordEvents(sockets: Socket[]): Map<Socket, [string, unknown][]
   return seen;
 }
 
+/**
+ * Resolves once every event the service sent these sockets before it handled this call has
+ * arrived, and everything they sent before it has been handled. Each socket in turn sends a
+ * relay to itself, which the service refuses with no other effect: one socket's events are
+ * handled in order and one connection delivers in order, so the refusal comes back after both.
+ * List the sockets whose messages cause events before those that receive them. A check that
+ * nothing arrived then holds with no wait that a loaded machine could outlast.
+ */
+export async function settled(sockets: Socket[]): Promise<void> {
+  for (const socket of sockets) {
+    for (;;) {
+      const ack = await request(socket, 'signal', { to: socket.id, envelope: ENVELOPE });
+      // A refusal for rate is answered at once, ahead of the socket's queue: wait and ask again.
+      if (ack.ok || ack.error.code !== 'rate-limited') break;
+      await sleep(ack.error.retryAfterMs ?? 10);
+    }
+  }
+}
+
+/** A memory store that counts its sweeps, so a test can wait for one that read the clock as set. */
+export class SweepCountingStore extends MemoryRoomStore {
+  sweeps = 0;
+
+  override async sweep(): Promise<string[]> {
+    this.sweeps++;
+    return super.sweep();
+  }
+
+  /** Resolves after a sweep that began after this call (and so saw the clock as it is now). */
+  async nextSweep(): Promise<void> {
+    const before = this.sweeps;
+    await waitFor(() => this.sweeps > before);
+  }
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` is true, or fails after `ms`. */
@@ -185,7 +237,7 @@ export function tryPassword(
 /**
  * Sends as a patient client would: while the service answers that it is busy hashing passwords
  * (a storm of other tries still draining; such an answer counts as no guess), waits the
- * `Retry-After` it names and sends again, ten times at most. Any other answer is returned.
+ * `retryAfterMs` it names and sends again, ten times at most. Any other answer is returned.
  */
 export async function whileHasherBusy(send: () => Promise<Response>): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
@@ -194,9 +246,8 @@ export async function whileHasherBusy(send: () => Promise<Response>): Promise<Re
     const body = (await res
       .clone()
       .json()
-      .catch(() => null)) as { error?: { message?: string } } | null;
+      .catch(() => null)) as { error?: { message?: string; retryAfterMs?: number } } | null;
     if (!body?.error?.message?.includes('busy checking passwords')) return res;
-    const wait = Number(res.headers.get('retry-after')) || 1;
-    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    await sleep(body.error.retryAfterMs ?? 1_000);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The default room store: plain maps in this process, and each room's swarm as the plain data
- * that server/swarm.ts steps. Expiry is computed from the injected clock on every read, so an
- * expired room is gone for callers at once and `sweep` only frees memory and reports which rooms
- * to announce as closed.
+ * that the swarm steps change (through `updateSwarm`, which runs them synchronously: atomic by
+ * construction). Expiry is computed from the injected clock on every read, so an expired room is
+ * gone for callers at once and `sweep` only frees memory and reports which rooms to announce as
+ * closed.
  */
-import { randomId, type SeedStatus, type SwarmStats } from '../../protocol/index.js';
-import * as swarm from '../swarm.js';
+import { randomId } from '../../protocol/index.js';
+import { emptySwarm, hasRecipientSeed, type SwarmState } from '../swarm/state.js';
 import type {
   AddMemberResult,
   Member,
@@ -13,10 +14,7 @@ import type {
   RoomRecord,
   RoomStore,
   RoomStoreOptions,
-  SourcesOutcome,
-  SourcesQuery,
-  SwarmState,
-  SwarmUpdate,
+  SwarmRoom,
 } from './store.js';
 
 interface RoomState {
@@ -56,7 +54,7 @@ export class MemoryRoomStore implements RoomStore {
       record,
       members: new Map(),
       partners: new Map(),
-      swarm: swarm.emptySwarm(),
+      swarm: emptySwarm(),
     });
     return { ...record };
   }
@@ -105,14 +103,18 @@ export class MemoryRoomStore implements RoomStore {
     return [...(this.#live(roomId)?.members.values() ?? [])].map((m) => ({ ...m }));
   }
 
-  async removeMember(roomId: string, peerId: string): Promise<MemberRemoval> {
+  async removeMember<T>(
+    roomId: string,
+    peerId: string,
+    leave: (swarm: SwarmState) => T,
+  ): Promise<MemberRemoval<T> | null> {
     const state = this.#live(roomId);
-    if (!state || !state.members.delete(peerId)) return { partners: [], update: null };
+    if (!state || !state.members.delete(peerId)) return null;
     const partners = [...(state.partners.get(peerId) ?? [])];
     state.partners.delete(peerId);
     for (const other of partners) state.partners.get(other)?.delete(peerId);
-    const update = this.#keepAlive(state, () => swarm.leave(state.swarm, peerId));
-    return { partners, update };
+    const result = this.#keepAlive(state, () => leave(state.swarm));
+    return { partners, result };
   }
 
   async addPartners(roomId: string, a: string, b: string): Promise<void> {
@@ -127,67 +129,25 @@ export class MemoryRoomStore implements RoomStore {
     link(b, a);
   }
 
-  async setSeed(
+  async updateSwarm<T>(
     roomId: string,
     peerId: string,
-    status: SeedStatus,
-    capacity: number,
-  ): Promise<SwarmUpdate | null> {
+    step: (swarm: SwarmState, room: SwarmRoom) => T,
+  ): Promise<T | null> {
     const state = this.#live(roomId);
     const member = state?.members.get(peerId);
     if (!state || !member) return null;
-    const sharer = member.role === 'sharer';
-    return this.#keepAlive(state, () =>
-      swarm.setSeed(state.swarm, { peerId, sharer }, status, capacity),
-    );
+    const room: SwarmRoom = {
+      member: { ...member },
+      has: (other) => state.members.has(other),
+      linkedWith: (other) => state.partners.get(peerId)?.has(other) === true,
+    };
+    return this.#keepAlive(state, () => step(state.swarm, room));
   }
 
-  async requestSources(
-    roomId: string,
-    peerId: string,
-    query: SourcesQuery,
-    limit: number,
-  ): Promise<{ outcome: SourcesOutcome; update: SwarmUpdate } | null> {
+  async readSwarm<T>(roomId: string, read: (swarm: Readonly<SwarmState>) => T): Promise<T | null> {
     const state = this.#live(roomId);
-    if (!state?.members.has(peerId)) return null;
-    const max = Math.min(query.max ?? limit, limit);
-    return swarm.requestSources(state.swarm, peerId, { exclude: query.exclude, max });
-  }
-
-  async releaseSource(roomId: string, peerId: string, source: string): Promise<SwarmUpdate | null> {
-    const state = this.#live(roomId);
-    if (!state?.members.has(peerId)) return null;
-    return swarm.release(state.swarm, peerId, source);
-  }
-
-  async reportSource(
-    roomId: string,
-    peerId: string,
-    source: string,
-    reason: 'corrupt' | 'misbehaved',
-  ): Promise<{ evicted: boolean; update: SwarmUpdate } | null> {
-    const state = this.#live(roomId);
-    if (!state?.members.has(peerId)) return null;
-    const linked =
-      state.partners.get(peerId)?.has(source) === true ||
-      swarm.sourcesOf(state.swarm, peerId).includes(source);
-    return this.#keepAlive(state, () =>
-      swarm.report(state.swarm, peerId, source, {
-        corrupt: reason === 'corrupt',
-        linked,
-        member: state.members.has(source),
-      }),
-    );
-  }
-
-  async swarmStats(roomId: string): Promise<SwarmStats | null> {
-    const state = this.#live(roomId);
-    return state ? swarm.swarmStats(state.swarm) : null;
-  }
-
-  async inspectSwarm(roomId: string): Promise<SwarmState | null> {
-    const state = this.#live(roomId);
-    return state ? structuredClone(state.swarm) : null;
+    return state ? read(state.swarm) : null;
   }
 
   async sweep(): Promise<string[]> {
@@ -219,7 +179,7 @@ export class MemoryRoomStore implements RoomStore {
    * starts.
    */
   #keepAlive<T>(state: RoomState, change: () => T): T {
-    const served = () => state.record.sharerPeerId !== null || swarm.hasRecipientSeed(state.swarm);
+    const served = () => state.record.sharerPeerId !== null || hasRecipientSeed(state.swarm);
     const before = served();
     const result = change();
     const after = served();

@@ -1,14 +1,12 @@
 /**
  * Room state behind one asynchronous interface, so the in-memory store (the default) and a Redis
  * store (for several processes) are interchangeable and pass the same test suite. The store knows
- * rooms, their members, who exchanged envelopes with whom and each room's swarm (seed pool,
- * assignments, queue, bans); it knows nothing of sockets. Every method is one atomic step on one
- * room, and the swarm methods say what changed so the caller can tell the sockets.
+ * rooms, their members, who exchanged envelopes with whom and each room's swarm state; it knows
+ * nothing of sockets, and nothing of the swarm's rules: those are server/swarm/steps.ts, which
+ * server/swarm/room-swarms.ts runs through `updateSwarm`. Every method is one atomic step on one
+ * room.
  */
-import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
-import type { SourcesOutcome, SwarmState, SwarmUpdate } from '../swarm.js';
-
-export type { SourcesOutcome, SwarmState, SwarmUpdate } from '../swarm.js';
+import type { SwarmState } from '../swarm/state.js';
 
 export type Role = 'sharer' | 'recipient';
 
@@ -42,18 +40,21 @@ export interface Member {
 
 export type AddMemberResult = 'ok' | 'room-not-found' | 'full';
 
-export interface MemberRemoval {
+export interface MemberRemoval<T> {
   /** The peers to tell it left. */
   partners: string[];
-  /** What its leaving did to the swarm; null when it was no member of a live room. */
-  update: SwarmUpdate | null;
+  /** What the swarm step run for its leaving returned. */
+  result: T;
 }
 
-export interface SourcesQuery {
-  /** Peers not to assign (the requester talks to them already, or gave up on them). */
-  exclude: readonly string[];
-  /** Most sources wanted in total, counting those assigned before. */
-  max?: number;
+/** What a swarm step may read of the room besides its swarm, as of the same atomic step. */
+export interface SwarmRoom {
+  /** The member the step is taken for. */
+  member: Member;
+  /** Whether `peerId` is a member of the room. */
+  has(peerId: string): boolean;
+  /** Whether the member exchanged envelopes with `peerId`. */
+  linkedWith(peerId: string): boolean;
 }
 
 export interface RoomStoreOptions {
@@ -85,57 +86,35 @@ export interface RoomStore {
   getMember(roomId: string, peerId: string): Promise<Member | null>;
   listMembers(roomId: string): Promise<Member[]>;
   /**
-   * Removes a member with everything the swarm held of it (pool place, what it served and
-   * fetched, queue place, bans by and of it): its slots go to the queue at once.
+   * Removes a member and its partner links, and runs `leave` on the room's swarm in the same
+   * atomic step, so the swarm never names a peer that is no member. Null when it was no member
+   * of a live room (and `leave` does not run).
    */
-  removeMember(roomId: string, peerId: string): Promise<MemberRemoval>;
+  removeMember<T>(
+    roomId: string,
+    peerId: string,
+    leave: (swarm: SwarmState) => T,
+  ): Promise<MemberRemoval<T> | null>;
   /** Records that two members exchanged envelopes, so each hears when the other leaves. */
   addPartners(roomId: string, a: string, b: string): Promise<void>;
 
-  // ---- The swarm. Each returns null when the room is gone or `peerId` is no member of it. ----
-
   /**
-   * A member says what it holds: seeding with some or all of the file puts it in the pool with
-   * `capacity` (a recipient evicted as corrupt stays out); otherwise it leaves the pool and what
-   * it served ends. Having it all ends its own downloads and counts a recipient as finished,
-   * once. The sharer is put in the pool this way when it joins.
+   * Runs `step` on the room's swarm for one of its members as one atomic step, and returns what
+   * it returned; null, without running it, when the room is gone or `peerId` is no member. `step`
+   * changes the state in place, synchronously and with no other effect, so a shared store may
+   * run it inside a transaction and run it again on a conflict. Afterwards the room's expiry
+   * follows whether anyone still serves it (see `RoomRecord.expiresAt`).
    */
-  setSeed(
+  updateSwarm<T>(
     roomId: string,
     peerId: string,
-    status: SeedStatus,
-    capacity: number,
-  ): Promise<SwarmUpdate | null>;
+    step: (swarm: SwarmState, room: SwarmRoom) => T,
+  ): Promise<T | null>;
   /**
-   * Assigns free seeds to a member, least-loaded first (then whole-file seeds, then partial
-   * ones, then the sharer), never past a seed's capacity, never itself, excluded or banned
-   * peers, up to `min(query.max, limit)` counting those it has. With none held and none free it
-   * queues (once; asking again keeps its place); with nobody in the pool but excluded and banned
-   * peers it is `no-sources` (and leaves the queue).
+   * Runs `read` on the room's swarm state and returns what it returned; null for a room that is
+   * gone. `read` must not change the state.
    */
-  requestSources(
-    roomId: string,
-    peerId: string,
-    query: SourcesQuery,
-    limit: number,
-  ): Promise<{ outcome: SourcesOutcome; update: SwarmUpdate } | null>;
-  /** Ends one assignment of `peerId`; its slot goes to the queue. Unknown pairs change nothing. */
-  releaseSource(roomId: string, peerId: string, source: string): Promise<SwarmUpdate | null>;
-  /**
-   * Ends the assignment and never assigns `source` to `peerId` again. A recipient seed reported
-   * `corrupt` by a member that exchanged envelopes with it or fetched from it leaves the room's
-   * pool for good (`evicted`); the sharer never leaves its own room's pool.
-   */
-  reportSource(
-    roomId: string,
-    peerId: string,
-    source: string,
-    reason: 'corrupt' | 'misbehaved',
-  ): Promise<{ evicted: boolean; update: SwarmUpdate } | null>;
-  /** The room's swarm counts, or null for a room that is gone. */
-  swarmStats(roomId: string): Promise<SwarmStats | null>;
-  /** A copy of the room's whole swarm state, for tests and diagnostics. */
-  inspectSwarm(roomId: string): Promise<SwarmState | null>;
+  readSwarm<T>(roomId: string, read: (swarm: Readonly<SwarmState>) => T): Promise<T | null>;
 
   /** Removes expired rooms and returns their ids, so their sockets can be told. */
   sweep(): Promise<string[]>;

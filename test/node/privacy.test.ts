@@ -10,8 +10,9 @@ import {
   join,
   nextEvent,
   request,
-  sleep,
+  settled,
   startService,
+  waitFor,
   type Harness,
 } from '../../server/test-support.js';
 import { signalAad } from './support.js';
@@ -213,7 +214,13 @@ describe('privacy: what the service sees of a sealed exchange', () => {
     });
     assert.equal(stopped.status, 204);
     sharer.disconnect();
-    await sleep(50);
+    // Its leaving is the last thing the service logs of this exchange.
+    await waitFor(() =>
+      h.logs.some((line) => {
+        const { event, role } = JSON.parse(line) as { event: string; role?: string };
+        return event === 'room.left' && role === 'sharer';
+      }),
+    );
 
     // The patterns are not vacuous: the plaintext is full of what they look for.
     const plain = plaintexts.join('\n');
@@ -299,7 +306,7 @@ describe('relay hook (the seam for a tampering service)', () => {
       assert.deepEqual(await request(one, 'signal', { to: sharerId, envelope: sealed }), {
         ok: true,
       });
-      await sleep(100);
+      await settled([sharer]);
       assert.equal(delivered, false);
     } finally {
       await h.close();

@@ -1,53 +1,11 @@
 /**
- * The swarm of one room as plain data and pure steps over it: the pool of seeds with their load,
- * the assignments, the FIFO queue, bans and the finished count. Each step is what one store
- * method does atomically for one room; the state is JSON-friendly so a shared store can load,
- * step and save it in one transaction. Membership, roles and expiry are the store's business.
+ * The swarm algorithm: pure steps over one room's swarm state (server/swarm/state.ts). Each step
+ * is one atomic change that a store runs through `RoomStore.updateSwarm`, and says what changed
+ * so the sockets concerned can be told. Membership, roles and expiry are the store's business;
+ * a step learns what it needs of them from its caller.
  */
-import type { SeedStatus, SwarmStats } from '../protocol/index.js';
-
-export interface SeedEntry {
-  peerId: string;
-  have: 'some' | 'all';
-  /** Most recipients it serves at once. */
-  capacity: number;
-  /** The room's sharer: assigned last among equally loaded seeds, never evicted. */
-  sharer: boolean;
-}
-
-export interface Waiter {
-  peerId: string;
-  /** What its latest request excluded, honoured when a slot frees. */
-  exclude: string[];
-  /** Most sources it wants. */
-  max: number;
-}
-
-export interface Assignment {
-  downloader: string;
-  seed: string;
-}
-
-export interface Ban {
-  reporter: string;
-  reported: string;
-}
-
-export interface SwarmState {
-  /** The pool, in the order its seeds joined. */
-  seeds: SeedEntry[];
-  assignments: Assignment[];
-  /** First come, first served; a waiter never has an assignment. */
-  queue: Waiter[];
-  /** Peers never to be assigned to their reporter again. */
-  bans: Ban[];
-  /** Recipient seeds reported as corrupt: out of the pool for good. */
-  evicted: string[];
-  /** Recipients that ever said they have the whole file. */
-  finished: number;
-  /** Members already counted in `finished`, so none counts twice. */
-  counted: string[];
-}
+import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
+import type { SeedEntry, SwarmState, Waiter } from './state.js';
 
 /** What a step changed that sockets must hear about. */
 export interface SwarmUpdate {
@@ -75,10 +33,6 @@ export interface SourcesRequest {
   max: number;
 }
 
-export function emptySwarm(): SwarmState {
-  return { seeds: [], assignments: [], queue: [], bans: [], evicted: [], finished: 0, counted: [] };
-}
-
 export function swarmStats(state: SwarmState): SwarmStats {
   return {
     seeds: state.seeds.length,
@@ -88,9 +42,13 @@ export function swarmStats(state: SwarmState): SwarmStats {
   };
 }
 
-/** A recipient seed remains: the room lives on without its sharer. */
-export function hasRecipientSeed(state: SwarmState): boolean {
-  return state.seeds.some((s) => !s.sharer);
+export function sameStats(a: SwarmStats, b: SwarmStats): boolean {
+  return (
+    a.seeds === b.seeds &&
+    a.downloading === b.downloading &&
+    a.queued === b.queued &&
+    a.finished === b.finished
+  );
 }
 
 /**
@@ -318,10 +276,5 @@ function step(state: SwarmState, change: () => void): SwarmUpdate {
     if (was !== undefined && was !== i + 1) moved.push({ peerId: w.peerId, position: i + 1 });
   });
   const stats = swarmStats(state);
-  const statsChanged =
-    stats.seeds !== before.seeds ||
-    stats.downloading !== before.downloading ||
-    stats.queued !== before.queued ||
-    stats.finished !== before.finished;
-  return { served, moved, stats, statsChanged };
+  return { served, moved, stats, statsChanged: !sameStats(stats, before) };
 }

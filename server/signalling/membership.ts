@@ -1,0 +1,112 @@
+/**
+ * A socket joining a room (the sharer with its sharer token, a password room's recipients only
+ * with a room token) and leaving it when it disconnects: the store's members, the room's
+ * Socket.IO channel, the sharer's pool place, and `peer-left` to the partners of one who left.
+ */
+import { PROTOCOL_VERSION, errorAck, type Ack, type JoinRequest } from '../../protocol/index.js';
+import { roomTag } from '../log.js';
+import type { SwarmUpdate } from '../swarm/room-swarms.js';
+import { tokensMatch } from '../tokens.js';
+import {
+  channel,
+  roomGone,
+  type ErrorAck,
+  type SignallingContext,
+  type SignallingSocket,
+} from './context.js';
+
+export async function join(
+  ctx: SignallingContext,
+  socket: SignallingSocket,
+  req: JoinRequest,
+): Promise<Ack<{ peerId: string }>> {
+  const { config, store, swarms, tokens, announcer, logger } = ctx;
+  const current = socket.data.roomId;
+  if (current !== undefined) {
+    if (await store.getMember(current, socket.id)) {
+      return errorAck('not-allowed', 'This connection has already joined a room.');
+    }
+    // Its room closed or expired meanwhile; the socket is free to join another.
+    await socket.leave(channel(current));
+    socket.data.roomId = undefined;
+    socket.data.role = undefined;
+  }
+  const room = await store.getRoom(req.roomId);
+  if (!room) return roomGone();
+  if (
+    req.role === 'sharer' &&
+    (req.sharerToken === undefined || !tokensMatch(req.sharerToken, room.sharerToken))
+  ) {
+    return errorAck('not-allowed', 'Only the sharer of this room may join as sharer.');
+  }
+  // Without the token a recipient never becomes a member, so it can neither be named as a
+  // source nor address anyone, and no peer's envelope (SDP, candidates) ever reaches it.
+  if (req.role === 'recipient' && room.passwordHash !== null && !tokens.verify(req.token, room)) {
+    return errorAck('not-allowed', 'This share needs its password.');
+  }
+  const added = await store.addMember(
+    room.id,
+    { peerId: socket.id, role: req.role },
+    config.maxSocketsPerRoom,
+  );
+  if (added === 'room-not-found') return roomGone();
+  if (added === 'full') return errorAck('limit-exceeded', 'This share has too many peers.');
+  let update: SwarmUpdate | null = null;
+  if (req.role === 'sharer') {
+    await store.setSharerOnline(room.id, socket.id);
+    update = await swarms.setSeed(
+      room.id,
+      socket.id,
+      { have: 'all', seeding: true },
+      config.swarmCapacity,
+    );
+  }
+  if (!socket.connected) {
+    // The socket left while we were busy; take it out again. Waiters its arrival served are
+    // told, as of any source that vanishes: their links fail and they ask again.
+    const removal = await swarms.leave(room.id, socket.id);
+    await store.setSharerOffline(room.id, socket.id);
+    if (update) announcer.announce(room.id, update);
+    if (removal) announcer.announce(room.id, removal.result);
+    return errorAck('not-allowed', 'The connection closed.');
+  }
+  socket.data.roomId = room.id;
+  socket.data.role = req.role;
+  await socket.join(channel(room.id));
+  // The newcomer hears the counts before its acknowledgement, from the room or on its own.
+  if (!(update && announcer.announce(room.id, update))) {
+    const stats = await swarms.stats(room.id);
+    if (stats) socket.emit('swarm', stats);
+  }
+  logger.info('room.joined', { room: roomTag(room.id), role: req.role });
+  return { ok: true, peerId: socket.id };
+}
+
+/** A join from another version of the protocol is told so, rather than "not valid". */
+export function versionMismatch(raw: unknown): ErrorAck | undefined {
+  if (typeof raw === 'object' && raw !== null && 'v' in raw && raw.v !== PROTOCOL_VERSION) {
+    return errorAck(
+      'protocol-mismatch',
+      `The service speaks protocol version ${PROTOCOL_VERSION}; reload the page to update.`,
+    );
+  }
+  return undefined;
+}
+
+/** The socket disconnected: it leaves its room, and its partners and the room hear of it. */
+export async function leave(ctx: SignallingContext, socket: SignallingSocket): Promise<void> {
+  const { io, store, swarms, announcer, logger } = ctx;
+  const { roomId, role } = socket.data;
+  logger.debug('socket.disconnected', { sockets: io.engine.clientsCount });
+  if (roomId === undefined) return;
+  const removal = await swarms.leave(roomId, socket.id);
+  if (role === 'sharer') await store.setSharerOffline(roomId, socket.id);
+  const partners = removal?.partners ?? [];
+  for (const partner of partners) io.to(partner).emit('peer-left', { peerId: socket.id });
+  if (removal) announcer.announce(roomId, removal.result);
+  logger.info('room.left', {
+    room: roomTag(roomId),
+    role: role ?? 'recipient',
+    partners: partners.length,
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The events a recipient uses to take part in its room's swarm: asking for sources (or a queue
+ * place), saying what it holds and whether it seeds, releasing a source and reporting one. Each
+ * is one step of the room's swarm, whose changes the announcer tells the sockets concerned.
+ */
+import {
+  errorAck,
+  type Ack,
+  type Release,
+  type Report,
+  type SeedStatus,
+  type SourcesReply,
+  type SourcesRequest,
+} from '../../protocol/index.js';
+import { roomTag } from '../log.js';
+import type { SwarmUpdate } from '../swarm/room-swarms.js';
+import {
+  notJoined,
+  roomGone,
+  type ErrorAck,
+  type SignallingContext,
+  type SignallingSocket,
+} from './context.js';
+
+export async function sources(
+  ctx: SignallingContext,
+  socket: SignallingSocket,
+  req: SourcesRequest,
+): Promise<Ack<SourcesReply>> {
+  const { config, swarms, announcer, logger } = ctx;
+  const roomId = recipientRoom(socket);
+  if (typeof roomId !== 'string') return roomId;
+  const result = await swarms.requestSources(
+    roomId,
+    socket.id,
+    { exclude: req.exclude ?? [], max: req.max },
+    config.swarmMaxSources,
+  );
+  if (!result) return roomGone();
+  announcer.announce(roomId, result.update);
+  const { outcome } = result;
+  if (outcome.kind === 'no-sources') {
+    return errorAck('no-sources', 'Nobody is sharing this file right now.');
+  }
+  if (outcome.kind === 'queued') {
+    logger.debug('swarm.queued', { room: roomTag(roomId), position: outcome.position });
+    return { ok: true, sources: [], position: outcome.position };
+  }
+  return { ok: true, sources: outcome.sources };
+}
+
+export function seed(
+  ctx: SignallingContext,
+  socket: SignallingSocket,
+  status: SeedStatus,
+): Promise<Ack> {
+  return step(ctx, socket, (roomId) =>
+    ctx.swarms.setSeed(roomId, socket.id, status, ctx.config.swarmCapacity),
+  );
+}
+
+export function release(
+  ctx: SignallingContext,
+  socket: SignallingSocket,
+  msg: Release,
+): Promise<Ack> {
+  return step(ctx, socket, (roomId) => ctx.swarms.release(roomId, socket.id, msg.peerId));
+}
+
+export function report(
+  ctx: SignallingContext,
+  socket: SignallingSocket,
+  msg: Report,
+): Promise<Ack> {
+  return step(ctx, socket, async (roomId) => {
+    const result = await ctx.swarms.report(roomId, socket.id, msg.peerId, msg.reason);
+    if (!result) return null;
+    ctx.logger.info('swarm.reported', {
+      room: roomTag(roomId),
+      reason: msg.reason,
+      evicted: result.evicted,
+    });
+    return result.update;
+  });
+}
+
+/** Runs one swarm step for a recipient and announces what it changed. */
+async function step(
+  { announcer }: SignallingContext,
+  socket: SignallingSocket,
+  run: (roomId: string) => Promise<SwarmUpdate | null>,
+): Promise<Ack> {
+  const roomId = recipientRoom(socket);
+  if (typeof roomId !== 'string') return roomId;
+  const update = await run(roomId);
+  if (!update) return roomGone();
+  announcer.announce(roomId, update);
+  return { ok: true };
+}
+
+/** The room of a socket that may use the swarm events, or the refusal. */
+function recipientRoom(socket: SignallingSocket): string | ErrorAck {
+  const { roomId, role } = socket.data;
+  if (roomId === undefined) return notJoined();
+  if (role !== 'recipient') {
+    return errorAck('not-allowed', 'The sharer serves its room; only recipients do this.');
+  }
+  return roomId;
+}
