@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { makeRandomFile, MiB } from '../testing/files.js';
 import { receive, share } from './lib/transfer.js';
 import { useE2E } from './lib/world.js';
@@ -40,13 +40,13 @@ const env = useE2E({
     relayed.push(envelope);
     return { to, envelope };
   },
-});
-before(() => {
-  env.service.io.on('connection', (socket) => {
-    socket.onAny((event: string, ...args: unknown[]) => {
-      socketEvents.push(JSON.stringify([event, ...args.filter((a) => typeof a !== 'function')]));
+  onStart: ({ service }) => {
+    service.io.on('connection', (socket) => {
+      socket.onAny((event: string, ...args: unknown[]) => {
+        socketEvents.push(JSON.stringify([event, ...args.filter((a) => typeof a !== 'function')]));
+      });
     });
-  });
+  },
 });
 
 test('the patterns catch what they are meant to catch', () => {

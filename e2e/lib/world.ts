@@ -175,13 +175,18 @@ export class E2E {
 
 /**
  * The world of the test file that calls it (at its top level): started before the file's first
- * test, every browser closed after each test, everything closed after the last. A file that
- * needs more around its tests adds its own hooks; `before` hooks run in the order they are
- * registered, so one registered after this call sees the world started.
+ * test, every browser closed after each test, everything closed after the last. Set-up that
+ * needs the started world goes in `onStart`: Node 20 does not wait for one top-level `before`
+ * hook before it starts the next, so a hook of the file's own may run before the world exists.
  */
-export function useE2E(options: StartOptions = {}): E2E {
+export function useE2E(
+  options: StartOptions & { onStart?: (env: E2E) => void | Promise<void> } = {},
+): E2E {
   const env = new E2E(options);
-  before(() => env.start());
+  before(async () => {
+    await env.start();
+    await options.onStart?.(env);
+  });
   afterEach(() => env.closePeers());
   after(() => env.close());
   return env;
