@@ -24,6 +24,7 @@ export const en: Locale = {
         'recipient-page':
           'This page is showing a share link; open the page without it to share a file.',
         'not-ready': 'The share is not open yet. Wait until it is, then try again.',
+        remote: 'The other browser refused a message from this one and ended the transfer.',
       },
     },
     'protocol-mismatch': {
@@ -209,6 +210,7 @@ export const en: Locale = {
             ? 'The other browser asked for the same piece too often.'
             : `The other browser asked for piece ${f.integer(piece)} too often.`,
         'too-many-pieces': 'The other browser asked for too many pieces at once.',
+        remote: 'The other browser ended the transfer: this one asked it for too much.',
       },
     },
     internal: {
