@@ -20,7 +20,7 @@ import { Announcer } from './ui/announcer.js';
 import { errorBlock } from './ui/error-block.js';
 import { recipientView } from './ui/recipient-view.js';
 import { sharerView } from './ui/sharer-view.js';
-import { receiveAnnouncement, shareAnnouncement } from './ui/text.js';
+import { receiveAnnouncement, shareAnnouncement, words } from './ui/text.js';
 
 const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
 const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
@@ -283,11 +283,7 @@ export class P2PShareElement extends LitElement {
     const link = this.link;
     if (!link) return;
     const copied = await this.copier.copy(link);
-    this.announce(
-      copied
-        ? 'Link copied to the clipboard.'
-        : 'The link is selected: press Control C to copy it.',
-    );
+    this.announce(copied ? words.share.said.copied : words.share.said.select);
   };
 
   private handleStop = (): void => {
