@@ -27,7 +27,9 @@ export interface ErrorReasons {
     /** `share()` on a page that shows a share link. */
     | 'recipient-page'
     /** An unlock or download asked for before the share is open. */
-    | 'not-ready';
+    | 'not-ready'
+    /** The other browser refused a message from this one. */
+    | 'remote';
   'protocol-mismatch':
     /** The sharing service's reply. */
     | 'service'
@@ -127,7 +129,9 @@ export interface ErrorReasons {
     /** The other browser asked for the same piece too often (`piece`). */
     | 'repeated-piece'
     /** The other browser asked for too many pieces at once. */
-    | 'too-many-pieces';
+    | 'too-many-pieces'
+    /** The other browser refused this one for asking too much. */
+    | 'remote';
 }
 
 /** The reasons `C` may carry; `never` for a code with one situation. */
@@ -166,13 +170,20 @@ export type ErrorFact<C extends ErrorCode = ErrorCode> = C extends keyof FactsBy
   ? FactsByCode[C]
   : never;
 
+/** Every field of `ErrorParams<C>`, before it picks those of its code. */
+interface ErrorFields<C extends ErrorCode> extends ErrorFacts {
+  /** Which of the code's situations this is; see `ErrorReasons`. */
+  reason: ErrorReason<C>;
+}
+
 /**
  * What the words about a failure of code `C` may use: which of its situations it is, and the
- * facts its sentence names. `ErrorParams` (every code) has every field, all optional.
+ * facts its sentence names. `ErrorParams` (every code) has every field, all optional. One object
+ * type, not an intersection, so that anything else (a sentence, say) does not pass for it.
  */
-export type ErrorParams<C extends ErrorCode = ErrorCode> = { reason?: ErrorReason<C> } & {
-  [K in ErrorFact<C>]?: ErrorFacts[K];
-};
+export type ErrorParams<C extends ErrorCode = ErrorCode> = Partial<
+  Pick<ErrorFields<C>, 'reason' | ErrorFact<C>>
+>;
 
 /** A failure as data: its code and parameters. Sessions report failures in this shape. */
 export type ErrorData<C extends ErrorCode = ErrorCode> = { code: C } & ErrorParams<C>;
@@ -182,20 +193,13 @@ export class P2PError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'P2PError';
   readonly params: ErrorParams<C>;
 
-  constructor(code: C, params?: ErrorParams<C>, options?: { cause?: unknown });
-  /**
-   * @deprecated A sentence in the engine is not shown to anyone (the code's default words are);
-   * call sites in peer-link, receive-session and p2p-share are converted once their splits land
-   * (issue 16).
-   */
-  constructor(code: C, message: string, options?: { cause?: unknown });
   constructor(
     readonly code: C,
-    params: ErrorParams<C> | string = {},
+    params: ErrorParams<C> = {},
     options?: { cause?: unknown },
   ) {
-    super(typeof params === 'string' ? params : tag(code, params, options?.cause), options);
-    this.params = typeof params === 'string' ? {} : params;
+    super(tag(code, params, options?.cause), options);
+    this.params = params;
   }
 }
 
@@ -232,9 +236,3 @@ export function fromErrorBody(body: ErrorBody): P2PError {
 export function errorData(error: P2PError): ErrorData {
   return { ...error.params, code: error.code };
 }
-
-/**
- * @deprecated The name of `errorData` until receive-session is converted once its split lands
- * (issue 16).
- */
-export const errorBody = errorData;

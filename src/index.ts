@@ -1,6 +1,7 @@
 /**
- * The bundle entry (`dist/p2p-share.js`): defines `<p2p-share>` and exports its class and event
- * types. The transfer engine is not imported here; the element loads it when it is first needed.
+ * The bundle entry (`dist/p2p-share.js`): defines `<p2p-share>` and exports its class, its event
+ * types and the types of the failures they carry. The transfer engine is not imported here; the
+ * element loads it when it is first needed.
  */
 import './p2p-share.define.js';
 
@@ -8,7 +9,10 @@ export { P2PShareElement } from './p2p-share.js';
 export type {
   CompleteDetail,
   ErrorBody,
+  ErrorData,
   ErrorDetail,
+  ErrorParams,
+  ErrorReason,
   LinkDetail,
   P2PShareCompleteEvent,
   P2PShareErrorEvent,

@@ -13,13 +13,14 @@ import { DropController } from './controllers/drop-controller.js';
 import { ReceiveController, type ReceiveOptions } from './controllers/receive-controller.js';
 import type { SaveTo } from './controllers/session-factory.js';
 import { ShareController } from './controllers/share-controller.js';
+import { P2PError } from './errors.js';
 import type { P2PShareEventDetails } from './events.js';
 import { styles } from './p2p-share.styles.js';
 import { Announcer } from './ui/announcer.js';
 import { errorBlock } from './ui/error-block.js';
 import { recipientView } from './ui/recipient-view.js';
 import { sharerView } from './ui/sharer-view.js';
-import { receiveAnnouncement, shareAnnouncement } from './ui/text.js';
+import { receiveAnnouncement, shareAnnouncement, words } from './ui/text.js';
 
 const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
 const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
@@ -178,10 +179,7 @@ export class P2PShareElement extends LitElement {
    */
   share(files: File | File[], options: { password?: string } = {}): Promise<string> {
     if (this.mode === 'recipient') {
-      return this.receiver.failEarly({
-        code: 'bad-request',
-        message: 'This page is showing a share link; open the page without it to share a file.',
-      });
+      return this.receiver.failEarly(new P2PError('bad-request', { reason: 'recipient-page' }));
     }
     return this.sharer.share(
       files,
@@ -199,10 +197,7 @@ export class P2PShareElement extends LitElement {
    */
   async download(options: { password?: string } = {}): Promise<void> {
     if (this.mode !== 'recipient') {
-      return this.sharer.failEarly({
-        code: 'bad-request',
-        message: 'There is no share link on this page to download from.',
-      });
+      return this.sharer.failEarly(new P2PError('bad-request', { reason: 'no-link' }));
     }
     await this.receiver.download(options.password);
   }
@@ -288,11 +283,7 @@ export class P2PShareElement extends LitElement {
     const link = this.link;
     if (!link) return;
     const copied = await this.copier.copy(link);
-    this.announce(
-      copied
-        ? 'Link copied to the clipboard.'
-        : 'The link is selected: press Control C to copy it.',
-    );
+    this.announce(copied ? words.share.said.copied : words.share.said.select);
   };
 
   private handleStop = (): void => {

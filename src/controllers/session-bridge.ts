@@ -21,16 +21,6 @@ interface Disposable extends EventTarget {
   dispose(): void;
 }
 
-/**
- * A failure as `failEarly` took it before its call sites gave codes and parameters.
- * @deprecated Its sentence is kept for logs but not shown (the code's default words are); the
- * calls in p2p-share are converted once its split lands (issue 16).
- */
-export interface WordedFailure {
-  code: ErrorCode;
-  message: string;
-}
-
 function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
 }
@@ -103,15 +93,11 @@ export abstract class SessionBridge<S extends Disposable> implements ReactiveCon
   }
 
   /** Shows and reports a refused request, and rejects with it. */
-  failEarly(error: P2PError): Promise<never>;
-  /** @deprecated Give a P2PError: see `WordedFailure`. */
-  failEarly(error: WordedFailure): Promise<never>;
-  failEarly(error: P2PError | WordedFailure): Promise<never> {
-    const rejection = error instanceof P2PError ? error : new P2PError(error.code, error.message);
-    const data = errorData(rejection);
+  failEarly(error: P2PError): Promise<never> {
+    const data = errorData(error);
     this.notice = data;
     this.report(data);
-    return Promise.reject(rejection);
+    return Promise.reject(error);
   }
 
   /** Drops the current session without waiting for it (the element left the page). */

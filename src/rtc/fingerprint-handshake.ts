@@ -49,7 +49,7 @@ export class FingerprintHandshake {
   async sendHello(): Promise<void> {
     const input = this.proofInput(this.localRole);
     if (!input) {
-      this.opts.fail(new P2PError('tampered', 'The connection carries no DTLS fingerprint.'));
+      this.opts.fail(new P2PError('tampered', { reason: 'proof' }));
       return;
     }
     const proof = new Uint8Array(await crypto.subtle.sign('HMAC', this.opts.keys.auth, input));
@@ -67,7 +67,7 @@ export class FingerprintHandshake {
   /** The peer's hello: the first is checked, a second refused. */
   receiveHello(msg: Hello): void {
     if (this.helloReceived) {
-      this.opts.fail(new P2PError('tampered', 'The other browser repeated its handshake.'));
+      this.opts.fail(new P2PError('tampered', { reason: 'proof' }));
       return;
     }
     this.helloReceived = true;
@@ -89,12 +89,7 @@ export class FingerprintHandshake {
 
   private async verifyHello(msg: Hello): Promise<void> {
     if (msg.v !== PROTOCOL_VERSION) {
-      this.opts.fail(
-        new P2PError(
-          'protocol-mismatch',
-          'The other browser runs an incompatible version of p2p-share. Reload both pages.',
-        ),
-      );
+      this.opts.fail(new P2PError('protocol-mismatch', { reason: 'peer' }));
       return;
     }
     const expectedRole = this.localRole === 'recipient' ? 'source' : 'recipient';
@@ -113,12 +108,7 @@ export class FingerprintHandshake {
       }
     }
     if (!ok) {
-      this.opts.fail(
-        new P2PError(
-          'tampered',
-          'The other browser could not prove it holds this link, or someone sits between you: the connection was refused.',
-        ),
-      );
+      this.opts.fail(new P2PError('tampered', { reason: 'proof' }));
       return;
     }
     this.peerProven = true;

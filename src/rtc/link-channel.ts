@@ -75,16 +75,14 @@ export class LinkChannel {
       if (typeof data === 'string') channel.send(data);
       else channel.send(data);
     } catch (cause) {
-      this.events.fail(
-        new P2PError('peer-vanished', 'The connection closed while sending.', { cause }),
-      );
+      this.events.fail(new P2PError('peer-vanished', { reason: 'lost' }, { cause }));
     }
   }
 
   /** Keeps what the owner sent before the link opened (a few at most), for `sendHeld`. */
   hold(data: string | Uint8Array<ArrayBuffer>): void {
     if (this.held.length >= MAX_EARLY_MESSAGES) {
-      this.events.fail(new P2PError('internal', 'Too much was sent before the connection opened.'));
+      this.events.fail(new P2PError('internal'));
     } else {
       // A frame's bytes may be a buffer its encoder reuses: keep a copy.
       this.held.push(typeof data === 'string' ? data : data.slice());
@@ -104,10 +102,7 @@ export class LinkChannel {
    */
   keepEarly(data: string | ArrayBuffer): void {
     if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(data);
-    else
-      this.events.fail(
-        new P2PError('bad-request', 'The other browser did not wait for the handshake.'),
-      );
+    else this.events.fail(new P2PError('bad-request', { reason: 'out-of-place' }));
   }
 
   /** The peer's messages kept by `keepEarly`, in order; none are kept after. */

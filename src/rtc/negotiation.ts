@@ -61,7 +61,7 @@ export class Negotiation {
   async apply(env: NegotiationEnvelope): Promise<void> {
     switch (env.k) {
       case 'offer': {
-        if (this.role !== 'answerer') throw new P2PError('tampered', 'Unexpected offer.');
+        if (this.role !== 'answerer') throw new P2PError('tampered', { reason: 'relay' });
         this.appliedRemote = env.sdp;
         await this.pc.setRemoteDescription({ type: 'offer', sdp: env.sdp });
         await this.flushCandidates();
@@ -73,7 +73,7 @@ export class Negotiation {
       }
       case 'answer':
         if (this.role !== 'offerer' || this.appliedRemote !== null) {
-          throw new P2PError('tampered', 'Unexpected answer.');
+          throw new P2PError('tampered', { reason: 'relay' });
         }
         this.appliedRemote = env.sdp;
         await this.pc.setRemoteDescription({ type: 'answer', sdp: env.sdp });

@@ -18,7 +18,6 @@ import { SealedSignalling, type SignallingOptions } from './sealed-signalling.js
 
 // The rest of the engine reaches the rtc layer through this module.
 export { HIGH_WATER, LOW_WATER } from './link-channel.js';
-export { remoteFailure } from './remote-failure.js';
 export { fromOfferer, type LinkRole } from './sealed-signalling.js';
 
 export interface PeerLinkOptions extends SignallingOptions {
@@ -78,7 +77,7 @@ export class PeerLink {
       onClose: () => {
         if (this.phase !== 'closed') {
           this.peerEnded = true;
-          this.shutdown(new P2PError('peer-vanished', 'The other browser closed the connection.'));
+          this.shutdown(new P2PError('peer-vanished', { reason: 'closed' }));
         }
       },
       fail,
@@ -88,11 +87,8 @@ export class PeerLink {
       if (state === 'failed') {
         this.fail(
           this.phase === 'open'
-            ? new P2PError('peer-vanished', 'The connection to the other browser was lost.')
-            : new P2PError(
-                'connection-failed',
-                'Could not establish a direct connection to the other browser (a firewall or network may block it).',
-              ),
+            ? new P2PError('peer-vanished', { reason: 'lost' })
+            : new P2PError('connection-failed', { reason: 'blocked' }),
         );
       }
     };
@@ -107,8 +103,7 @@ export class PeerLink {
       isOpen: () => this.phase === 'open',
       ping: (n) => this.sendOwn({ t: 'ping', n }),
       onConnectTimeout: () => this.fail(this.late()),
-      onSilence: () =>
-        this.fail(new P2PError('peer-vanished', 'The other browser stopped responding.')),
+      onSilence: () => this.fail(new P2PError('peer-vanished', { reason: 'silent' })),
     });
   }
 
@@ -219,7 +214,7 @@ export class PeerLink {
     this.heartbeat.heard();
     // The peer sets this limit in its SDP; one too small to carry a frame header is hostile.
     if ((this.pc.sctp?.maxMessageSize ?? MIN_MESSAGE_SIZE) < MIN_MESSAGE_SIZE) {
-      this.fail(new P2PError('bad-request', 'The other browser allows only tiny messages.'));
+      this.fail(new P2PError('bad-request', { reason: 'malformed' }));
       return;
     }
     void this.handshake.sendHello();
@@ -244,15 +239,12 @@ export class PeerLink {
     if (typeof data !== 'string') {
       if (this.phase === 'open') this.opts.onData(data);
       else if (this.handshake.peerHelloReceived) this.channel.keepEarly(data);
-      else
-        this.fail(
-          new P2PError('tampered', 'The other browser sent data before proving who it is.'),
-        );
+      else this.fail(new P2PError('tampered', { reason: 'proof' }));
       return;
     }
     const msg = parseControl(data);
     if (!msg) {
-      this.fail(new P2PError('bad-request', 'The other browser sent a malformed message.'));
+      this.fail(new P2PError('bad-request', { reason: 'malformed' }));
       return;
     }
     switch (msg.t) {
@@ -266,7 +258,7 @@ export class PeerLink {
         return;
       case 'bye':
         this.peerEnded = true;
-        this.shutdown(new P2PError('peer-vanished', 'The other browser ended the transfer.'));
+        this.shutdown(new P2PError('peer-vanished', { reason: 'closed' }));
         return;
       case 'error':
         // The peer's own words are not shown: they are whatever it chose to send.
@@ -282,17 +274,10 @@ export class PeerLink {
   /** Why the connection did not open in time, by how far it got. */
   private late(): P2PError {
     if (this.negotiation.remoteSdp === null) {
-      return new P2PError('connection-failed', 'The other browser did not reply in time.');
+      return new P2PError('connection-failed', { reason: 'no-reply' });
     }
-    if (this.phase === 'connecting') {
-      return new P2PError(
-        'connection-failed',
-        'Could not connect to the other browser in time (a firewall or network may block it).',
-      );
-    }
-    return new P2PError(
-      'connection-failed',
-      'The other browser connected but did not finish the secure handshake in time.',
-    );
+    if (this.phase === 'connecting')
+      return new P2PError('connection-failed', { reason: 'timeout' });
+    return new P2PError('connection-failed', { reason: 'handshake' });
   }
 }

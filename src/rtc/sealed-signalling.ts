@@ -157,7 +157,7 @@ export class SealedSignalling {
     if (this.link.isClosed()) return;
     const remoteRole = this.remoteRole;
     if (!sealed.startsWith(ENVELOPE_PREFIX[remoteRole])) {
-      throw new P2PError('tampered', 'A relayed message came from the wrong end of a connection.');
+      throw new P2PError('tampered', { reason: 'relay' });
     }
     const raw = await openJson(
       this.opts.keys.signal,
@@ -165,8 +165,7 @@ export class SealedSignalling {
       this.aad(this.opts.remoteId, this.opts.localId, remoteRole),
     );
     const parsed = v.safeParse(EnvelopeSchema, raw);
-    if (!parsed.success)
-      throw new P2PError('tampered', 'A relayed message had an unexpected shape.');
+    if (!parsed.success) throw new P2PError('tampered', { reason: 'relay' });
     const env = parsed.output;
     if (env.s !== this.sessionId && this.opts.retired?.has(env.s)) return;
     if (env.k === 'abort') {
@@ -184,7 +183,7 @@ export class SealedSignalling {
       // Sealed by the peer, and the first message of a session of its own: it started over.
       const successor = this.opts.onSuperseded;
       this.successor = successor;
-      this.link.fail(new P2PError('peer-vanished', 'The other browser reconnected.'));
+      this.link.fail(new P2PError('peer-vanished', { reason: 'reconnected' }));
       successor(sealed);
       return;
     }
@@ -195,10 +194,7 @@ export class SealedSignalling {
       this.opts.onOffer?.();
     }
     if (env.s !== this.sessionId || env.n <= this.recvSeq) {
-      throw new P2PError(
-        'tampered',
-        'A relayed message was replayed or belongs to another connection.',
-      );
+      throw new P2PError('tampered', { reason: 'relay' });
     }
     this.recvSeq = env.n;
     await this.link.negotiate(env);

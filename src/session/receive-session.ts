@@ -17,7 +17,7 @@ import {
 } from '../crypto/keys.js';
 import type { LinkSecret } from '../crypto/link.js';
 import { openJson } from '../crypto/seal.js';
-import { errorBody, P2PError, toP2PError } from '../errors.js';
+import { errorData, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
 import type { PasswordReply } from '../../protocol/signalling.js';
@@ -155,22 +155,19 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     } catch (err) {
       const error = toP2PError(err);
       if (error.code !== 'bad-password' && error.code !== 'rate-limited') throw this.failed(error);
-      this.setState({ phase: 'locked', error: errorBody(error) });
-      this.dispatchEvent(new CustomEvent('error', { detail: errorBody(error) }));
+      this.setState({ phase: 'locked', error: errorData(error) });
+      this.dispatchEvent(new CustomEvent('error', { detail: errorData(error) }));
       throw error;
     }
   }
 
   private async openMeta(sealed: string | undefined, keys: RoomKeys): Promise<FileInfo> {
     if (sealed === undefined) {
-      throw new P2PError('protocol-mismatch', 'The sharing service did not send the file details.');
+      throw new P2PError('protocol-mismatch', { reason: 'service' });
     }
     const parsed = v.safeParse(FileMetaSchema, await openJson(keys.meta, sealed, META_AAD));
     if (!parsed.success) {
-      throw new P2PError(
-        'protocol-mismatch',
-        'This share was made by an incompatible version of p2p-share.',
-      );
+      throw new P2PError('protocol-mismatch', { reason: 'share' });
     }
     this.keys = keys;
     this.meta = parsed.output;
@@ -199,12 +196,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   cancel(): void {
     if (!this.running) return;
-    this.sources?.stop(
-      new P2PError(
-        'cancelled',
-        'You cancelled the download. What arrived is kept: resume to fetch the rest.',
-      ),
-    );
+    this.sources?.stop(new P2PError('cancelled', { reason: 'user' }));
   }
 
   setSeeding(on: boolean): void {
@@ -213,7 +205,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   dispose(): void {
     this.ahead.close();
-    this.sources?.stop(new P2PError('cancelled', 'The download was closed.'));
+    this.sources?.stop(new P2PError('cancelled', { reason: 'closed' }));
     this.seeding.close();
     this.signal.close();
     if (!this.result) void this.sink?.then((sink) => sink.abort()).catch(() => {});
@@ -222,7 +214,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private async run(): Promise<CompleteDetail> {
     const meta = this.meta;
     const keys = this.keys;
-    if (!meta || !keys) throw new P2PError('bad-request', 'The file details are not loaded yet.');
+    if (!meta || !keys) throw new P2PError('bad-request', { reason: 'not-ready' });
     const file = this.file!;
     // Joining and the ICE servers are fetched while the disk is prepared, not after it; the
     // first sources are asked for with the join.
@@ -353,10 +345,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const retryable = RETRYABLE.has(error.code) && !!this.meta;
     this.setState(
       file
-        ? { phase: 'error', file, error: errorBody(error), retryable, bytes }
-        : { phase: 'error', error: errorBody(error), retryable, bytes },
+        ? { phase: 'error', file, error: errorData(error), retryable, bytes }
+        : { phase: 'error', error: errorData(error), retryable, bytes },
     );
-    this.dispatchEvent(new CustomEvent('error', { detail: errorBody(error) }));
+    this.dispatchEvent(new CustomEvent('error', { detail: errorData(error) }));
     return error;
   }
 

@@ -126,7 +126,7 @@ export class RoomSignal {
       seeding().relayFailed(to, error);
     });
     client.addEventListener('room-closed', () => {
-      sources()?.stop(new P2PError('room-closed', 'The sharer stopped sharing this file.'));
+      sources()?.stop(new P2PError('room-closed', { reason: 'stopped' }));
       seeding().roomClosed();
     });
     client.addEventListener('rejoined', () => seeding().rejoined());

@@ -98,7 +98,7 @@ export class Seeding implements SeedingHolder {
 
   /** Closes every connection it serves (the page is going away). */
   close(): void {
-    this.server?.close(new P2PError('cancelled', 'The recipient closed the page.'));
+    this.server?.close(new P2PError('cancelled', { reason: 'closed' }));
     this.server = null;
   }
 
@@ -121,7 +121,7 @@ export class Seeding implements SeedingHolder {
   rejoined(): void {
     // A new connection is a new peer id: serve under it, and be in the pool again.
     if (!this.server) return;
-    this.server.close(new P2PError('peer-vanished', 'This recipient reconnected.'));
+    this.server.close(new P2PError('peer-vanished', { reason: 'reconnected' }));
     this.server = null;
     void this.start();
   }
@@ -157,7 +157,7 @@ export class Seeding implements SeedingHolder {
       this.changed();
     } catch {
       // Seeding is a favour to others: if the service cannot be reached, this page just stops.
-      this.server?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
+      this.server?.close(new P2PError('peer-vanished', { reason: 'stopped-sharing' }));
       this.server = null;
       if (this.saved) this.stop(false);
       this.on = false;
@@ -173,7 +173,7 @@ export class Seeding implements SeedingHolder {
    * keeps its connection and the service hears that this page serves no more.
    */
   private stop(tell = true): void {
-    this.server?.close(new P2PError('peer-vanished', 'This recipient stopped sharing the file.'));
+    this.server?.close(new P2PError('peer-vanished', { reason: 'stopped-sharing' }));
     this.server = null;
     const signal = this.opts.signal;
     const client = signal.client;

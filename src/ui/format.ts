@@ -1,12 +1,20 @@
 /**
- * Numbers as a locale writes them: sizes, speeds and durations through `Intl`, so a translation
- * brings only its words and its locale tag. The one place in the widget that formats bytes.
+ * Numbers as a locale writes them: counts, percentages, sizes, speeds and durations through
+ * `Intl`, and the plural form a count takes, so a translation brings only its words and its locale
+ * tag. The one place in the widget that formats bytes.
  */
 
 /** The formatters of one locale. */
 export interface Format {
   /** A whole number, such as a piece index or a count. */
   integer(n: number): string;
+  /** `54%`, from a whole percentage. */
+  percent(n: number): string;
+  /**
+   * The form of a word that goes with `n` by the locale's plural rules: `forms.one` for 1 in
+   * English; a locale gives the forms its language has (`zero`, `two`, `few`, `many`…).
+   */
+  plural(n: number, forms: PluralForms): string;
   /** `1 byte`, `999 bytes`, `1.5 kB`, `67 MB`: decimal units, as file managers show them. */
   bytes(bytes: number): string;
   /** `2.5 MB/s`; '' for no speed. */
@@ -14,6 +22,9 @@ export interface Format {
   /** `8 sec`, `2 min 5 sec`, `1 hr 3 min`: short, because it changes every second. */
   duration(seconds: number): string;
 }
+
+/** A word's forms by plural category; `other` is the one every language has. */
+export type PluralForms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
 
 const UNITS = ['kilobyte', 'megabyte', 'gigabyte', 'terabyte', 'petabyte'] as const;
 
@@ -59,6 +70,8 @@ export function createFormat(tag: string): Format {
     return format;
   };
   let integer: Intl.NumberFormat | undefined;
+  let percent: Intl.NumberFormat | undefined;
+  let plurals: Intl.PluralRules | undefined;
   // "1 min 35 sec": the parts of a duration as the locale lists units.
   let parts: Intl.ListFormat | undefined;
 
@@ -72,6 +85,8 @@ export function createFormat(tag: string): Format {
   return {
     integer: (n) =>
       (integer ??= new Intl.NumberFormat(tag, { maximumFractionDigits: 0 })).format(n),
+    percent: (n) => (percent ??= new Intl.NumberFormat(tag, { style: 'percent' })).format(n / 100),
+    plural: (n, forms) => forms[(plurals ??= new Intl.PluralRules(tag)).select(n)] ?? forms.other,
     bytes(bytes) {
       if (!Number.isFinite(bytes) || bytes < 0) return '';
       return sized(bytes, '');

@@ -5,6 +5,7 @@
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
+import { words } from './text.js';
 
 export interface PasswordFieldOptions {
   id: string;
@@ -23,7 +24,7 @@ export interface PasswordFieldOptions {
 
 export function passwordField(o: PasswordFieldOptions): TemplateResult {
   // The toggle's name says what it will do and contains its visible word (WCAG 2.5.3).
-  const action = o.shown ? 'Hide' : 'Show';
+  const w = words.password;
   return html`<label class="field-label" for=${o.id}>${o.label}</label>
     <div class="password-row">
       <input
@@ -43,10 +44,10 @@ export function passwordField(o: PasswordFieldOptions): TemplateResult {
         type="button"
         part="button reveal-button"
         aria-controls=${o.id}
-        aria-label=${`${action} password`}
+        aria-label=${o.shown ? w.hideLabel : w.showLabel}
         @click=${o.toggle}
       >
-        ${action}
+        ${o.shown ? w.hide : w.show}
       </button>
     </div>`;
 }

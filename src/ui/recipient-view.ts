@@ -10,18 +10,21 @@ import type { FileInfo, ReceiveState, SeedingView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
 import { passwordField } from './password-field.js';
 import {
+  bytesLine,
   errorMessage,
   fileType,
   formatBytes,
   formatDuration,
   formatSpeed,
-  percent,
   queueLine,
   seedingLine,
   shortHash,
   sourcesLine,
   waitLine,
+  words,
 } from './text.js';
+
+const w = words.receive;
 
 export interface RecipientHandlers {
   download(): void;
@@ -51,19 +54,14 @@ function progressBar(file: FileInfo, bytes: number): TemplateResult {
     part="progress"
     max=${Math.max(file.size, 1)}
     .value=${file.size === 0 ? 0 : bytes}
-    aria-label=${`Downloading ${file.name}`}
+    aria-label=${w.progressLabel(file.name)}
   ></progress>`;
 }
 
 function cancelButton(h: RecipientHandlers): TemplateResult {
   return html`<div class="actions">
-    <button type="button" part="button cancel-button" @click=${h.cancel}>Cancel</button>
+    <button type="button" part="button cancel-button" @click=${h.cancel}>${w.cancel}</button>
   </div>`;
-}
-
-/** The file's bytes so far, as words: a queued resume has some already. */
-function bytesLine(file: FileInfo, bytes: number): string {
-  return `${formatBytes(bytes)} of ${formatBytes(file.size)} · ${percent(bytes, file.size)}%`;
 }
 
 /**
@@ -80,7 +78,7 @@ function seedingBlock(seeding: SeedingView, h: RecipientHandlers): TemplateResul
         .checked=${live(seeding.on)}
         @change=${h.seeding}
       />
-      <span>Keep sharing with others while this page is open</span>
+      <span>${w.keepSharing}</span>
     </label>
     <p class="hint numbers" part="seeding-status">${seedingLine(seeding)}</p>
   </div>`;
@@ -89,11 +87,11 @@ function seedingBlock(seeding: SeedingView, h: RecipientHandlers): TemplateResul
 function locked(state: Extract<ReceiveState, { phase: 'locked' }>, h: RecipientHandlers) {
   const waiting = h.wait !== null && h.wait > 0;
   const limitPassed = state.error?.code === 'rate-limited' && h.wait === 0;
-  return html`<p class="line" id="locked-hint">This file is protected by a password.</p>
+  return html`<p class="line" id="locked-hint">${w.locked}</p>
     <form class="unlock" part="unlock-form" novalidate @submit=${h.unlock}>
       ${passwordField({
         id: 'unlock-password',
-        label: 'Password',
+        label: w.password,
         shown: h.passwordShown,
         toggle: h.togglePassword,
         autocomplete: 'off',
@@ -101,15 +99,15 @@ function locked(state: Extract<ReceiveState, { phase: 'locked' }>, h: RecipientH
       })}
       <div class="actions">
         <button type="submit" class="primary" part="button unlock-button" ?disabled=${waiting}>
-          Unlock
+          ${w.unlock}
         </button>
       </div>
     </form>
     ${
       h.unlocking
-        ? html`<p class="hint">Checking the password…</p>`
+        ? html`<p class="hint">${w.checking}</p>`
         : limitPassed
-          ? html`<p class="hint">You can try the password again.</p>`
+          ? html`<p class="hint">${w.tryAgain}</p>`
           : state.error
             ? errorBlock(state.error)
             : nothing
@@ -120,34 +118,33 @@ function locked(state: Extract<ReceiveState, { phase: 'locked' }>, h: RecipientH
 export function recipientView(state: ReceiveState, h: RecipientHandlers): TemplateResult {
   switch (state.phase) {
     case 'loading':
-      return html`<p class="line">Looking up the shared file…</p>`;
+      return html`<p class="line">${w.loading}</p>`;
     case 'locked':
       return locked(state, h);
     case 'ready':
       return html`${fileDetails(state.file)}
         <div class="actions">
           <button type="button" class="primary" part="button download-button" @click=${h.download}>
-            Download
+            ${w.download}
           </button>
         </div>`;
     case 'connecting':
       return html`${fileDetails(state.file)}
-        <p class="line">Connecting to the sender…</p>
+        <p class="line">${w.connecting}</p>
         ${progressBar(state.file, state.bytes)} ${cancelButton(h)}`;
     case 'queued':
       return html`${fileDetails(state.file)}
         <p class="line queue numbers" part="queue">${queueLine(state.position)}</p>
         ${progressBar(state.file, state.bytes)}
         <p class="hint numbers">
-          ${state.bytes > 0 ? `${bytesLine(state.file, state.bytes)} so far. ` : ''}The download
-          starts by itself when a sender is free.
+          ${w.queueHint(state.bytes > 0 ? bytesLine(state.bytes, state.file.size) : '')}
         </p>
         ${cancelButton(h)}`;
     case 'downloading': {
       const facts = [
-        bytesLine(state.file, state.bytes),
+        bytesLine(state.bytes, state.file.size),
         formatSpeed(state.speed),
-        state.eta === null ? '' : `${formatDuration(state.eta)} left`,
+        state.eta === null ? '' : w.left(formatDuration(state.eta)),
         sourcesLine(state.sources),
       ].filter(Boolean);
       return html`${fileDetails(state.file)} ${progressBar(state.file, state.bytes)}
@@ -156,12 +153,12 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
     }
     case 'saving':
       return html`${fileDetails(state.file)} ${progressBar(state.file, state.file.size)}
-        <p class="line">Saving…</p>`;
+        <p class="line">${w.saving}</p>`;
     case 'done':
       return html`${fileDetails(state.file)}
-        <p class="line done" part="done">Saved ${state.file.name}</p>
+        <p class="line done" part="done">${w.saved(state.file.name)}</p>
         <details class="hash">
-          <summary>SHA-256 <code>${shortHash(state.sha256)}</code></summary>
+          <summary>${w.hash} <code>${shortHash(state.sha256)}</code></summary>
           <code part="hash">${state.sha256}</code>
         </details>
         ${seedingBlock(state.seeding, h)}`;
@@ -175,7 +172,7 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
         state.retryable
           ? html`<div class="actions">
               <button type="button" class="primary" part="button retry-button" @click=${h.retry}>
-                ${cancelled ? 'Resume' : 'Retry'}
+                ${cancelled ? w.resume : w.retry}
               </button>
             </div>`
           : nothing

@@ -12,12 +12,15 @@ import {
   formatBytes,
   formatSpeed,
   peerStatus,
-  percent,
+  percentText,
   recipientName,
   swarmCounts,
   swarmHasRecipients,
   uploadedLine,
+  words,
 } from './text.js';
+
+const w = words.share;
 
 export interface SharerHandlers {
   dragging: boolean;
@@ -57,17 +60,17 @@ function dropZone(h: SharerHandlers): TemplateResult {
       @dragleave=${h.dragLeave}
       @drop=${h.drop}
     >
-      <span class="drop-hint">Drop a file here</span>
-      <span class="or">or</span>
+      <span class="drop-hint">${w.drop}</span>
+      <span class="or">${w.or}</span>
       <button type="button" class="primary" part="button choose-button" @click=${h.choose}>
-        Choose a file
+        ${w.choose}
       </button>
       <input type="file" hidden tabindex="-1" @change=${h.picked} />
     </div>
     <div class="field">
       ${passwordField({
         id: 'share-password',
-        label: 'Password (optional)',
+        label: w.password,
         shown: h.passwordShown,
         toggle: h.togglePassword,
         autocomplete: 'new-password',
@@ -75,9 +78,7 @@ function dropZone(h: SharerHandlers): TemplateResult {
         input: h.passwordInput,
         describedBy: 'share-password-hint',
       })}
-      <p class="hint" id="share-password-hint">
-        Set one before choosing the file; recipients will need it as well as the link.
-      </p>
+      <p class="hint" id="share-password-hint">${w.passwordHint}</p>
     </div>`;
 }
 
@@ -92,7 +93,7 @@ function peerItem(peer: PeerView, index: number): TemplateResult {
               part="progress"
               max=${Math.max(peer.total, 1)}
               .value=${peer.bytes}
-              aria-label=${`${name} progress`}
+              aria-label=${w.progressLabel(name)}
             ></progress>
             <span class="peer-speed">${formatSpeed(peer.speed)}</span>`
         : nothing
@@ -103,7 +104,7 @@ function peerItem(peer: PeerView, index: number): TemplateResult {
 /** Everyone with the link as the service counts them, and what this browser contributed. */
 function swarmBlock(state: Extract<ShareState, { phase: 'sharing' }>): TemplateResult {
   const counts = (swarm: SwarmView) =>
-    html`<dl class="swarm" part="swarm" aria-label="Everyone with the link">
+    html`<dl class="swarm" part="swarm" aria-label=${w.everyone}>
       ${swarmCounts(swarm).map(
         ([label, count]) =>
           html`<div class="swarm-count">
@@ -124,78 +125,64 @@ function swarmBlock(state: Extract<ShareState, { phase: 'sharing' }>): TemplateR
 
 function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHandlers) {
   return html`${fileCard(state.file)}
-    <label class="link-label" for="link">Share link</label>
+    <label class="link-label" for="link">${w.link}</label>
     <div class="link-row">
       <input id="link" class="link" part="link" type="text" readonly .value=${state.link} />
       <button type="button" part="button copy-button" @click=${h.copy}>
-        ${h.copied ? 'Copied' : 'Copy'}
+        ${h.copied ? w.copied : w.copy}
       </button>
     </div>
-    <p class="hint">
-      ${
-        h.copyHint
-          ? 'The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.'
-          : h.protected
-            ? 'Anyone with this link and the password can download the file while this page stays open, or someone who has it keeps sharing it.'
-            : 'Anyone with this link can download the file while this page stays open, or someone who has it keeps sharing it.'
-      }
-    </p>
-    ${
-      h.protected
-        ? html`<p class="protected" part="protected">
-            The link needs the password you set. Send the password separately, not with the link.
-          </p>`
-        : nothing
-    }
+    <p class="hint">${h.copyHint ? w.copyHint : w.linkHint(h.protected)}</p>
+    ${h.protected ? html`<p class="protected" part="protected">${w.protectedNote}</p>` : nothing}
     ${swarmBlock(state)}
     ${
       state.peers.length
-        ? html`<ul class="peers" part="peers" aria-label="Recipients">
+        ? html`<ul class="peers" part="peers" aria-label=${w.recipients}>
             ${state.peers.map(peerItem)}
           </ul>`
         : swarmHasRecipients(state.swarm)
           ? nothing
-          : html`<p class="waiting">Waiting for someone to open the link…</p>`
+          : html`<p class="waiting">${w.waiting}</p>`
     }
-    <div class="actions">
-      <button type="button" part="button stop-button" @click=${h.stop}>Stop sharing</button>
-    </div>`;
+    ${stopButton(h)}`;
+}
+
+function stopButton(h: SharerHandlers): TemplateResult {
+  return html`<div class="actions">
+    <button type="button" part="button stop-button" @click=${h.stop}>${w.stop}</button>
+  </div>`;
+}
+
+function anotherButton(h: SharerHandlers): TemplateResult {
+  return html`<div class="actions">
+    <button type="button" class="primary" part="button another-button" @click=${h.reset}>
+      ${w.another}
+    </button>
+  </div>`;
 }
 
 export function sharerView(state: ShareState, h: SharerHandlers): TemplateResult {
   switch (state.phase) {
     case 'idle':
       return dropZone(h);
-    case 'preparing': {
-      const pct = percent(state.hashed, state.file.size);
+    case 'preparing':
       return html`${fileCard(state.file)}
-        <p class="line">Preparing… ${pct}%</p>
+        <p class="line">${w.preparing(percentText(state.hashed, state.file.size))}</p>
         <progress
           part="progress"
           max=${Math.max(state.file.size, 1)}
           .value=${state.hashed}
-          aria-label=${`Preparing ${state.file.name}`}
+          aria-label=${w.preparingLabel(state.file.name)}
         ></progress>
-        <div class="actions">
-          <button type="button" part="button stop-button" @click=${h.stop}>Stop sharing</button>
-        </div>`;
-    }
+        ${stopButton(h)}`;
     case 'sharing':
       return sharing(state, h);
     case 'stopped':
       return html`${fileCard(state.file)}
-        <p class="line">Stopped sharing. The link no longer works.</p>
-        <div class="actions">
-          <button type="button" class="primary" part="button another-button" @click=${h.reset}>
-            Share another file
-          </button>
-        </div>`;
+        <p class="line">${w.stopped}</p>
+        ${anotherButton(h)}`;
     case 'error':
       return html`${state.file ? fileCard(state.file) : nothing} ${errorBlock(state.error)}
-        <div class="actions">
-          <button type="button" class="primary" part="button another-button" @click=${h.reset}>
-            Share another file
-          </button>
-        </div>`;
+      ${anotherButton(h)}`;
   }
 }

@@ -4,6 +4,7 @@ import { P2PError, errorData, type ErrorData } from '../errors.js';
 import { en } from './locales/en.js';
 import type { ErrorWords } from './locales/locale.js';
 import {
+  bytesLine,
   errorHeading,
   errorMessage,
   formatBytes,
@@ -14,6 +15,7 @@ import {
   percent,
   queueLine,
   receiveAnnouncement,
+  recipientName,
   seedingLine,
   shareAnnouncement,
   shortHash,
@@ -63,6 +65,16 @@ describe('widget text', () => {
     expect(peersSummary([{ peerId: 'a', status: 'done', bytes: 1, total: 1, speed: 0 }])).to.equal(
       '1 recipient: 1 done.',
     );
+  });
+
+  it('writes percentages and counts through the locale, with their plural forms', () => {
+    expect(bytesLine(400_000, 1_000_000)).to.equal('400 kB of 1 MB · 40%');
+    expect(recipientName(0)).to.equal('Recipient 1');
+    const peer = { peerId: 'a', status: 'transferring', bytes: 42, total: 100, speed: 0 } as const;
+    expect(peerStatus(peer)).to.equal('42%');
+    const done = { ...peer, status: 'done', bytes: 100 } as const;
+    expect(peerStatus(done)).to.equal('Done');
+    expect(peersSummary([done, peer, done])).to.equal('3 recipients: 1 downloading, 2 done.');
   });
 
   it('leaves failures to the alert and names a cancel', () => {
@@ -288,6 +300,8 @@ describe('failures in words', () => {
     expect(new P2PError('cancelled', { reason: 'malformed' }).code).to.equal('cancelled');
     // @ts-expect-error: `cancelled` carries no piece.
     expect(new P2PError('cancelled', { piece: 1 }).code).to.equal('cancelled');
+    // @ts-expect-error: the engine gives parameters, never a sentence, even for a code without facts.
+    expect(new P2PError('tampered', 'Altered.').code).to.equal('tampered');
     // @ts-expect-error: a table that leaves out one of its code's reasons.
     const partial: ErrorWords<'room-closed'> = { heading: '', text: '', reasons: { stopped: '' } };
     expect(partial.heading).to.equal('');

@@ -1,7 +1,7 @@
 /**
- * Every word the widget shows or announces, in one place so translating the widget later touches
- * one module: failures come from the locale's table (`locales/`), numbers from its `Intl`
- * formatters; the other words are still here. Pure functions, no DOM.
+ * Turns the widget's state into words: every word comes from the locale's table (`locales/`),
+ * every number from its `Intl` formatters, so a translation is one more table. The views read
+ * their fixed words from `words` and the rest through these functions. Pure functions, no DOM.
  */
 import type { ErrorCode } from '../../protocol/errors.js';
 import type { ErrorData, ErrorReason } from '../errors.js';
@@ -18,6 +18,9 @@ import type { Phrase } from './locales/locale.js';
 
 const locale = en;
 const format = createFormat(locale.tag);
+
+/** The locale's words, for the views' fixed labels and sentences. */
+export const words = locale;
 
 /** `1 byte`, `999 bytes`, `1.5 kB`, `64 MB`: decimal units, as file managers show them. */
 export const formatBytes = format.bytes;
@@ -49,8 +52,8 @@ export function errorHeading(error: ErrorData): string {
 
 /** What failed, in a sentence made from the failure's code, reason and facts. */
 export function errorMessage(error: ErrorData): string {
-  const words = wordsFor(error.code);
-  const phrase = (error.reason && words.reasons?.[error.reason]) || words.text;
+  const entry = wordsFor(error.code);
+  const phrase = (error.reason && entry.reasons?.[error.reason]) || entry.text;
   return typeof phrase === 'string' ? phrase : phrase(error, format);
 }
 
@@ -61,8 +64,13 @@ export function percent(bytes: number, total: number): number {
   return Math.min(bytes >= total ? 100 : 99, Math.max(0, p));
 }
 
+/** `percent()` written out: `54%`. */
+export function percentText(bytes: number, total: number): string {
+  return format.percent(percent(bytes, total));
+}
+
 export function fileType(type: string): string {
-  return type || 'Unknown type';
+  return type || locale.receive.unknownType;
 }
 
 /** The first and last eight hex digits: enough to compare by eye, short enough to read. */
@@ -70,57 +78,42 @@ export function shortHash(sha256: string): string {
   return sha256.length > 20 ? `${sha256.slice(0, 8)}…${sha256.slice(-8)}` : sha256;
 }
 
+/** `Recipient 1` for the first recipient (`index` 0). */
 export function recipientName(index: number): string {
-  return `Recipient ${index + 1}`;
+  return locale.share.recipient(index + 1, format);
 }
 
 export function peerStatus(peer: PeerView): string {
   switch (peer.status) {
-    case 'connecting':
-      return 'Connecting…';
     case 'transferring':
-      return `${percent(peer.bytes, peer.total)}%`;
-    case 'done':
-      return 'Done';
+      return percentText(peer.bytes, peer.total);
     case 'failed':
-      return `Failed: ${errorMessage(peer.error ?? { code: 'peer-vanished' })}`;
+      return locale.share.failed(errorMessage(peer.error ?? { code: 'peer-vanished' }));
+    default:
+      return locale.share.status[peer.status];
   }
 }
 
 /** One line for screen readers about the recipients as a whole. */
 export function peersSummary(peers: readonly PeerView[]): string {
-  if (peers.length === 0) return 'Waiting for someone to open the link.';
-  const count = (status: PeerView['status']) => peers.filter((p) => p.status === status).length;
-  const parts = [
-    [count('connecting'), 'connecting'],
-    [count('transferring'), 'downloading'],
-    [count('done'), 'done'],
-    [count('failed'), 'failed'],
-  ]
-    .filter(([n]) => n)
-    .map(([n, what]) => `${n} ${what}`);
-  const noun = peers.length === 1 ? 'recipient' : 'recipients';
-  return `${peers.length} ${noun}: ${parts.join(', ')}.`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
+  if (peers.length === 0) return locale.share.said.nobody;
+  const counts = { connecting: 0, transferring: 0, done: 0, failed: 0 };
+  for (const peer of peers) counts[peer.status]++;
+  return locale.share.said.peers(counts, format);
 }
 
 /** The swarm's four counts with their labels, in the order the widget shows them. */
-export function swarmCounts(swarm: SwarmView): [label: string, count: number][] {
-  return [
-    ['Sharing', swarm.seeds],
-    ['Downloading', swarm.downloading],
-    ['Waiting', swarm.queued],
-    ['Finished', swarm.finished],
-  ];
+export function swarmCounts(swarm: SwarmView): [label: string, count: string][] {
+  const labels = locale.share.swarm;
+  return (['seeds', 'downloading', 'queued', 'finished'] as const).map((key) => [
+    labels[key],
+    format.integer(swarm[key]),
+  ]);
 }
 
 /** `2 sharing, 3 downloading, 1 waiting, 4 finished.`: the swarm in one sentence. */
 export function swarmSummary(swarm: SwarmView): string {
-  const counts = swarmCounts(swarm).map(([label, n]) => `${n} ${label.toLowerCase()}`);
-  return `${counts.join(', ')}.`;
+  return locale.share.said.swarm(swarm, format);
 }
 
 /** Whether anyone besides the seeds has the link open: downloading, waiting or finished. */
@@ -134,66 +127,74 @@ export function swarmHasRecipients(swarm: SwarmView | null): boolean {
  * so rather than pass a lower bound off as a total.
  */
 export function uploadedLine(uploaded: number, swarm: SwarmView | null, size: number): string {
-  const own = `You uploaded ${formatBytes(uploaded)}`;
+  const w = locale.share;
+  const own = w.uploaded(formatBytes(uploaded));
   if (!swarm) return own;
-  if (swarm.finished === 0) return `${own} · no complete copy delivered yet`;
-  const copies = plural(swarm.finished, 'complete copy', 'complete copies');
-  return `${own} · ${formatBytes(swarm.finished * size)} delivered in all (${copies})`;
-}
-
-/** Position 1 is next. */
-function queuePlace(position: number): string {
-  return position <= 1 ? 'next' : `number ${position}`;
+  const copies = swarm.finished;
+  const all = copies ? w.delivered(formatBytes(copies * size), copies, format) : w.noCopyYet;
+  return `${own} · ${all}`;
 }
 
 /** Where a queued recipient stands. */
 export function queueLine(position: number): string {
-  return `Waiting for a free sender — you are ${queuePlace(position)} in the queue.`;
+  return locale.receive.queue(position, format);
 }
 
 /** `from 3 browsers`, only when there is more than one to speak of. */
 export function sourcesLine(sources: number): string {
-  return sources > 1 ? `from ${sources} browsers` : '';
+  return sources > 1 ? locale.receive.sources(sources, format) : '';
+}
+
+/** `1.2 MB of 3 MB · 40%`: the file's bytes so far. */
+export function bytesLine(bytes: number, size: number): string {
+  return locale.receive.bytes(formatBytes(bytes), formatBytes(size), percentText(bytes, size));
 }
 
 /** A finished recipient's sharing: whom it serves and what it uploaded. */
 export function seedingLine(seeding: SeedingView): string {
-  const uploaded = `${formatBytes(seeding.uploaded)} uploaded`;
-  if (!seeding.on) return seeding.uploaded > 0 ? `Not sharing · ${uploaded}` : 'Not sharing';
-  if (seeding.serving === 0) return `Nobody is downloading from you right now · ${uploaded}`;
-  return `Sharing with ${plural(seeding.serving, 'person', 'people')} · ${uploaded}`;
+  const w = locale.receive.seeding;
+  const what = !seeding.on
+    ? w.off
+    : seeding.serving === 0
+      ? w.idle
+      : w.serving(seeding.serving, format);
+  // Sharing, it says what it uploaded even when that is nothing yet; not sharing, only if any.
+  const uploaded =
+    seeding.on || seeding.uploaded > 0 ? [w.uploaded(formatBytes(seeding.uploaded))] : [];
+  return [what, ...uploaded].join(' · ');
 }
 
 /** What the live region should say about the sharer's side: the situation, then progress. */
 export function shareAnnouncement(state: ShareState): [string, string] {
+  const said = locale.share.said;
   switch (state.phase) {
     case 'idle':
     case 'error':
       return ['', ''];
     case 'preparing':
-      return [`Preparing ${state.file.name}…`, `${percent(state.hashed, state.file.size)}%`];
+      return [said.preparing(state.file.name), percentText(state.hashed, state.file.size)];
     case 'sharing': {
       const moving = state.peers
         .map((peer, i) => [peer, i] as const)
         .filter(([peer]) => peer.status === 'transferring')
-        .map(([peer, i]) => `${recipientName(i)} ${percent(peer.bytes, peer.total)}%.`);
+        .map(([peer, i]) => said.progress(recipientName(i), percentText(peer.bytes, peer.total)));
       // The swarm's counts change with every arrival: progress, so they are not said each time.
       const swarm = state.swarm ? [swarmSummary(state.swarm)] : [];
       // Recipients served by seeds never appear among this browser's own: nobody is waiting then.
       const who = state.peers.length || !swarmHasRecipients(state.swarm);
       return [
-        who ? `Link ready. ${peersSummary(state.peers)}` : 'Link ready.',
+        who ? `${said.ready} ${peersSummary(state.peers)}` : said.ready,
         [...swarm, ...moving].join(' '),
       ];
     }
     case 'stopped':
-      return [`Stopped sharing ${state.file.name}.`, ''];
+      return [said.stopped(state.file.name), ''];
   }
 }
 
-/** `Try again in 12 s.`: the wait after too many password tries, as it counts down. */
+/** `You can try again in 12 sec.`: the wait after too many password tries, as it counts down. */
 export function waitLine(seconds: number): string {
-  return `You can try again in ${formatDuration(seconds)}.`;
+  return locale.receive.wait(formatDuration(seconds));
 }
 
 /**
@@ -205,39 +206,36 @@ export function receiveAnnouncement(
   state: ReceiveState,
   wait: number | null = null,
 ): [string, string] {
+  const w = locale.receive;
+  const said = w.said;
   switch (state.phase) {
     case 'loading':
-      return ['Looking up the shared file…', ''];
+      return [w.loading, ''];
     case 'locked':
       // A failed try is said by its alert; once a rate limit has passed, that is news too.
-      if (!state.error) return ['This file is protected by a password.', ''];
-      if (state.error.code === 'rate-limited' && wait === 0) {
-        return ['You can try the password again.', ''];
-      }
+      if (!state.error) return [w.locked, ''];
+      if (state.error.code === 'rate-limited' && wait === 0) return [w.tryAgain, ''];
       return ['', ''];
     case 'ready':
-      return [`${state.file.name}, ${formatBytes(state.file.size)}, ready to download.`, ''];
+      return [said.ready(state.file.name, formatBytes(state.file.size)), ''];
     case 'connecting':
-      return ['Connecting to the sender…', ''];
-    case 'queued': {
+      return [w.connecting, ''];
+    case 'queued':
       // Joining the queue is news; each step forward is progress, said at most every few seconds.
-      return ['Waiting for a free sender.', `You are ${queuePlace(state.position)} in the queue.`];
-    }
+      return [said.queued, said.place(state.position, format)];
     case 'downloading':
-      return [`Downloading ${state.file.name}.`, `${percent(state.bytes, state.file.size)}%`];
+      return [said.downloading(state.file.name), percentText(state.bytes, state.file.size)];
     case 'saving':
-      return [`Saving ${state.file.name}…`, ''];
+      return [said.saving(state.file.name), ''];
     case 'done': {
-      const saved = `Saved ${state.file.name}.`;
-      if (!state.seeding.on) return [saved, ''];
-      const serving = state.seeding.serving;
+      const { on, serving } = state.seeding;
       return [
-        `${saved} You are sharing it with others while this page is open.`,
-        serving > 0 ? `Sharing with ${plural(serving, 'person', 'people')}.` : '',
+        said.saved(state.file.name, on),
+        on && serving > 0 ? said.serving(serving, format) : '',
       ];
     }
     case 'error':
       // The alert says it; a cancel is the user's own doing and only needs a word.
-      return [state.error.code === 'cancelled' ? 'Download cancelled.' : '', ''];
+      return [state.error.code === 'cancelled' ? said.cancelled : '', ''];
   }
 }

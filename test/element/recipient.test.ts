@@ -5,7 +5,9 @@
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import '../../src/p2p-share.define.js';
+import type { P2PError } from '../../src/errors.js';
 import type { P2PShareElement } from '../../src/p2p-share.js';
+import { en } from '../../src/ui/locales/en.js';
 import { randomId } from '../../protocol/ids.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
 import { $, button, maybe, record, settle, status, text } from './helpers.js';
@@ -312,9 +314,16 @@ describe('<p2p-share> receiving', () => {
     );
     await settle(el);
     expect(err).to.include({ code: 'bad-request' });
+    expect((err as P2PError).params).to.deep.equal({ reason: 'recipient-page' });
     expect(fakes.shares).to.have.length(0);
-    expect(events.of('p2p-share-error').map((e) => e.code)).to.deep.equal(['bad-request']);
-    expect($(el, '[role="alert"]').dataset.code).to.equal('bad-request');
+    const words = en.errors['bad-request'].reasons['recipient-page'];
+    expect(events.of('p2p-share-error')).to.deep.equal([
+      { code: 'bad-request', reason: 'recipient-page', message: words },
+    ]);
+    const alert = $(el, '[role="alert"]');
+    expect(alert.dataset.code).to.equal('bad-request');
+    expect(alert.textContent).to.contain(words);
+    expect(words).to.contain('share link');
     expect(button(el, 'Download')).to.be.instanceOf(HTMLButtonElement);
   });
 

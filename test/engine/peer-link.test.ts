@@ -7,7 +7,7 @@ import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
 import { P2PError } from '../../src/errors.js';
 import { chunkPayloadSize, parseControl, type Control } from '../../protocol/frames.js';
 import { fromBase64Url, randomId, toBase64Url } from '../../protocol/ids.js';
-import { PeerLink, remoteFailure, type LinkRole } from '../../src/rtc/peer-link.js';
+import { PeerLink, type LinkRole } from '../../src/rtc/peer-link.js';
 import { randomBytes, until } from './helpers.js';
 
 interface Side {
@@ -405,9 +405,7 @@ describe('PeerLink', function () {
       clock.advance(60_000);
       const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
       expect(error?.code).to.equal('connection-failed');
-      expect(error?.message).to.equal(
-        'The other browser connected but did not finish the secure handshake in time.',
-      );
+      expect(error?.params).to.deep.equal({ reason: 'handshake' });
       expect(recipient.opened).to.equal(false);
       expect(recipient.controls).to.deep.equal([]);
     } finally {
@@ -415,16 +413,15 @@ describe('PeerLink', function () {
     }
   });
 
-  it("tells the other side why it failed, in the receiving side's own words", async () => {
+  it('tells the other side why it failed, which takes only the code from it', async () => {
     const { recipient, sharer } = await pair();
     await withTimeout(Promise.all([recipient.open, sharer.open]), 10000, 'both sides open');
-    recipient.link.fail(new P2PError('integrity', 'corrupt data'));
+    recipient.link.fail(new P2PError('integrity', { reason: 'piece', piece: 0 }));
     expect(recipient.closedWith?.code).to.equal('integrity');
     const error = await withTimeout(sharer.closed, 5000, 'the sharer to hear why');
     expect(error?.code).to.equal('integrity');
-    // The peer's text is whatever it chose to send; the widget shows its own wording.
-    expect(error?.message).to.equal(remoteFailure('integrity').message);
-    expect(error?.message).not.to.contain('corrupt data');
+    // The peer's parameters are whatever it chose to send: the failure is worded as the peer's.
+    expect(error?.params).to.deep.equal({ reason: 'remote' });
   });
 
   it('drops a peer that repeats its handshake', async () => {
@@ -433,6 +430,7 @@ describe('PeerLink', function () {
     rawChannel(sharer).send(JSON.stringify({ t: 'hello', v: 1, role: 'source', proof: 'AAAA' }));
     const error = await withTimeout(recipient.closed, 5000, 'the recipient to refuse');
     expect(error?.code).to.equal('tampered');
+    expect(error?.params).to.deep.equal({ reason: 'proof' });
   });
 
   it('drops a peer that sends a malformed control message', async () => {
@@ -441,6 +439,7 @@ describe('PeerLink', function () {
     rawChannel(recipient).send('{"t":"request","pieces":"all"}');
     const error = await withTimeout(sharer.closed, 5000, 'the sharer to refuse');
     expect(error?.code).to.equal('bad-request');
+    expect(error?.params).to.deep.equal({ reason: 'malformed' });
     expect(sharer.controls).to.deep.equal([]);
   });
 
@@ -519,7 +518,7 @@ describe('PeerLink', function () {
     const { sharer, again, handedOn, successor } = await reconnectWhileOpen();
     const error = await withTimeout(sharer.closed, 5000, 'the old link to close');
     expect(error?.code).to.equal('peer-vanished');
-    expect(error?.message).to.match(/reconnected/);
+    expect(error?.params).to.deep.equal({ reason: 'reconnected' });
     await withTimeout(
       until(() => successor()?.opened === true),
       10000,
@@ -707,7 +706,7 @@ describe('PeerLink', function () {
     await side.link.start();
     const error = await withTimeout(side.closed, 3000, 'the connect timeout');
     expect(error?.code).to.equal('connection-failed');
-    expect(error?.message).to.equal('The other browser did not reply in time.');
+    expect(error?.params).to.deep.equal({ reason: 'no-reply' });
   });
 
   it('says a direct connection could not be made when only the offer and answer get through', async () => {
@@ -732,7 +731,7 @@ describe('PeerLink', function () {
     clock.advance(60_000);
     const error = await withTimeout(recipient.closed, 5000, 'the connect timeout');
     expect(error?.code).to.equal('connection-failed');
-    expect(error?.message).to.match(/^Could not connect to the other browser in time/);
+    expect(error?.params).to.deep.equal({ reason: 'timeout' });
   });
 
   it('reports peer-vanished when the other side disappears without a word', async () => {

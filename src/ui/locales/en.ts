@@ -1,12 +1,132 @@
 /**
- * English: every failure the widget can show, by code and reason, with its facts (sizes, waits,
- * pieces, hosts) formatted by `Intl` for `en`. The service's own English is never shown: a
- * failure it reports is worded here from its code.
+ * English: every word the widget shows or announces, and every failure it can show, by code and
+ * reason, with its facts (sizes, waits, pieces, hosts) formatted by `Intl` for `en`. The service's
+ * own English is never shown: a failure it reports is worded here from its code.
  */
+import type { Format } from '../format.js';
 import type { Locale } from './locale.js';
+
+const serving = (n: number, f: Format) =>
+  `Sharing with ${f.integer(n)} ${f.plural(n, { one: 'person', other: 'people' })}`;
+const place = (position: number, f: Format) =>
+  position <= 1 ? 'next' : `number ${f.integer(position)}`;
+const saved = (name: string) => `Saved ${name}`;
 
 export const en: Locale = {
   tag: 'en',
+  password: {
+    show: 'Show',
+    hide: 'Hide',
+    showLabel: 'Show password',
+    hideLabel: 'Hide password',
+  },
+  share: {
+    drop: 'Drop a file here',
+    or: 'or',
+    choose: 'Choose a file',
+    password: 'Password (optional)',
+    passwordHint: 'Set one before choosing the file; recipients will need it as well as the link.',
+    preparing: (percent) => `Preparing… ${percent}`,
+    preparingLabel: (name) => `Preparing ${name}`,
+    link: 'Share link',
+    copy: 'Copy',
+    copied: 'Copied',
+    copyHint: 'The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.',
+    linkHint: (password) =>
+      `Anyone with this link${password ? ' and the password' : ''} can download the file while this page stays open, or someone who has it keeps sharing it.`,
+    protectedNote:
+      'The link needs the password you set. Send the password separately, not with the link.',
+    everyone: 'Everyone with the link',
+    swarm: {
+      seeds: 'Sharing',
+      downloading: 'Downloading',
+      queued: 'Waiting',
+      finished: 'Finished',
+    },
+    uploaded: (size) => `You uploaded ${size}`,
+    delivered: (size, copies, f) =>
+      `${size} delivered in all (${f.integer(copies)} ${f.plural(copies, { one: 'complete copy', other: 'complete copies' })})`,
+    noCopyYet: 'no complete copy delivered yet',
+    recipients: 'Recipients',
+    recipient: (n, f) => `Recipient ${f.integer(n)}`,
+    progressLabel: (recipient) => `${recipient} progress`,
+    status: { connecting: 'Connecting…', done: 'Done' },
+    failed: (message) => `Failed: ${message}`,
+    waiting: 'Waiting for someone to open the link…',
+    stop: 'Stop sharing',
+    stopped: 'Stopped sharing. The link no longer works.',
+    another: 'Share another file',
+    said: {
+      preparing: (name) => `Preparing ${name}…`,
+      ready: 'Link ready.',
+      nobody: 'Waiting for someone to open the link.',
+      peers: (n, f) => {
+        const total = n.connecting + n.transferring + n.done + n.failed;
+        const parts = (
+          [
+            [n.connecting, 'connecting'],
+            [n.transferring, 'downloading'],
+            [n.done, 'done'],
+            [n.failed, 'failed'],
+          ] as const
+        )
+          .filter(([count]) => count)
+          .map(([count, what]) => `${f.integer(count)} ${what}`);
+        const noun = f.plural(total, { one: 'recipient', other: 'recipients' });
+        return `${f.integer(total)} ${noun}: ${parts.join(', ')}.`;
+      },
+      progress: (recipient, percent) => `${recipient} ${percent}.`,
+      swarm: (s, f) =>
+        `${f.integer(s.seeds)} sharing, ${f.integer(s.downloading)} downloading, ${f.integer(s.queued)} waiting, ${f.integer(s.finished)} finished.`,
+      stopped: (name) => `Stopped sharing ${name}.`,
+      copied: 'Link copied to the clipboard.',
+      select: 'The link is selected: press Control C to copy it.',
+    },
+  },
+  receive: {
+    loading: 'Looking up the shared file…',
+    locked: 'This file is protected by a password.',
+    password: 'Password',
+    unlock: 'Unlock',
+    checking: 'Checking the password…',
+    wait: (duration) => `You can try again in ${duration}.`,
+    tryAgain: 'You can try the password again.',
+    unknownType: 'Unknown type',
+    download: 'Download',
+    cancel: 'Cancel',
+    connecting: 'Connecting to the sender…',
+    queue: (position, f) =>
+      `Waiting for a free sender — you are ${place(position, f)} in the queue.`,
+    queueHint: (soFar) =>
+      `${soFar ? `${soFar} so far. ` : ''}The download starts by itself when a sender is free.`,
+    bytes: (got, size, percent) => `${got} of ${size} · ${percent}`,
+    left: (duration) => `${duration} left`,
+    sources: (n, f) => `from ${f.integer(n)} browsers`,
+    progressLabel: (name) => `Downloading ${name}`,
+    saving: 'Saving…',
+    saved,
+    hash: 'SHA-256',
+    keepSharing: 'Keep sharing with others while this page is open',
+    seeding: {
+      off: 'Not sharing',
+      idle: 'Nobody is downloading from you right now',
+      serving,
+      uploaded: (size) => `${size} uploaded`,
+    },
+    retry: 'Retry',
+    resume: 'Resume',
+    said: {
+      ready: (name, size) => `${name}, ${size}, ready to download.`,
+      queued: 'Waiting for a free sender.',
+      place: (position, f) => `You are ${place(position, f)} in the queue.`,
+      downloading: (name) => `Downloading ${name}.`,
+      saving: (name) => `Saving ${name}…`,
+      saved: (name, sharing) =>
+        `${saved(name)}.${sharing ? ' You are sharing it with others while this page is open.' : ''}`,
+      serving: (n, f) => `${serving(n, f)}.`,
+      cancelled: 'Download cancelled.',
+    },
+  },
   errors: {
     'bad-request': {
       heading: 'That did not work',
@@ -24,6 +144,7 @@ export const en: Locale = {
         'recipient-page':
           'This page is showing a share link; open the page without it to share a file.',
         'not-ready': 'The share is not open yet. Wait until it is, then try again.',
+        remote: 'The other browser refused a message from this one and ended the transfer.',
       },
     },
     'protocol-mismatch': {
@@ -209,6 +330,7 @@ export const en: Locale = {
             ? 'The other browser asked for the same piece too often.'
             : `The other browser asked for piece ${f.integer(piece)} too often.`,
         'too-many-pieces': 'The other browser asked for too many pieces at once.',
+        remote: 'The other browser ended the transfer: this one asked it for too much.',
       },
     },
     internal: {
