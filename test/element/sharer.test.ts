@@ -14,6 +14,23 @@ import { $, button, makeFile, maybe, record, settle, status, text } from './help
 const SERVER = 'https://share.example/';
 const LINK = `${location.origin}/page#p2p=AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB`;
 
+/**
+ * Presses Copy while the Clipboard API refuses, with `execCommand` standing in for the old way
+ * of copying (it returns whether that copied).
+ */
+async function copyRefused(el: P2PShareElement, exec: (command: string) => boolean) {
+  const original = { writeText: navigator.clipboard.writeText, exec: document.execCommand };
+  navigator.clipboard.writeText = () => Promise.reject(new DOMException('no', 'NotAllowedError'));
+  document.execCommand = exec;
+  try {
+    button(el, 'Copy').click();
+    await settle(el);
+  } finally {
+    navigator.clipboard.writeText = original.writeText;
+    document.execCommand = original.exec;
+  }
+}
+
 describe('<p2p-share> sharing', () => {
   let fakes: Fakes;
   let events: ReturnType<typeof record>;
@@ -251,21 +268,12 @@ describe('<p2p-share> sharing', () => {
     await sharing(el);
     const commands: string[] = [];
     let selected = '';
-    const original = { writeText: navigator.clipboard.writeText, exec: document.execCommand };
-    navigator.clipboard.writeText = () => Promise.reject(new DOMException('no', 'NotAllowedError'));
-    document.execCommand = (command: string) => {
+    await copyRefused(el, (command) => {
       const input = $<HTMLInputElement>(el, 'input.link');
       selected = input.value.slice(input.selectionStart!, input.selectionEnd!);
       commands.push(command);
       return true;
-    };
-    try {
-      button(el, 'Copy').click();
-      await settle(el);
-    } finally {
-      navigator.clipboard.writeText = original.writeText;
-      document.execCommand = original.exec;
-    }
+    });
     expect(commands).to.deep.equal(['copy']);
     expect(selected).to.equal(LINK);
     expect(button(el, 'Copied')).to.be.instanceOf(HTMLButtonElement);
@@ -274,16 +282,7 @@ describe('<p2p-share> sharing', () => {
   it('selects the link and explains when no way of copying works', async () => {
     const el = await sharer();
     await sharing(el);
-    const original = { writeText: navigator.clipboard.writeText, exec: document.execCommand };
-    navigator.clipboard.writeText = () => Promise.reject(new DOMException('no', 'NotAllowedError'));
-    document.execCommand = () => false;
-    try {
-      button(el, 'Copy').click();
-      await settle(el);
-    } finally {
-      navigator.clipboard.writeText = original.writeText;
-      document.execCommand = original.exec;
-    }
+    await copyRefused(el, () => false);
     const input = $<HTMLInputElement>(el, 'input.link');
     expect(el.shadowRoot!.activeElement).to.equal(input);
     expect(input.selectionEnd! - input.selectionStart!).to.equal(LINK.length);
@@ -294,16 +293,7 @@ describe('<p2p-share> sharing', () => {
   it('shows Copy and no hint again for the next file', async () => {
     const el = await sharer();
     const first = await sharing(el);
-    const original = { writeText: navigator.clipboard.writeText, exec: document.execCommand };
-    navigator.clipboard.writeText = () => Promise.reject(new DOMException('no', 'NotAllowedError'));
-    document.execCommand = () => false;
-    try {
-      button(el, 'Copy').click();
-      await settle(el);
-    } finally {
-      navigator.clipboard.writeText = original.writeText;
-      document.execCommand = original.exec;
-    }
+    await copyRefused(el, () => false);
     expect(text(el)).to.contain('press Ctrl+C');
     expect(status(el)).to.equal('The link is selected: press Control C to copy it.');
 
