@@ -15,7 +15,7 @@ import {
   waitFor,
   type Harness,
 } from '../../server/test-support.js';
-import { signalAad } from './support.js';
+import { relaySealed, signalAad } from './support.js';
 
 const FINGERPRINT =
   'sha-256 6B:8B:5D:EA:59:04:20:D4:1C:23:2D:7A:C6:9C:3E:05:77:0A:11:7C:9D:3E:BA:39:5E:1C:6B:E3:95:4E:54:2F';
@@ -159,17 +159,7 @@ describe('privacy: what the service sees of a sealed exchange', () => {
     ) => {
       const envelope = { s: session, n, ...body };
       plaintexts.push(JSON.stringify(envelope));
-      const sealed = await sealJson(keys.signal, envelope, signalAad(roomId, fromId, toId));
-      const arrives = nextEvent<SignalIn>(to, 'signal');
-      assert.deepEqual(await request(from, 'signal', { to: toId, envelope: sealed }), { ok: true });
-      const got = await arrives;
-      assert.equal(got.from, fromId);
-      assert.equal(got.envelope, sealed);
-      assert.deepEqual(
-        await openJson(keys.signal, got.envelope, signalAad(roomId, fromId, toId)),
-        envelope,
-      );
-      return sealed;
+      return relaySealed(keys, roomId, { from, fromId, to, toId }, envelope);
     };
 
     const sealedSent: string[] = [];

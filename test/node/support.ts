@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { deriveRoomKeys } from '../../src/crypto/keys.js';
+import { deriveRoomKeys, type RoomKeys } from '../../src/crypto/keys.js';
 import { openJson, sealJson } from '../../src/crypto/seal.js';
 import { META_AAD, signalAad as sealingAad } from '../../protocol/sealing.js';
 import { PROTOCOL_VERSION, randomId, type FileMeta, type SignalIn } from '../../protocol/index.js';
@@ -17,6 +17,7 @@ import {
   request,
   tryPassword,
   whileHasherBusy,
+  type Client,
   type Harness,
 } from '../../server/test-support.js';
 
@@ -67,21 +68,13 @@ export async function sealedExchange(h: Harness, password?: string): Promise<voi
     const recipientId = await join(recipient, room.roomId, 'recipient', undefined, token);
     assert.deepEqual(await request(recipient, 'sources', {}), { ok: true, sources: [sharerId] });
 
-    const send = async (
-      from: typeof sharer,
+    const send = (
+      from: Client,
       fromId: string,
-      to: typeof sharer,
+      to: Client,
       toId: string,
       body: Record<string, unknown>,
-    ) => {
-      const aad = signalAad(room.roomId, fromId, toId);
-      const sealed = await sealJson(keys.signal, body, aad);
-      const arrives = nextEvent<SignalIn>(to, 'signal');
-      assert.deepEqual(await request(from, 'signal', { to: toId, envelope: sealed }), { ok: true });
-      const got = await arrives;
-      assert.equal(got.from, fromId);
-      assert.deepEqual(await openJson(keys.signal, got.envelope, aad), body);
-    };
+    ) => relaySealed(keys, room.roomId, { from, fromId, to, toId }, body);
     await send(recipient, recipientId, sharer, sharerId, { k: 'offer', sdp: 'v=0 offer' });
     await send(sharer, sharerId, recipient, recipientId, { k: 'answer', sdp: 'v=0 answer' });
     for (let n = 0; n < 3; n++) {
@@ -93,6 +86,27 @@ export async function sealedExchange(h: Harness, password?: string): Promise<voi
     sharer.disconnect();
     recipient.disconnect();
   }
+}
+
+/**
+ * Seals `body` as `fromId` would for `toId`, relays it through the service and checks that the
+ * addressee gets it from `fromId` and opens it to `body`; resolves to the sealed envelope.
+ */
+export async function relaySealed(
+  keys: RoomKeys,
+  roomId: string,
+  { from, fromId, to, toId }: { from: Client; fromId: string; to: Client; toId: string },
+  body: Record<string, unknown>,
+): Promise<string> {
+  const aad = signalAad(roomId, fromId, toId);
+  const sealed = await sealJson(keys.signal, body, aad);
+  const arrives = nextEvent<SignalIn>(to, 'signal');
+  assert.deepEqual(await request(from, 'signal', { to: toId, envelope: sealed }), { ok: true });
+  const got = await arrives;
+  assert.equal(got.from, fromId);
+  assert.equal(got.envelope, sealed);
+  assert.deepEqual(await openJson(keys.signal, got.envelope, aad), body);
+  return sealed;
 }
 
 let collect: (() => void) | undefined;
