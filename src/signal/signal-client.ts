@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { fromErrorBody, P2PError, toP2PError } from '../errors.js';
 import {
   AssignedSchema,
+  ErrorBodySchema,
   PeerLeftSchema,
   QueuePositionSchema,
   RoomClosedSchema,
@@ -203,7 +204,14 @@ export class SignalClient extends EventTarget {
     if (!ack || typeof ack !== 'object') {
       throw new P2PError('protocol-mismatch', { reason: 'service' });
     }
-    if (!ack.ok) throw fromErrorBody(ack.error);
+    if (!ack.ok) {
+      // A refusal's body is checked like every other message from the service: a code this
+      // widget does not know has no words.
+      const body = v.safeParse(ErrorBodySchema, ack.error);
+      throw body.success
+        ? fromErrorBody(body.output)
+        : new P2PError('protocol-mismatch', { reason: 'service' });
+    }
     return ack;
   }
 

@@ -26,6 +26,12 @@ import {
 } from './text.js';
 
 describe('widget text', () => {
+  it('words a code it does not know as an internal failure, rather than throwing', () => {
+    const unknown = { code: 'no-such-code' as ErrorCode };
+    expect(errorHeading(unknown)).to.equal(en.errors.internal.heading);
+    expect(errorMessage(unknown)).to.equal(errorMessage({ code: 'internal' }));
+  });
+
   it('writes sizes in decimal units, as file managers do', () => {
     expect(formatBytes(0)).to.equal('0 bytes');
     expect(formatBytes(1)).to.equal('1 byte');

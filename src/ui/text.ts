@@ -42,7 +42,8 @@ interface AnyCodeWords {
 }
 
 function wordsFor(code: ErrorCode): AnyCodeWords {
-  return locale.errors[code] as AnyCodeWords;
+  // Codes are checked where they enter; this guards the words against one that slipped past.
+  return (locale.errors[code] ?? locale.errors.internal) as AnyCodeWords;
 }
 
 /** A few words on what failed, shown above its sentence. */
