@@ -7,6 +7,7 @@
 import { P2PError } from '../errors.js';
 import type {
   JoinRequest,
+  RoomClosed,
   SeedStatus,
   SignalIn,
   SourcesReply,
@@ -125,8 +126,9 @@ export class RoomSignal {
       sources()?.relayFailed(to, error);
       seeding().relayFailed(to, error);
     });
-    client.addEventListener('room-closed', () => {
-      sources()?.stop(new P2PError('room-closed', { reason: 'stopped' }));
+    client.addEventListener('room-closed', (e) => {
+      const { reason } = (e as CustomEvent<RoomClosed>).detail;
+      sources()?.stop(new P2PError('room-closed', { reason }));
       seeding().roomClosed();
     });
     client.addEventListener('rejoined', () => seeding().rejoined());

@@ -16,7 +16,7 @@ import { sealJson } from '../crypto/seal.js';
 import { errorData, P2PError, toP2PError } from '../errors.js';
 import { META_AAD } from '../../protocol/sealing.js';
 import { randomId } from '../../protocol/ids.js';
-import type { SignalIn, SwarmStats } from '../../protocol/signalling.js';
+import type { RoomClosed, SignalIn, SwarmStats } from '../../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
@@ -30,8 +30,6 @@ import type {
   ShareSessionApi,
   ShareState,
 } from './types.js';
-
-/** Associated data for the sealed metadata blob. */
 
 /**
  * Shortest time between two updates of the sharer's view while pieces go out. Each one
@@ -111,9 +109,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         this.swarm = (e as CustomEvent<SwarmStats>).detail;
         this.notify();
       });
-      client.addEventListener('room-closed', () =>
-        this.fatal(new P2PError('room-closed', { reason: 'expired' })),
-      );
+      client.addEventListener('room-closed', (e) => {
+        const { reason } = (e as CustomEvent<RoomClosed>).detail;
+        this.fatal(new P2PError('room-closed', { reason }));
+      });
       client.addEventListener('lost', (e) => this.fatal((e as CustomEvent<P2PError>).detail));
       const { peerId } = await client.join({
         v: PROTOCOL_VERSION,
