@@ -20,11 +20,13 @@ export function remoteFailure(code: ErrorCode): P2PError {
     case 'storage-error':
     case 'file-too-large':
       return new P2PError('peer-vanished', { reason: 'peer-storage' });
-    case 'internal':
-    case 'peer-vanished':
-      return new P2PError('peer-vanished', { reason: 'closed' });
+    case 'protocol-mismatch':
+      return new P2PError('protocol-mismatch', { reason: 'peer' });
+    case 'connection-failed':
+      return new P2PError('connection-failed');
     default:
-      // The code's own words fit as they are: `protocol-mismatch`, `connection-failed`…
-      return new P2PError(code);
+      // Anything else is the other browser's own trouble (its save dialog refused, its service
+      // gone): for this side, the other browser ended the transfer.
+      return new P2PError('peer-vanished', { reason: 'closed' });
   }
 }
