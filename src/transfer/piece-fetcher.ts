@@ -98,8 +98,8 @@ export class PieceFetcher {
    * never: asked of it again only once nothing else it offers is left, and then with `again`.
    */
   private given: Float64Array | null = null;
-  /** Waiting to fill again when the earliest deferred piece may be asked for again. */
-  private ripening = false;
+  /** Ends the wait to fill again when the earliest deferred piece may be asked for again. */
+  private ripening: AbortController | null = null;
 
   constructor(
     private readonly link: PeerLink,
@@ -187,6 +187,7 @@ export class PieceFetcher {
   /** Stops fetching and gives unfinished pieces back to the download. */
   stop(): void {
     this.stopped = true;
+    this.ripening?.abort();
     this.requested = [];
     this.current = null;
     this.download.release(this.peer);
@@ -316,10 +317,11 @@ export class PieceFetcher {
         this.events.preferOnly?.() ?? false,
       );
       if (pieces.length === 0 && ripeAt < Infinity && !this.ripening) {
-        this.ripening = true;
-        void this.clock.sleep(ripeAt - now + 1).then(() => {
-          this.ripening = false;
-          if (!this.stopped && !this.completed) this.poke();
+        const ripening = (this.ripening = new AbortController());
+        void this.clock.sleep(ripeAt - now + 1, ripening.signal).then(() => {
+          if (ripening.signal.aborted) return;
+          this.ripening = null;
+          this.poke();
         });
       }
       // Pieces the source deferred before are asked for again only now, and it must send them.
@@ -354,6 +356,7 @@ export class PieceFetcher {
   private complete(): void {
     if (this.completed) return;
     this.completed = true;
+    this.ripening?.abort();
     this.events.onComplete();
   }
 
