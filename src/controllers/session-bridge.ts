@@ -4,7 +4,6 @@
  * reaches the page exactly once, whether the session announced it, rejected with it, or both.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { ERROR_CODES, type ErrorCode } from '../../protocol/errors.js';
 import { errorData, P2PError, toP2PError, type ErrorData } from '../errors.js';
 import type { ErrorDetail } from '../events.js';
 import type { CompleteDetail, ProgressDetail } from '../session/types.js';
@@ -21,20 +20,13 @@ interface Disposable extends EventTarget {
   dispose(): void;
 }
 
-function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
-}
-
 /**
  * Whatever a session or a call rejected with, as a P2PError: the engine's mapping, and besides it
- * an abort (the user's) as `cancelled` and anything with a protocol code as that code.
+ * an abort (the user's) as `cancelled`.
  */
 export function rejectionError(err: unknown): P2PError {
   if (err instanceof DOMException && err.name === 'AbortError') {
     return new P2PError('cancelled', {}, { cause: err });
-  }
-  if (!(err instanceof P2PError) && err && typeof err === 'object' && 'code' in err) {
-    if (isErrorCode(err.code)) return new P2PError(err.code, {}, { cause: err });
   }
   return toP2PError(err);
 }

@@ -126,7 +126,7 @@ export class FingerprintHandshake {
 }
 
 /** The first DTLS fingerprint line of an SDP, e.g. `sha-256 AB:CD:…`. */
-export function fingerprint(sdp: string | undefined): string | null {
+function fingerprint(sdp: string | undefined): string | null {
   const match = sdp ? /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp) : null;
   return match ? `${match[1]!.toLowerCase()} ${match[2]!.toUpperCase()}` : null;
 }

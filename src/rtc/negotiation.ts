@@ -4,13 +4,12 @@
  * descriptions as this side applied them, whose DTLS fingerprints the handshake proves. It knows
  * nothing of the data channel, which is the link's.
  *
- * Media tracks come next, and this is their seam: a track sender (its own module in `src/rtc/`,
- * beside LinkChannel, composed by PeerLink) adds its track to `pc` and asks this unit to
- * renegotiate. The new offer and answer travel sealed like the first (same session, later
- * sequence numbers, which SealedSignalling passes on as they are), and this unit takes on perfect
- * negotiation (the answerer polite, a colliding offer rolled back) in place of today's refusal of
- * a second offer or answer. A renegotiated description keeps the proven DTLS fingerprints; one
- * that does not is refused.
+ * It is the seam for media tracks: a track sender (a module of its own beside LinkChannel,
+ * composed by PeerLink) adds its track to `pc` and asks this unit to renegotiate; the new offer
+ * and answer travel sealed like the first (same session, later sequence numbers). Renegotiating
+ * needs perfect negotiation here (the answerer polite, a colliding offer rolled back) where a
+ * second offer or answer is refused, and a renegotiated description must keep the proven DTLS
+ * fingerprints.
  */
 import type { EnvelopeBody } from '../../protocol/envelope.js';
 import { P2PError } from '../errors.js';
