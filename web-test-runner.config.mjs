@@ -1,4 +1,4 @@
-// Browser tests (element, sinks, anything under src/) in the system Chromium, one file at a time
+// Browser tests (test/engine, test/element, test/sinks, and *.test.ts under src/) in the system Chromium, one file at a time
 // (two cores). Tests that need the real signalling service fetch `/__service-url`: the service is
 // started on a free port on first request and closed when the run ends.
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // Bundle-size budget: what a host page downloads is the entry script plus the lazily loaded
 // chunks in dist/chunks/. Gzip is deterministic for a given input and level, so the check never
-// flakes. Rollup does not empty dist/, so chunks left by earlier builds (no longer imported by
-// the entry or its chunks) are listed as stale and not counted: a clean build has none.
+// flakes. A chunk no longer imported by the entry or its chunks, and older than the entry (one
+// left by a build of another tree into the same dist/, say), is listed as stale and not counted.
 // It also checks that test-only modules are not shipped (no chunk's source map names them) and
 // the split between the two roles: the recipient's engine (the chunk that holds
 // src/session/receive-session.ts and what it imports) loads no sharer code, and the reverse, as

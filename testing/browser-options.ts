@@ -1,6 +1,6 @@
 /**
  * How every test and benchmark starts a browser: the executables, Chromium's flags and
- * Firefox's preferences (see BROWSERS.md). One definition for the element tests
+ * Firefox's preferences. One definition for the element tests
  * (web-test-runner.config.mjs), the end-to-end tests and the benchmarks. Imports nothing, so the
  * test runner's config can load it without starting anything.
  */

@@ -12,7 +12,9 @@ import type { IConfig, PeerServer as PeerServerFn } from 'peer';
 
 const require = createRequire(import.meta.url);
 const { PeerServer } = require('peer') as { PeerServer: typeof PeerServerFn };
-const ws8 = createRequire(require.resolve('engine.io'))('ws') as {
+// The ws that Socket.IO's engine.io uses, reached through the declared socket.io.
+const engineIo = createRequire(require.resolve('socket.io')).resolve('engine.io');
+const ws8 = createRequire(engineIo)('ws') as {
   WebSocketServer: new (options: object) => unknown;
 };
 type WebSocketServerFactory = NonNullable<IConfig['createWebSocketServer']>;
