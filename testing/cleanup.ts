@@ -31,10 +31,12 @@ process.once('exit', removeEverything);
 
 /**
  * Kills a process with everything it spawned: puppeteer starts each browser as the leader of its
- * own process group, and Firefox's content processes outlive a killed parent otherwise.
+ * own process group, and Firefox's content processes outlive a killed parent otherwise, so the
+ * group is killed even when its leader has exited already (the kernel keeps its id while any
+ * member lives; with none left, the kill finds nothing).
  */
 export function killProcessGroup(proc: ChildProcess): void {
-  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  if (proc.pid === undefined) return;
   try {
     process.kill(-proc.pid, 'SIGKILL');
   } catch {
