@@ -299,6 +299,10 @@ describe('static files', () => {
     await writeFile(joinPath(demo, 'index.html'), '<!doctype html><title>demo</title>');
     await writeFile(joinPath(demo, 'host.css'), 'body{}');
     await writeFile(joinPath(demo, '.env'), 'SECRET=1');
+    await mkdir(joinPath(demo, 'sub'));
+    await writeFile(joinPath(demo, 'sub', 'index.html'), '<!doctype html><title>sub</title>');
+    await mkdir(joinPath(dist, 'chunks', 'sub'));
+    await writeFile(joinPath(dist, 'chunks', 'sub', 'index.html'), '<!doctype html>');
     await writeFile(joinPath(root, 'secret.txt'), 'outside');
     h = await startService({ staticDirs: { distDir: dist, demoDir: demo } });
   });
@@ -375,6 +379,40 @@ describe('static files', () => {
     ]) {
       assert.equal(await raw(path), 404, path);
     }
+  });
+
+  test('a folder is a 404 even when it holds an index.html', async () => {
+    for (const path of ['/demo/sub', '/chunks/sub']) {
+      const res = await fetch(`${h.url}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.equal(res.headers.get('cache-control'), null, path);
+      await res.body?.cancel();
+    }
+    // The file inside is reachable by its own name.
+    const inner = await fetch(`${h.url}/demo/sub/index.html`);
+    assert.equal(inner.status, 200);
+    assert.equal(await inner.text(), '<!doctype html><title>sub</title>');
+  });
+
+  test('a range is cached like the file; a range past its end is not cached', async () => {
+    const part = await fetch(`${h.url}/chunks/sink-AbC123.js`, { headers: { range: 'bytes=0-5' } });
+    assert.equal(part.status, 206);
+    assert.match(part.headers.get('cache-control') ?? '', /immutable/);
+    assert.equal(await part.text(), 'export');
+
+    const past = await fetch(`${h.url}/chunks/sink-AbC123.js`, {
+      headers: { range: 'bytes=99999999-' },
+    });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers.get('cache-control'), null);
+    await past.body?.cancel();
+
+    const demoPast = await fetch(`${h.url}/demo/host.css`, {
+      headers: { range: 'bytes=99999999-' },
+    });
+    assert.equal(demoPast.status, 416);
+    assert.equal(demoPast.headers.get('cache-control'), null);
+    await demoPast.body?.cancel();
   });
 
   test('a missing build is a 404, still readable cross-origin', async () => {

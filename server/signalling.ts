@@ -32,18 +32,18 @@ import { signal, tellSignalFailed, type RelayHook } from './signalling/relay.js'
 import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
 import type { RoomStore } from './store/store.js';
-import { RoomSwarms } from './swarm/room-swarms.js';
+import type { RoomSwarms } from './swarm/room-swarms.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
 
 export type { SignallingServer } from './signalling/context.js';
-export type { RelayHook, RelayMessage } from './signalling/relay.js';
+export type { RelayHook } from './signalling/relay.js';
 export { SWARM_STATS_INTERVAL_MS } from './signalling/swarm-announcer.js';
 
 export interface SignallingOptions {
   config: Config;
   store: RoomStore;
-  /** The rooms' swarms over `store`; made from it when absent. */
-  swarms?: RoomSwarms;
+  /** The rooms' swarms, run over this same `store` (over another, the two would diverge). */
+  swarms: RoomSwarms;
   logger: Logger;
   relayHook?: RelayHook;
   /** Checks room tokens at join; shared with the REST API that issues them. */
@@ -57,7 +57,7 @@ export interface Signalling {
 }
 
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
-  const { config, store, logger } = options;
+  const { config, store, swarms, logger } = options;
   const io: SignallingServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: config.maxHttpBufferSize,
@@ -73,7 +73,6 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   });
   configureEngine(io, logger);
 
-  const swarms = options.swarms ?? new RoomSwarms(store);
   const ctx: SignallingContext = {
     io,
     config,
@@ -108,8 +107,8 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   io.on('connection', (socket) => {
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
-    // other function here is shared by all sockets (a middleware, a listener per event and a
-    // promise chain per socket came to about a kilobyte a socket).
+    // other function here is shared by all sockets, so that what each socket holds stays small
+    // when the service holds thousands of them.
     pipeline.attach(socket);
     socket.on('disconnect', () => {
       leave(ctx, socket).catch((err: unknown) => {

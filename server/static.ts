@@ -6,9 +6,10 @@
  * Files are sent by `@hono/node-server`'s serveStatic; this module adds the headers and refuses
  * names it would serve but we do not.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveStatic, type ServeStaticOptions } from '@hono/node-server/serve-static';
+import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type MiddlewareHandler } from 'hono';
 
 export interface StaticDirs {
@@ -63,17 +64,16 @@ export function staticRoutes({
   const files = new Hono();
   const widget = fileHeaders({ crossOrigin: true });
   const demo = fileHeaders({ demo: true });
-  const revalidated = { onFound: cacheControl('no-cache') };
+  const revalidated = cacheControl('no-cache');
   // Chunk names carry a content hash, so a chunk never changes under its name.
-  const immutable = { onFound: cacheControl('public, max-age=31536000, immutable') };
-  const file = (dir: string, name: string) =>
-    serveStatic({ path: join(dir, name), ...revalidated });
+  const immutable = cacheControl('public, max-age=31536000, immutable');
+  const file = (dir: string, name: string) => serveStatic({ path: join(dir, name) });
 
-  files.get('/', demo, file(demoDir, 'index.html'));
-  files.get('/p2p-share.js', widget, file(distDir, 'p2p-share.js'));
-  files.get('/p2p-share.js.map', widget, file(distDir, 'p2p-share.js.map'));
-  files.get('/chunks/:file', widget, ...filesIn(join(distDir, 'chunks'), '/chunks/', immutable));
-  files.get('/demo/*', demo, ...filesIn(demoDir, '/demo/', revalidated));
+  files.get('/', demo, revalidated, file(demoDir, 'index.html'));
+  files.get('/p2p-share.js', widget, revalidated, file(distDir, 'p2p-share.js'));
+  files.get('/p2p-share.js.map', widget, revalidated, file(distDir, 'p2p-share.js.map'));
+  files.get('/chunks/:file', widget, immutable, ...filesIn(join(distDir, 'chunks'), '/chunks/'));
+  files.get('/demo/*', demo, revalidated, ...filesIn(demoDir, '/demo/'));
   return files;
 }
 
@@ -93,30 +93,41 @@ function fileHeaders(options: FileHeaders): MiddlewareHandler {
   };
 }
 
-/** How long a file found may be cached; a 404 says nothing of it, so no cache keeps it long. */
-function cacheControl(value: string): NonNullable<ServeStaticOptions['onFound']> {
-  return (_path, c) => {
-    c.header('Cache-Control', value);
+/**
+ * How long a file sent may be cached. Only a 200 or 206 carries the file; a 404 or a 416 (a range
+ * past its end) says nothing lasting of it, so no cache keeps those. serveStatic's `onFound` runs
+ * for a 416 too and cannot see the status, so this looks at the response once it is made.
+ */
+function cacheControl(value: string): MiddlewareHandler {
+  return async function cacheControl(c, next) {
+    await next();
+    if (c.res.status === 200 || c.res.status === 206) c.header('Cache-Control', value);
   };
 }
 
 /**
  * Serves the names after `prefix` in the request's path from `dir`, refusing what serveStatic
- * would serve and we do not: dot-files, and a folder (it would send the folder's index.html).
- * serveStatic's `root` would name `dir`, but it warns at start-up when the folder is missing, and
- * a missing build is only a 404 here.
+ * would serve and we do not: dot-files, and anything but a regular file (for a folder it would
+ * send the folder's index.html). serveStatic's `root` would name `dir`, but it warns at start-up
+ * when the folder is missing, and a missing build is only a 404 here.
  */
-function filesIn(
-  dir: string,
-  prefix: string,
-  options: Pick<ServeStaticOptions, 'onFound'>,
-): MiddlewareHandler[] {
+function filesIn(dir: string, prefix: string): MiddlewareHandler[] {
   return [
-    async function plainNames(c, next) {
+    async function plainFiles(c, next) {
       const names = c.req.path.slice(prefix.length).split('/');
       if (!names.every((name) => SEGMENT.test(name))) return c.notFound();
+      if (!(await isFile(join(dir, ...names)))) return c.notFound();
       return next();
     },
-    serveStatic({ rewriteRequestPath: (path) => join(dir, path.slice(prefix.length)), ...options }),
+    serveStatic({ rewriteRequestPath: (path) => join(dir, path.slice(prefix.length)) }),
   ];
+}
+
+/** Whether `path` names a regular file (a symbolic link counts as what it points to). */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

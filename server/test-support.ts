@@ -15,7 +15,7 @@ import {
   type ServerToClientEvents,
 } from '../protocol/index.js';
 import { defaultConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, roomTag } from './log.js';
 import { createService, type Service, type ServiceOptions } from './service.js';
 import { MemoryRoomStore } from './store/memory.js';
 
@@ -202,6 +202,22 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 2_00
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await sleep(10);
   }
+}
+
+/**
+ * Waits until the service has logged a departure from `roomId` among the lines after `from` (an
+ * index into `h.logs`, taken before the socket disconnects). leave() logs `room.left` after its
+ * last send, so by then its partners have been sent `peer-left` and the room's counts have gone
+ * to the announcer (which sends them at once, or at the end of the room's count window).
+ */
+export async function departureLogged(h: Harness, roomId: string, from: number): Promise<void> {
+  const room = roomTag(roomId);
+  await waitFor(() =>
+    h.logs.slice(from).some((line) => {
+      const fields = JSON.parse(line) as { event: string; room?: string };
+      return fields.event === 'room.left' && fields.room === room;
+    }),
+  );
 }
 
 /** A well-formed envelope (the service only checks its shape). */

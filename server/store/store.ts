@@ -3,7 +3,8 @@
  * store (for several processes) are interchangeable and pass the same test suite. The store knows
  * rooms, their members, who exchanged envelopes with whom and each room's swarm state; it knows
  * nothing of sockets, and nothing of the swarm's rules: those are server/swarm/steps.ts, which
- * server/swarm/room-swarms.ts runs through `updateSwarm`. Every method is one atomic step on one
+ * server/swarm/room-swarms.ts runs through `updateSwarm` (and `removeMember` for a departure).
+ * Every method is one atomic step on one
  * room.
  */
 import type { SwarmState } from '../swarm/state.js';

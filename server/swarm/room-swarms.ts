@@ -11,7 +11,7 @@ import type { SwarmState } from './state.js';
 import * as steps from './steps.js';
 import type { SourcesOutcome, SwarmUpdate } from './steps.js';
 
-export type { SourcesOutcome, SwarmUpdate } from './steps.js';
+export type { SwarmUpdate } from './steps.js';
 
 export interface SourcesQuery {
   /** Peers not to assign (the requester talks to them already, or gave up on them). */
@@ -22,7 +22,7 @@ export interface SourcesQuery {
 
 /** Each method returns null when the room is gone or `peerId` is no member of it. */
 export class RoomSwarms {
-  constructor(readonly store: RoomStore) {}
+  constructor(private readonly store: RoomStore) {}
 
   /**
    * A member says what it holds: seeding with some or all of the file puts it in the pool with

@@ -1,7 +1,8 @@
 /**
  * The swarm algorithm: pure steps over one room's swarm state (server/swarm/state.ts). Each step
- * is one atomic change that a store runs through `RoomStore.updateSwarm`, and says what changed
- * so the sockets concerned can be told. Membership, roles and expiry are the store's business;
+ * is one atomic change that a store runs, through `RoomStore.updateSwarm` or, for `leave`,
+ * through `RoomStore.removeMember` together with the member's removal, and says what changed so
+ * the sockets concerned can be told. Membership, roles and expiry are the store's business;
  * a step learns what it needs of them from its caller.
  */
 import type { SeedStatus, SwarmStats } from '../../protocol/index.js';

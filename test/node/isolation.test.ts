@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { PEER_ID_PATTERN, PROTOCOL_VERSION, randomId, type Ack } from '../../protocol/index.js';
 import {
   assertError,
+  departureLogged,
   ENVELOPE,
   join,
   passwordAuthFor,
@@ -17,7 +18,6 @@ import {
   settled,
   startService,
   tryPassword,
-  waitFor,
   type Client,
   type Harness,
 } from '../../server/test-support.js';
@@ -178,11 +178,12 @@ describe('isolation between rooms', () => {
     // A's own swarm counts (the attacker fetched from A's sharer above) are A's news; from
     // here on nothing at all may reach A.
     const aSeen = recordEvents([attacker, sharerA]);
+    const logged = h.logs.length;
     others[1]!.disconnect();
     const res = await fetch(`${h.url}/rooms/${roomB}`, { method: 'DELETE' });
     assert.equal(res.status, 401, 'only the sharer may close it');
-    // Gone from the store means its departure was handled, and all it caused was sent.
-    await waitFor(async () => (await h.service.store.getMember(roomB, otherIds[1]!)) === null);
+    // The service logs the departure after all it sends for it; settled() lets that arrive.
+    await departureLogged(h, roomB, logged);
     await settled([attacker, sharerA]);
     assert.deepEqual(aSeen.get(attacker), []);
     assert.deepEqual(aSeen.get(sharerA), []);
