@@ -13,6 +13,7 @@ import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
 import type { ReceiveState } from '../../src/session/types.js';
 import type { Clock } from '../../src/transfer/clock.js';
+import { delay, until as waitUntil } from '../../testing/wait.js';
 import type { PieceSink } from '../../src/transfer/download.js';
 import { serviceUrl } from '../service-url.js';
 
@@ -43,19 +44,20 @@ export async function sha256Hex(data: Uint8Array<ArrayBuffer> | Blob): Promise<s
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', buffer)));
 }
 
-export function until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (check()) resolve();
-      else if (performance.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(poll, 10);
-    };
-    poll();
+/** Polls `check` every 10 ms until it holds; rejects after `timeoutMs`, naming `what`. */
+export async function until(
+  check: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
+  await waitUntil(check, {
+    timeout: timeoutMs,
+    interval: 10,
+    message: `timed out waiting for ${what}`,
   });
 }
 
-export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const tick = (ms = 0) => delay(ms);
 
 /**
  * A clock that stands still until the test moves it; a sleep ends once it is moved far enough.
