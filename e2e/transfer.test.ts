@@ -64,9 +64,8 @@ test('three recipients at once from one sharer', { timeout: 240_000 }, async () 
   const link = await share(sharer!, file);
   await Promise.all(recipients.map((r) => openLink(r, link, file)));
   // Clicked together, so the three transfers overlap on the sharer's side.
+  // Each download is verified on disk against the source (downloadAndVerify).
   const results = await Promise.all(recipients.map((r) => downloadAndVerify(r, file, 200_000)));
-  const peers = new Set(results.map((r) => r.complete.detail.sha256));
-  assert.deepEqual([...peers], [file.sha256]);
   log(`three recipients: ${results.map((r) => `${r.seconds.toFixed(1)} s`).join(', ')}`);
 });
 
@@ -86,16 +85,13 @@ test(
     await clickButton(recipient.page, /download/i);
     await waitForProgress(recipient.page, 4 * MiB);
     await clickButton(recipient.page, /cancel/i);
-    // A cancel is the user's own doing: the widget may report it (`cancelled`), but nothing else.
+    // A cancel is the user's own doing: the widget may report it (`cancelled`), but nothing else
+    // (no completion either: the transfer stopped).
     const afterCancel = (await events(recipient.page)).slice(before);
     for (const e of afterCancel) {
       assert.equal(e.type, 'p2p-share-error', `unexpected ${e.type} after cancel`);
       assert.equal(e.detail.code, 'cancelled');
     }
-    assert.ok(
-      !afterCancel.some((e) => e.type === 'p2p-share-complete'),
-      'the transfer stopped when cancelled',
-    );
 
     // What was verified before the cancel stays: the resumed download never reports less.
     const kept = await recipient.page.evaluate(() => {
