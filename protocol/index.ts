@@ -3,6 +3,7 @@ export * from './envelope.js';
 export * from './errors.js';
 export * from './frames.js';
 export * from './ids.js';
+export * from './media.js';
 export * from './meta.js';
 export * from './sealing.js';
 export * from './signalling.js';

@@ -5,6 +5,7 @@
  * fetched from a peer over the data channel and checked against the sealed metadata.
  */
 import * as v from 'valibot';
+import { MediaInfoSchema } from './media.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 export const HASH_BYTES = 32;
@@ -39,6 +40,8 @@ export const FileMetaSchema = v.pipe(
     manifestSha256: hex64,
     /** SHA-256 of the whole file, lowercase hex (also the manifest's last entry). */
     sha256: hex64,
+    /** The media container the file's first bytes show; absent for anything else. */
+    media: v.optional(MediaInfoSchema),
   }),
   v.check(
     (m) => m.pieceCount === Math.ceil(m.size / m.pieceSize),

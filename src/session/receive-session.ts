@@ -118,7 +118,9 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
 
   private get file(): FileInfo | undefined {
     const m = this.meta;
-    return m ? { name: m.name, size: m.size, type: m.type } : undefined;
+    if (!m) return undefined;
+    const info: FileInfo = { name: m.name, size: m.size, type: m.type };
+    return m.media ? { ...info, media: m.media } : info;
   }
 
   async load(): Promise<FileInfo | null> {

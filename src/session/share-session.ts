@@ -20,6 +20,7 @@ import type { RoomClosed, SignalIn, SwarmStats } from '../../protocol/signalling
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { SignalClient } from '../signal/signal-client.js';
 import { RestClient } from '../signal/rest.js';
+import { sniffMedia, SNIFF_BYTES } from '../media/sniff.js';
 import { prepareFile } from '../transfer/manifest.js';
 import { UploadPacer } from '../transfer/pacer.js';
 import { FileSource, PeerServer } from './peer-server.js';
@@ -75,6 +76,9 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         },
         signal,
       );
+      // Whether recipients may play it while it arrives is told by its first bytes.
+      const media = sniffMedia(new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer()));
+      if (media) prepared.meta.media = media;
       const key = randomId();
       const password = options.password || undefined;
       const [keys, ice, passwordAuth] = await Promise.all([

@@ -5,12 +5,15 @@
  * (CustomEvents), and never touch the DOM. Failures are data (`ErrorData`: a code and its
  * parameters); the element words them.
  */
+import type { MediaInfo } from '../../protocol/media.js';
 import type { ErrorData } from '../errors.js';
 
 export interface FileInfo {
   name: string;
   size: number;
   type: string;
+  /** The media container its first bytes show (see src/media/sniff.ts); absent for others. */
+  media?: MediaInfo;
 }
 
 export type PeerStatus = 'connecting' | 'transferring' | 'done' | 'failed';
