@@ -75,7 +75,9 @@ export interface ErrorReasons {
     /** A path was being tried when time ran out. */
     | 'timeout'
     /** Connected, but the other browser did not prove itself in time. */
-    | 'handshake';
+    | 'handshake'
+    /** The other browser gave up connecting to this one. */
+    | 'remote';
   tampered:
     /** A message relayed by the service was altered, replayed, forged or misaddressed. */
     | 'relay'

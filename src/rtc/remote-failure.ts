@@ -9,6 +9,7 @@ import { P2PError } from '../errors.js';
 export function remoteFailure(code: ErrorCode): P2PError {
   switch (code) {
     case 'cancelled':
+    case 'connection-failed':
     case 'tampered':
     case 'integrity':
     case 'bad-request':
@@ -22,8 +23,6 @@ export function remoteFailure(code: ErrorCode): P2PError {
       return new P2PError('peer-vanished', { reason: 'peer-storage' });
     case 'protocol-mismatch':
       return new P2PError('protocol-mismatch', { reason: 'peer' });
-    case 'connection-failed':
-      return new P2PError('connection-failed');
     default:
       // Anything else is the other browser's own trouble (its save dialog refused, its service
       // gone): for this side, the other browser ended the transfer.

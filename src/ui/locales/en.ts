@@ -226,6 +226,7 @@ export const en: Locale = {
         timeout:
           'Could not connect to the other browser in time (a firewall or network may block it).',
         handshake: 'The other browser connected but did not finish the secure handshake in time.',
+        remote: 'The other browser could not connect to this one and gave up.',
       },
     },
     tampered: {
