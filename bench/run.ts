@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Benchmark, Placeholder } from './lib/bench.js';
 import path from 'node:path';
 import { machineFacts, printTable, RESULTS_DIR, writeResult, type Result } from './lib/report.js';
+import { abuse } from './abuse.js';
 import { memory } from './memory.js';
 import { signalling } from './signalling.js';
 import { size } from './size.js';
@@ -18,7 +19,15 @@ import { swarm } from './swarm.js';
 import { throughput } from './throughput.js';
 import { ttfb } from './ttfb.js';
 
-const ALL: Array<Benchmark | Placeholder> = [throughput, memory, ttfb, signalling, size, swarm];
+const ALL: Array<Benchmark | Placeholder> = [
+  throughput,
+  memory,
+  ttfb,
+  signalling,
+  size,
+  swarm,
+  abuse,
+];
 
 function usage(): string {
   return `usage: npm run bench -- [--smoke] [--profile] [--runs N] [--out DIR] [${ALL.map((b) => b.name).join('|')} …]`;
