@@ -90,6 +90,7 @@ describe('sanitizeFileName', () => {
       const once = sanitizeFileName(name);
       expect(sanitizeFileName(once), JSON.stringify(name)).to.equal(once);
       expect(bytes(once)).to.be.at.most(MAX_NAME_BYTES);
+      // eslint-disable-next-line no-control-regex -- no control character may be left
       expect(once).to.not.match(/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/);
       expect(SPLIT.test(once), JSON.stringify(name)).to.equal(false);
     }
