@@ -106,16 +106,15 @@ function roomRoutes(options: AppOptions): Hono {
   rooms.post(
     '/',
     limitBody(MAX_BODY_BYTES),
-    jsonBody(CreateRoomBodySchema, { explain: versionMismatch }),
+    // Metadata past the limit is refused as too large whether or not it is also past the
+    // protocol's own bound, which the schema checks first.
+    jsonBody(CreateRoomBodySchema, {
+      explain: (raw) => versionMismatch(raw) ?? metaTooLong(raw, config.maxMetaChars),
+    }),
     async (c) => {
       const body = c.get('body');
-      if (body.meta.length > config.maxMetaChars) {
-        throw new ApiError(
-          413,
-          'limit-exceeded',
-          `The file's details are longer than this service accepts (${config.maxMetaChars} characters).`,
-        );
-      }
+      const tooLong = metaTooLong(body, config.maxMetaChars);
+      if (tooLong) throw tooLong;
       const key = client(c);
       const verdict = creations.check(key);
       if (!verdict.allowed) {
@@ -240,6 +239,20 @@ async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {
     throw new ApiError(404, 'room-not-found', 'This share does not exist or has expired.');
   }
   return room;
+}
+
+function metaTooLong(raw: unknown, maxChars: number): ApiError | undefined {
+  if (typeof raw === 'object' && raw !== null && 'meta' in raw) {
+    const { meta } = raw;
+    if (typeof meta === 'string' && meta.length > maxChars) {
+      return new ApiError(
+        413,
+        'limit-exceeded',
+        `The file's details are longer than this service accepts (${maxChars} characters).`,
+      );
+    }
+  }
+  return undefined;
 }
 
 function versionMismatch(raw: unknown): ApiError | undefined {

@@ -28,7 +28,7 @@ import {
 } from './signalling/context.js';
 import { join, leave, versionMismatch } from './signalling/membership.js';
 import { SocketPipeline, handler, type Handler } from './signalling/pipeline.js';
-import { signal, tellSignalFailed, type RelayHook } from './signalling/relay.js';
+import { envelopeTooLong, signal, tellSignalFailed, type RelayHook } from './signalling/relay.js';
 import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
 import type { RoomStore } from './store/store.js';
@@ -97,7 +97,13 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   const handlers = new Map<string, Handler>([
     ['join', on(JoinRequestSchema, join, { onInvalid: versionMismatch })],
     ['sources', on(SourcesRequestSchema, sources)],
-    ['signal', on(SignalOutSchema, signal, { tellFailure: tellSignalFailed })],
+    [
+      'signal',
+      on(SignalOutSchema, signal, {
+        tellFailure: tellSignalFailed,
+        onInvalid: (raw) => envelopeTooLong(raw, config.maxEnvelopeChars),
+      }),
+    ],
     ['seed', on(SeedStatusSchema, seed)],
     ['release', on(ReleaseSchema, release)],
     ['report', on(ReportSchema, report)],

@@ -33,7 +33,7 @@ const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
  *
  * @fires {CustomEvent<{link: string}>} p2p-share-link - The share link is ready (`detail.link`).
  * @fires {CustomEvent<{bytes: number, total: number, peer: string}>} p2p-share-progress - Bytes moved to or from `detail.peer`, out of `detail.total`: reported about four times a second per transfer, and at its end.
- * @fires {CustomEvent<{name: string, size: number, sha256: string}>} p2p-share-complete - The recipient saved and verified the file; `detail.sha256` is the lowercase hex SHA-256 of the whole file.
+ * @fires {CustomEvent<{name: string, originalName: string, size: number, sha256: string}>} p2p-share-complete - The recipient saved and verified the file; `detail.name` is the name it was saved under and the widget showed (bidirectional and control characters removed, cut to 240 UTF-8 bytes), `detail.originalName` the sharer's untrusted name as sent, `detail.sha256` the lowercase hex SHA-256 of the whole file.
  * @fires {CustomEvent<{code: string, message: string, reason?: string, retryAfterMs?: number, peer?: string}>} p2p-share-error - Something failed; `detail.code` says what (see ERROR_CODES), `detail.reason` which of the code's situations, `detail.message` says it for people, and the code's facts come as data (`retryAfterMs`, `sizeBytes`, `limitBytes`, `piece`, `host`, `status`: see ErrorDetail). On the sharing side `detail.peer` names the recipient whose transfer failed. Fired once per failure, and not when the user cancels.
  *
  * @csspart base - The widget's frame.

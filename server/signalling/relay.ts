@@ -10,7 +10,13 @@ import {
   type ErrorBody,
   type SignalOut,
 } from '../../protocol/index.js';
-import { notJoined, roomGone, type SignallingContext, type SignallingSocket } from './context.js';
+import {
+  notJoined,
+  roomGone,
+  type ErrorAck,
+  type SignallingContext,
+  type SignallingSocket,
+} from './context.js';
 import { isPlainObject } from './pipeline.js';
 
 export interface RelayMessage {
@@ -30,6 +36,23 @@ export type RelayHook = (
   | null
   | Promise<Pick<RelayMessage, 'to' | 'envelope'> | null>;
 
+/**
+ * An envelope past the limit is refused as too long, also when it is past the protocol's own
+ * bound (which the payload's schema checks first).
+ */
+export function envelopeTooLong(raw: unknown, maxChars: number): ErrorAck | undefined {
+  if (typeof raw === 'object' && raw !== null && 'envelope' in raw) {
+    const { envelope } = raw;
+    if (typeof envelope === 'string' && envelope.length > maxChars) {
+      return errorAck(
+        'limit-exceeded',
+        `This message is longer than this service relays (${maxChars} characters).`,
+      );
+    }
+  }
+  return undefined;
+}
+
 export async function signal(
   ctx: SignallingContext,
   socket: SignallingSocket,
@@ -38,12 +61,8 @@ export async function signal(
   const { config, store, relayHook } = ctx;
   const roomId = socket.data.roomId;
   if (roomId === undefined) return notJoined();
-  if (msg.envelope.length > config.maxEnvelopeChars) {
-    return errorAck(
-      'limit-exceeded',
-      `This message is longer than this service relays (${config.maxEnvelopeChars} characters).`,
-    );
-  }
+  const tooLong = envelopeTooLong(msg, config.maxEnvelopeChars);
+  if (tooLong) return tooLong;
   if (!(await store.getMember(roomId, socket.id))) return roomGone();
   if (msg.to === socket.id || !(await store.getMember(roomId, msg.to))) {
     return errorAck('peer-not-found', 'That peer is not in this room.');

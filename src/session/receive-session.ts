@@ -22,7 +22,7 @@ import { META_AAD } from '../../protocol/sealing.js';
 import { FileMetaSchema, type FileMeta } from '../../protocol/meta.js';
 import type { PasswordReply } from '../../protocol/signalling.js';
 import { RestClient } from '../signal/rest.js';
-import { openSink, type Sink, type SinkPreference } from '../sinks/index.js';
+import { openSink, sanitizeFileName, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceSink } from '../transfer/download.js';
 import { DownloadProgress } from './download-progress.js';
 import { MadeAhead } from './made-ahead.js';
@@ -119,7 +119,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   private get file(): FileInfo | undefined {
     const m = this.meta;
     if (!m) return undefined;
-    const info: FileInfo = { name: m.name, size: m.size, type: m.type };
+    // The name this browser saves the file under, which is also the one it shows.
+    const info: FileInfo = { name: sanitizeFileName(m.name), size: m.size, type: m.type };
     return m.media ? { ...info, media: m.media } : info;
   }
 
@@ -294,7 +295,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.sources = null;
       download.onVerified = null;
       this.seeding.whole(download, saved);
-      this.result = { name: meta.name, size: meta.size, sha256 };
+      this.result = { name: file.name, originalName: meta.name, size: meta.size, sha256 };
       this.setState({ phase: 'done', file, sha256, seeding: this.seeding.view() });
       this.dispatchEvent(new CustomEvent('complete', { detail: this.result }));
       this.seeding.serveWhole();

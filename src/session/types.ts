@@ -109,7 +109,13 @@ export interface ProgressDetail {
 }
 
 export interface CompleteDetail {
+  /** The name the file was saved under and the widget shows (see `sanitizeFileName`). */
   name: string;
+  /**
+   * The name as the sharer sent it: untrusted, and may hold bidirectional and control
+   * characters. Show `name`, not this.
+   */
+  originalName: string;
   size: number;
   /** Lowercase hex SHA-256 of the whole file. */
   sha256: string;

@@ -10,15 +10,18 @@ import type { FileInfo, ReceiveState, SeedingView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
 import { passwordField } from './password-field.js';
 import {
+  aroundName,
   bytesLine,
   errorMessage,
   fileType,
   formatBytes,
   formatDuration,
   formatSpeed,
+  isolatedName,
   queueLine,
   seedingLine,
   shortHash,
+  shownName,
   sourcesLine,
   waitLine,
   words,
@@ -44,9 +47,15 @@ export interface RecipientHandlers {
 
 function fileDetails(file: FileInfo): TemplateResult {
   return html`<div class="file" part="file">
-    <span class="file-name" part="file-name">${file.name}</span>
+    <span class="file-name" part="file-name"><bdi>${shownName(file.name)}</bdi></span>
     <span class="file-meta">${formatBytes(file.size)} · ${fileType(file.type)}</span>
   </div>`;
+}
+
+/** "Saved …" with the name in a `<bdi>`. */
+function savedLine(file: FileInfo): TemplateResult {
+  const [before, after] = aroundName(w.saved);
+  return html`${before}<bdi>${shownName(file.name)}</bdi>${after}`;
 }
 
 function progressBar(file: FileInfo, bytes: number): TemplateResult {
@@ -54,7 +63,7 @@ function progressBar(file: FileInfo, bytes: number): TemplateResult {
     part="progress"
     max=${Math.max(file.size, 1)}
     .value=${file.size === 0 ? 0 : bytes}
-    aria-label=${w.progressLabel(file.name)}
+    aria-label=${w.progressLabel(isolatedName(file.name))}
   ></progress>`;
 }
 
@@ -156,7 +165,7 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
         <p class="line">${w.saving}</p>`;
     case 'done':
       return html`${fileDetails(state.file)}
-        <p class="line done" part="done">${w.saved(state.file.name)}</p>
+        <p class="line done" part="done">${savedLine(state.file)}</p>
         <details class="hash">
           <summary>${w.hash} <code>${shortHash(state.sha256)}</code></summary>
           <code part="hash">${state.sha256}</code>

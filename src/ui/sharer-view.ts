@@ -11,9 +11,11 @@ import { passwordField } from './password-field.js';
 import {
   formatBytes,
   formatSpeed,
+  isolatedName,
   peerStatus,
   percentText,
   recipientName,
+  shownName,
   swarmCounts,
   swarmHasRecipients,
   uploadedLine,
@@ -46,7 +48,7 @@ export interface SharerHandlers {
 
 export function fileCard(file: FileInfo): TemplateResult {
   return html`<div class="file" part="file">
-    <span class="file-name" part="file-name">${file.name}</span>
+    <span class="file-name" part="file-name"><bdi>${shownName(file.name)}</bdi></span>
     <span class="file-meta">${formatBytes(file.size)}</span>
   </div>`;
 }
@@ -172,7 +174,7 @@ export function sharerView(state: ShareState, h: SharerHandlers): TemplateResult
           part="progress"
           max=${Math.max(state.file.size, 1)}
           .value=${state.hashed}
-          aria-label=${w.preparingLabel(state.file.name)}
+          aria-label=${w.preparingLabel(isolatedName(state.file.name))}
         ></progress>
         ${stopButton(h)}`;
     case 'sharing':

@@ -4,12 +4,14 @@ import { P2PError, errorData, type ErrorData } from '../errors.js';
 import { en } from './locales/en.js';
 import type { ErrorWords } from './locales/locale.js';
 import {
+  aroundName,
   bytesLine,
   errorHeading,
   errorMessage,
   formatBytes,
   formatDuration,
   formatSpeed,
+  isolatedName,
   peerStatus,
   peersSummary,
   percent,
@@ -19,6 +21,7 @@ import {
   seedingLine,
   shareAnnouncement,
   shortHash,
+  shownName,
   sourcesLine,
   swarmSummary,
   uploadedLine,
@@ -146,15 +149,32 @@ describe('widget text', () => {
     const done = (on: boolean, serving: number, uploaded: number) =>
       receiveAnnouncement({ phase: 'done', file, sha256: '', seeding: { on, serving, uploaded } });
     expect(done(true, 0, 0)).to.deep.equal([
-      'Saved a.iso. You are sharing it with others while this page is open.',
+      'Saved \u2068a.iso\u2069. You are sharing it with others while this page is open.',
       '',
     ]);
     expect(done(true, 2, 999)).to.deep.equal([
-      'Saved a.iso. You are sharing it with others while this page is open.',
+      'Saved \u2068a.iso\u2069. You are sharing it with others while this page is open.',
       'Sharing with 2 people.',
     ]);
     expect(done(true, 2, 5000), 'bytes uploaded are no news').to.deep.equal(done(true, 2, 999));
-    expect(done(false, 0, 999)).to.deep.equal(['Saved a.iso.', '']);
+    expect(done(false, 0, 999)).to.deep.equal(['Saved \u2068a.iso\u2069.', '']);
+  });
+
+  it('says a file name as it is saved, isolated from the words around it', () => {
+    expect(shownName('report\u202Efdp.exe')).to.equal('reportfdp.exe');
+    expect(isolatedName('report\u202Efdp.exe')).to.equal('\u2068reportfdp.exe\u2069');
+    expect(isolatedName('\u2069\u2069x\u2066.txt'), 'a name cannot close the isolate').to.equal(
+      '\u2068x.txt\u2069',
+    );
+    const file = { name: 'bell\u0007\u202Dnote.txt', size: 10, type: '' };
+    expect(receiveAnnouncement({ phase: 'ready', file })[0]).to.equal(
+      '\u2068bellnote.txt\u2069, 10 bytes, ready to download.',
+    );
+    expect(shareAnnouncement({ phase: 'stopped', file })[0]).to.equal(
+      'Stopped sharing \u2068bellnote.txt\u2069.',
+    );
+    expect(aroundName(en.receive.saved)).to.deep.equal(['Saved ', '']);
+    expect(aroundName((name) => `«${name}» kept`)).to.deep.equal(['«', '» kept']);
   });
 
   it('counts only whole copies as delivered', () => {

@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from '../../protocol/errors.js';
 import type { ErrorData, ErrorReason } from '../errors.js';
+import { sanitizeFileName } from '../sinks/file-name.js';
 import type {
   PeerView,
   ReceiveState,
@@ -21,6 +22,31 @@ const format = createFormat(locale.tag);
 
 /** The locale's words, for the views' fixed labels and sentences. */
 export const words = locale;
+
+/**
+ * A file name as the widget shows it: the name the file is saved under, with the same cleaning
+ * (no bidirectional controls, no control characters, cut to what file systems take). Views put
+ * it in a `<bdi>`, so a right-to-left name cannot reorder what stands around it.
+ */
+export const shownName = sanitizeFileName;
+
+/**
+ * A file name inside a string (an `aria-label`, the live region): the shown name between FIRST
+ * STRONG ISOLATE and POP DIRECTIONAL ISOLATE, the plain-text form of `<bdi>`. These two are the
+ * widget's own; the name itself has none.
+ */
+export function isolatedName(name: string): string {
+  return `\u2068${shownName(name)}\u2069`;
+}
+
+/**
+ * A sentence of the locale that has a file name in it, split around the name, so a view can
+ * put the name in a `<bdi>`. The marker is a control character, which no shown name keeps.
+ */
+export function aroundName(phrase: (name: string) => string): [before: string, after: string] {
+  const [before = '', after = ''] = phrase('\u0000').split('\u0000');
+  return [before, after];
+}
 
 /** `1 byte`, `999 bytes`, `1.5 kB`, `64 MB`: decimal units, as file managers show them. */
 export const formatBytes = format.bytes;
@@ -173,7 +199,10 @@ export function shareAnnouncement(state: ShareState): [string, string] {
     case 'error':
       return ['', ''];
     case 'preparing':
-      return [said.preparing(state.file.name), percentText(state.hashed, state.file.size)];
+      return [
+        said.preparing(isolatedName(state.file.name)),
+        percentText(state.hashed, state.file.size),
+      ];
     case 'sharing': {
       const moving = state.peers
         .map((peer, i) => [peer, i] as const)
@@ -189,7 +218,7 @@ export function shareAnnouncement(state: ShareState): [string, string] {
       ];
     }
     case 'stopped':
-      return [said.stopped(state.file.name), ''];
+      return [said.stopped(isolatedName(state.file.name)), ''];
   }
 }
 
@@ -218,20 +247,23 @@ export function receiveAnnouncement(
       if (state.error.code === 'rate-limited' && wait === 0) return [w.tryAgain, ''];
       return ['', ''];
     case 'ready':
-      return [said.ready(state.file.name, formatBytes(state.file.size)), ''];
+      return [said.ready(isolatedName(state.file.name), formatBytes(state.file.size)), ''];
     case 'connecting':
       return [w.connecting, ''];
     case 'queued':
       // Joining the queue is news; each step forward is progress, said at most every few seconds.
       return [said.queued, said.place(state.position, format)];
     case 'downloading':
-      return [said.downloading(state.file.name), percentText(state.bytes, state.file.size)];
+      return [
+        said.downloading(isolatedName(state.file.name)),
+        percentText(state.bytes, state.file.size),
+      ];
     case 'saving':
-      return [said.saving(state.file.name), ''];
+      return [said.saving(isolatedName(state.file.name)), ''];
     case 'done': {
       const { on, serving } = state.seeding;
       return [
-        said.saved(state.file.name, on),
+        said.saved(isolatedName(state.file.name), on),
         on && serving > 0 ? said.serving(serving, format) : '',
       ];
     }

@@ -4,6 +4,7 @@
  * complete, error) and let a test drive states that need two real browsers to reach.
  */
 import { P2PError, type ErrorData } from '../../src/errors.js';
+import { sanitizeFileName } from '../../src/sinks/file-name.js';
 import {
   setSessionFactoryForTesting,
   type ReceiveSessionOptions,
@@ -126,6 +127,8 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   private loading: Deferred<FileInfo | null> | null = null;
   private downloading: Deferred<CompleteDetail> | null = null;
   private unlocking: Deferred<FileInfo> | null = null;
+  /** The name as the sharer sent it; the states carry the saved one. */
+  private originalName = '';
 
   constructor(readonly options: ReceiveSessionOptions) {
     super();
@@ -139,7 +142,14 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
     return this.loading.promise;
   }
 
-  loaded(file: FileInfo): void {
+  /** As the real session: the file is described under the name it is saved as. */
+  private described(sent: FileInfo): FileInfo {
+    this.originalName = sent.name;
+    return { ...sent, name: sanitizeFileName(sent.name) };
+  }
+
+  loaded(sent: FileInfo): void {
+    const file = this.described(sent);
     this.set({ phase: 'ready', file });
     this.loading?.resolve(file);
   }
@@ -157,7 +167,8 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   }
 
   /** The password was right: ready with the file. */
-  unlocked(file: FileInfo): void {
+  unlocked(sent: FileInfo): void {
+    const file = this.described(sent);
     this.set({ phase: 'ready', file });
     this.unlocking?.resolve(file);
   }
@@ -198,7 +209,7 @@ export class FakeReceiveSession extends FakeSession<ReceiveState> implements Rec
   /** Saved and verified: `complete` first, then the promise, as the real session does. */
   done(sha256: string): CompleteDetail {
     const file = this.fileInfo();
-    const detail = { name: file.name, size: file.size, sha256 };
+    const detail = { name: file.name, originalName: this.originalName, size: file.size, sha256 };
     const seeding = { on: this.seedingOn, serving: 0, uploaded: 0 };
     this.set({ phase: 'done', file, sha256, seeding });
     this.complete(detail);

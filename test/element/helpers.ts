@@ -26,6 +26,11 @@ export function status(el: P2PShareElement): string {
   return $(el, '[role="status"]').textContent!.trim();
 }
 
+/** A file name as sentences hold it: between the isolates that keep its direction to itself. */
+export function isolated(name: string): string {
+  return `\u2068${name}\u2069`;
+}
+
 export function button(el: P2PShareElement, label: string): HTMLButtonElement {
   const all = [...el.shadowRoot!.querySelectorAll('button')];
   const found = all.find((b) => b.textContent!.trim() === label);

@@ -10,7 +10,7 @@ import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../protocol/ids.js';
 import { P2PError } from '../../src/errors.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
-import { $, button, makeFile, maybe, record, settle, status, text } from './helpers.js';
+import { $, button, isolated, makeFile, maybe, record, settle, status, text } from './helpers.js';
 
 const SERVER = 'https://share.example/';
 const LINK = `${location.origin}/page#p2p=AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB`;
@@ -240,7 +240,7 @@ describe('<p2p-share> passwords: receiving', () => {
     expect(button(el, 'Download')).to.be.instanceOf(HTMLButtonElement);
     expect(maybe(el, '#unlock-password')).to.equal(null);
     expect(maybe(el, '[role="alert"]')).to.equal(null);
-    expect(status(el)).to.equal(`${FILE.name}, 250 kB, ready to download.`);
+    expect(status(el)).to.equal(`${isolated(FILE.name)}, 250 kB, ready to download.`);
     expect(events.of('p2p-share-error'), 'no further error').to.have.length(1);
     await expect(el).to.be.accessible();
   });

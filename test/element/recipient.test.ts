@@ -10,7 +10,7 @@ import type { P2PShareElement } from '../../src/p2p-share.js';
 import { en } from '../../src/ui/locales/en.js';
 import { randomId } from '../../protocol/ids.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
-import { $, button, maybe, record, settle, status, text } from './helpers.js';
+import { $, button, isolated, maybe, record, settle, status, text } from './helpers.js';
 
 const SERVER = 'https://share.example/';
 const FILE = { name: 'Holiday — 2024.mov', size: 1_500_000, type: 'video/quicktime' };
@@ -68,7 +68,7 @@ describe('<p2p-share> receiving', () => {
     expect($(el, '.file-name').textContent).to.equal(FILE.name);
     expect(text(el)).to.contain('1.5 MB · video/quicktime');
     expect(button(el, 'Download')).to.be.instanceOf(HTMLButtonElement);
-    expect(status(el)).to.equal(`${FILE.name}, 1.5 MB, ready to download.`);
+    expect(status(el)).to.equal(`${isolated(FILE.name)}, 1.5 MB, ready to download.`);
     expect(maybe(el, '.dropzone')).to.equal(null);
     await expect(el).to.be.accessible();
   });
@@ -97,7 +97,7 @@ describe('<p2p-share> receiving', () => {
     expect(bar.max).to.equal(FILE.size);
     expect(bar.getAttribute('aria-label')).to.contain(FILE.name);
     expect(text(el)).to.contain('600 kB of 1.5 MB · 40% · 300 kB/s · 3 sec left');
-    expect(status(el)).to.equal(`Downloading ${FILE.name}. 40%`);
+    expect(status(el)).to.equal(`Downloading ${isolated(FILE.name)}. 40%`);
     expect(events.of('p2p-share-progress')).to.deep.equal([
       { bytes: 600_000, total: FILE.size, peer: 'sharer-1' },
     ]);
@@ -106,14 +106,19 @@ describe('<p2p-share> receiving', () => {
     const completed = oneEvent(el, 'p2p-share-complete');
     session.done(SHA);
     const event = await completed;
-    expect(event.detail).to.deep.equal({ name: FILE.name, size: FILE.size, sha256: SHA });
+    expect(event.detail).to.deep.equal({
+      name: FILE.name,
+      originalName: FILE.name,
+      size: FILE.size,
+      sha256: SHA,
+    });
     expect(event.bubbles && event.composed).to.equal(true);
     await settle(el);
     expect($(el, '[part="done"]').textContent).to.equal(`Saved ${FILE.name}`);
     expect(text(el)).to.contain('SHA-256 01234567…89abcdef');
     expect($(el, '[part="hash"]').textContent).to.equal(SHA);
     expect(status(el)).to.equal(
-      `Saved ${FILE.name}. You are sharing it with others while this page is open.`,
+      `Saved ${isolated(FILE.name)}. You are sharing it with others while this page is open.`,
     );
     expect(events.of('p2p-share-complete'), 'complete is fired once').to.have.length(1);
     expect(events.of('p2p-share-error')).to.deep.equal([]);
@@ -156,7 +161,7 @@ describe('<p2p-share> receiving', () => {
       sources: 1,
     });
     await el.updateComplete;
-    expect(status(el)).to.equal(`Downloading ${FILE.name}. 10%`);
+    expect(status(el)).to.equal(`Downloading ${isolated(FILE.name)}. 10%`);
     session.set({
       phase: 'downloading',
       file: FILE,
@@ -167,12 +172,12 @@ describe('<p2p-share> receiving', () => {
     });
     await el.updateComplete;
     expect(status(el), 'progress is not re-announced within seconds').to.equal(
-      `Downloading ${FILE.name}. 10%`,
+      `Downloading ${isolated(FILE.name)}. 10%`,
     );
     expect(text(el)).to.contain('50%');
     session.set({ phase: 'saving', file: FILE });
     await el.updateComplete;
-    expect(status(el)).to.equal(`Saving ${FILE.name}…`);
+    expect(status(el)).to.equal(`Saving ${isolated(FILE.name)}…`);
   });
 
   it('shows a failure with Retry when retryable, fires it once, and retries', async () => {

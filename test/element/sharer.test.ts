@@ -363,12 +363,12 @@ describe('<p2p-share> sharing', () => {
 
     session.progress({ bytes: 500, total: 1000, peer: 'p2' });
     const sha256 = 'ab'.repeat(32);
-    session.complete({ name: 'movie.mp4', size: 1000, sha256 });
+    session.complete({ name: 'movie.mp4', originalName: 'movie.mp4', size: 1000, sha256 });
     expect(events.of('p2p-share-progress')).to.deep.equal([
       { bytes: 500, total: 1000, peer: 'p2' },
     ]);
     expect(events.of('p2p-share-complete')).to.deep.equal([
-      { name: 'movie.mp4', size: 1000, sha256 },
+      { name: 'movie.mp4', originalName: 'movie.mp4', size: 1000, sha256 },
     ]);
     expect(events.events.every((e) => e.composed)).to.equal(true);
   });

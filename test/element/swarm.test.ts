@@ -10,7 +10,7 @@ import type { P2PShareElement } from '../../src/p2p-share.js';
 import { randomId } from '../../protocol/ids.js';
 import type { ShareState } from '../../src/session/types.js';
 import { restoreSessions, useFakeSessions, type FakeReceiveSession, type Fakes } from './fakes.js';
-import { $, button, makeFile, maybe, settle, status, text } from './helpers.js';
+import { $, button, isolated, makeFile, maybe, settle, status, text } from './helpers.js';
 
 const SERVER = 'https://share.example/';
 const FILE = { name: 'lecture.mp4', size: 1_500_000, type: 'video/mp4' };
@@ -131,7 +131,7 @@ describe('<p2p-share> in a swarm', () => {
         'Nobody is downloading from you right now · 0 bytes uploaded',
       );
       expect(status(el)).to.equal(
-        `Saved ${FILE.name}. You are sharing it with others while this page is open.`,
+        `Saved ${isolated(FILE.name)}. You are sharing it with others while this page is open.`,
       );
       await expect(el).to.be.accessible();
 
@@ -166,7 +166,7 @@ describe('<p2p-share> in a swarm', () => {
       expect($(el, '[part="seeding-status"]').textContent!.trim()).to.equal(
         'Not sharing · 2 MB uploaded',
       );
-      expect(status(el)).to.equal(`Saved ${FILE.name}.`);
+      expect(status(el)).to.equal(`Saved ${isolated(FILE.name)}.`);
       await expect(el).to.be.accessible();
 
       await sendKeys({ press: 'Space' });
@@ -181,7 +181,7 @@ describe('<p2p-share> in a swarm', () => {
       expect(session.options.seed).to.equal(false);
       expect(toggle(el).checked).to.equal(false);
       expect($(el, '[part="seeding-status"]').textContent!.trim()).to.equal('Not sharing');
-      expect(status(el)).to.equal(`Saved ${FILE.name}.`);
+      expect(status(el)).to.equal(`Saved ${isolated(FILE.name)}.`);
       toggle(el).click();
       await settle(el);
       expect(session.seedings).to.deep.equal([true]);
