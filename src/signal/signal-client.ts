@@ -3,8 +3,8 @@
  * addressed peer. socket.io-client is imported lazily, so a page that only shows a recipient the
  * file's metadata never loads it. Incoming events are validated before anyone sees them.
  */
-import type * as SocketIoClient from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
+import type * as SocketIo from './socket-io.js';
 import * as v from 'valibot';
 import { fromErrorBody, P2PError, toP2PError } from '../errors.js';
 import {
@@ -33,8 +33,8 @@ import {
 
 const ACK_TIMEOUT_MS = 10_000;
 
-let client: Promise<typeof SocketIoClient> | null = null;
-const loadClient = () => (client ??= import('socket.io-client'));
+let client: Promise<typeof SocketIo> | null = null;
+const loadClient = () => (client ??= import('./socket-io.js'));
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface SignalClientEventMap {
