@@ -9,8 +9,6 @@ import type { ErrorBody } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { TokenBucket, WindowLimiter } from './limits.js';
 
-const monotonic = () => performance.now();
-
 /** An admitted socket's share of its address's budget; `close` it once the socket is gone. */
 export interface SocketGrant {
   ok: true;
@@ -41,8 +39,10 @@ export interface AddressBudgetOptions {
     | 'addressMessagesPerSecond'
     | 'addressMessageBurst'
   >;
-  /** The clock of the connection windows (the buckets run on the monotonic one). */
+  /** The clock of the connection windows. */
   now?: () => number;
+  /** The clock of the message buckets; `performance.now` by default. */
+  monotonic?: () => number;
   /** Addresses remembered at most in each map (default 100,000). */
   maxKeys?: number;
 }
@@ -61,9 +61,16 @@ export class AddressBudget {
   readonly #config: AddressBudgetOptions['config'];
   readonly #refillMs: number;
   readonly #maxKeys: number;
+  readonly #monotonic: () => number;
 
-  constructor({ config, now, maxKeys = 100_000 }: AddressBudgetOptions) {
+  constructor({
+    config,
+    now,
+    monotonic = () => performance.now(),
+    maxKeys = 100_000,
+  }: AddressBudgetOptions) {
     this.#config = config;
+    this.#monotonic = monotonic;
     this.#maxKeys = maxKeys;
     this.#refillMs = (config.addressMessageBurst / config.addressMessagesPerSecond) * 1000;
     this.#connections = new WindowLimiter({
@@ -101,7 +108,11 @@ export class AddressBudget {
     if (!open) {
       const bucket =
         this.#resting.get(key)?.bucket ??
-        new TokenBucket(this.#config.addressMessagesPerSecond, this.#config.addressMessageBurst);
+        new TokenBucket(
+          this.#config.addressMessagesPerSecond,
+          this.#config.addressMessageBurst,
+          this.#monotonic,
+        );
       this.#resting.delete(key);
       open = { sockets: 0, bucket };
       this.#open.set(key, open);
@@ -130,7 +141,9 @@ export class AddressBudget {
     const open = this.#open.get(key);
     if (!open || --open.sockets > 0) return;
     this.#open.delete(key);
-    this.#resting.set(key, { bucket: open.bucket, since: monotonic() });
+    // A full bucket is what a new address gets: nothing to remember.
+    if (open.bucket.full()) return;
+    this.#resting.set(key, { bucket: open.bucket, since: this.#monotonic() });
     // Past the bound the longest-resting, the fullest, go first.
     if (this.#resting.size > this.#maxKeys) {
       this.#resting.delete(this.#resting.keys().next().value!);
@@ -138,7 +151,7 @@ export class AddressBudget {
   }
 
   #prune(): void {
-    const now = monotonic();
+    const now = this.#monotonic();
     for (const [key, resting] of this.#resting) {
       if (now - resting.since < this.#refillMs) break;
       this.#resting.delete(key);

@@ -104,15 +104,25 @@ export class TokenBucket {
   }
 
   take(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket holds its whole burst again (as an unused one does). */
+  full(): boolean {
+    this.#refill();
+    return this.#tokens >= this.burst;
+  }
+
+  #refill(): void {
     const now = this.now();
     this.#tokens = Math.min(
       this.burst,
       this.#tokens + ((now - this.#last) / 1000) * this.perSecond,
     );
     this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   /** How long until `take` succeeds, as of its last call (0 when a token was left). */
