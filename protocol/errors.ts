@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'bad-password',
   'rate-limited',
   'limit-exceeded',
+  'too-many-connections',
+  'too-many-shares',
   'internal',
 ] as const;
 

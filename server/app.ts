@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import * as v from 'valibot';
 import { addressResolver, rateKey } from './address.js';
+import { LiveRooms } from './budget.js';
 import type { Config } from './config.js';
 import { WindowLimiter } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
@@ -52,6 +53,11 @@ export interface AppOptions extends Partial<StaticDirs> {
   hasher?: Hasher;
   /** The clock for rate-limit windows and tokens. */
   now?: () => number;
+  /**
+   * The rooms each client address has open, shared with whoever sweeps expired rooms; made from
+   * the config when absent.
+   */
+  liveRooms?: LiveRooms;
 }
 
 /** A create-room body holds a sealed blob of at most 8 KiB plus a little JSON. */
@@ -100,6 +106,9 @@ function roomRoutes(options: AppOptions): Hono {
   const client = (c: Context) =>
     rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for')));
   const busy = () => tooManyRequests('The service is busy checking passwords', 1_000);
+  const liveRooms =
+    options.liveRooms ??
+    new LiveRooms(config.liveRoomsPerAddress, async (id) => (await store.getRoom(id)) !== null);
 
   const rooms = new Hono();
 
@@ -120,17 +129,30 @@ function roomRoutes(options: AppOptions): Hono {
       if (!verdict.allowed) {
         throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
       }
-      let passwordHash: string | undefined;
-      if (body.passwordAuth !== undefined) {
-        try {
-          passwordHash = await hasher.hash(body.passwordAuth);
-        } catch (err) {
-          if (!(err instanceof HasherBusy)) throw err;
-          creations.refund(key);
-          throw busy();
-        }
+      if (!(await liveRooms.admit(key))) {
+        creations.refund(key);
+        throw new ApiError(
+          429,
+          'too-many-shares',
+          `This address has ${config.liveRoomsPerAddress} shares open; stop one before starting another.`,
+        );
       }
-      const room = await store.createRoom(body.meta, { passwordHash });
+      let room: RoomRecord | undefined;
+      let passwordHash: string | undefined;
+      try {
+        if (body.passwordAuth !== undefined) {
+          try {
+            passwordHash = await hasher.hash(body.passwordAuth);
+          } catch (err) {
+            if (!(err instanceof HasherBusy)) throw err;
+            creations.refund(key);
+            throw busy();
+          }
+        }
+        room = await store.createRoom(body.meta, { passwordHash });
+      } finally {
+        liveRooms.settle(key, room?.id ?? null);
+      }
       logger.info('room.created', { room: roomTag(room.id), password: passwordHash !== undefined });
       c.header('Location', `/rooms/${room.id}`);
       return c.json<CreateRoomReply>(
@@ -210,6 +232,7 @@ function roomRoutes(options: AppOptions): Hono {
       throw new ApiError(403, 'not-allowed', 'Only the sharer can stop sharing this room.');
     }
     if (await store.deleteRoom(room.id)) {
+      liveRooms.forget(room.id);
       logger.info('room.stopped', { room: roomTag(room.id) });
       onRoomClosed?.(room.id, 'stopped');
     }

@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     assert.equal(defaultConfig.roomTokenTtlMs, 10 * 60_000);
     assert.equal(defaultConfig.tokenSecret, null);
     assert.equal(defaultConfig.trustedProxy, null, 'X-Forwarded-For is ignored by default');
+    assert.equal(defaultConfig.liveRoomsPerAddress, 20);
+    assert.equal(defaultConfig.socketsPerAddress, 50);
+    assert.equal(defaultConfig.connectionsPerAddress, 60);
+    assert.equal(defaultConfig.addressMessagesPerSecond, 200);
+    assert.equal(defaultConfig.addressMessageBurst, 1000);
   });
 
   test('empty variables count as unset, and others are ignored', () => {
@@ -50,6 +55,11 @@ describe('loadConfig', () => {
       SOCKET_MESSAGE_BURST: '60',
       RATE_WINDOW_MS: '30000',
       ROOMS_PER_ADDRESS: '10',
+      LIVE_ROOMS_PER_ADDRESS: '5',
+      SOCKETS_PER_ADDRESS: '7',
+      CONNECTIONS_PER_ADDRESS: '12',
+      ADDRESS_MESSAGES_PER_SECOND: '50',
+      ADDRESS_MESSAGE_BURST: '150',
       PASSWORD_TRIES_PER_ADDRESS: '3',
       PASSWORD_TRIES_PER_ROOM: '4',
       ROOM_TOKEN_TTL_MS: '120000',
@@ -78,6 +88,11 @@ describe('loadConfig', () => {
       socketMessageBurst: 60,
       rateWindowMs: 30000,
       roomsPerAddress: 10,
+      liveRoomsPerAddress: 5,
+      socketsPerAddress: 7,
+      connectionsPerAddress: 12,
+      addressMessagesPerSecond: 50,
+      addressMessageBurst: 150,
       passwordTriesPerAddress: 3,
       passwordTriesPerRoom: 4,
       roomTokenTtlMs: 120000,
@@ -98,6 +113,9 @@ describe('loadConfig', () => {
       [{ ROOM_MAX_AGE_MS: '1.5' }, /ROOM_MAX_AGE_MS/],
       [{ ROOM_GRACE_MS: '5000', ROOM_MAX_AGE_MS: '4000' }, /ROOM_GRACE_MS: must not exceed/],
       [{ SWEEP_INTERVAL_MS: '1' }, /SWEEP_INTERVAL_MS/],
+      [{ SOCKETS_PER_ADDRESS: '0' }, /SOCKETS_PER_ADDRESS: must be at least 1/],
+      [{ ADDRESS_MESSAGE_BURST: 'lots' }, /ADDRESS_MESSAGE_BURST/],
+      [{ LIVE_ROOMS_PER_ADDRESS: '-2' }, /LIVE_ROOMS_PER_ADDRESS/],
       [{ MAX_SOCKETS_PER_ROOM: '1' }, /MAX_SOCKETS_PER_ROOM/],
       [{ SWARM_CAPACITY: '0' }, /SWARM_CAPACITY: must be at least 1/],
       [{ SWARM_CAPACITY: 'four' }, /SWARM_CAPACITY: must be a whole number/],
@@ -156,16 +174,14 @@ describe('requestAllowed', () => {
   const list = { allowedOrigins: ['https://a.example'] };
 
   test('any origin passes with "*"', () => {
-    assert.equal(requestAllowed({ allowedOrigins: '*' }, 'https://z.example', 'svc:1'), true);
+    assert.equal(requestAllowed({ allowedOrigins: '*' }, 'https://z.example'), true);
   });
 
-  test('a list admits its origins, requests without an origin, and same-host pages', () => {
-    assert.equal(requestAllowed(list, 'https://a.example', 'svc.example'), true);
-    assert.equal(requestAllowed(list, undefined, 'svc.example'), true);
-    assert.equal(requestAllowed(list, 'http://svc.example:8787', 'svc.example:8787'), true);
-    assert.equal(requestAllowed(list, 'https://b.example', 'svc.example'), false);
-    assert.equal(requestAllowed(list, 'https://a.example.evil', 'svc.example'), false);
-    assert.equal(requestAllowed(list, 'null', 'svc.example'), false);
-    assert.equal(requestAllowed(list, 'http://svc.example:8787', undefined), false);
+  test('a list admits its origins and requests without an origin, nothing else', () => {
+    assert.equal(requestAllowed(list, 'https://a.example'), true);
+    assert.equal(requestAllowed(list, undefined), true);
+    assert.equal(requestAllowed(list, 'https://b.example'), false);
+    assert.equal(requestAllowed(list, 'https://a.example.evil'), false);
+    assert.equal(requestAllowed(list, 'null'), false);
   });
 });

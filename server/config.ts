@@ -41,6 +41,16 @@ export interface Config {
   rateWindowMs: number;
   /** Rooms one client address may create per window. */
   roomsPerAddress: number;
+  /** Rooms created by one client address that may exist at once (stopped or expired ones free). */
+  liveRoomsPerAddress: number;
+  /** Socket.IO connections one client address may hold open at once. */
+  socketsPerAddress: number;
+  /** Socket.IO connections one client address may open per window. */
+  connectionsPerAddress: number;
+  /** Token bucket per client address, over all its sockets: sustained messages per second... */
+  addressMessagesPerSecond: number;
+  /** ...and how many may come at once. Reconnecting does not refill it. */
+  addressMessageBurst: number;
   /** Password tries one client address may make per window, over all rooms. */
   passwordTriesPerAddress: number;
   /** Password tries one room accepts per window, from all addresses together. */
@@ -51,7 +61,8 @@ export interface Config {
   tokenSecret: string | null;
   /**
    * Whose `X-Forwarded-For` to believe: null (nobody: the client is the connection's peer), a
-   * number of proxy hops in front of the service, or the proxies' addresses and subnets.
+   * number of proxy hops in front of the service (safe only when nothing reaches the port but
+   * those proxies), or the proxies' addresses and subnets.
    */
   trustedProxy: null | { hops: number } | { addresses: string[] };
   logLevel: LogLevel;
@@ -75,6 +86,11 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   socketMessageBurst: 400,
   rateWindowMs: 60_000,
   roomsPerAddress: 30,
+  liveRoomsPerAddress: 20,
+  socketsPerAddress: 50,
+  connectionsPerAddress: 60,
+  addressMessagesPerSecond: 200,
+  addressMessageBurst: 1000,
   passwordTriesPerAddress: 5,
   passwordTriesPerRoom: 5,
   roomTokenTtlMs: 10 * 60_000,
@@ -163,6 +179,11 @@ const EnvSchema = v.object({
   SOCKET_MESSAGE_BURST: v.optional(integer(1, 1_000_000)),
   RATE_WINDOW_MS: v.optional(integer(1_000, DAY)),
   ROOMS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
+  LIVE_ROOMS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
+  SOCKETS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
+  CONNECTIONS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
+  ADDRESS_MESSAGES_PER_SECOND: v.optional(integer(1, 1_000_000)),
+  ADDRESS_MESSAGE_BURST: v.optional(integer(1, 10_000_000)),
   PASSWORD_TRIES_PER_ADDRESS: v.optional(integer(1, 10_000)),
   PASSWORD_TRIES_PER_ROOM: v.optional(integer(1, 10_000)),
   ROOM_TOKEN_TTL_MS: v.optional(integer(10_000, DAY)),
@@ -227,6 +248,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     socketMessageBurst: e.SOCKET_MESSAGE_BURST ?? defaultConfig.socketMessageBurst,
     rateWindowMs: e.RATE_WINDOW_MS ?? defaultConfig.rateWindowMs,
     roomsPerAddress: e.ROOMS_PER_ADDRESS ?? defaultConfig.roomsPerAddress,
+    liveRoomsPerAddress: e.LIVE_ROOMS_PER_ADDRESS ?? defaultConfig.liveRoomsPerAddress,
+    socketsPerAddress: e.SOCKETS_PER_ADDRESS ?? defaultConfig.socketsPerAddress,
+    connectionsPerAddress: e.CONNECTIONS_PER_ADDRESS ?? defaultConfig.connectionsPerAddress,
+    addressMessagesPerSecond:
+      e.ADDRESS_MESSAGES_PER_SECOND ?? defaultConfig.addressMessagesPerSecond,
+    addressMessageBurst: e.ADDRESS_MESSAGE_BURST ?? defaultConfig.addressMessageBurst,
     passwordTriesPerAddress: e.PASSWORD_TRIES_PER_ADDRESS ?? defaultConfig.passwordTriesPerAddress,
     passwordTriesPerRoom: e.PASSWORD_TRIES_PER_ROOM ?? defaultConfig.passwordTriesPerRoom,
     roomTokenTtlMs: e.ROOM_TOKEN_TTL_MS ?? defaultConfig.roomTokenTtlMs,
@@ -253,19 +280,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * True when a request may use the service: it names no `Origin` (so it does not come from a
- * browser page), its origin is allowed, or it comes from the service's own pages (`host`).
+ * browser page), or its origin is one of `ALLOWED_ORIGINS`. The `Host` header plays no part: a
+ * DNS-rebinding page sends a Host equal to its own origin, so "same as Host" proves nothing.
  */
 export function requestAllowed(
   { allowedOrigins }: Pick<Config, 'allowedOrigins'>,
   origin: string | undefined,
-  host: string | undefined,
 ): boolean {
-  if (allowedOrigins === '*' || origin === undefined || allowedOrigins.includes(origin)) {
-    return true;
-  }
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
+  return allowedOrigins === '*' || origin === undefined || allowedOrigins.includes(origin);
 }

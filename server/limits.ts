@@ -1,8 +1,9 @@
 /**
- * Rate limits kept in this process: fixed-window counters for REST actions (rooms created, password
- * tries; keyed by client address or room) and a token bucket per socket for its messages. Both are
- * bounded in memory however many keys a flood brings. With several processes each counts for
- * itself, so a client that reaches N processes gets N times the allowance.
+ * Rate limits kept in this process: fixed-window counters (rooms created, password tries,
+ * connections; keyed by client address or room) and token buckets for messages (one per socket,
+ * one per client address: server/budget.ts). Both are bounded in memory however many keys a flood
+ * brings. With several processes each counts for itself, so a client that reaches N processes
+ * gets N times the allowance.
  */
 
 export interface Verdict {
@@ -47,7 +48,7 @@ export class WindowLimiter {
   /** Whether `key` may act now; only an allowed hit is counted. */
   check(key: string): Verdict {
     const now = this.#now();
-    this.#prune(now);
+    this.prune(now);
     let window = this.#windows.get(key);
     if (!window || now - window.start >= this.#windowMs) {
       this.#windows.delete(key);
@@ -76,7 +77,8 @@ export class WindowLimiter {
     return this.#windows.size;
   }
 
-  #prune(now: number): void {
+  /** Forgets the windows that have ended. */
+  prune(now = this.#now()): void {
     for (const [key, window] of this.#windows) {
       if (now - window.start < this.#windowMs) break;
       this.#windows.delete(key);
@@ -94,7 +96,7 @@ export class TokenBucket {
   constructor(
     readonly perSecond: number,
     readonly burst: number,
-    // One clock shared by every bucket (there is one bucket per socket).
+    // One clock shared by every bucket (there is one per socket and one per client address).
     readonly now: () => number = monotonic,
   ) {
     this.#tokens = burst;
@@ -102,15 +104,25 @@ export class TokenBucket {
   }
 
   take(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket holds its whole burst again (as an unused one does). */
+  full(): boolean {
+    this.#refill();
+    return this.#tokens >= this.burst;
+  }
+
+  #refill(): void {
     const now = this.now();
     this.#tokens = Math.min(
       this.burst,
       this.#tokens + ((now - this.#last) / 1000) * this.perSecond,
     );
     this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   /** How long until `take` succeeds, as of its last call (0 when a token was left). */

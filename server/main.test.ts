@@ -53,6 +53,10 @@ test('the service says where it is, serves, and shuts down on SIGTERM', async (t
     /100 messages\/s per socket \(burst 400\), 30 rooms per address per 60 s/,
   );
   assert.match(run.out(), /passwords: 5 tries per address and 5 per room per 60 s/);
+  assert.match(
+    run.out(),
+    /per address: 50 sockets open, 60 connections per 60 s, 200 messages\/s over all its sockets \(burst 1000\), 20 live rooms/,
+  );
   assert.match(run.out(), /signed with TOKEN_SECRET/);
   assert.ok(!run.out().includes(secret), 'the secret itself is never printed');
   const health = await fetch(`${url}/healthz`);

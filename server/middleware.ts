@@ -116,7 +116,7 @@ export function apiCors({ allowedOrigins }: Pick<Config, 'allowedOrigins'>): Mid
  */
 export function originGuard(config: Pick<Config, 'allowedOrigins'>): MiddlewareHandler {
   return async function originGuard(c, next) {
-    if (requestAllowed(config, c.req.header('origin'), c.req.header('host'))) return next();
+    if (requestAllowed(config, c.req.header('origin'))) return next();
     throw new ApiError(403, 'not-allowed', 'This site is not allowed to use this service.');
   };
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
+import { AddressBudget, LiveRooms } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import type { Hasher } from './password.js';
@@ -39,6 +40,10 @@ export interface Service {
   store: RoomStore;
   /** The rooms' swarms, run over `store`. */
   swarms: RoomSwarms;
+  /** Sockets and messages per client address. */
+  budget: AddressBudget;
+  /** Open rooms per client address. */
+  liveRooms: LiveRooms;
   /** Starts listening (port 0 picks a free one) and starts the sweeper. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   /** Stops the sweeper, closes every socket and connection, then the store. */
@@ -56,6 +61,18 @@ export function createService(options: ServiceOptions = {}): Service {
       now: options.now,
     });
   const swarms = new RoomSwarms(store);
+  if (config.trustedProxy !== null && 'hops' in config.trustedProxy) {
+    // Anyone who reaches the port directly writes the client address the limits count.
+    logger.warn('config.trusted-proxy-hops', {
+      hops: config.trustedProxy.hops,
+      safeIf: 'port-only-reachable-through-proxies',
+    });
+  }
+  const budget = new AddressBudget({ config, now: options.now });
+  const liveRooms = new LiveRooms(
+    config.liveRoomsPerAddress,
+    async (id) => (await store.getRoom(id)) !== null,
+  );
 
   // One signer for both sides: the REST API issues room tokens, the join handler checks them.
   const tokens = roomTokens({
@@ -74,6 +91,7 @@ export function createService(options: ServiceOptions = {}): Service {
     tokens,
     hasher: options.hasher,
     now: options.now,
+    liveRooms,
     ...options.staticDirs,
     onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
   });
@@ -84,6 +102,7 @@ export function createService(options: ServiceOptions = {}): Service {
     swarms,
     logger,
     tokens,
+    budget,
     relayHook: options.relayHook,
   });
   closeRoom = signalling.closeRoom;
@@ -96,6 +115,7 @@ export function createService(options: ServiceOptions = {}): Service {
     try {
       const expired = await store.sweep();
       for (const roomId of expired) {
+        liveRooms.forget(roomId);
         signalling.closeRoom(roomId, 'expired');
         logger.info('room.expired', { room: roomTag(roomId) });
       }
@@ -114,6 +134,8 @@ export function createService(options: ServiceOptions = {}): Service {
     httpServer,
     store,
     swarms,
+    budget,
+    liveRooms,
 
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {

@@ -3,7 +3,9 @@
  * per-socket pipeline (./signalling/pipeline.ts) to one of the handlers named here, for joining
  * and leaving rooms (./signalling/membership.ts), relaying sealed envelopes
  * (./signalling/relay.ts) and the swarm (./signalling/swarm-events.ts), whose changes the
- * announcer tells the sockets concerned. Room and swarm state live in the store, not here.
+ * announcer tells the sockets concerned. Each connection is admitted against its client
+ * address's budget (./budget.ts) before it may send anything. Room and swarm state live in the
+ * store, not here.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server } from 'socket.io';
@@ -18,6 +20,8 @@ import {
   type Ack,
   type RoomClosed,
 } from '../protocol/index.js';
+import { addressResolver, rateKey } from './address.js';
+import { AddressBudget, type Admission } from './budget.js';
 import { requestAllowed, type Config } from './config.js';
 import { errorKind, type Logger } from './log.js';
 import {
@@ -48,6 +52,8 @@ export interface SignallingOptions {
   relayHook?: RelayHook;
   /** Checks room tokens at join; shared with the REST API that issues them. */
   tokens?: RoomTokens;
+  /** Sockets and messages per client address; made from the config when absent. */
+  budget?: AddressBudget;
 }
 
 export interface Signalling {
@@ -67,11 +73,24 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     },
     // CORS does not cover WebSocket upgrades; this check does, for both transports.
     allowRequest: (req, callback) => {
-      const allowed = requestAllowed(config, req.headers.origin, req.headers.host);
+      const allowed = requestAllowed(config, req.headers.origin);
       callback(allowed ? null : 'origin not allowed', allowed);
     },
+    // A connection that never joins the namespace holds a place for this long at most.
+    connectTimeout: JOIN_NAMESPACE_TIMEOUT_MS,
   });
-  configureEngine(io, logger);
+  const budget = options.budget ?? new AddressBudget({ config });
+  const admissions = configureEngine(io, logger, config, budget);
+  io.use((socket, next) => {
+    const admission = admissions.get(socket.conn);
+    if (admission?.ok) return next();
+    // The refusal reaches the client as `connect_error` with `data`, which a refused engine
+    // connection (allowRequest) could not carry; then the connection goes.
+    const error = admission?.error ?? { code: 'internal', message: 'Connection not admitted.' };
+    logger.debug('socket.refused', { code: error.code });
+    next(Object.assign(new Error(error.message), { data: error }));
+    setImmediate(() => socket.conn.close());
+  });
 
   const ctx: SignallingContext = {
     io,
@@ -115,7 +134,9 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
     // other function here is shared by all sockets, so that what each socket holds stays small
     // when the service holds thousands of them.
-    pipeline.attach(socket);
+    const admission = admissions.get(socket.conn);
+    if (!admission?.ok) return;
+    pipeline.attach(socket, admission.bucket);
     socket.on('disconnect', () => {
       leave(ctx, socket).catch((err: unknown) => {
         logger.error('socket.leave-failed', { kind: errorKind(err) });
@@ -132,8 +153,22 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   return { io, closeRoom };
 }
 
-/** What Engine.IO does below Socket.IO: its refusals logged, its headers, its memory. */
-function configureEngine(io: SignallingServer, logger: Logger): void {
+/** How long a connection may take to join the namespace (an honest client does it at once). */
+const JOIN_NAMESPACE_TIMEOUT_MS = 10_000;
+/** How long a refused connection is kept for its refusal to be read, when it does not join. */
+const REFUSED_LINGER_MS = 1_000;
+
+/**
+ * What Engine.IO does below Socket.IO: every new connection admitted against its client
+ * address's budget (the verdict, by engine connection, is returned for the namespace to act on),
+ * its refusals logged, its headers, its memory.
+ */
+function configureEngine(
+  io: SignallingServer,
+  logger: Logger,
+  config: Config,
+  budget: AddressBudget,
+): WeakMap<object, Admission> {
   io.engine.on('connection_error', (err: { code?: unknown }) => {
     logger.debug('engine.rejected', { code: typeof err.code === 'number' ? err.code : -1 });
   });
@@ -147,12 +182,33 @@ function configureEngine(io: SignallingServer, logger: Logger): void {
   // nothing here reads it after the handshake (Socket.IO's `socket.handshake` is built from it
   // and unused; the client address that limits count is read by the REST API). Dropping it, and
   // the headers its upgrade response still holds on to, saves about half a kilobyte a socket.
-  io.engine.on('connection', (raw: { request: IncomingMessage | null }) => {
+  const admissions = new WeakMap<object, Admission>();
+  const resolveAddress = addressResolver(config);
+  io.engine.on('connection', (raw: EngineConnection) => {
     const req = raw.request;
+    const forwardedFor = req?.headers['x-forwarded-for'];
+    const key = rateKey(
+      resolveAddress(
+        req?.socket.remoteAddress,
+        Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
+      ),
+    );
+    const admission = budget.admit(key);
+    admissions.set(raw, admission);
+    if (admission.ok) raw.once('close', admission.close);
+    else setTimeout(() => raw.close(), REFUSED_LINGER_MS).unref();
     raw.request = null;
     if (req) {
       req.headers = {};
       req.rawHeaders = [];
     }
   });
+  return admissions;
+}
+
+/** The part of an Engine.IO connection used here. */
+interface EngineConnection {
+  request: IncomingMessage | null;
+  once(event: 'close', listener: () => void): void;
+  close(): void;
 }

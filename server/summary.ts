@@ -16,7 +16,8 @@ export function startupSummary(config: Config, url: string): string[] {
       proxy === null
         ? 'the connection (X-Forwarded-For ignored; set TRUSTED_PROXY behind a reverse proxy)'
         : 'hops' in proxy
-          ? `X-Forwarded-For behind ${proxy.hops} trusted proxy hop${proxy.hops === 1 ? '' : 's'}`
+          ? `X-Forwarded-For behind ${proxy.hops} trusted proxy hop${proxy.hops === 1 ? '' : 's'} ` +
+            '(safe only if nothing else reaches this port)'
           : `X-Forwarded-For from trusted proxies ${proxy.addresses.join(', ')}`
     }`,
     `  rooms: ${minutes(config.roomGraceMs)} grace after the sharer leaves, ${minutes(config.roomMaxAgeMs)} at most`,
@@ -24,6 +25,9 @@ export function startupSummary(config: Config, url: string): string[] {
       `${config.maxMetaChars} metadata characters, ${config.maxEnvelopeChars} envelope characters`,
     `  rates: ${config.socketMessagesPerSecond} messages/s per socket (burst ${config.socketMessageBurst}), ` +
       `${config.roomsPerAddress} rooms per address per ${window}`,
+    `  per address: ${config.socketsPerAddress} sockets open, ${config.connectionsPerAddress} connections per ${window}, ` +
+      `${config.addressMessagesPerSecond} messages/s over all its sockets (burst ${config.addressMessageBurst}), ` +
+      `${config.liveRoomsPerAddress} live rooms`,
     `  passwords: ${config.passwordTriesPerAddress} tries per address and ${config.passwordTriesPerRoom} per room per ${window}, ` +
       `tokens valid ${minutes(config.roomTokenTtlMs)}, signed with ${
         config.tokenSecret === null ? 'a random per-process secret' : 'TOKEN_SECRET'

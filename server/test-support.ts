@@ -39,11 +39,17 @@ export async function startService(
   options: Omit<ServiceOptions, 'config' | 'logger'> & { config?: Partial<Config> } = {},
 ): Promise<Harness> {
   const logs: string[] = [];
-  // Test files create rooms by the dozen from one address; the tests of that limit set it.
+  // Test files create rooms and connections by the dozen from one address; the tests of the
+  // per-address limits set them.
   const config: Config = {
     ...defaultConfig,
     logLevel: 'debug',
     roomsPerAddress: 100_000,
+    liveRoomsPerAddress: 100_000,
+    socketsPerAddress: 100_000,
+    connectionsPerAddress: 100_000,
+    addressMessagesPerSecond: 100_000,
+    addressMessageBurst: 1_000_000,
     ...options.config,
   };
   const service = createService({

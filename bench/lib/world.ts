@@ -78,8 +78,18 @@ export class World {
     await cp(DIST, distDir, { recursive: true });
     const service = createService({
       // Every browser of a benchmark comes from one address; a long run creates more rooms
-      // than the per-address default allows in one window.
-      config: { ...defaultConfig, roomsPerAddress: 100_000, logLevel: 'warn', ...options.config },
+      // and connections than the per-address defaults allow.
+      config: {
+        ...defaultConfig,
+        roomsPerAddress: 100_000,
+        liveRoomsPerAddress: 100_000,
+        socketsPerAddress: 100_000,
+        connectionsPerAddress: 100_000,
+        addressMessagesPerSecond: 1_000_000,
+        addressMessageBurst: 10_000_000,
+        logLevel: 'warn',
+        ...options.config,
+      },
       staticDirs: { distDir },
       // Per-join info lines would cost the service CPU that the benchmark then blames on it.
       logger: createLogger({ level: 'warn' }),

@@ -1,6 +1,7 @@
 /**
  * The path every incoming socket event takes before and after its handler: the socket's token
- * bucket (a flood is disconnected), the event name, one socket's events handled in order of
+ * bucket and its client address's (shared by all that address's sockets; a flood is
+ * disconnected), the event name, one socket's events handled in order of
  * arrival, the payload checked against its schema, and the answer through the ack. Every
  * failure becomes an error acknowledgement, never a throw. It knows no event by name; the
  * handlers it runs are given to it.
@@ -56,7 +57,11 @@ class SocketState {
   busy = false;
   waiting: Pending[] | null = null;
 
-  constructor(readonly bucket: TokenBucket) {}
+  constructor(
+    readonly bucket: TokenBucket,
+    /** The client address's bucket, shared with its other sockets. */
+    readonly address: TokenBucket,
+  ) {}
 }
 
 export interface SocketPipelineOptions {
@@ -69,10 +74,16 @@ export interface SocketPipelineOptions {
 export class SocketPipeline {
   constructor(private readonly options: SocketPipelineOptions) {}
 
-  /** Puts every event `socket` sends from now on through the pipeline. */
-  attach(socket: SignallingSocket): void {
+  /**
+   * Puts every event `socket` sends from now on through the pipeline; each takes a token from
+   * the socket's own bucket and from `address`, its client address's.
+   */
+  attach(socket: SignallingSocket, address: TokenBucket): void {
     const { socketMessagesPerSecond, socketMessageBurst } = this.options.config;
-    const state = new SocketState(new TokenBucket(socketMessagesPerSecond, socketMessageBurst));
+    const state = new SocketState(
+      new TokenBucket(socketMessagesPerSecond, socketMessageBurst),
+      address,
+    );
     socket.onAny((event: unknown, ...args: unknown[]) => this.#receive(socket, state, event, args));
   }
 
@@ -87,7 +98,7 @@ export class SocketPipeline {
     // Looked up before the rate limit only so that a refusal reaches the sender as its event's
     // answers do.
     const known = typeof event === 'string' ? handlers.get(event) : undefined;
-    if (!state.bucket.take()) {
+    if (!state.bucket.take() || !state.address.take()) {
       const now = performance.now();
       if (now - state.refusedSince > FLOOD_WINDOW_MS) {
         state.refused = 0;
@@ -99,7 +110,9 @@ export class SocketPipeline {
         return;
       }
       logger.debug('socket.rejected', { event: 'any', code: 'rate-limited' });
-      const retryAfterMs = Math.ceil(state.bucket.msUntilToken());
+      const retryAfterMs = Math.ceil(
+        Math.max(state.bucket.msUntilToken(), state.address.msUntilToken()),
+      );
       answer(
         socket,
         known,

@@ -113,7 +113,12 @@ export class SignalClient extends EventTarget {
       });
       socket.once('connect_error', (err) => {
         clearTimeout(timer);
-        fail(err);
+        // The service refuses a connection over its client address's budget with the reason
+        // in `data`; anything else means it could not be reached.
+        const refusal = v.safeParse(ErrorBodySchema, (err as { data?: unknown }).data);
+        if (!refusal.success) return fail(err);
+        socket.close();
+        reject(fromErrorBody(refusal.output));
       });
       socket.connect();
     });

@@ -334,6 +334,14 @@ export const en: Locale = {
         remote: 'The other browser ended the transfer: this one asked it for too much.',
       },
     },
+    'too-many-connections': {
+      heading: 'Too many connections',
+      text: 'Too many pages on this network are connected to the sharing service at once. Close some and try again.',
+    },
+    'too-many-shares': {
+      heading: 'Too many shares',
+      text: 'Too many shares started on this network are still open. Stop one before starting another.',
+    },
     internal: {
       heading: 'Something went wrong',
       text: 'Something unexpected went wrong. Reload the page and try again.',
