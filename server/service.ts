@@ -55,7 +55,11 @@ export function createService(options: ServiceOptions = {}): Service {
       roomMaxAgeMs: config.roomMaxAgeMs,
       now: options.now,
     });
-  const swarms = new RoomSwarms(store);
+  const swarms = new RoomSwarms(store, {
+    now: options.now,
+    leaseMs: config.swarmLeaseMs,
+    eventsPerSecond: config.swarmEventsPerRoomPerSecond,
+  });
 
   // One signer for both sides: the REST API issues room tokens, the join handler checks them.
   const tokens = roomTokens({
@@ -131,6 +135,7 @@ export function createService(options: ServiceOptions = {}): Service {
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
+        swarms.close();
         await new Promise<void>((resolve) => {
           // io.close() disconnects every socket and closes the HTTP server; open keep-alive
           // connections would hold that close open, so they go too.

@@ -18,6 +18,7 @@ import {
   type Ack,
   type RoomClosed,
 } from '../protocol/index.js';
+import { addressResolver, rateKey, type AddressResolver } from './address.js';
 import { requestAllowed, type Config } from './config.js';
 import { errorKind, type Logger } from './log.js';
 import {
@@ -71,7 +72,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       callback(allowed ? null : 'origin not allowed', allowed);
     },
   });
-  configureEngine(io, logger);
+  configureEngine(io, logger, addressResolver(config));
 
   const ctx: SignallingContext = {
     io,
@@ -103,8 +104,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     ['report', on(ReportSchema, report)],
   ]);
   const pipeline = new SocketPipeline({ config, logger, handlers });
+  // Leases that end while nobody in their room speaks still move its queue.
+  swarms.onExpired = (roomId, update) => ctx.announcer.announce(roomId, update);
 
   io.on('connection', (socket) => {
+    socket.data.address = clientAddresses.get(socket.conn);
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
     // other function here is shared by all sockets, so that what each socket holds stays small
@@ -119,6 +123,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 
   function closeRoom(roomId: string, reason: RoomClosed['reason']): void {
     ctx.announcer.forget(roomId);
+    swarms.forget(roomId);
     io.to(channel(roomId)).emit('room-closed', { reason });
     io.in(channel(roomId)).socketsLeave(channel(roomId));
   }
@@ -126,8 +131,18 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   return { io, closeRoom };
 }
 
-/** What Engine.IO does below Socket.IO: its refusals logged, its headers, its memory. */
-function configureEngine(io: SignallingServer, logger: Logger): void {
+/** Each Engine.IO connection's client address, read from its handshake request. */
+const clientAddresses = new WeakMap<object, string>();
+
+/**
+ * What Engine.IO does below Socket.IO: its refusals logged, its headers, its memory, and the
+ * client address of each connection.
+ */
+function configureEngine(
+  io: SignallingServer,
+  logger: Logger,
+  resolveAddress: AddressResolver,
+): void {
   io.engine.on('connection_error', (err: { code?: unknown }) => {
     logger.debug('engine.rejected', { code: typeof err.code === 'number' ? err.code : -1 });
   });
@@ -139,12 +154,22 @@ function configureEngine(io: SignallingServer, logger: Logger): void {
 
   // Engine.io keeps each connection's upgrade request for as long as the connection lives, and
   // nothing here reads it after the handshake (Socket.IO's `socket.handshake` is built from it
-  // and unused; the client address that limits count is read by the REST API). Dropping it, and
+  // and unused; the client address that limits count is read here first, once). Dropping it, and
   // the headers its upgrade response still holds on to, saves about half a kilobyte a socket.
   io.engine.on('connection', (raw: { request: IncomingMessage | null }) => {
     const req = raw.request;
     raw.request = null;
     if (req) {
+      const forwarded = req.headers['x-forwarded-for'];
+      clientAddresses.set(
+        raw,
+        rateKey(
+          resolveAddress(
+            req.socket.remoteAddress,
+            Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+          ),
+        ),
+      );
       req.headers = {};
       req.rawHeaders = [];
     }

@@ -105,10 +105,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await r3Assigned, { sources: [sharerId] });
       assert.deepEqual(await r4Again, { position: 1 });
       const swarm = await h.service.swarms.inspect(room.roomId);
-      assert.deepEqual(
-        swarm?.assignments.map((a) => a.downloader),
-        [r3.id],
-      );
+      assert.deepEqual(Object.keys(swarm?.leases ?? {}), [r3.id]);
       assert.deepEqual(
         swarm?.queue.map((w) => w.peerId),
         [r4.id],
