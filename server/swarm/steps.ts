@@ -46,10 +46,15 @@ export interface StepClock {
   leaseMs: number;
 }
 
-/** What one step is doing: its clock, and whether a slot may have opened for the queue. */
+/**
+ * What one step is doing: its clock, and what may let a waiter use a slot it could not use
+ * before (the queue is served only then, and only with those): seeds that gained room, joined
+ * or were proven, and members that lost a lease or a ban.
+ */
 interface Step {
   clock: StepClock;
-  freed: boolean;
+  seeds: Set<string>;
+  members: Set<string>;
 }
 
 export function swarmStats(state: SwarmState): SwarmStats {
@@ -101,7 +106,7 @@ export function setSeed(
       // than its capacity), so a lower one waits until the seed rejoins the pool.
       if (capacity > entry.capacity) {
         entry.capacity = capacity;
-        s.freed = true;
+        s.seeds.add(peerId);
       }
     } else if (seeding) {
       state.seeds.push({
@@ -112,9 +117,9 @@ export function setSeed(
         sharer: peer.sharer,
         proven: peer.sharer,
       });
-      s.freed = true;
+      s.seeds.add(peerId);
     } else if (entry) {
-      dropSeed(state, peerId);
+      dropSeed(state, s, peerId);
     }
   });
 }
@@ -199,10 +204,10 @@ export function report(
       return;
     }
     endLease(state, s, reporter, reported);
-    if (options.member) ban(state, reporter, reported);
+    if (options.member) ban(state, s, reporter, reported);
     const seed = seedOf(state, reported);
     if (options.reason === 'corrupt' && options.linked && seed && !seed.sharer) {
-      dropSeed(state, reported);
+      dropSeed(state, s, reported);
       state.evicted.push(reported);
       evicted = true;
     }
@@ -213,7 +218,7 @@ export function report(
 /** A member left: nothing of it remains, its slots free and the queue moves. */
 export function leave(state: SwarmState, peerId: string, clock: StepClock): SwarmUpdate {
   return step(state, clock, (s) => {
-    dropSeed(state, peerId);
+    dropSeed(state, s, peerId);
     endLeases(state, s, peerId);
     leaveQueue(state, peerId);
     delete state.bans[peerId];
@@ -250,13 +255,16 @@ function leaveQueue(state: SwarmState, peerId: string): void {
 }
 
 /** Never assign `reported` to `reporter` again; the reporter's oldest ban goes past the cap. */
-function ban(state: SwarmState, reporter: string, reported: string): void {
+function ban(state: SwarmState, s: Step, reporter: string, reported: string): void {
   const list = own(state.bans, reporter);
   if (!list) {
     state.bans[reporter] = [reported];
   } else if (!list.includes(reported)) {
     list.push(reported);
-    if (list.length > MAX_BANS) list.shift();
+    if (list.length > MAX_BANS) {
+      list.shift();
+      s.members.add(reporter);
+    }
   }
 }
 
@@ -284,8 +292,11 @@ function removeLeases(
   const kept = list.filter((lease) => {
     if (!drop(lease)) return true;
     const seed = seedOf(state, lease.seed);
-    if (seed) seed.load--;
-    s.freed = true;
+    if (seed) {
+      seed.load--;
+      s.seeds.add(seed.peerId);
+    }
+    s.members.add(downloader);
     return false;
   });
   if (kept.length === list.length) return;
@@ -306,14 +317,12 @@ function endLeases(state: SwarmState, s: Step, downloader: string): void {
 }
 
 /** The seed leaves the pool; its downloaders find out when their links close. */
-function dropSeed(state: SwarmState, peerId: string): void {
-  const at = state.seeds.findIndex((s) => s.peerId === peerId);
+function dropSeed(state: SwarmState, s: Step, peerId: string): void {
+  const at = state.seeds.findIndex((e) => e.peerId === peerId);
   if (at === -1) return;
   const seed = state.seeds[at]!;
   state.seeds.splice(at, 1);
   if (seed.load === 0) return;
-  // Its slots vanish with it: nothing frees for the queue.
-  const s: Step = { clock: { now: 0, leaseMs: 0 }, freed: false };
   for (const downloader of Object.keys(state.leases)) {
     removeLeases(state, s, downloader, (l) => l.seed === peerId);
   }
@@ -332,7 +341,7 @@ function vouch(state: SwarmState, s: Step, reporter: string, reported: string): 
   const seed = seedOf(state, reported);
   if (!seed || seed.proven) return;
   seed.proven = true;
-  s.freed = true;
+  s.seeds.add(reported);
   settleFinished(state, reported);
   // Waiters that hold it hold a proven source now.
   state.queue = state.queue.filter((w) => !sourcesOf(state, w.peerId).includes(reported));
@@ -371,8 +380,9 @@ function freeSeeds(state: SwarmState): SeedEntry[] {
 }
 
 /**
- * Gives `peerId` seeds from `free` (seeds with room, in order) that it may use and does not hold,
- * up to `max` in all. One that holds only unproven seeds takes a proven one even at `max`, in
+ * Gives `peerId` seeds with room that it may use and does not hold, in the order they are given,
+ * up to `max` in all: from `pool` (seeds with room, in order) when the queue is served, else
+ * from the whole pool. One that holds only unproven seeds takes a proven one even at `max`, in
  * place of its oldest unproven lease. Returns whether it got any.
  */
 function serve(
@@ -381,18 +391,17 @@ function serve(
   peerId: string,
   exclude: readonly string[],
   max: number,
-  free = freeSeeds(state),
+  pool?: SeedEntry[],
 ): boolean {
   const held = own(state.leases, peerId) ?? [];
   const banned = own(state.bans, peerId) ?? [];
-  const candidates = free.filter(
-    (seed) =>
-      seed.load < seed.capacity &&
-      seed.peerId !== peerId &&
-      !exclude.includes(seed.peerId) &&
-      !banned.includes(seed.peerId) &&
-      !held.some((l) => l.seed === seed.peerId),
-  );
+  const usable = (seed: SeedEntry) =>
+    seed.load < seed.capacity &&
+    seed.peerId !== peerId &&
+    !exclude.includes(seed.peerId) &&
+    !banned.includes(seed.peerId) &&
+    !held.some((l) => l.seed === seed.peerId);
+  const candidates = pool ? pool.filter(usable) : state.seeds.filter(usable).sort(compare);
   const picked = candidates.slice(0, Math.max(0, max - held.length));
   const provenHeld = held.some((l) => seedOf(state, l.seed)?.proven);
   if (!provenHeld && picked.length === 0 && held.length > 0 && candidates[0]?.proven) {
@@ -423,16 +432,23 @@ function shouldWait(state: SwarmState, peerId: string, exclude: readonly string[
 
 /**
  * Hands free slots to waiters in queue order: the head first, and a waiter that can use none of
- * them (it excluded or banned every seed with room) does not hold up those behind it.
+ * them (it excluded or banned every seed with room) does not hold up those behind it. Before the
+ * step no waiter could use any seed with room, so each is offered only the seeds that changed,
+ * unless its own holdings or bans did: a step costs what it changed, not waiters x seeds x bans.
  */
 function drain(state: SwarmState, s: Step): { peerId: string; sources: string[] }[] {
   const served: { peerId: string; sources: string[] }[] = [];
+  if (s.seeds.size === 0 && s.members.size === 0) return served;
   let free = freeSeeds(state);
+  let changed = free.filter((seed) => s.seeds.has(seed.peerId));
   for (const waiter of [...state.queue]) {
     if (free.length === 0) break;
-    if (!serve(state, s, waiter.peerId, waiter.exclude, waiter.max, free)) continue;
+    const pool = s.members.has(waiter.peerId) ? free : changed;
+    if (pool.length === 0) continue;
+    if (!serve(state, s, waiter.peerId, waiter.exclude, waiter.max, pool)) continue;
     // What it took is full now, and a proven slot it took may have freed an unproven one.
     free = freeSeeds(state);
+    changed = free.filter((seed) => s.seeds.has(seed.peerId));
     if (!shouldWait(state, waiter.peerId, waiter.exclude)) leaveQueue(state, waiter.peerId);
     served.push({ peerId: waiter.peerId, sources: sourcesOf(state, waiter.peerId) });
   }
@@ -453,7 +469,7 @@ function expireDue(state: SwarmState, s: Step): void {
     }
     if (due.length === 0) continue;
     removeLeases(state, s, downloader, (l) => due.includes(l.seed));
-    for (const seed of due) ban(state, downloader, seed);
+    for (const seed of due) ban(state, s, downloader, seed);
   }
   state.nextExpiry = next;
 }
@@ -463,12 +479,12 @@ function expireDue(state: SwarmState, s: Step): void {
  * opened, and says what sockets must hear.
  */
 function step(state: SwarmState, clock: StepClock, change: (s: Step) => void): SwarmUpdate {
-  const s: Step = { clock, freed: false };
+  const s: Step = { clock, seeds: new Set(), members: new Set() };
   const before = swarmStats(state);
   const placesBefore = new Map(state.queue.map((w, i) => [w.peerId, i + 1]));
   expireDue(state, s);
   change(s);
-  const served = s.freed ? drain(state, s) : [];
+  const served = drain(state, s);
   const moved: SwarmUpdate['moved'] = [];
   state.queue.forEach((w, i) => {
     const was = placesBefore.get(w.peerId);

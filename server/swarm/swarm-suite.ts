@@ -485,7 +485,6 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.deepEqual(await swarms.inspect(roomId), { ...emptySwarm(), finished: 1 });
       assert.deepEqual(await swarms.stats(roomId), stats(0, 0, 0, 1));
 
-
       await room(['a']);
       await sourcesOf('a');
       assert.equal(await store.deleteRoom(roomId), true);
@@ -497,6 +496,160 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       clock += GRACE;
       assert.deepEqual(await store.sweep(), [other.id]);
       assert.equal(await swarms.inspect(other.id), null);
+    });
+
+    test('bans are kept per reporter, at most MAX_BANS each, the oldest forgotten first', async () => {
+      const others = Array.from({ length: MAX_BANS + 6 }, (_, i) => `o${i}`);
+      await room(['r', 'q', ...others]);
+      for (const other of others) await swarms.report(roomId, 'r', other, 'misbehaved');
+      await swarms.report(roomId, 'q', 'S', 'misbehaved');
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(swarm?.bans.r, others.slice(6));
+      assert.deepEqual(swarm?.bans.q, ['S']);
+      // The oldest bans are forgotten: o0 may serve r again, o6 may not.
+      await swarms.setSeed(roomId, 'o0', ALL, 1);
+      await swarms.setSeed(roomId, 'o6', ALL, 1);
+      assert.deepEqual(await sourcesOf('r', ['S']), ['o0']);
+      await swarms.leave(roomId, 'r');
+      assert.equal((await swarms.inspect(roomId))?.bans.r, undefined, 'a leaver takes its bans');
+    });
+
+    test('a lease ends at its deadline unless a verified piece confirms it; the seed is not given again', async () => {
+      await room(['a', 'b', 'c'], 2);
+      assert.deepEqual(await sourcesOf('a'), ['S']);
+      clock += LEASE / 2;
+      assert.deepEqual(await sourcesOf('b'), ['S']);
+      assert.equal(await placeOf('c'), 1);
+      const leases = (await swarms.inspect(roomId))?.leases;
+      assert.deepEqual(leases?.a, [{ seed: 'S', until: clock - LEASE / 2 + LEASE }]);
+      await swarms.report(roomId, 'b', 'S', 'good');
+      clock += LEASE / 2;
+      // Nobody spoke: the timer's step ends a's lease and serves the queue.
+      const update = await swarms.expire(roomId);
+      assert.deepEqual(updateOf(update), { served: [{ peerId: 'c', sources: ['S'] }], moved: [] });
+      assert.equal(update?.nextExpiry, clock + LEASE, "c's lease is next");
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S', 'c>S']);
+      // b confirmed its lease: it never runs out.
+      clock += 10 * LEASE;
+      await noSources('a');
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S']);
+      assert.deepEqual((await swarms.inspect(roomId))?.bans, { a: ['S'], c: ['S'] });
+    });
+
+    test('leases that run out are ended by the next step of anyone', async () => {
+      await room(['a', 'b']);
+      assert.deepEqual(await sourcesOf('a'), ['S']);
+      assert.equal(await placeOf('b'), 1);
+      clock += LEASE;
+      const { outcome, update } = await ask('b');
+      assert.deepEqual(outcome, { kind: 'sources', sources: ['S'] });
+      assert.deepEqual(update.stats, stats(1, 1, 0, 0));
+      assert.equal(update.nextExpiry, clock + LEASE);
+    });
+
+    test('a timer ends leases in a room where nobody speaks, and says what it changed', async () => {
+      const changes: SwarmUpdate[] = [];
+      const timed = new RoomSwarms(store, {
+        now: () => clock,
+        leaseMs: 20,
+        onExpired: (id, update) => {
+          assert.equal(id, roomId);
+          changes.push(update);
+        },
+      });
+      try {
+        await room(['a', 'b']);
+        await timed.requestSources(roomId, 'a', { exclude: [] }, 4);
+        await timed.requestSources(roomId, 'b', { exclude: [] }, 4);
+        clock += 20;
+        const deadline = Date.now() + 5_000;
+        while (changes.length === 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.deepEqual(
+          changes.map((u) => u.served),
+          [[{ peerId: 'b', sources: ['S'] }]],
+        );
+      } finally {
+        timed.close();
+      }
+    });
+
+    test('an unproven seed never ranks above the sharer with room, nor any proven seed', async () => {
+      await room(['f1', 'f2', 'x', 'a', 'b', 'c'], 2);
+      for (const seed of ['f1', 'f2', 'x']) await swarms.setSeed(roomId, seed, ALL, 2);
+      await prove('x');
+      // Least-loaded alone would pick the fakes first; proof comes first.
+      assert.deepEqual(await sourcesOf('a', [], 2), ['x', 'S']);
+      assert.deepEqual(await sourcesOf('b', [], 3), ['x', 'S', 'f1']);
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(
+        swarm?.seeds.map((e) => [e.peerId, e.proven]),
+        [
+          ['S', true],
+          ['f1', false],
+          ['f2', false],
+          ['x', true],
+        ],
+      );
+      // Proven seeds full: the unproven ones serve, and c waits for a proven slot as well.
+      const { outcome } = await ask('c', [], 2);
+      assert.deepEqual(outcome, { kind: 'sources', sources: ['f2', 'f1'] });
+      assert.deepEqual((await swarms.inspect(roomId))?.queue, [
+        { peerId: 'c', exclude: [], max: 2 },
+      ]);
+      // A proven slot frees: c takes it, in place of its oldest unproven lease (it is at max).
+      const update = await swarms.release(roomId, 'a', 'S');
+      assert.deepEqual(updateOf(update), {
+        served: [{ peerId: 'c', sources: ['f1', 'S'] }],
+        moved: [],
+      });
+      assert.deepEqual((await swarms.inspect(roomId))?.queue, []);
+    });
+
+    test('a recipient whose unproven sources never connect gets the sharer next', async () => {
+      await room(['f', 'q1', 'q2', 'a'], 2);
+      await swarms.setSeed(roomId, 'f', ALL, 4);
+      // Squatters hold both of the sharer's slots and never connect.
+      assert.deepEqual(await sourcesOf('q1', [], 1), ['S']);
+      assert.deepEqual(await sourcesOf('q2', [], 1), ['S']);
+      clock += 1;
+      assert.deepEqual(await sourcesOf('a'), ['f']);
+      // The squatters' leases end first: the sharer's slot goes to a, who waited.
+      clock += LEASE - 1;
+      assert.deepEqual(updateOf(await swarms.expire(roomId)).served, [
+        { peerId: 'a', sources: ['f', 'S'] },
+      ]);
+      // a's link to f times out too; asking again (f excluded) it keeps the sharer.
+      clock += 1;
+      assert.deepEqual(await sourcesOf('a', ['f']), ['S']);
+      assert.deepEqual(await sourcesOf('q1'), ['f'], 'the squatter may not take the sharer again');
+    });
+
+    test('unproven seeds keep no room alive and are not counted finished until proven', async () => {
+      await room(['f', 'a', 'b']);
+      const created = (await store.getRoom(roomId))!.createdAt;
+      await swarms.setSeed(roomId, 'f', ALL, 1);
+      await swarms.leave(roomId, 'S');
+      await store.setSharerOffline(roomId, 'S');
+      assert.equal((await store.getRoom(roomId))?.expiresAt, clock + GRACE, 'f does not count');
+      assert.deepEqual(await swarms.stats(roomId), stats(1, 0, 0, 0), 'nor is f finished');
+      // a fetches a verified piece from f: f is proven, saves the room and counts.
+      assert.deepEqual(await sourcesOf('a'), ['f']);
+      const proof = await swarms.report(roomId, 'a', 'f', 'good');
+      assert.deepEqual(proof?.update.stats, stats(1, 1, 0, 1));
+      assert.equal((await store.getRoom(roomId))?.expiresAt, created + MAX_AGE);
+      // A good word from one with no lease of it proves nothing.
+      await swarms.setSeed(roomId, 'b', ALL, 1);
+      await swarms.report(roomId, 'a', 'b', 'good');
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(
+        [swarm?.claimed, swarm?.counted, swarm?.seeds.find((e) => e.peerId === 'b')?.proven],
+        [['b'], ['f'], false],
+      );
+      // One that fetched and then finished counts, seeding or not.
+      await swarms.setSeed(roomId, 'a', { have: 'all', seeding: false }, 1);
+      assert.deepEqual((await swarms.stats(roomId))?.finished, 2);
     });
 
     test('random joins, asks, releases, reports and departures never break the rules', async () => {
@@ -668,10 +821,7 @@ function checkRules(swarm: SwarmState, members: Set<string>, limit: number): voi
   for (const waiter of swarm.queue) {
     assert.ok(members.has(waiter.peerId), 'waiters are members');
     const held = swarm.leases[waiter.peerId] ?? [];
-    assert.ok(
-      !held.some((l) => seeds.get(l.seed)!.proven),
-      'a waiter holds no proven source',
-    );
+    assert.ok(!held.some((l) => seeds.get(l.seed)!.proven), 'a waiter holds no proven source');
     // The queue never stalls: no seed with room is one this waiter could use (a proven one,
     // for a waiter that holds unproven ones).
     const usable = swarm.seeds.filter(
