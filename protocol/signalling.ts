@@ -177,13 +177,17 @@ export const ReleaseSchema = v.strictObject({ peerId: PeerIdSchema });
 export type Release = v.InferOutput<typeof ReleaseSchema>;
 
 /**
- * A source sent what the manifest refutes (a corrupt piece) or broke the piece protocol. Its
- * assignment ends and it is never assigned to the reporter again; a recipient seed reported as
- * corrupt leaves the room's pool for good. The sharer is never taken out of its own room.
+ * What a recipient found of a source. `good`: a piece from it passed verification (sent once
+ * per source, at the first one); this confirms the assignment (a link opened, so it is not
+ * released at the connect timeout) and takes a recipient seed off probation, after which it
+ * ranks with the sharer, keeps the room alive and counts as finished. `corrupt`: it sent what
+ * the manifest refutes; `misbehaved`: it broke the piece protocol. Either ends the assignment
+ * and the source is never assigned to the reporter again; a recipient seed reported as corrupt
+ * leaves the room's pool for good. The sharer is never taken out of its own room.
  */
 export const ReportSchema = v.strictObject({
   peerId: PeerIdSchema,
-  reason: v.picklist(['corrupt', 'misbehaved']),
+  reason: v.picklist(['good', 'corrupt', 'misbehaved']),
 });
 export type Report = v.InferOutput<typeof ReportSchema>;
 
@@ -206,7 +210,10 @@ export const SwarmStatsSchema = v.object({
   /** Recipients with at least one assigned source. */
   downloading: v.pipe(v.number(), v.integer(), v.minValue(0)),
   queued: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  /** Recipients that reported the whole file (`have: 'all'`), since the room was made. */
+  /**
+   * Recipients that reported the whole file (`have: 'all'`) and proved it (a verified piece
+   * fetched from them, or one they fetched), since the room was made.
+   */
   finished: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
 export type SwarmStats = v.InferOutput<typeof SwarmStatsSchema>;

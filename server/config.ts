@@ -20,10 +20,16 @@ export interface Config {
   /** How often expired rooms are swept and their sockets told. */
   sweepIntervalMs: number;
   maxSocketsPerRoom: number;
+  /** Most recipient sockets one client address holds in one room (the sharer is not counted). */
+  maxSocketsPerAddressPerRoom: number;
   /** Most recipients one seed (the sharer or a recipient that has pieces) serves at once. */
   swarmCapacity: number;
   /** Most sources one recipient is assigned at once. */
   swarmMaxSources: number;
+  /** How long an assignment holds a seed's slot unless the recipient shows a link opened. */
+  swarmLeaseMs: number;
+  /** Swarm events (sources, seed, release, report) one room takes per second, all members. */
+  swarmEventsPerRoomPerSecond: number;
   iceServers: IceConfig['iceServers'];
   /** `'*'` or the exact origins (scheme://host[:port]) whose pages may use the service. */
   allowedOrigins: '*' | string[];
@@ -75,8 +81,11 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   roomMaxAgeMs: 24 * 60 * 60_000,
   sweepIntervalMs: 30_000,
   maxSocketsPerRoom: 64,
+  maxSocketsPerAddressPerRoom: 8,
   swarmCapacity: 4,
   swarmMaxSources: 4,
+  swarmLeaseMs: 30_000,
+  swarmEventsPerRoomPerSecond: 200,
   iceServers: [],
   allowedOrigins: '*',
   maxHttpBufferSize: 64 * 1024,
@@ -160,9 +169,12 @@ const EnvSchema = v.object({
   ROOM_MAX_AGE_MS: v.optional(integer(1, 30 * DAY)),
   SWEEP_INTERVAL_MS: v.optional(integer(10, DAY)),
   MAX_SOCKETS_PER_ROOM: v.optional(integer(2, 100_000)),
+  MAX_SOCKETS_PER_ADDRESS_PER_ROOM: v.optional(integer(1, 100_000)),
   SWARM_CAPACITY: v.optional(integer(1, 100_000)),
   // The protocol's own ceiling: a request names at most 16, an `assigned` event carries 16.
   SWARM_MAX_SOURCES: v.optional(integer(1, 16)),
+  SWARM_LEASE_MS: v.optional(integer(1_000, 10 * 60_000)),
+  SWARM_EVENTS_PER_ROOM_PER_SECOND: v.optional(integer(1, 1_000_000)),
   ICE_SERVERS: v.optional(v.pipe(v.string(), json, IceConfigSchema.entries.iceServers)),
   ALLOWED_ORIGINS: v.optional(
     v.pipe(
@@ -237,8 +249,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roomMaxAgeMs: e.ROOM_MAX_AGE_MS ?? defaultConfig.roomMaxAgeMs,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS ?? defaultConfig.sweepIntervalMs,
     maxSocketsPerRoom: e.MAX_SOCKETS_PER_ROOM ?? defaultConfig.maxSocketsPerRoom,
+    maxSocketsPerAddressPerRoom:
+      e.MAX_SOCKETS_PER_ADDRESS_PER_ROOM ?? defaultConfig.maxSocketsPerAddressPerRoom,
     swarmCapacity: e.SWARM_CAPACITY ?? defaultConfig.swarmCapacity,
     swarmMaxSources: e.SWARM_MAX_SOURCES ?? defaultConfig.swarmMaxSources,
+    swarmLeaseMs: e.SWARM_LEASE_MS ?? defaultConfig.swarmLeaseMs,
+    swarmEventsPerRoomPerSecond:
+      e.SWARM_EVENTS_PER_ROOM_PER_SECOND ?? defaultConfig.swarmEventsPerRoomPerSecond,
     iceServers: e.ICE_SERVERS ?? [...defaultConfig.iceServers],
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultConfig.allowedOrigins,
     maxHttpBufferSize: e.MAX_HTTP_BUFFER_SIZE ?? defaultConfig.maxHttpBufferSize,

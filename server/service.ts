@@ -60,7 +60,11 @@ export function createService(options: ServiceOptions = {}): Service {
       roomMaxAgeMs: config.roomMaxAgeMs,
       now: options.now,
     });
-  const swarms = new RoomSwarms(store);
+  const swarms = new RoomSwarms(store, {
+    now: options.now,
+    leaseMs: config.swarmLeaseMs,
+    eventsPerSecond: config.swarmEventsPerRoomPerSecond,
+  });
   if (config.trustedProxy !== null && 'hops' in config.trustedProxy) {
     // Anyone who reaches the port directly writes the client address the limits count.
     logger.warn('config.trusted-proxy-hops', {
@@ -153,6 +157,7 @@ export function createService(options: ServiceOptions = {}): Service {
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
+        swarms.close();
         await new Promise<void>((resolve) => {
           // io.close() disconnects every socket and closes the HTTP server; open keep-alive
           // connections would hold that close open, so they go too.

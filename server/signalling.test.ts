@@ -473,12 +473,12 @@ describe('signalling order', () => {
 });
 
 describe('signalling limits and origins', () => {
-  test('a room admits at most MAX_SOCKETS_PER_ROOM sockets', async () => {
+  test('a room admits at most MAX_SOCKETS_PER_ROOM sockets, one place kept for the sharer', async () => {
     const h = await startService({ config: { maxSocketsPerRoom: 3 } });
     try {
       const room = await h.createRoom();
       const sockets = await Promise.all([1, 2, 3, 4].map(() => h.connect()));
-      for (const socket of sockets.slice(0, 3)) await join(socket, room.roomId);
+      for (const socket of sockets.slice(0, 2)) await join(socket, room.roomId);
       assertError(
         await request(sockets[3]!, 'join', {
           v: PROTOCOL_VERSION,
@@ -487,6 +487,8 @@ describe('signalling limits and origins', () => {
         }),
         'limit-exceeded',
       );
+      // The sharer's token always gets in.
+      await join(sockets[2]!, room.roomId, 'sharer', room.sharerToken);
       sockets[0]!.disconnect();
       await waitFor(async () => (await h.service.store.listMembers(room.roomId)).length === 2);
       assert.equal(await join(sockets[3]!, room.roomId), sockets[3]!.id);

@@ -128,8 +128,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     ['report', on(ReportSchema, report)],
   ]);
   const pipeline = new SocketPipeline({ config, logger, handlers });
+  // Leases that end while nobody in their room speaks still move its queue.
+  swarms.onExpired = (roomId, update) => ctx.announcer.announce(roomId, update);
 
   io.on('connection', (socket) => {
+    socket.data.address = clientAddresses.get(socket.conn);
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
     // other function here is shared by all sockets, so that what each socket holds stays small
@@ -146,6 +149,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 
   function closeRoom(roomId: string, reason: RoomClosed['reason']): void {
     ctx.announcer.forget(roomId);
+    swarms.forget(roomId);
     io.to(channel(roomId)).emit('room-closed', { reason });
     io.in(channel(roomId)).socketsLeave(channel(roomId));
   }
@@ -158,10 +162,13 @@ const JOIN_NAMESPACE_TIMEOUT_MS = 10_000;
 /** How long a refused connection is kept for its refusal to be read, when it does not join. */
 const REFUSED_LINGER_MS = 1_000;
 
+/** Each Engine.IO connection's client address (its rate key), read from its handshake request. */
+const clientAddresses = new WeakMap<object, string>();
+
 /**
  * What Engine.IO does below Socket.IO: every new connection admitted against its client
  * address's budget (the verdict, by engine connection, is returned for the namespace to act on),
- * its refusals logged, its headers, its memory.
+ * its refusals logged, its headers, its memory, and the client address of each connection.
  */
 function configureEngine(
   io: SignallingServer,
@@ -180,7 +187,7 @@ function configureEngine(
 
   // Engine.io keeps each connection's upgrade request for as long as the connection lives, and
   // nothing here reads it after the handshake (Socket.IO's `socket.handshake` is built from it
-  // and unused; the client address that limits count is read by the REST API). Dropping it, and
+  // and unused; the client address that limits count is read here first, once). Dropping it, and
   // the headers its upgrade response still holds on to, saves about half a kilobyte a socket.
   const admissions = new WeakMap<object, Admission>();
   const resolveAddress = addressResolver(config);
@@ -193,6 +200,7 @@ function configureEngine(
         Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
       ),
     );
+    clientAddresses.set(raw, key);
     const admission = budget.admit(key);
     admissions.set(raw, admission);
     if (admission.ok) raw.once('close', admission.close);

@@ -45,7 +45,9 @@ function followSwarm(socket: Client) {
 describe('swarm over sockets', () => {
   let h: Harness;
   before(async () => {
-    h = await startService({ config: { swarmCapacity: 1, swarmMaxSources: 4 } });
+    h = await startService({
+      config: { swarmCapacity: 1, swarmMaxSources: 4, maxSocketsPerAddressPerRoom: 64 },
+    });
   });
   after(() => h.close());
 
@@ -105,10 +107,7 @@ describe('swarm over sockets', () => {
       assert.deepEqual(await r3Assigned, { sources: [sharerId] });
       assert.deepEqual(await r4Again, { position: 1 });
       const swarm = await h.service.swarms.inspect(room.roomId);
-      assert.deepEqual(
-        swarm?.assignments.map((a) => a.downloader),
-        [r3.id],
-      );
+      assert.deepEqual(Object.keys(swarm?.leases ?? {}), [r3.id]);
       assert.deepEqual(
         swarm?.queue.map((w) => w.peerId),
         [r4.id],
@@ -160,15 +159,25 @@ describe('swarm over sockets', () => {
     }
   });
 
-  test('a recipient seed serves later recipients, least-loaded first and the sharer last', async () => {
+  test('a recipient seed serves after the sharer on probation, and first once proven', async () => {
     const { sharerId, recipients, close } = await roomWith(3);
     const [r1, r2, r3] = recipients as [Client, Client, Client];
     try {
       await request(r1, 'sources', {});
+      assert.deepEqual(await request(r1, 'report', { peerId: sharerId, reason: 'good' }), {
+        ok: true,
+      });
       assert.deepEqual(await request(r1, 'seed', { have: 'all', seeding: true }), { ok: true });
-      // r1 has it all: its download ended, so both seeds are free; r1 goes first.
+      // r1 has it all: its download ended, so both seeds are free; unproven, r1 goes last.
+      assert.deepEqual(await request(r2, 'sources', { max: 1 }), { ok: true, sources: [sharerId] });
+      assert.deepEqual(await request(r3, 'sources', {}), { ok: true, sources: [r1.id] });
+      // A verified piece from r1 proves it: with both free again, r1 goes first.
+      assert.deepEqual(await request(r3, 'report', { peerId: r1.id, reason: 'good' }), {
+        ok: true,
+      });
+      await request(r3, 'release', { peerId: r1.id });
+      await request(r2, 'release', { peerId: sharerId });
       assert.deepEqual(await request(r2, 'sources', { max: 1 }), { ok: true, sources: [r1.id] });
-      assert.deepEqual(await request(r3, 'sources', {}), { ok: true, sources: [sharerId] });
     } finally {
       close();
     }
@@ -180,7 +189,10 @@ describe('swarm over sockets', () => {
     try {
       await request(r1, 'sources', {});
       await request(r1, 'seed', { have: 'all', seeding: true });
-      assert.deepEqual(await request(r2, 'sources', { max: 1 }), { ok: true, sources: [r1.id] });
+      assert.deepEqual(await request(r2, 'sources', { max: 1, exclude: [sharerId] }), {
+        ok: true,
+        sources: [r1.id],
+      });
       assert.deepEqual(await request(r3, 'sources', { max: 1 }), { ok: true, sources: [sharerId] });
       const seen = recordEvents([r2, r3]);
       const r1Id = r1.id!;
@@ -213,7 +225,10 @@ describe('swarm over sockets', () => {
     try {
       await request(r1, 'sources', {});
       await request(r1, 'seed', { have: 'some', seeding: true });
-      assert.deepEqual(await request(r2, 'sources', { max: 1 }), { ok: true, sources: [r1.id] });
+      assert.deepEqual(await request(r2, 'sources', { max: 1, exclude: [sharerId] }), {
+        ok: true,
+        sources: [r1.id],
+      });
       await request(r2, 'signal', { to: r1.id, envelope: ENVELOPE });
       const logged = h.logs.length;
       assert.deepEqual(await request(r2, 'report', { peerId: r1.id, reason: 'corrupt' }), {
@@ -285,6 +300,7 @@ describe('swarm over sockets', () => {
       await request(r1, 'sources', {});
       await request(r2, 'sources', {});
       await swarmBecomes(sharer, sharerSwarm.last, stats(1, 1, 1, 0));
+      await request(r1, 'report', { peerId: sharer.id, reason: 'good' });
       await request(r1, 'seed', { have: 'all', seeding: true });
       await swarmBecomes(sharer, sharerSwarm.last, stats(2, 1, 0, 1));
       await swarmBecomes(r1, r1Swarm.last, stats(2, 1, 0, 1));
@@ -317,6 +333,36 @@ describe('swarm over sockets', () => {
   });
 });
 
+describe("a room's budget of swarm events", () => {
+  test('past it, any member is refused with rate-limited and when to try again', async () => {
+    const h = await startService({ config: { swarmEventsPerRoomPerSecond: 5 } });
+    try {
+      const room = await h.createRoom();
+      const other = await h.createRoom();
+      const [a, b, c] = await Promise.all([h.connect(), h.connect(), h.connect()]);
+      await join(a, room.roomId);
+      await join(b, room.roomId);
+      await join(c, other.roomId);
+      // Twice the rate at once, from both members together.
+      const acks = [];
+      for (let i = 0; i < 10; i++)
+        acks.push(await request(i % 2 ? a : b, 'seed', { have: 'none', seeding: false }));
+      assert.ok(acks.every((ack) => ack.ok));
+      const refused = await request(a, 'sources', {});
+      assertError(refused, 'rate-limited');
+      assert.ok(!refused.ok && refused.error.retryAfterMs! > 0, 'with retryAfterMs');
+      assertError(await request(b, 'release', { peerId: a.id }), 'rate-limited');
+      // Another room's budget is its own.
+      assert.deepEqual(await request(c, 'seed', { have: 'none', seeding: false }), { ok: true });
+      await sleep(!refused.ok ? refused.error.retryAfterMs! + 50 : 0);
+      assert.deepEqual(await request(a, 'seed', { have: 'none', seeding: false }), { ok: true });
+      for (const s of [a, b, c]) s.disconnect();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('swarm and room lifetime', () => {
   const GRACE = 60_000;
   const MAX_AGE = 600_000;
@@ -345,6 +391,15 @@ describe('swarm and room lifetime', () => {
       await join(seed, room.roomId);
       await request(seed, 'sources', {});
       await request(seed, 'seed', { have: 'all', seeding: true });
+      // Another recipient verifies a piece from the seed: off probation, it keeps the room.
+      const prover = await h.connect();
+      await join(prover, room.roomId);
+      assert.deepEqual(await request(prover, 'sources', { exclude: [sharer.id!] }), {
+        ok: true,
+        sources: [seed.id],
+      });
+      await request(prover, 'report', { peerId: seed.id, reason: 'good' });
+      prover.disconnect();
 
       clock += GRACE * 2;
       sharer.disconnect();
@@ -393,6 +448,7 @@ describe('swarm and room lifetime', () => {
     await request(b, 'sources', {});
     await request(b, 'report', { peerId: a.id, reason: 'misbehaved' });
     await request(c, 'sources', { exclude: [sharer.id!] });
+    await request(c, 'report', { peerId: a.id, reason: 'good' });
     await request(c, 'seed', { have: 'all', seeding: false });
     for (const s of [sharer, ...sockets]) s.disconnect();
     await waitFor(async () => (await h.service.store.listMembers(room.roomId)).length === 0);

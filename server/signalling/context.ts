@@ -21,6 +21,8 @@ import type { SwarmAnnouncer } from './swarm-announcer.js';
 export interface SocketData {
   roomId?: string;
   role?: Role;
+  /** The client address its limits count under (`rateKey` of the resolved address). */
+  address?: string;
 }
 
 export type SignallingServer = Server<

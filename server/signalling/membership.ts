@@ -1,7 +1,8 @@
 /**
- * A socket joining a room (the sharer with its sharer token, a password room's recipients only
- * with a room token) and leaving it when it disconnects: the store's members, the room's
- * Socket.IO channel, the sharer's pool place, and `peer-left` to the partners of one who left.
+ * A socket joining a room (the sharer with its sharer token, which always finds its place; a
+ * password room's recipients only with a room token; recipients up to a cap per client address)
+ * and leaving it when it disconnects: the store's members, the room's Socket.IO channel, the
+ * sharer's pool place, and `peer-left` to the partners of one who left.
  */
 import { PROTOCOL_VERSION, errorAck, type Ack, type JoinRequest } from '../../protocol/index.js';
 import { roomTag } from '../log.js';
@@ -46,11 +47,15 @@ export async function join(
   }
   const added = await store.addMember(
     room.id,
-    { peerId: socket.id, role: req.role },
+    { peerId: socket.id, role: req.role, address: socket.data.address },
     config.maxSocketsPerRoom,
+    config.maxSocketsPerAddressPerRoom,
   );
   if (added === 'room-not-found') return roomGone();
   if (added === 'full') return errorAck('limit-exceeded', 'This share has too many peers.');
+  if (added === 'address-full') {
+    return errorAck('limit-exceeded', 'Too many connections from your network to this share.');
+  }
   let update: SwarmUpdate | null = null;
   if (req.role === 'sharer') {
     await store.setSharerOnline(room.id, socket.id);

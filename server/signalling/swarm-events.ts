@@ -1,7 +1,9 @@
 /**
  * The events a recipient uses to take part in its room's swarm: asking for sources (or a queue
- * place), saying what it holds and whether it seeds, releasing a source and reporting one. Each
- * is one step of the room's swarm, whose changes the announcer tells the sockets concerned.
+ * place), saying what it holds and whether it seeds, releasing a source and reporting one (good
+ * or bad). Each takes one event from its room's budget (one room's members cannot take the
+ * whole service's time) and is one step of the room's swarm, whose changes the announcer tells
+ * the sockets concerned.
  */
 import {
   errorAck,
@@ -28,7 +30,7 @@ export async function sources(
   req: SourcesRequest,
 ): Promise<Ack<SourcesReply>> {
   const { config, swarms, announcer, logger } = ctx;
-  const roomId = recipientRoom(socket);
+  const roomId = recipientRoom(ctx, socket);
   if (typeof roomId !== 'string') return roomId;
   const result = await swarms.requestSources(
     roomId,
@@ -75,6 +77,7 @@ export function report(
   return step(ctx, socket, async (roomId) => {
     const result = await ctx.swarms.report(roomId, socket.id, msg.peerId, msg.reason);
     if (!result) return null;
+    if (msg.reason === 'good') return result.update;
     ctx.logger.info('swarm.reported', {
       room: roomTag(roomId),
       reason: msg.reason,
@@ -86,24 +89,31 @@ export function report(
 
 /** Runs one swarm step for a recipient and announces what it changed. */
 async function step(
-  { announcer }: SignallingContext,
+  ctx: SignallingContext,
   socket: SignallingSocket,
   run: (roomId: string) => Promise<SwarmUpdate | null>,
 ): Promise<Ack> {
-  const roomId = recipientRoom(socket);
+  const roomId = recipientRoom(ctx, socket);
   if (typeof roomId !== 'string') return roomId;
   const update = await run(roomId);
   if (!update) return roomGone();
-  announcer.announce(roomId, update);
+  ctx.announcer.announce(roomId, update);
   return { ok: true };
 }
 
-/** The room of a socket that may use the swarm events, or the refusal. */
-function recipientRoom(socket: SignallingSocket): string | ErrorAck {
+/**
+ * The room of a socket that may use the swarm events, or the refusal; an event past the room's
+ * budget is refused before it costs a step.
+ */
+function recipientRoom({ swarms }: SignallingContext, socket: SignallingSocket): string | ErrorAck {
   const { roomId, role } = socket.data;
   if (roomId === undefined) return notJoined();
   if (role !== 'recipient') {
     return errorAck('not-allowed', 'The sharer serves its room; only recipients do this.');
+  }
+  const retryAfterMs = swarms.admit(roomId);
+  if (retryAfterMs > 0) {
+    return errorAck('rate-limited', 'This share is busy; try again shortly.', { retryAfterMs });
   }
   return roomId;
 }

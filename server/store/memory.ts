@@ -16,6 +16,7 @@ import type {
   RoomStoreOptions,
   SwarmRoom,
 } from './store.js';
+import { SHARER_SOCKETS } from './store.js';
 
 interface RoomState {
   record: RoomRecord;
@@ -86,10 +87,27 @@ export class MemoryRoomStore implements RoomStore {
     });
   }
 
-  async addMember(roomId: string, member: Member, limit: number): Promise<AddMemberResult> {
+  async addMember(
+    roomId: string,
+    member: Member,
+    limit: number,
+    perAddress?: number,
+  ): Promise<AddMemberResult> {
     const state = this.#live(roomId);
     if (!state) return 'room-not-found';
-    if (!state.members.has(member.peerId) && state.members.size >= limit) return 'full';
+    if (state.members.has(member.peerId)) return 'ok';
+    let sharers = 0;
+    let fromAddress = 0;
+    for (const other of state.members.values()) {
+      if (other.role === 'sharer') sharers++;
+      else if (member.address !== undefined && other.address === member.address) fromAddress++;
+    }
+    if (member.role === 'sharer') {
+      if (sharers >= SHARER_SOCKETS) return 'full';
+    } else {
+      if (state.members.size - sharers >= limit - 1) return 'full';
+      if (perAddress !== undefined && fromAddress >= perAddress) return 'address-full';
+    }
     state.members.set(member.peerId, { ...member });
     return 'ok';
   }
@@ -143,6 +161,11 @@ export class MemoryRoomStore implements RoomStore {
       linkedWith: (other) => state.partners.get(peerId)?.has(other) === true,
     };
     return this.#keepAlive(state, () => step(state.swarm, room));
+  }
+
+  async tendSwarm<T>(roomId: string, step: (swarm: SwarmState) => T): Promise<T | null> {
+    const state = this.#live(roomId);
+    return state ? this.#keepAlive(state, () => step(state.swarm)) : null;
   }
 
   async readSwarm<T>(roomId: string, read: (swarm: Readonly<SwarmState>) => T): Promise<T | null> {

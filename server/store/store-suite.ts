@@ -163,20 +163,58 @@ export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
 
     test('limits members per room, counting a re-added member once', async () => {
       const room = await store.createRoom(META);
-      assert.equal(await store.addMember(room.id, { peerId: 'a', role: 'sharer' }, 2), 'ok');
-      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 2), 'ok');
-      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 2), 'ok');
-      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 2), 'full');
+      assert.equal(await store.addMember(room.id, { peerId: 'a', role: 'sharer' }, 3), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 3), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'b', role: 'recipient' }, 3), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'x', role: 'recipient' }, 3), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 3), 'full');
       const members = await store.listMembers(room.id);
       assert.deepEqual(
         members.sort((x, y) => x.peerId.localeCompare(y.peerId)),
         [
           { peerId: 'a', role: 'sharer' },
           { peerId: 'b', role: 'recipient' },
+          { peerId: 'x', role: 'recipient' },
         ],
       );
       await store.removeMember(room.id, 'b', noStep);
-      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 2), 'ok');
+      assert.equal(await store.addMember(room.id, { peerId: 'c', role: 'recipient' }, 3), 'ok');
+    });
+
+    test("recipients never take the sharer's place; its token gets in with a second socket", async () => {
+      const room = await store.createRoom(META);
+      const recipient = (peerId: string) => ({ peerId, role: 'recipient' as const });
+      assert.equal(await store.addMember(room.id, recipient('a'), 3), 'ok');
+      assert.equal(await store.addMember(room.id, recipient('b'), 3), 'ok');
+      assert.equal(await store.addMember(room.id, recipient('c'), 3), 'full', 'one place is kept');
+      const sharer = (peerId: string) => ({ peerId, role: 'sharer' as const });
+      assert.equal(await store.addMember(room.id, sharer('S1'), 3), 'ok');
+      // The old socket lingers while the sharer reconnects: the new one gets in all the same.
+      assert.equal(await store.addMember(room.id, sharer('S2'), 3), 'ok');
+      assert.equal(await store.addMember(room.id, sharer('S3'), 3), 'full', 'but not a third');
+      await store.removeMember(room.id, 'S1', noStep);
+      assert.equal(await store.addMember(room.id, recipient('c'), 3), 'full');
+      assert.equal(await store.addMember(room.id, sharer('S3'), 3), 'ok');
+    });
+
+    test('caps the recipients one address holds in a room, not the sharer', async () => {
+      const room = await store.createRoom(META);
+      const other = await store.createRoom(META);
+      const from = (peerId: string, address: string) => ({
+        peerId,
+        role: 'recipient' as const,
+        address,
+      });
+      assert.equal(await store.addMember(room.id, from('a', '10.0.0.1'), 10, 2), 'ok');
+      assert.equal(await store.addMember(room.id, from('b', '10.0.0.1'), 10, 2), 'ok');
+      assert.equal(await store.addMember(room.id, from('b', '10.0.0.1'), 10, 2), 'ok');
+      assert.equal(await store.addMember(room.id, from('c', '10.0.0.1'), 10, 2), 'address-full');
+      assert.equal(await store.addMember(room.id, from('c', '10.0.0.2'), 10, 2), 'ok');
+      assert.equal(await store.addMember(other.id, from('d', '10.0.0.1'), 10, 2), 'ok', 'per room');
+      const sharer = { peerId: 'S', role: 'sharer' as const, address: '10.0.0.1' };
+      assert.equal(await store.addMember(room.id, sharer, 10, 2), 'ok');
+      await store.removeMember(room.id, 'a', noStep);
+      assert.equal(await store.addMember(room.id, from('e', '10.0.0.1'), 10, 2), 'ok');
     });
 
     test('adding to an unknown room says so', async () => {
@@ -238,12 +276,15 @@ export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal(await store.updateSwarm(room.id, 'x', () => ran++), null);
       assert.equal(await store.updateSwarm(unknown, 'a', () => ran++), null);
       assert.equal(await store.removeMember(unknown, 'a', () => ran++), null);
+      assert.equal(await store.tendSwarm(unknown, () => ran++), null);
       assert.equal(ran, 0, 'no step runs for a stranger or a room that is gone');
+      // The room's own steps need no member.
+      assert.equal(await store.tendSwarm(room.id, (swarm) => ++swarm.finished), 8);
       assert.equal(await store.readSwarm(unknown, () => 1), null);
       // Leaving runs its step on the same swarm, and says what it returned.
       assert.deepEqual(await store.removeMember(room.id, 'a', (swarm) => swarm.finished), {
         partners: ['s'],
-        result: 7,
+        result: 8,
       });
     });
 

@@ -37,9 +37,14 @@ export interface RoomRecord {
 export interface Member {
   peerId: string;
   role: Role;
+  /** The client address it counts under (see server/address.ts's `rateKey`), if known. */
+  address?: string;
 }
 
-export type AddMemberResult = 'ok' | 'room-not-found' | 'full';
+export type AddMemberResult = 'ok' | 'room-not-found' | 'full' | 'address-full';
+
+/** Sockets one sharer token may hold in its room at once: its own and one lingering. */
+export const SHARER_SOCKETS = 2;
 
 export interface MemberRemoval<T> {
   /** The peers to tell it left. */
@@ -82,8 +87,19 @@ export interface RoomStore {
    * starts when the last one leaves the pool). Ignored unless `peerId` is the sharer.
    */
   setSharerOffline(roomId: string, peerId: string): Promise<void>;
-  /** Adds a member unless the room already holds `limit` members (atomic, for scale-out). */
-  addMember(roomId: string, member: Member, limit: number): Promise<AddMemberResult>;
+  /**
+   * Adds a member (atomic, for scale-out) unless the room is full: recipients may take `limit`
+   * places less one, the place kept for the sharer, whose token always gets in (with a second
+   * socket while its old one lingers, not more). With `perAddress`, a recipient whose `address`
+   * already holds that many places is refused (`address-full`). Re-adding a member changes
+   * nothing.
+   */
+  addMember(
+    roomId: string,
+    member: Member,
+    limit: number,
+    perAddress?: number,
+  ): Promise<AddMemberResult>;
   getMember(roomId: string, peerId: string): Promise<Member | null>;
   listMembers(roomId: string): Promise<Member[]>;
   /**
@@ -111,6 +127,11 @@ export interface RoomStore {
     peerId: string,
     step: (swarm: SwarmState, room: SwarmRoom) => T,
   ): Promise<T | null>;
+  /**
+   * Runs `step` on the room's swarm for the room itself (a lease that ran out while nobody
+   * spoke), atomically as `updateSwarm` does; null, without running it, when the room is gone.
+   */
+  tendSwarm<T>(roomId: string, step: (swarm: SwarmState) => T): Promise<T | null>;
   /**
    * Runs `read` on the room's swarm state and returns what it returned; null for a room that is
    * gone. `read` must not change the state.

@@ -1,9 +1,9 @@
 /**
- * One room's swarm as plain data: the pool of seeds with their capacity, the assignments, the
- * FIFO queue, bans and the finished count. It is JSON-friendly so a shared store can load and
- * save it in one transaction. The store keeps it and the steps in server/swarm/steps.ts change
- * it; this module holds its shape, the empty state and the one fact the store reads from it for
- * a room's expiry.
+ * One room's swarm as plain data: the pool of seeds with their capacity and load, the leases
+ * (assignments of seeds to downloaders), the FIFO queue, bans and the finished count. It is
+ * JSON-friendly so a shared store can load and save it in one transaction. The store keeps it
+ * and the steps in server/swarm/steps.ts change it; this module holds its shape, the empty state
+ * and the one fact the store reads from it for a room's expiry.
  */
 
 export interface SeedEntry {
@@ -11,8 +11,25 @@ export interface SeedEntry {
   have: 'some' | 'all';
   /** Most recipients it serves at once. */
   capacity: number;
-  /** The room's sharer: assigned last among equally loaded seeds, never evicted. */
+  /** Leases it holds now (never above `capacity`). */
+  load: number;
+  /** The room's sharer: assigned last among equally loaded proven seeds, never evicted. */
   sharer: boolean;
+  /**
+   * A recipient reported a verified piece from it (the sharer always is). An unproven seed ranks
+   * below every proven one, does not keep the room alive and is not counted as finished.
+   */
+  proven: boolean;
+}
+
+/** One seed assigned to one downloader. */
+export interface Lease {
+  seed: string;
+  /**
+   * When the lease ends unless the downloader reports a verified piece from the seed (which
+   * shows a link opened); null once it did.
+   */
+  until: number | null;
 }
 
 export interface Waiter {
@@ -23,37 +40,64 @@ export interface Waiter {
   max: number;
 }
 
-export interface Assignment {
-  downloader: string;
-  seed: string;
-}
-
-export interface Ban {
-  reporter: string;
-  reported: string;
-}
-
 export interface SwarmState {
   /** The pool, in the order its seeds joined. */
   seeds: SeedEntry[];
-  assignments: Assignment[];
-  /** First come, first served; a waiter never has an assignment. */
+  /** By downloader, in the order they were given; a downloader with none has no key. */
+  leases: Record<string, Lease[]>;
+  /** Downloaders with at least one lease (the keys of `leases`), kept so counts cost nothing. */
+  downloading: number;
+  /** The earliest `until` of an unconfirmed lease, or null when there may be none. */
+  nextExpiry: number | null;
+  /**
+   * First come, first served: recipients that hold no lease, or only leases of unproven seeds
+   * while a proven seed they could use is busy.
+   */
   queue: Waiter[];
-  /** Peers never to be assigned to their reporter again. */
-  bans: Ban[];
+  /**
+   * By reporter: peers never to be assigned to it again, oldest first, at most `MAX_BANS` each
+   * (a reporter's list goes when it leaves; peer ids are never reused).
+   */
+  bans: Record<string, string[]>;
   /** Recipient seeds reported as corrupt: out of the pool for good. */
   evicted: string[];
-  /** Recipients that ever said they have the whole file. */
+  /** Recipients counted as finished: they said they have the whole file, and proved it. */
   finished: number;
   /** Members already counted in `finished`, so none counts twice. */
   counted: string[];
+  /** Members that said they have the whole file but have not proved it yet. */
+  claimed: string[];
+  /** Members that reported a verified piece from a source they were assigned. */
+  fetched: string[];
 }
+
+/** Peers one reporter's ban list holds; past it, the oldest are forgotten. */
+export const MAX_BANS = 64;
 
 export function emptySwarm(): SwarmState {
-  return { seeds: [], assignments: [], queue: [], bans: [], evicted: [], finished: 0, counted: [] };
+  return {
+    seeds: [],
+    leases: {},
+    downloading: 0,
+    nextExpiry: null,
+    queue: [],
+    bans: {},
+    evicted: [],
+    finished: 0,
+    counted: [],
+    claimed: [],
+    fetched: [],
+  };
 }
 
-/** A recipient seed remains: the room lives on without its sharer. */
+/** A proven recipient seed remains: the room lives on without its sharer. */
 export function hasRecipientSeed(state: SwarmState): boolean {
-  return state.seeds.some((s) => !s.sharer);
+  return state.seeds.some((s) => !s.sharer && s.proven);
+}
+
+/** Every lease as `[downloader, lease]`, for tests and checks. */
+export function allLeases(state: SwarmState): [string, Lease][] {
+  return Object.entries(state.leases).flatMap(([downloader, list]) =>
+    list.map((lease): [string, Lease] => [downloader, lease]),
+  );
 }

@@ -4,9 +4,13 @@
  * through `RoomStore.removeMember` together with the member's removal, and says what changed so
  * the sockets concerned can be told. Membership, roles and expiry are the store's business;
  * a step learns what it needs of them from its caller.
+ *
+ * A step's cost does not grow with what members did before: bans are kept per reporter and
+ * capped, counts are kept as they change, leases are walked only when one is due, and the queue
+ * is served only when a slot frees (or a seed arrives or is proven).
  */
 import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
-import type { SeedEntry, SwarmState, Waiter } from './state.js';
+import { MAX_BANS, type Lease, type SeedEntry, type SwarmState, type Waiter } from './state.js';
 
 /** What a step changed that sockets must hear about. */
 export interface SwarmUpdate {
@@ -18,6 +22,8 @@ export interface SwarmUpdate {
   stats: SwarmStats;
   /** Whether the counts differ from before the step. */
   statsChanged: boolean;
+  /** When the next unconfirmed lease ends (null: none), so a timer can end it on time. */
+  nextExpiry: number | null;
 }
 
 export type SourcesOutcome =
@@ -34,10 +40,27 @@ export interface SourcesRequest {
   max: number;
 }
 
+/** The time a step runs at, and how long a new lease lasts unconfirmed. */
+export interface StepClock {
+  now: number;
+  leaseMs: number;
+}
+
+/**
+ * What one step is doing: its clock, and what may let a waiter use a slot it could not use
+ * before (the queue is served only then, and only with those): seeds that gained room, joined
+ * or were proven, and members that lost a lease or a ban.
+ */
+interface Step {
+  clock: StepClock;
+  seeds: Set<string>;
+  members: Set<string>;
+}
+
 export function swarmStats(state: SwarmState): SwarmStats {
   return {
     seeds: state.seeds.length,
-    downloading: new Set(state.assignments.map((a) => a.downloader)).size,
+    downloading: state.downloading,
     queued: state.queue.length,
     finished: state.finished,
   };
@@ -54,125 +77,137 @@ export function sameStats(a: SwarmStats, b: SwarmStats): boolean {
 
 /**
  * A member says what it holds. Having it all ends its own downloads (and counts it as finished,
- * once, unless it is the sharer); seeding with some or all puts it in the pool unless it was
- * evicted (a seed already there keeps its place, and its capacity only grows); anything else
- * takes it out, ending what it served.
+ * once, when it proved it fetched or served: see `settleFinished`); seeding with some or all
+ * puts it in the pool unless it was evicted (a seed already there keeps its place, and its
+ * capacity only grows); anything else takes it out, ending what it served.
  */
 export function setSeed(
   state: SwarmState,
   peer: { peerId: string; sharer: boolean },
   status: SeedStatus,
   capacity: number,
+  clock: StepClock,
 ): SwarmUpdate {
-  return step(state, () => {
+  return step(state, clock, (s) => {
     const { peerId } = peer;
     if (status.have === 'all') {
-      state.assignments = state.assignments.filter((a) => a.downloader !== peerId);
-      state.queue = state.queue.filter((w) => w.peerId !== peerId);
-      if (!peer.sharer && !state.counted.includes(peerId)) {
-        state.counted.push(peerId);
-        state.finished++;
+      endLeases(state, s, peerId);
+      leaveQueue(state, peerId);
+      if (!peer.sharer && !state.counted.includes(peerId) && !state.claimed.includes(peerId)) {
+        state.claimed.push(peerId);
+        settleFinished(state, peerId);
       }
     }
     const seeding = status.seeding && status.have !== 'none' && !state.evicted.includes(peerId);
-    const entry = state.seeds.find((s) => s.peerId === peerId);
+    const entry = seedOf(state, peerId);
     if (seeding && entry) {
       entry.have = status.have as SeedEntry['have'];
       // Raised at once; never lowered under recipients it already serves (it would serve more
       // than its capacity), so a lower one waits until the seed rejoins the pool.
-      entry.capacity = Math.max(entry.capacity, capacity);
+      if (capacity > entry.capacity) {
+        entry.capacity = capacity;
+        s.seeds.add(peerId);
+      }
     } else if (seeding) {
       state.seeds.push({
         peerId,
         have: status.have as SeedEntry['have'],
         capacity,
+        load: 0,
         sharer: peer.sharer,
+        proven: peer.sharer,
       });
+      s.seeds.add(peerId);
     } else if (entry) {
-      dropSeed(state, peerId);
+      dropSeed(state, s, peerId);
     }
   });
 }
 
 /**
- * A recipient asks for sources. It gets free seeds, least-loaded first, up to `max` counting
- * those it has; the reply lists every source it has that it did not exclude, so a reply that
- * was lost costs nothing. With none at all and none free it queues (once: asking again keeps
- * its place and updates what it excludes).
+ * A recipient asks for sources. It gets free seeds, proven ones first, then least-loaded, up to
+ * `max` counting those it has; the reply lists every source it has that it did not exclude, so
+ * a reply that was lost costs nothing. Holding only unproven seeds while a proven one it could
+ * use is busy, it also keeps (or takes) a queue place, and a proven slot that frees goes to it.
  */
 export function requestSources(
   state: SwarmState,
   requester: string,
   request: SourcesRequest,
+  clock: StepClock,
 ): { outcome: SourcesOutcome; update: SwarmUpdate } {
   let outcome: SourcesOutcome = { kind: 'no-sources' };
-  const update = step(state, () => {
-    const exclude = new Set(request.exclude);
-    const banned = bannedFor(state, requester);
-    const possible = state.seeds.filter(
-      (s) => s.peerId !== requester && !exclude.has(s.peerId) && !banned.has(s.peerId),
-    );
-    const held = sourcesOf(state, requester);
-    if (possible.length === 0) {
-      state.queue = state.queue.filter((w) => w.peerId !== requester);
+  const update = step(state, clock, (s) => {
+    const exclude = request.exclude;
+    const banned = own(state.bans, requester) ?? [];
+    const usable = (seed: SeedEntry) =>
+      seed.peerId !== requester && !exclude.includes(seed.peerId) && !banned.includes(seed.peerId);
+    if (!state.seeds.some(usable)) {
+      leaveQueue(state, requester);
       outcome = { kind: 'no-sources' };
       return;
     }
-    const picked = pick(state, requester, exclude, request.max - held.length);
-    for (const seed of picked) state.assignments.push({ downloader: requester, seed });
-    if (held.length + picked.length > 0) {
-      state.queue = state.queue.filter((w) => w.peerId !== requester);
-      outcome = {
-        kind: 'sources',
-        sources: sourcesOf(state, requester).filter((p) => !exclude.has(p)),
-      };
-      return;
+    serve(state, s, requester, exclude, request.max);
+    const held = own(state.leases, requester) ?? [];
+    if (!shouldWait(state, requester, exclude)) {
+      leaveQueue(state, requester);
+    } else {
+      const waiter: Waiter = { peerId: requester, exclude: [...exclude], max: request.max };
+      const at = state.queue.findIndex((w) => w.peerId === requester);
+      if (at === -1) state.queue.push(waiter);
+      else state.queue[at] = waiter;
+      if (held.length === 0) {
+        outcome = { kind: 'queued', position: at === -1 ? state.queue.length : at + 1 };
+        return;
+      }
     }
-    const waiter: Waiter = { peerId: requester, exclude: [...exclude], max: request.max };
-    const at = state.queue.findIndex((w) => w.peerId === requester);
-    if (at === -1) state.queue.push(waiter);
-    else state.queue[at] = waiter;
-    outcome = { kind: 'queued', position: at === -1 ? state.queue.length : at + 1 };
+    outcome = {
+      kind: 'sources',
+      sources: held.map((l) => l.seed).filter((p) => !exclude.includes(p)),
+    };
   });
   return { outcome, update };
 }
 
 /** A downloader is done with a source: the slot frees and the queue moves. */
-export function release(state: SwarmState, downloader: string, seed: string): SwarmUpdate {
-  return step(state, () => {
-    state.assignments = state.assignments.filter(
-      (a) => a.downloader !== downloader || a.seed !== seed,
-    );
+export function release(
+  state: SwarmState,
+  downloader: string,
+  seed: string,
+  clock: StepClock,
+): SwarmUpdate {
+  return step(state, clock, (s) => {
+    endLease(state, s, downloader, seed);
   });
 }
 
 /**
- * A downloader reports a source: the assignment ends and, if the source is a member (`member`;
- * a departed peer's id is dead and not worth keeping), it is never assigned to the reporter
- * again. A recipient seed reported as corrupt by a peer it was linked with (`linked`) leaves the
- * pool for good; the sharer never does.
+ * A downloader reports a source. `good`: it verified a piece from it, which confirms the lease
+ * (a link opened), proves the seed and shows the reporter fetched for real; only a source it
+ * holds a lease of counts. Otherwise the lease ends and, if the source is a member (`member`; a
+ * departed peer's id is dead and not worth keeping), it is never assigned to the reporter again.
+ * A recipient seed reported as corrupt by a peer it was linked with (`linked`) leaves the pool
+ * for good; the sharer never does.
  */
 export function report(
   state: SwarmState,
   reporter: string,
   reported: string,
-  options: { corrupt: boolean; linked: boolean; member: boolean },
+  options: { reason: 'good' | 'corrupt' | 'misbehaved'; linked: boolean; member: boolean },
+  clock: StepClock,
 ): { evicted: boolean; update: SwarmUpdate } {
   let evicted = false;
-  const update = step(state, () => {
+  const update = step(state, clock, (s) => {
     if (reporter === reported) return;
-    state.assignments = state.assignments.filter(
-      (a) => a.downloader !== reporter || a.seed !== reported,
-    );
-    if (
-      options.member &&
-      !state.bans.some((b) => b.reporter === reporter && b.reported === reported)
-    ) {
-      state.bans.push({ reporter, reported });
+    if (options.reason === 'good') {
+      vouch(state, s, reporter, reported);
+      return;
     }
-    const seed = state.seeds.find((s) => s.peerId === reported);
-    if (options.corrupt && options.linked && seed && !seed.sharer) {
-      dropSeed(state, reported);
+    endLease(state, s, reporter, reported);
+    if (options.member) ban(state, s, reporter, reported);
+    const seed = seedOf(state, reported);
+    if (options.reason === 'corrupt' && options.linked && seed && !seed.sharer) {
+      dropSeed(state, s, reported);
       state.evicted.push(reported);
       evicted = true;
     }
@@ -181,35 +216,147 @@ export function report(
 }
 
 /** A member left: nothing of it remains, its slots free and the queue moves. */
-export function leave(state: SwarmState, peerId: string): SwarmUpdate {
-  return step(state, () => {
-    dropSeed(state, peerId);
-    state.assignments = state.assignments.filter((a) => a.downloader !== peerId);
-    state.queue = state.queue.filter((w) => w.peerId !== peerId);
-    state.bans = state.bans.filter((b) => b.reporter !== peerId && b.reported !== peerId);
-    state.evicted = state.evicted.filter((p) => p !== peerId);
-    state.counted = state.counted.filter((p) => p !== peerId);
+export function leave(state: SwarmState, peerId: string, clock: StepClock): SwarmUpdate {
+  return step(state, clock, (s) => {
+    dropSeed(state, s, peerId);
+    endLeases(state, s, peerId);
+    leaveQueue(state, peerId);
+    delete state.bans[peerId];
+    for (const key of ['evicted', 'counted', 'claimed', 'fetched'] as const) {
+      if (state[key].includes(peerId)) state[key] = state[key].filter((p) => p !== peerId);
+    }
   });
 }
 
-export function sourcesOf(state: SwarmState, downloader: string): string[] {
-  return state.assignments.filter((a) => a.downloader === downloader).map((a) => a.seed);
+/**
+ * Ends every unconfirmed lease due by now: the downloader never showed a link opened, so the
+ * seed's slot frees and that seed is not assigned to it again. Every step runs it first; the
+ * service also runs it on its own when `nextExpiry` comes, so a queue moves while nobody speaks.
+ */
+export function expire(state: SwarmState, clock: StepClock): SwarmUpdate {
+  return step(state, clock, () => {});
 }
 
-export function loadOf(state: SwarmState, seed: string): number {
-  let load = 0;
-  for (const a of state.assignments) if (a.seed === seed) load++;
-  return load;
+export function sourcesOf(state: SwarmState, downloader: string): string[] {
+  return (own(state.leases, downloader) ?? []).map((l) => l.seed);
+}
+
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function seedOf(state: SwarmState, peerId: string): SeedEntry | undefined {
+  return state.seeds.find((s) => s.peerId === peerId);
+}
+
+function leaveQueue(state: SwarmState, peerId: string): void {
+  const at = state.queue.findIndex((w) => w.peerId === peerId);
+  if (at !== -1) state.queue.splice(at, 1);
+}
+
+/** Never assign `reported` to `reporter` again; the reporter's oldest ban goes past the cap. */
+function ban(state: SwarmState, s: Step, reporter: string, reported: string): void {
+  const list = own(state.bans, reporter);
+  if (!list) {
+    state.bans[reporter] = [reported];
+  } else if (!list.includes(reported)) {
+    list.push(reported);
+    if (list.length > MAX_BANS) {
+      list.shift();
+      s.members.add(reporter);
+    }
+  }
+}
+
+function addLease(state: SwarmState, s: Step, downloader: string, seed: SeedEntry): void {
+  const until = s.clock.now + s.clock.leaseMs;
+  const list = own(state.leases, downloader);
+  if (list) list.push({ seed: seed.peerId, until });
+  else {
+    state.leases[downloader] = [{ seed: seed.peerId, until }];
+    state.downloading++;
+  }
+  seed.load++;
+  if (state.nextExpiry === null || until < state.nextExpiry) state.nextExpiry = until;
+}
+
+/** Removes the leases of `downloader` that `drop` picks; each frees a slot. */
+function removeLeases(
+  state: SwarmState,
+  s: Step,
+  downloader: string,
+  drop: (lease: Lease) => boolean,
+): void {
+  const list = own(state.leases, downloader);
+  if (!list) return;
+  const kept = list.filter((lease) => {
+    if (!drop(lease)) return true;
+    const seed = seedOf(state, lease.seed);
+    if (seed) {
+      seed.load--;
+      s.seeds.add(seed.peerId);
+    }
+    s.members.add(downloader);
+    return false;
+  });
+  if (kept.length === list.length) return;
+  if (kept.length > 0) state.leases[downloader] = kept;
+  else {
+    delete state.leases[downloader];
+    state.downloading--;
+    if (state.downloading === 0) state.nextExpiry = null;
+  }
+}
+
+function endLease(state: SwarmState, s: Step, downloader: string, seed: string): void {
+  removeLeases(state, s, downloader, (l) => l.seed === seed);
+}
+
+function endLeases(state: SwarmState, s: Step, downloader: string): void {
+  removeLeases(state, s, downloader, () => true);
 }
 
 /** The seed leaves the pool; its downloaders find out when their links close. */
-function dropSeed(state: SwarmState, peerId: string): void {
-  state.seeds = state.seeds.filter((s) => s.peerId !== peerId);
-  state.assignments = state.assignments.filter((a) => a.seed !== peerId);
+function dropSeed(state: SwarmState, s: Step, peerId: string): void {
+  const at = state.seeds.findIndex((e) => e.peerId === peerId);
+  if (at === -1) return;
+  const seed = state.seeds[at]!;
+  state.seeds.splice(at, 1);
+  if (seed.load === 0) return;
+  for (const downloader of Object.keys(state.leases)) {
+    removeLeases(state, s, downloader, (l) => l.seed === peerId);
+  }
 }
 
-function bannedFor(state: SwarmState, reporter: string): Set<string> {
-  return new Set(state.bans.filter((b) => b.reporter === reporter).map((b) => b.reported));
+/** The reporter verified a piece from `reported`: see `report`. */
+function vouch(state: SwarmState, s: Step, reporter: string, reported: string): void {
+  const lease = own(state.leases, reporter)?.find((l) => l.seed === reported);
+  if (!lease) return;
+  lease.until = null;
+  if (!state.fetched.includes(reporter)) {
+    state.fetched.push(reporter);
+    settleFinished(state, reporter);
+  }
+  leaveQueue(state, reporter);
+  const seed = seedOf(state, reported);
+  if (!seed || seed.proven) return;
+  seed.proven = true;
+  s.seeds.add(reported);
+  settleFinished(state, reported);
+  // Waiters that hold it hold a proven source now.
+  state.queue = state.queue.filter((w) => !sourcesOf(state, w.peerId).includes(reported));
+}
+
+/**
+ * Counts a member that said it has the whole file once it proved it: by a verified piece it
+ * fetched, or one someone fetched from it as a seed.
+ */
+function settleFinished(state: SwarmState, peerId: string): void {
+  if (!state.claimed.includes(peerId)) return;
+  if (!seedOf(state, peerId)?.proven && !state.fetched.includes(peerId)) return;
+  state.claimed = state.claimed.filter((p) => p !== peerId);
+  state.counted.push(peerId);
+  state.finished++;
 }
 
 /** Lower ranks go first among equally loaded seeds: offload the sharer, prefer whole files. */
@@ -218,64 +365,137 @@ function rank(seed: SeedEntry): number {
   return seed.have === 'all' ? 0 : 1;
 }
 
-/**
- * Up to `want` seeds with room that this downloader may use and does not have yet, least-loaded
- * (as a share of capacity) first, then by rank, then in pool order.
- */
-function pick(
-  state: SwarmState,
-  downloader: string,
-  exclude: ReadonlySet<string>,
-  want: number,
-): string[] {
-  if (want <= 0) return [];
-  const held = new Set(sourcesOf(state, downloader));
-  const banned = bannedFor(state, downloader);
-  const free = state.seeds
-    .filter(
-      (s) =>
-        s.peerId !== downloader &&
-        !exclude.has(s.peerId) &&
-        !banned.has(s.peerId) &&
-        !held.has(s.peerId),
-    )
-    .map((seed) => ({ seed, load: loadOf(state, seed.peerId) }))
-    .filter(({ seed, load }) => load < seed.capacity);
-  // Array sort is stable, so pool order breaks the remaining ties.
-  free.sort(
-    (a, b) => a.load * b.seed.capacity - b.load * a.seed.capacity || rank(a.seed) - rank(b.seed),
+/** Proven seeds first, then the least-loaded (as a share of capacity), then by rank. */
+function compare(a: SeedEntry, b: SeedEntry): number {
+  return (
+    Number(b.proven) - Number(a.proven) ||
+    a.load * b.capacity - b.load * a.capacity ||
+    rank(a) - rank(b)
   );
-  return free.slice(0, want).map(({ seed }) => seed.peerId);
+}
+
+/** Seeds with room, in the order they are given (array sort is stable: pool order last). */
+function freeSeeds(state: SwarmState): SeedEntry[] {
+  return state.seeds.filter((s) => s.load < s.capacity).sort(compare);
+}
+
+/**
+ * Gives `peerId` seeds with room that it may use and does not hold, in the order they are given,
+ * up to `max` in all: from `pool` (seeds with room, in order) when the queue is served, else
+ * from the whole pool. One that holds only unproven seeds takes a proven one even at `max`, in
+ * place of its oldest unproven lease. Returns whether it got any.
+ */
+function serve(
+  state: SwarmState,
+  s: Step,
+  peerId: string,
+  exclude: readonly string[],
+  max: number,
+  pool?: SeedEntry[],
+): boolean {
+  const held = own(state.leases, peerId) ?? [];
+  const banned = own(state.bans, peerId) ?? [];
+  const usable = (seed: SeedEntry) =>
+    seed.load < seed.capacity &&
+    seed.peerId !== peerId &&
+    !exclude.includes(seed.peerId) &&
+    !banned.includes(seed.peerId) &&
+    !held.some((l) => l.seed === seed.peerId);
+  const candidates = pool ? pool.filter(usable) : state.seeds.filter(usable).sort(compare);
+  const picked = candidates.slice(0, Math.max(0, max - held.length));
+  const provenHeld = held.some((l) => seedOf(state, l.seed)?.proven);
+  if (!provenHeld && picked.length === 0 && held.length > 0 && candidates[0]?.proven) {
+    endLease(state, s, peerId, held[0]!.seed);
+    picked.push(candidates[0]);
+  }
+  for (const seed of picked) addLease(state, s, peerId, seed);
+  return picked.length > 0;
+}
+
+/**
+ * Whether a recipient waits in the queue: it holds no proven source, and either holds nothing
+ * or a proven seed it may use is busy (one will free).
+ */
+function shouldWait(state: SwarmState, peerId: string, exclude: readonly string[]): boolean {
+  const held = own(state.leases, peerId) ?? [];
+  if (held.length === 0) return true;
+  if (held.some((l) => seedOf(state, l.seed)?.proven)) return false;
+  const banned = own(state.bans, peerId) ?? [];
+  return state.seeds.some(
+    (seed) =>
+      seed.proven &&
+      seed.peerId !== peerId &&
+      !exclude.includes(seed.peerId) &&
+      !banned.includes(seed.peerId),
+  );
 }
 
 /**
  * Hands free slots to waiters in queue order: the head first, and a waiter that can use none of
- * them (it excluded or banned every seed with room) does not hold up those behind it.
+ * them (it excluded or banned every seed with room) does not hold up those behind it. Before the
+ * step no waiter could use any seed with room, so each is offered only the seeds that changed,
+ * unless its own holdings or bans did: a step costs what it changed, not waiters x seeds x bans.
  */
-function drain(state: SwarmState): { peerId: string; sources: string[] }[] {
+function drain(state: SwarmState, s: Step): { peerId: string; sources: string[] }[] {
   const served: { peerId: string; sources: string[] }[] = [];
+  if (s.seeds.size === 0 && s.members.size === 0) return served;
+  let free = freeSeeds(state);
+  let changed = free.filter((seed) => s.seeds.has(seed.peerId));
   for (const waiter of [...state.queue]) {
-    if (!state.seeds.some((s) => loadOf(state, s.peerId) < s.capacity)) break;
-    const sources = pick(state, waiter.peerId, new Set(waiter.exclude), waiter.max);
-    if (sources.length === 0) continue;
-    for (const seed of sources) state.assignments.push({ downloader: waiter.peerId, seed });
-    state.queue = state.queue.filter((w) => w.peerId !== waiter.peerId);
-    served.push({ peerId: waiter.peerId, sources });
+    if (free.length === 0) break;
+    const pool = s.members.has(waiter.peerId) ? free : changed;
+    if (pool.length === 0) continue;
+    if (!serve(state, s, waiter.peerId, waiter.exclude, waiter.max, pool)) continue;
+    // What it took is full now, and a proven slot it took may have freed an unproven one.
+    free = freeSeeds(state);
+    changed = free.filter((seed) => s.seeds.has(seed.peerId));
+    if (!shouldWait(state, waiter.peerId, waiter.exclude)) leaveQueue(state, waiter.peerId);
+    served.push({ peerId: waiter.peerId, sources: sourcesOf(state, waiter.peerId) });
   }
   return served;
 }
 
-/** Runs one change, serves the queue from whatever it freed, and says what sockets must hear. */
-function step(state: SwarmState, change: () => void): SwarmUpdate {
+/** Ends the unconfirmed leases due by now (see `expire`). */
+function expireDue(state: SwarmState, s: Step): void {
+  const { now } = s.clock;
+  if (state.nextExpiry === null || state.nextExpiry > now) return;
+  let next: number | null = null;
+  for (const downloader of Object.keys(state.leases)) {
+    const due: string[] = [];
+    for (const lease of state.leases[downloader]!) {
+      if (lease.until === null) continue;
+      if (lease.until <= now) due.push(lease.seed);
+      else if (next === null || lease.until < next) next = lease.until;
+    }
+    if (due.length === 0) continue;
+    removeLeases(state, s, downloader, (l) => due.includes(l.seed));
+    for (const seed of due) ban(state, s, downloader, seed);
+  }
+  state.nextExpiry = next;
+}
+
+/**
+ * Runs one change after ending the leases that are due, serves the queue if a slot may have
+ * opened, and says what sockets must hear.
+ */
+function step(state: SwarmState, clock: StepClock, change: (s: Step) => void): SwarmUpdate {
+  const s: Step = { clock, seeds: new Set(), members: new Set() };
   const before = swarmStats(state);
   const placesBefore = new Map(state.queue.map((w, i) => [w.peerId, i + 1]));
-  change();
-  const served = drain(state);
+  expireDue(state, s);
+  change(s);
+  const served = drain(state, s);
   const moved: SwarmUpdate['moved'] = [];
   state.queue.forEach((w, i) => {
     const was = placesBefore.get(w.peerId);
     if (was !== undefined && was !== i + 1) moved.push({ peerId: w.peerId, position: i + 1 });
   });
   const stats = swarmStats(state);
-  return { served, moved, stats, statsChanged: !sameStats(stats, before) };
+  return {
+    served,
+    moved,
+    stats,
+    statsChanged: !sameStats(stats, before),
+    nextExpiry: state.nextExpiry,
+  };
 }

@@ -10,10 +10,11 @@ import type { SwarmStats } from '../../protocol/index.js';
 import type { RoomStoreFactory } from '../store/store-suite.js';
 import type { RoomStore } from '../store/store.js';
 import { RoomSwarms, type SwarmUpdate } from './room-swarms.js';
-import { emptySwarm, type SwarmState } from './state.js';
+import { allLeases, emptySwarm, MAX_BANS, type SwarmState } from './state.js';
 
 const GRACE = 1_000;
 const MAX_AGE = 10_000;
+const LEASE = 300;
 const META = 'c2VhbGVkLW1ldGE';
 
 const ALL = { have: 'all', seeding: true } as const;
@@ -22,9 +23,9 @@ const SOME = { have: 'some', seeding: true } as const;
 const stats = (seeds: number, downloading: number, queued: number, finished: number) =>
   ({ seeds, downloading, queued, finished }) satisfies SwarmStats;
 
-/** The swarm's assignments as sorted `downloader>seed` strings, whatever order a store keeps. */
+/** The swarm's leases as sorted `downloader>seed` strings, whatever order a store keeps. */
 const pairs = (swarm: SwarmState | null) =>
-  (swarm?.assignments ?? []).map((a) => `${a.downloader}>${a.seed}`).sort();
+  (swarm ? allLeases(swarm) : []).map(([downloader, l]) => `${downloader}>${l.seed}`).sort();
 
 export function swarmSuite(name: string, factory: RoomStoreFactory): void {
   describe(`RoomSwarms over ${name}`, () => {
@@ -36,11 +37,12 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     beforeEach(async () => {
       clock = 1_700_000_000_000;
       store = await factory({ roomGraceMs: GRACE, roomMaxAgeMs: MAX_AGE, now: () => clock });
-      swarms = new RoomSwarms(store);
+      swarms = new RoomSwarms(store, { now: () => clock, leaseMs: LEASE });
       roomId = (await store.createRoom(META)).id;
     });
 
     afterEach(async () => {
+      swarms.close();
       await store.close();
     });
 
@@ -74,6 +76,25 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     const noSources = async (peerId: string, exclude: string[] = []) => {
       assert.deepEqual((await ask(peerId, exclude)).outcome, { kind: 'no-sources' });
     };
+    /**
+     * Takes recipient seeds off probation as a recipient would: a passing member is assigned
+     * each, reports a verified piece from it and lets it go, then leaves.
+     */
+    async function prove(...seeds: string[]) {
+      assert.equal(await store.addMember(roomId, { peerId: 'p', role: 'recipient' }, 100), 'ok');
+      for (const seed of seeds) {
+        const others = (await swarms.inspect(roomId))!.seeds.map((e) => e.peerId);
+        const { outcome } = await ask(
+          'p',
+          others.filter((o) => o !== seed),
+          1,
+        );
+        assert.deepEqual(outcome, { kind: 'sources', sources: [seed] });
+        await swarms.report(roomId, 'p', seed, 'good');
+        await swarms.release(roomId, 'p', seed);
+      }
+      await swarms.leave(roomId, 'p');
+    }
     const updateOf = (update: SwarmUpdate | null | undefined) => {
       assert.ok(update);
       return { served: update.served, moved: update.moved };
@@ -98,6 +119,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       await room(['full', 'part', 'a', 'b', 'c', 'd', 'e'], 2);
       await swarms.setSeed(roomId, 'full', ALL, 2);
       await swarms.setSeed(roomId, 'part', SOME, 2);
+      await prove('full', 'part');
       assert.deepEqual(await sourcesOf('a', [], 1), ['full']);
       assert.deepEqual(await sourcesOf('b', [], 1), ['part']);
       assert.deepEqual(await sourcesOf('c', [], 1), ['S']);
@@ -106,14 +128,16 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.deepEqual(await sourcesOf('e', [], 3), ['part', 'S']);
       const swarm = await swarms.inspect(roomId);
       for (const seed of swarm?.seeds ?? []) {
-        const load = swarm!.assignments.filter((a) => a.seed === seed.peerId).length;
+        const load = allLeases(swarm!).filter(([, l]) => l.seed === seed.peerId).length;
         assert.equal(load, 2, `${seed.peerId} serves its capacity`);
+        assert.equal(seed.load, 2);
       }
     });
 
     test('least-loaded is a share of capacity', async () => {
       await room(['big', 'a', 'b', 'c'], 1);
       await swarms.setSeed(roomId, 'big', ALL, 4);
+      await prove('big');
       assert.deepEqual(await sourcesOf('a', [], 1), ['big']);
       // big serves 1 of 4, the sharer 0 of 1: the sharer is less loaded.
       assert.deepEqual(await sourcesOf('b', [], 1), ['S']);
@@ -123,6 +147,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     test('up to min(max, limit) sources in total, counting those held; held ones listed again unless excluded', async () => {
       await room(['s1', 's2', 's3', 's4', 's5', 'a', 'b', 'c'], 4);
       for (const seed of ['s1', 's2', 's3', 's4', 's5']) await swarms.setSeed(roomId, seed, ALL, 4);
+      await prove('s1', 's2', 's3', 's4', 's5');
       assert.equal((await sourcesOf('a', [], 2)).length, 2);
       const first = await sourcesOf('a', [], 2);
       assert.equal(first.length, 2, 'asking again lists what it has');
@@ -199,6 +224,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     test('a waiter that cannot use the free slot does not hold up those behind it', async () => {
       await room(['x', 'a', 'b', 'c', 'd', 'e']);
       await swarms.setSeed(roomId, 'x', ALL, 1);
+      await prove('x');
       assert.deepEqual(await sourcesOf('a', ['x']), ['S']);
       assert.deepEqual(await sourcesOf('d', ['S']), ['x']);
       assert.equal(await placeOf('b', ['x']), 1);
@@ -266,6 +292,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     test('a seed that leaves ends its assignments and frees nothing', async () => {
       await room(['x', 'a', 'b', 'c'], 1);
       await swarms.setSeed(roomId, 'x', ALL, 1);
+      await prove('x');
       assert.deepEqual(await sourcesOf('a', [], 1), ['x']);
       assert.deepEqual(await sourcesOf('b', [], 1), ['S']);
       assert.equal(await placeOf('c'), 1);
@@ -291,18 +318,26 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
           { peerId: 'b', sources: ['x'] },
           { peerId: 'c', sources: ['x'] },
         ],
+        moved: [],
+      });
+      // On probation, x is no proven source: b and c keep their places for the sharer.
+      assert.deepEqual(update?.stats, stats(2, 3, 3, 0));
+      const proof = await swarms.report(roomId, 'b', 'x', 'good');
+      assert.deepEqual(updateOf(proof?.update), {
+        served: [],
         moved: [{ peerId: 'd', position: 1 }],
       });
-      assert.deepEqual(update?.stats, stats(2, 3, 1, 0));
+      assert.deepEqual(proof?.update.stats, stats(2, 3, 1, 0));
     });
 
     test('having it all ends its own downloads and counts it finished once; the sharer never counts', async () => {
       await room(['a', 'b']);
       await sourcesOf('a');
       await placeOf('b');
+      await swarms.report(roomId, 'a', 'S', 'good');
       const update = await swarms.setSeed(roomId, 'a', ALL, 1);
       assert.deepEqual(updateOf(update), {
-        served: [{ peerId: 'b', sources: ['a', 'S'] }],
+        served: [{ peerId: 'b', sources: ['S', 'a'] }],
         moved: [],
       });
       assert.deepEqual(update?.stats, stats(2, 1, 0, 1));
@@ -321,6 +356,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     test('a report ends the assignment and bans the source for the reporter only', async () => {
       await room(['x', 'a', 'b'], 2);
       await swarms.setSeed(roomId, 'x', ALL, 2);
+      await prove('x');
       assert.deepEqual(await sourcesOf('a', [], 1), ['x']);
       const result = await swarms.report(roomId, 'a', 'x', 'misbehaved');
       assert.equal(result?.evicted, false);
@@ -333,6 +369,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     test('a recipient seed reported corrupt by a peer it served leaves the pool for good', async () => {
       await room(['x', 'a', 'b'], 2);
       await swarms.setSeed(roomId, 'x', ALL, 2);
+      await prove('x');
       assert.deepEqual(await sourcesOf('a', ['S'], 1), ['x']);
       assert.deepEqual(await sourcesOf('b', ['S'], 1), ['x']);
       const result = await swarms.report(roomId, 'a', 'x', 'corrupt');
@@ -370,7 +407,9 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       await room(['a']);
       await swarms.report(roomId, 'a', 'a', 'corrupt');
       await swarms.report(roomId, 'a', 'gone-long-ago', 'corrupt');
-      assert.deepEqual((await swarms.inspect(roomId))?.bans, []);
+      await swarms.report(roomId, 'a', 'S', 'good');
+      assert.deepEqual((await swarms.inspect(roomId))?.bans, {});
+      assert.deepEqual((await swarms.inspect(roomId))?.fetched, [], 'no lease, no proof');
     });
 
     test('only members of a live room use the swarm', async () => {
@@ -379,6 +418,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal(await swarms.requestSources(roomId, 'stranger', { exclude: [] }, 4), null);
       assert.equal(await swarms.release(roomId, 'stranger', 'S'), null);
       assert.equal(await swarms.report(roomId, 'stranger', 'S', 'corrupt'), null);
+      assert.equal(await swarms.report(roomId, 'stranger', 'S', 'good'), null);
       const unknown = 'AAAAAAAAAAAAAAAAAAAAAA';
       assert.equal(await swarms.requestSources(unknown, 'a', { exclude: [] }, 4), null);
       assert.equal(await swarms.stats(unknown), null);
@@ -391,6 +431,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       const created = (await store.getRoom(roomId))!.createdAt;
       await sourcesOf('a');
       await swarms.setSeed(roomId, 'a', ALL, 1);
+      await prove('a');
       clock += 2_000;
       await swarms.leave(roomId, 'S');
       await store.setSharerOffline(roomId, 'S');
@@ -402,6 +443,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       // A seed that comes back within the grace period saves the room again.
       clock += GRACE - 1;
       await swarms.setSeed(roomId, 'b', SOME, 1);
+      await prove('b');
       assert.equal((await store.getRoom(roomId))?.expiresAt, created + MAX_AGE);
       await swarms.setSeed(roomId, 'b', { have: 'some', seeding: false }, 1);
       assert.equal((await store.getRoom(roomId))?.expiresAt, clock + GRACE);
@@ -421,20 +463,25 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     });
 
     test('no state is left once everyone left, and none at all once the room is gone', async () => {
-      await room(['x', 'a', 'b', 'c', 'd'], 2);
+      await room(['x', 'a', 'b', 'c', 'd', 'e'], 2);
       await swarms.setSeed(roomId, 'x', SOME, 1);
+      await prove('x');
       assert.deepEqual(await sourcesOf('a', [], 2), ['x', 'S']);
       assert.equal((await swarms.report(roomId, 'a', 'x', 'corrupt'))?.evicted, true);
       await swarms.report(roomId, 'b', 'S', 'misbehaved');
       assert.deepEqual(await sourcesOf('c'), ['S']);
       assert.equal(await placeOf('d'), 1);
+      assert.equal(await placeOf('e'), 2);
       await swarms.setSeed(roomId, 'd', { have: 'all', seeding: false }, 1);
       const full = await swarms.inspect(roomId);
       assert.deepEqual(
-        [full?.evicted, full?.bans.length, pairs(full), full?.counted],
-        [['x'], 2, ['a>S', 'c>S'], ['d']],
+        [full?.evicted, full?.bans, pairs(full), full?.claimed, full?.queue.length],
+        [['x'], { a: ['x'], b: ['S'] }, ['a>S', 'c>S'], ['d'], 1],
       );
-      for (const peerId of ['S', 'x', 'a', 'b', 'c', 'd']) await swarms.leave(roomId, peerId);
+      await swarms.report(roomId, 'c', 'S', 'good');
+      await swarms.setSeed(roomId, 'c', { have: 'all', seeding: false }, 1);
+      assert.deepEqual((await swarms.inspect(roomId))?.counted, ['c']);
+      for (const peerId of ['S', 'x', 'a', 'b', 'c', 'd', 'e']) await swarms.leave(roomId, peerId);
       assert.deepEqual(await swarms.inspect(roomId), { ...emptySwarm(), finished: 1 });
       assert.deepEqual(await swarms.stats(roomId), stats(0, 0, 0, 1));
 
@@ -449,6 +496,160 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       clock += GRACE;
       assert.deepEqual(await store.sweep(), [other.id]);
       assert.equal(await swarms.inspect(other.id), null);
+    });
+
+    test('bans are kept per reporter, at most MAX_BANS each, the oldest forgotten first', async () => {
+      const others = Array.from({ length: MAX_BANS + 6 }, (_, i) => `o${i}`);
+      await room(['r', 'q', ...others]);
+      for (const other of others) await swarms.report(roomId, 'r', other, 'misbehaved');
+      await swarms.report(roomId, 'q', 'S', 'misbehaved');
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(swarm?.bans.r, others.slice(6));
+      assert.deepEqual(swarm?.bans.q, ['S']);
+      // The oldest bans are forgotten: o0 may serve r again, o6 may not.
+      await swarms.setSeed(roomId, 'o0', ALL, 1);
+      await swarms.setSeed(roomId, 'o6', ALL, 1);
+      assert.deepEqual(await sourcesOf('r', ['S']), ['o0']);
+      await swarms.leave(roomId, 'r');
+      assert.equal((await swarms.inspect(roomId))?.bans.r, undefined, 'a leaver takes its bans');
+    });
+
+    test('a lease ends at its deadline unless a verified piece confirms it; the seed is not given again', async () => {
+      await room(['a', 'b', 'c'], 2);
+      assert.deepEqual(await sourcesOf('a'), ['S']);
+      clock += LEASE / 2;
+      assert.deepEqual(await sourcesOf('b'), ['S']);
+      assert.equal(await placeOf('c'), 1);
+      const leases = (await swarms.inspect(roomId))?.leases;
+      assert.deepEqual(leases?.a, [{ seed: 'S', until: clock - LEASE / 2 + LEASE }]);
+      await swarms.report(roomId, 'b', 'S', 'good');
+      clock += LEASE / 2;
+      // Nobody spoke: the timer's step ends a's lease and serves the queue.
+      const update = await swarms.expire(roomId);
+      assert.deepEqual(updateOf(update), { served: [{ peerId: 'c', sources: ['S'] }], moved: [] });
+      assert.equal(update?.nextExpiry, clock + LEASE, "c's lease is next");
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S', 'c>S']);
+      // b confirmed its lease: it never runs out.
+      clock += 10 * LEASE;
+      await noSources('a');
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S']);
+      assert.deepEqual((await swarms.inspect(roomId))?.bans, { a: ['S'], c: ['S'] });
+    });
+
+    test('leases that run out are ended by the next step of anyone', async () => {
+      await room(['a', 'b']);
+      assert.deepEqual(await sourcesOf('a'), ['S']);
+      assert.equal(await placeOf('b'), 1);
+      clock += LEASE;
+      const { outcome, update } = await ask('b');
+      assert.deepEqual(outcome, { kind: 'sources', sources: ['S'] });
+      assert.deepEqual(update.stats, stats(1, 1, 0, 0));
+      assert.equal(update.nextExpiry, clock + LEASE);
+    });
+
+    test('a timer ends leases in a room where nobody speaks, and says what it changed', async () => {
+      const changes: SwarmUpdate[] = [];
+      const timed = new RoomSwarms(store, {
+        now: () => clock,
+        leaseMs: 20,
+        onExpired: (id, update) => {
+          assert.equal(id, roomId);
+          changes.push(update);
+        },
+      });
+      try {
+        await room(['a', 'b']);
+        await timed.requestSources(roomId, 'a', { exclude: [] }, 4);
+        await timed.requestSources(roomId, 'b', { exclude: [] }, 4);
+        clock += 20;
+        const deadline = Date.now() + 5_000;
+        while (changes.length === 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        assert.deepEqual(
+          changes.map((u) => u.served),
+          [[{ peerId: 'b', sources: ['S'] }]],
+        );
+      } finally {
+        timed.close();
+      }
+    });
+
+    test('an unproven seed never ranks above the sharer with room, nor any proven seed', async () => {
+      await room(['f1', 'f2', 'x', 'a', 'b', 'c'], 2);
+      for (const seed of ['f1', 'f2', 'x']) await swarms.setSeed(roomId, seed, ALL, 2);
+      await prove('x');
+      // Least-loaded alone would pick the fakes first; proof comes first.
+      assert.deepEqual(await sourcesOf('a', [], 2), ['x', 'S']);
+      assert.deepEqual(await sourcesOf('b', [], 3), ['x', 'S', 'f1']);
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(
+        swarm?.seeds.map((e) => [e.peerId, e.proven]),
+        [
+          ['S', true],
+          ['f1', false],
+          ['f2', false],
+          ['x', true],
+        ],
+      );
+      // Proven seeds full: the unproven ones serve, and c waits for a proven slot as well.
+      const { outcome } = await ask('c', [], 2);
+      assert.deepEqual(outcome, { kind: 'sources', sources: ['f2', 'f1'] });
+      assert.deepEqual((await swarms.inspect(roomId))?.queue, [
+        { peerId: 'c', exclude: [], max: 2 },
+      ]);
+      // A proven slot frees: c takes it, in place of its oldest unproven lease (it is at max).
+      const update = await swarms.release(roomId, 'a', 'S');
+      assert.deepEqual(updateOf(update), {
+        served: [{ peerId: 'c', sources: ['f1', 'S'] }],
+        moved: [],
+      });
+      assert.deepEqual((await swarms.inspect(roomId))?.queue, []);
+    });
+
+    test('a recipient whose unproven sources never connect gets the sharer next', async () => {
+      await room(['f', 'q1', 'q2', 'a'], 2);
+      await swarms.setSeed(roomId, 'f', ALL, 4);
+      // Squatters hold both of the sharer's slots and never connect.
+      assert.deepEqual(await sourcesOf('q1', [], 1), ['S']);
+      assert.deepEqual(await sourcesOf('q2', [], 1), ['S']);
+      clock += 1;
+      assert.deepEqual(await sourcesOf('a'), ['f']);
+      // The squatters' leases end first: the sharer's slot goes to a, who waited.
+      clock += LEASE - 1;
+      assert.deepEqual(updateOf(await swarms.expire(roomId)).served, [
+        { peerId: 'a', sources: ['f', 'S'] },
+      ]);
+      // a's link to f times out too; asking again (f excluded) it keeps the sharer.
+      clock += 1;
+      assert.deepEqual(await sourcesOf('a', ['f']), ['S']);
+      assert.deepEqual(await sourcesOf('q1'), ['f'], 'the squatter may not take the sharer again');
+    });
+
+    test('unproven seeds keep no room alive and are not counted finished until proven', async () => {
+      await room(['f', 'a', 'b']);
+      const created = (await store.getRoom(roomId))!.createdAt;
+      await swarms.setSeed(roomId, 'f', ALL, 1);
+      await swarms.leave(roomId, 'S');
+      await store.setSharerOffline(roomId, 'S');
+      assert.equal((await store.getRoom(roomId))?.expiresAt, clock + GRACE, 'f does not count');
+      assert.deepEqual(await swarms.stats(roomId), stats(1, 0, 0, 0), 'nor is f finished');
+      // a fetches a verified piece from f: f is proven, saves the room and counts.
+      assert.deepEqual(await sourcesOf('a'), ['f']);
+      const proof = await swarms.report(roomId, 'a', 'f', 'good');
+      assert.deepEqual(proof?.update.stats, stats(1, 1, 0, 1));
+      assert.equal((await store.getRoom(roomId))?.expiresAt, created + MAX_AGE);
+      // A good word from one with no lease of it proves nothing.
+      await swarms.setSeed(roomId, 'b', ALL, 1);
+      await swarms.report(roomId, 'a', 'b', 'good');
+      const swarm = await swarms.inspect(roomId);
+      assert.deepEqual(
+        [swarm?.claimed, swarm?.counted, swarm?.seeds.find((e) => e.peerId === 'b')?.proven],
+        [['b'], ['f'], false],
+      );
+      // One that fetched and then finished counts, seeding or not.
+      await swarms.setSeed(roomId, 'a', { have: 'all', seeding: false }, 1);
+      assert.deepEqual((await swarms.stats(roomId))?.finished, 2);
     });
 
     test('random joins, asks, releases, reports and departures never break the rules', async () => {
@@ -490,6 +691,11 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
             corrupt: fc.boolean(),
           }),
         },
+        {
+          weight: 2,
+          arbitrary: fc.record({ kind: fc.constant('good' as const), peer, source: peer }),
+        },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), peer }) },
       );
       const LIMIT = 2;
 
@@ -497,17 +703,18 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
         fc.asyncProperty(
           fc.array(op, { minLength: 1, maxLength: 150, size: 'max' }),
           async (ops) => {
+            // Rooms outlive the leases that run out here.
             const s = await factory({
-              roomGraceMs: GRACE,
-              roomMaxAgeMs: MAX_AGE,
+              roomGraceMs: 1_000 * MAX_AGE,
+              roomMaxAgeMs: 1_000 * MAX_AGE,
               now: () => clock,
             });
-            const sw = new RoomSwarms(s);
+            const sw = new RoomSwarms(s, { now: () => clock, leaseMs: LEASE });
             try {
               const id = (await s.createRoom(META)).id;
               const members = new Set<string>();
-              let finished = 0;
-              const counted = new Set<string>();
+              // Counted members that left: `finished` outlives them.
+              let departed = 0;
               for (const o of ops) {
                 const before = await sw.inspect(id);
                 let update: SwarmUpdate | null = null;
@@ -521,17 +728,23 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
                     update = await sw.setSeed(id, 'S', ALL, 2);
                   }
                 } else if (o.kind === 'leave') {
+                  if (before?.counted.includes(o.peer)) departed++;
                   update = (await sw.leave(id, o.peer))?.result ?? null;
                   if (o.peer === 'S') await s.setSharerOffline(id, 'S');
                   members.delete(o.peer);
-                  // Nothing of a member outlives it (real peer ids are never reused).
-                  counted.delete(o.peer);
                 } else if (o.kind === 'seed') {
                   update = await sw.setSeed(id, o.peer, o, o.capacity);
-                  if (update && o.have === 'all' && o.peer !== 'S' && !counted.has(o.peer)) {
-                    counted.add(o.peer);
-                    finished++;
-                  }
+                } else if (o.kind === 'tick') {
+                  // Leases run out; the next step (here, the timer's) ends them.
+                  clock += LEASE;
+                  update = await sw.expire(id);
+                  const left = (await sw.inspect(id))!;
+                  assert.ok(allLeases(left).every(([, l]) => l.until === null || l.until > clock));
+                } else if (o.kind === 'good') {
+                  const held = before?.leases[o.peer]?.some((l) => l.seed === o.source);
+                  update = (await sw.report(id, o.peer, o.source, 'good'))?.update ?? null;
+                  const proven = (await sw.inspect(id))!.seeds.find((e) => e.peerId === o.source);
+                  if (held && o.peer !== o.source && proven) assert.ok(proven.proven);
                 } else if (o.kind === 'ask') {
                   const result = await sw.requestSources(id, o.peer, o, LIMIT);
                   update = result?.update ?? null;
@@ -546,21 +759,24 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
                   const reason = o.corrupt ? 'corrupt' : 'misbehaved';
                   update = (await sw.report(id, o.peer, o.source, reason))?.update ?? null;
                 }
-                if (!members.has(o.peer) && o.kind !== 'leave') {
+                if (!members.has(o.peer) && o.kind !== 'leave' && o.kind !== 'tick') {
                   assert.equal(update, null, `${o.kind} by a non-member`);
                 }
                 const after = (await sw.inspect(id))!;
                 checkRules(after, members, LIMIT);
-                assert.equal(after.finished, finished);
+                assert.equal(after.finished, after.counted.length + departed);
+                assert.ok(after.finished >= before!.finished, 'finished never drops');
                 const counts = await sw.stats(id);
                 if (update) {
                   assert.deepEqual(update.stats, counts);
                   checkUpdate(before!, after, update);
                 }
               }
+              const finished = (await sw.inspect(id))!.finished;
               for (const member of [...members]) await sw.leave(id, member);
               assert.deepEqual(await sw.inspect(id), { ...emptySwarm(), finished });
             } finally {
+              sw.close();
               await s.close();
             }
           },
@@ -574,52 +790,59 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
 /** What must hold after every step, whatever came before. */
 function checkRules(swarm: SwarmState, members: Set<string>, limit: number): void {
   const seeds = new Map(swarm.seeds.map((s) => [s.peerId, s]));
+  const leases = allLeases(swarm);
+  const banned = (reporter: string, reported: string) =>
+    (swarm.bans[reporter] ?? []).includes(reported);
   assert.equal(seeds.size, swarm.seeds.length, 'a seed is in the pool once');
   for (const seed of swarm.seeds) {
     assert.ok(members.has(seed.peerId), 'seeds are members');
-    const load = swarm.assignments.filter((a) => a.seed === seed.peerId).length;
+    const load = leases.filter(([, l]) => l.seed === seed.peerId).length;
+    assert.equal(seed.load, load, `${seed.peerId} counts its load`);
     assert.ok(load <= seed.capacity, `${seed.peerId} serves ${load} > ${seed.capacity}`);
     assert.ok(!swarm.evicted.includes(seed.peerId), 'an evicted seed is out');
+    if (seed.sharer) assert.ok(seed.proven, 'the sharer needs no proof');
   }
-  const keys = swarm.assignments.map((a) => `${a.downloader}>${a.seed}`);
+  const keys = leases.map(([downloader, l]) => `${downloader}>${l.seed}`);
   assert.equal(new Set(keys).size, keys.length, 'no assignment twice');
-  for (const { downloader, seed } of swarm.assignments) {
-    assert.notEqual(downloader, seed, 'nobody fetches from itself');
+  assert.equal(swarm.downloading, Object.keys(swarm.leases).length, 'downloading is counted');
+  for (const [downloader, lease] of leases) {
+    assert.notEqual(downloader, lease.seed, 'nobody fetches from itself');
     assert.ok(members.has(downloader), 'downloaders are members');
-    assert.ok(seeds.has(seed), 'sources are in the pool');
-    assert.ok(
-      !swarm.bans.some((b) => b.reporter === downloader && b.reported === seed),
-      'no banned source',
-    );
+    assert.ok(seeds.has(lease.seed), 'sources are in the pool');
+    assert.ok(!banned(downloader, lease.seed), 'no banned source');
+    if (lease.until === null) assert.ok(seeds.get(lease.seed)!.proven, 'confirmed means proven');
+    else assert.ok(swarm.nextExpiry !== null && swarm.nextExpiry <= lease.until, 'timer is set');
   }
-  for (const downloader of new Set(swarm.assignments.map((a) => a.downloader))) {
-    const held = swarm.assignments.filter((a) => a.downloader === downloader).length;
-    assert.ok(held <= limit, `${downloader} holds ${held} sources`);
+  for (const [downloader, list] of Object.entries(swarm.leases)) {
+    assert.ok(list.length > 0 && list.length <= limit, `${downloader} holds ${list.length}`);
   }
   const queued = swarm.queue.map((w) => w.peerId);
   assert.equal(new Set(queued).size, queued.length, 'a waiter is queued once');
   for (const waiter of swarm.queue) {
     assert.ok(members.has(waiter.peerId), 'waiters are members');
-    assert.ok(
-      !swarm.assignments.some((a) => a.downloader === waiter.peerId),
-      'a waiter holds no source',
-    );
-    // The queue never stalls: no seed with room is one this waiter could use.
+    const held = swarm.leases[waiter.peerId] ?? [];
+    assert.ok(!held.some((l) => seeds.get(l.seed)!.proven), 'a waiter holds no proven source');
+    // The queue never stalls: no seed with room is one this waiter could use (a proven one,
+    // for a waiter that holds unproven ones).
     const usable = swarm.seeds.filter(
       (s) =>
         s.peerId !== waiter.peerId &&
+        (held.length === 0 || s.proven) &&
         !waiter.exclude.includes(s.peerId) &&
-        !swarm.bans.some((b) => b.reporter === waiter.peerId && b.reported === s.peerId) &&
-        swarm.assignments.filter((a) => a.seed === s.peerId).length < s.capacity,
+        !banned(waiter.peerId, s.peerId) &&
+        !held.some((l) => l.seed === s.peerId) &&
+        s.load < s.capacity,
     );
     assert.deepEqual(usable, [], `${waiter.peerId} waits while a slot is free`);
   }
-  for (const ban of swarm.bans) {
-    assert.ok(members.has(ban.reporter) && members.has(ban.reported), 'bans are between members');
+  for (const [reporter, list] of Object.entries(swarm.bans)) {
+    assert.ok(members.has(reporter), 'bans are kept for members');
+    assert.ok(list.length <= MAX_BANS && new Set(list).size === list.length);
   }
-  for (const peerId of [...swarm.evicted, ...swarm.counted]) {
+  for (const peerId of [...swarm.evicted, ...swarm.counted, ...swarm.claimed, ...swarm.fetched]) {
     assert.ok(members.has(peerId), 'per-peer state is of members');
   }
+  for (const peerId of swarm.claimed) assert.ok(!swarm.counted.includes(peerId));
 }
 
 /** An update names exactly the waiters served (in queue order) and those that moved. */
@@ -628,8 +851,7 @@ function checkUpdate(before: SwarmState, after: SwarmState, update: SwarmUpdate)
   const now = after.queue.map((w) => w.peerId);
   for (const { peerId, sources } of update.served) {
     assert.ok(was.includes(peerId), 'only waiters are served');
-    assert.ok(!now.includes(peerId), 'a served waiter leaves the queue');
-    const held = after.assignments.filter((a) => a.downloader === peerId).map((a) => a.seed);
+    const held = (after.leases[peerId] ?? []).map((l) => l.seed);
     assert.deepEqual([...sources].sort(), held.sort(), 'served with what it holds');
   }
   const order = update.served.map((s) => was.indexOf(s.peerId));
@@ -647,4 +869,5 @@ function checkUpdate(before: SwarmState, after: SwarmState, update: SwarmUpdate)
     was.filter((p) => now.includes(p)),
     now.filter((p) => was.includes(p)),
   );
+  assert.equal(update.nextExpiry, after.nextExpiry);
 }

@@ -1,8 +1,9 @@
 /**
  * The sources one download fetches from at once: asks the service for sources (or waits in the
  * room's queue), opens a PeerLink and a PieceFetcher per source, gives each a request window
- * sized to its speed, replaces a source that vanished or misbehaved (reporting a corrupt one),
- * and frees every slot once the file is complete. It settles when every piece is verified, or
+ * sized to its speed, tells the service which sources gave a verified piece (once each) and
+ * replaces one that vanished or misbehaved (reporting a corrupt one), and frees every slot once
+ * the file is complete. It settles when every piece is verified, or
  * when nobody is left who could serve what is missing.
  */
 import type { RoomKeys } from '../crypto/keys.js';
@@ -32,6 +33,8 @@ export const RECONNECT_AFTER_MS = 1000;
  * connect timeout before it says the connection was lost.
  */
 export const RECONNECT_TIMEOUT_MS = 10_000;
+/** Longest wait before asking again after the service said the room is busy. */
+const MAX_ASK_DELAY_MS = 5_000;
 /** How a second attempt fails when the source cannot be reached again. */
 const UNREACHABLE: ReadonlySet<string> = new Set([
   'connection-failed',
@@ -71,6 +74,11 @@ export class SourceSet {
   /** Sources that failed this download: never asked for again. */
   private readonly failed = new Set<string>();
   /**
+   * Sources a verified piece came from, told to the service once each: that confirms the
+   * assignment (a link opened) and takes a recipient seed off probation.
+   */
+  private readonly vouched = new Set<string>();
+  /**
    * Sources that had their second attempt, with why the first ended when it was a lost connection
    * (what the download reports if the second attempt fails too).
    */
@@ -78,6 +86,8 @@ export class SourceSet {
   /** Second attempts waiting for their pause to end, by source. */
   private readonly reconnecting = new Map<string, ReturnType<typeof setTimeout>>();
   private lastError: P2PError | null = null;
+  /** A question the service refused as too many, to ask again. */
+  private retryAsk: ReturnType<typeof setTimeout> | undefined;
   private settled = false;
   private asking = false;
   private askAgain = false;
@@ -213,6 +223,7 @@ export class SourceSet {
       this.free(peer);
     }
     this.reconnecting.clear();
+    clearTimeout(this.retryAsk);
     if (this.queued) this.setQueued(null);
     this.spare?.close();
     this.spare = null;
@@ -251,10 +262,15 @@ export class SourceSet {
       if (reply.position !== undefined && this.sources.size === 0) this.setQueued(reply.position);
       else if (reply.sources.length > 0) this.setQueued(null);
     } catch (err) {
+      const error = toP2PError(err);
+      if (error.code === 'rate-limited') {
+        // The room is busy (its members together asked too much): ask again when it says.
+        this.askLater(error.params.retryAfterMs ?? RECONNECT_AFTER_MS);
+        return;
+      }
       // With sources still working (or one about to try again), a refusal to add more is no
       // failure. A top-up asked just before a source was lost is answered after it.
       if (this.sources.size === 0 && this.reconnecting.size === 0 && !this.queued) {
-        const error = toP2PError(err);
         this.stop(error.code === 'no-sources' && this.lastError ? this.lastError : error);
       }
     } finally {
@@ -264,6 +280,17 @@ export class SourceSet {
         void this.ask();
       }
     }
+  }
+
+  private askLater(ms: number): void {
+    if (this.retryAsk !== undefined) return;
+    this.retryAsk = setTimeout(
+      () => {
+        this.retryAsk = undefined;
+        void this.ask();
+      },
+      Math.min(Math.max(ms, 100), MAX_ASK_DELAY_MS),
+    );
   }
 
   private setQueued(position: number | null): void {
@@ -303,7 +330,10 @@ export class SourceSet {
       },
       trading: (self) => this.trading(self),
       onOpen: () => this.opts.onOpen(peer),
-      onPiece: () => this.opts.onPiece(peer),
+      onPiece: () => {
+        this.vouch(peer);
+        this.opts.onPiece(peer);
+      },
       onComplete: () => this.complete(),
       onClose: (self, error) => this.lost(self, error),
     });
@@ -360,6 +390,14 @@ export class SourceSet {
     if (this.reconnected.has(source.peerId)) return false;
     if (reason.code === 'connection-failed') return true;
     return reason.code === 'peer-vanished' && source.opened && !source.link.endedByPeer;
+  }
+
+  private vouch(peer: string): void {
+    if (this.vouched.has(peer)) return;
+    this.vouched.add(peer);
+    this.opts.client.report({ peerId: peer, reason: 'good' }).catch(() => {
+      // Only a confirmation: the lease runs out and the seed stays on probation, nothing more.
+    });
   }
 
   private free(peer: string): void {
