@@ -8,8 +8,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { Manager, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import * as v from 'valibot';
-import { ErrorReplySchema, PROTOCOL_VERSION, type Ack } from '../../protocol/index.js';
+import {
+  ErrorReplySchema,
+  PROTOCOL_VERSION,
+  type Ack,
+  type CreateRoomReply,
+} from '../../protocol/index.js';
 import { defaultConfig, type Config } from '../../server/config.js';
 import { WindowLimiter } from '../../server/limits.js';
 import { createHasher, HasherBusy, type Hasher } from '../../server/password.js';
@@ -21,6 +27,8 @@ import {
   request,
   startService,
   tryPassword,
+  waitFor,
+  type Client,
   type Harness,
   type RawClient,
 } from '../../server/test-support.js';
@@ -123,6 +131,24 @@ async function pair(h: Harness) {
   await join(recipient, room.roomId);
   return { room, sharer, recipient, sharerId };
 }
+
+/** What a refused Socket.IO connection hears in `connect_error`. */
+type ConnectError = Error & { data?: { code: string; retryAfterMs?: number } };
+
+/** `'ok'` when the connection got in, else the code it was refused with. */
+function refusalOf(connecting: Promise<Client>): Promise<string> {
+  return connecting.then(
+    (socket) => {
+      socket.disconnect();
+      return 'ok';
+    },
+    (err: ConnectError) => err.data?.code ?? err.message,
+  );
+}
+
+/** Connects from another loopback address, a client address of its own. */
+const from = (localAddress: string) =>
+  ({ localAddress }) as Partial<ManagerOptions & SocketOptions>;
 
 /** Row name → the check of what the row says. */
 const CHECKS: Record<string, Check> = {
@@ -402,11 +428,147 @@ const CHECKS: Record<string, Check> = {
     assert.equal(limiter.check('k0').allowed, true, 'the oldest is forgotten');
   },
 
+  async 'Sockets per client address'(row) {
+    const limit = amount(row.default);
+    assert.match(row.default, /open at once \(`SOCKETS_PER_ADDRESS`\)/);
+    assert.equal(defaultConfig.socketsPerAddress, limit);
+    const refusal = ackRefusal(row.past);
+    assert.match(row.past, /in `connect_error`; the connection is closed$/);
+    await withService({ socketsPerAddress: limit }, async (h) => {
+      const held: Client[] = [];
+      for (let i = 0; i < limit; i++) held.push(await h.connect());
+      assert.equal(await refusalOf(h.connect()), refusal);
+      // The service closes the refused connection itself.
+      await waitFor(() => h.service.io.engine.clientsCount === limit, 5_000);
+      assert.equal(await refusalOf(h.connect(from('127.0.0.2'))), 'ok', 'another address');
+      held.pop()!.disconnect();
+      await waitFor(() => h.service.io.engine.clientsCount === limit - 1, 5_000);
+      assert.equal(await refusalOf(h.connect()), 'ok', 'a closed socket frees its place');
+    });
+  },
+
+  async 'Connections per client address'(row) {
+    const limit = amount(row.default);
+    assertPerMinute(row.default);
+    assert.match(row.default, /`CONNECTIONS_PER_ADDRESS`/);
+    assert.equal(defaultConfig.connectionsPerAddress, limit);
+    const refusal = ackRefusal(row.past);
+    assert.match(row.past, /\+ `retryAfterMs` in `connect_error`$/);
+    await withService({ connectionsPerAddress: limit }, async (h) => {
+      // Each one closed before the next: the window counts openings, not sockets held.
+      for (let i = 0; i < limit; i++) (await h.connect()).disconnect();
+      const refused = await h.connect().then(
+        () => assert.fail('a connection past the limit got in'),
+        (err: ConnectError) => err.data,
+      );
+      assert.equal(refused?.code, refusal);
+      const wait = refused?.retryAfterMs ?? 0;
+      assert.ok(wait > 0 && wait <= MINUTE, `retryAfterMs: ${wait}`);
+      assert.equal(await refusalOf(h.connect(from('127.0.0.2'))), 'ok', 'another address');
+    });
+  },
+
+  async 'Messages per client address'(row) {
+    const [rate, burst] = numbers(row.default);
+    assert.match(row.default, /over all its sockets$/);
+    assert.equal(defaultConfig.addressMessagesPerSecond, rate);
+    assert.equal(defaultConfig.addressMessageBurst, burst);
+    const refusal = ackRefusal(row.past);
+    assert.match(row.past, /answer; reconnecting does not refill it$/);
+    // The default's burst is above what one socket may send at once; the same code at a small
+    // size shows the sharing and the refill that reconnecting does not bring.
+    const small = { addressMessagesPerSecond: 1, addressMessageBurst: 20 };
+    await withService(small, async (h) => {
+      const limited = (acks: Ack<object>[]) =>
+        acks.filter((a) => !a.ok && a.error.code === refusal).length;
+      const send = (socket: Client, n: number) =>
+        Promise.all(Array.from({ length: n }, () => request(socket, 'sources', {})));
+      const a = await h.connect();
+      const b = await h.connect();
+      const started = performance.now();
+      // Two sockets, each with room for its own 400, share the address's 20.
+      const first = [...(await send(a, 15)), ...(await send(b, 15))];
+      const refused = limited(first);
+      const elapsed = (performance.now() - started) / 1000;
+      assert.ok(refused > 0, 'none of 30 refused');
+      assert.ok(
+        first.length - refused <= small.addressMessageBurst + Math.ceil(elapsed) + 1,
+        `${first.length - refused} answered in ${elapsed.toFixed(2)} s`,
+      );
+      const other = await h.connect(from('127.0.0.2'));
+      assert.equal(limited(await send(other, 10)), 0, 'another address has its own');
+      // Every socket of the address gone and a new one opened: the bucket is as it was left.
+      a.disconnect();
+      b.disconnect();
+      await waitFor(() => h.service.io.engine.clientsCount === 1, 5_000);
+      const again = await send(await h.connect(), small.addressMessageBurst);
+      const seconds = (performance.now() - started) / 1000;
+      const answered = again.length - limited(again);
+      assert.ok(
+        answered <= Math.ceil(seconds * small.addressMessagesPerSecond) + 1,
+        `${answered} of ${again.length} answered after reconnecting, ${seconds.toFixed(2)} s on`,
+      );
+    });
+  },
+
+  async 'Live rooms per client address'(row) {
+    const limit = amount(row.default);
+    assert.match(row.default, /at once \(`LIVE_ROOMS_PER_ADDRESS`\)$/);
+    assert.equal(defaultConfig.liveRoomsPerAddress, limit);
+    const { status, code } = httpRefusal(row.past);
+    assert.match(row.past, /; stopping a room frees its place$/);
+    await withService({ liveRoomsPerAddress: limit }, async (h) => {
+      const rooms: CreateRoomReply[] = [];
+      for (let i = 0; i < limit; i++) {
+        const res = await createRoom(h);
+        assert.equal(res.status, 201, `room ${i}`);
+        rooms.push((await res.json()) as CreateRoomReply);
+      }
+      const refused = await createRoom(h);
+      assert.equal(refused.status, status);
+      assert.equal((await errorOf(refused)).code, code);
+      const stopped = await fetch(`${h.url}/rooms/${rooms[0]!.roomId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${rooms[0]!.sharerToken}` },
+      });
+      assert.equal(stopped.status, 204);
+      assert.equal((await createRoom(h)).status, 201, 'the stopped room freed its place');
+      assert.equal((await createRoom(h)).status, status, 'and only that one');
+    });
+  },
+
+  async 'Socket.IO namespace join'(row) {
+    const seconds = amount(row.default);
+    assert.match(row.default, /^\d+ s after the connection opens$/);
+    assert.match(row.past, /^the connection is closed; until then it counts as one of its/);
+    await withService({ socketsPerAddress: 1 }, async (h) => {
+      assert.equal(h.service.io.connectTimeout(), seconds * 1000);
+      // Waiting out the default is the same code with a shorter timeout.
+      h.service.io.connectTimeout(300);
+      // An Engine.IO connection that never asks for a namespace.
+      const manager = new Manager(h.url, {
+        transports: ['websocket'],
+        reconnection: false,
+        autoConnect: false,
+      });
+      const closed = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('not closed within 5 s')), 5_000);
+        manager.once('close', () => resolve(clearTimeout(timer)));
+      });
+      await new Promise<void>((resolve, reject) =>
+        manager.open((err) => (err ? reject(err) : resolve())),
+      );
+      assert.equal(await refusalOf(h.connect()), 'too-many-connections', 'it holds a place');
+      await closed;
+      assert.equal(await refusalOf(h.connect()), 'ok', 'closed, its place is free');
+    });
+  },
+
   async Origins(row) {
     assert.equal(row.default, 'any (`ALLOWED_ORIGINS=*`)');
     assert.equal(defaultConfig.allowedOrigins, '*');
     const { status, code } = httpRefusal(row.past);
-    assert.match(row.past, /Socket\.IO connections refused/);
+    assert.match(row.past, /Socket\.IO connections refused; never compared with the `Host` header/);
     const evil = { origin: 'https://evil.example' };
     await withService({}, async (h) => {
       assert.equal((await createRoom(h, META, evil)).status, 201, 'any origin by default');
@@ -418,6 +580,14 @@ const CHECKS: Record<string, Check> = {
       await assert.rejects(h.connect({ extraHeaders: evil }), 'Socket.IO connection refused');
       const allowed = await createRoom(h, META, { origin: 'https://host.example' });
       assert.equal(allowed.status, 201);
+      // A page on the service's own address sends an Origin equal to the Host header (so does a
+      // DNS-rebinding page): unlisted, it is refused like any other.
+      const own = { origin: h.url };
+      assert.equal(new URL(h.url).host, `127.0.0.1:${new URL(h.url).port}`);
+      const sameAsHost = await createRoom(h, META, own);
+      assert.equal(sameAsHost.status, status);
+      assert.equal((await errorOf(sameAsHost)).code, code);
+      await assert.rejects(h.connect({ extraHeaders: own }), 'Socket.IO connection refused');
     });
   },
 };
