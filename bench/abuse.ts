@@ -247,10 +247,10 @@ async function run(ctx: BenchContext): Promise<BenchOutput> {
     for (const phase of PHASES) runs.push(await runPhase(phase, r, scale, ctx.log));
   }
   const steps: StepCost[] = [];
-  for (let r = 0; r < ctx.runs; r++) steps.push(measureStepCost(ctx.smoke ? 200 : 5_000));
+  for (let r = 0; r < ctx.runs; r++) steps.push(await measureStepCost(ctx.smoke ? 200 : 3_000));
 
   const rows: Row[] = [];
-  for (const step of ['sources', 'report', 'release'] as const) {
+  for (const step of ['sources', 'report', 'release', 'seed'] as const) {
     const p99 = median(steps.map((s) => s[step].p99Us));
     rows.push({
       metric: `worst-room ${step} step p99`,

@@ -220,6 +220,7 @@ async function startTarget(
         // rooms, messages over all its sockets) are lifted out of the way.
         LIVE_ROOMS_PER_ADDRESS: String(Math.max(1000, sockets)),
         SOCKETS_PER_ADDRESS: String(Math.max(1000, sockets)),
+        MAX_SOCKETS_PER_ADDRESS_PER_ROOM: String(roomSize),
         CONNECTIONS_PER_ADDRESS: String(Math.max(1000, sockets)),
         ADDRESS_MESSAGES_PER_SECOND: '1000000',
         ADDRESS_MESSAGE_BURST: '10000000',

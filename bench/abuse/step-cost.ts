@@ -1,11 +1,12 @@
 /**
- * The cost of one swarm step (server/swarm/steps.ts) in the worst room one client can build:
- * members at the room's limit, every one reporting every other, all but a few waiting. Each step
- * kind is timed many times on that room and on a room of two, in this process.
+ * The cost of one swarm step in the worst room one client can build: members at the room's
+ * limit, every recipient reporting every other, all but a few waiting. Each step kind is timed
+ * many times through RoomSwarms over the memory store (the path the service takes), on that room
+ * and on a room of a sharer and one recipient, in this process.
  */
 import { defaultConfig } from '../../server/config.js';
-import { emptySwarm, type SwarmState } from '../../server/swarm/state.js';
-import { release, report, requestSources, setSeed } from '../../server/swarm/steps.js';
+import { MemoryRoomStore } from '../../server/store/memory.js';
+import { RoomSwarms } from '../../server/swarm/room-swarms.js';
 import { percentile } from '../lib/stats.js';
 
 export interface StepTiming {
@@ -15,119 +16,114 @@ export interface StepTiming {
   idleP99Us: number;
 }
 
-export interface StepCost {
-  members: number;
-  waiting: number;
-  bans: number;
-  sources: StepTiming;
-  report: StepTiming;
-  release: StepTiming;
-}
+export type StepKind = 'sources' | 'release' | 'report' | 'seed';
 
-const peer = (i: number) => `peer-${String(i).padStart(4, '0')}-xxxxxxxxxxxxxxxx`;
-const ALL = { have: 'all', seeding: true } as const;
+export type StepCost = { members: number; waiting: number; bans: number } & Record<
+  StepKind,
+  StepTiming
+>;
+
+const META = 'c2VhbGVkLW1ldGE';
 const SOME = { have: 'some', seeding: true } as const;
 
-/** A room of `members` (the first the sharer), `seeds` recipient seeds, everyone banning everyone. */
-function buildRoom(members: number, seeds: number, reportAll: boolean): SwarmState {
-  const state = emptySwarm();
-  const { swarmCapacity, swarmMaxSources } = defaultConfig;
-  setSeed(state, { peerId: peer(0), sharer: true }, ALL, swarmCapacity);
-  for (let i = 1; i <= seeds; i++) {
-    setSeed(state, { peerId: peer(i), sharer: false }, SOME, swarmCapacity);
+interface Room {
+  swarms: RoomSwarms;
+  store: MemoryRoomStore;
+  roomId: string;
+  recipients: string[];
+  tick(): void;
+}
+
+/** A room of `members` (the first the sharer); with `reportAll`, every recipient bans every other. */
+async function buildRoom(members: number, reportAll: boolean): Promise<Room> {
+  let clock = 1_700_000_000_000;
+  const now = () => clock;
+  const store = new MemoryRoomStore({ roomGraceMs: 60_000, roomMaxAgeMs: 24 * 3600_000, now });
+  // No per-room event budget (RoomSwarms' default): the step is timed, not the service's limit.
+  const swarms = new RoomSwarms(store, { now });
+  const { maxSocketsPerRoom: limit, swarmCapacity, swarmMaxSources } = defaultConfig;
+  const roomId = (await store.createRoom(META)).id;
+  await store.addMember(roomId, { peerId: 'S', role: 'sharer' }, limit);
+  await store.setSharerOnline(roomId, 'S');
+  await swarms.setSeed(roomId, 'S', { have: 'all', seeding: true }, swarmCapacity);
+  const recipients = Array.from({ length: members - 1 }, (_, i) => `r${i}`);
+  for (const peerId of recipients) {
+    await store.addMember(roomId, { peerId, role: 'recipient' }, limit);
+    await swarms.setSeed(roomId, peerId, SOME, swarmCapacity);
   }
   if (reportAll) {
-    for (let a = 1; a < members; a++) {
-      for (let b = 1; b < members; b++) {
-        if (a !== b)
-          report(state, peer(a), peer(b), { corrupt: false, linked: false, member: true });
+    for (const reporter of recipients) {
+      for (const other of recipients) {
+        if (other !== reporter) await swarms.report(roomId, reporter, other, 'misbehaved');
       }
     }
   }
-  for (let i = seeds + 1; i < members; i++) {
-    requestSources(state, peer(i), { exclude: [], max: swarmMaxSources });
+  for (const peerId of recipients) {
+    await swarms.requestSources(roomId, peerId, { exclude: [] }, swarmMaxSources);
   }
-  return state;
+  return { swarms, store, roomId, recipients, tick: () => void (clock += 1) };
 }
 
-/** One step kind: the timed step, and what restores the room after it (not timed). */
-interface StepKind {
-  step(state: SwarmState, i: number, members: number): void;
-  restore?(state: SwarmState, i: number, members: number): void;
-}
-
-function time(state: SwarmState, members: number, kind: StepKind, rounds: number): number[] {
-  const out: number[] = [];
+async function timeSteps(room: Room, rounds: number): Promise<Record<StepKind, number[]>> {
+  const { swarms, roomId, recipients } = room;
+  const { swarmMaxSources } = defaultConfig;
+  const times: Record<StepKind, number[]> = { sources: [], release: [], report: [], seed: [] };
+  const time = async (kind: StepKind, run: () => Promise<unknown>) => {
+    const start = performance.now();
+    await run();
+    times[kind].push((performance.now() - start) * 1000);
+  };
   for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    kind.step(state, i, members);
-    out.push((performance.now() - t0) * 1000);
-    kind.restore?.(state, i, members);
+    room.tick();
+    const swarm = (await swarms.inspect(roomId))!;
+    const waiter = swarm.queue[i % Math.max(1, swarm.queue.length)]?.peerId ?? recipients[0]!;
+    const downloader = Object.keys(swarm.leases)[0] ?? recipients[0]!;
+    // A waiter asks again, as the attack's waiters did 20 times a second each.
+    await time('sources', () =>
+      swarms.requestSources(roomId, waiter, { exclude: [] }, swarmMaxSources),
+    );
+    // A downloader lets the sharer go: the head of the queue is served past every ban.
+    await time('release', () => swarms.release(roomId, downloader, 'S'));
+    await time('report', () =>
+      swarms.report(roomId, waiter, recipients[i % recipients.length]!, 'misbehaved'),
+    );
+    await time('seed', () => swarms.setSeed(roomId, waiter, SOME, defaultConfig.swarmCapacity));
+    // The one that let go asks again, so the room stays as bad as it was.
+    await swarms.requestSources(roomId, downloader, { exclude: [] }, swarmMaxSources);
   }
-  return out;
+  return times;
 }
 
-function timings(
-  worst: SwarmState,
-  idle: SwarmState,
-  members: number,
-  rounds: number,
-  kind: StepKind,
-): StepTiming {
-  // A warm-up pass first, so the figures are of compiled code.
-  time(worst, members, kind, Math.min(rounds, 500));
-  const hot = time(worst, members, kind, rounds);
-  const quiet = time(idle, 2, kind, rounds);
-  return {
-    p50Us: percentile(hot, 50),
-    p99Us: percentile(hot, 99),
-    idleP99Us: percentile(quiet, 99),
-  };
-}
-
-export function measureStepCost(rounds: number): StepCost {
+export async function measureStepCost(rounds: number): Promise<StepCost> {
   const members = defaultConfig.maxSocketsPerRoom;
-  const seeds = 5;
-  const worst = buildRoom(members, seeds, true);
-  const idle = buildRoom(2, 0, false);
-  const ask = (state: SwarmState, who: string) =>
-    requestSources(state, who, { exclude: [], max: defaultConfig.swarmMaxSources });
-  const last = (n: number, i: number) => peer(n - 1 - (i % Math.max(1, n - 1 - seeds)));
-  return {
-    members,
-    waiting: worst.queue.length,
-    bans: countBans(worst),
-    sources: timings(worst, idle, members, rounds, {
-      step: (state, i, n) => ask(state, last(n, i)),
-    }),
-    // Every member already reported every other recipient; this one reports a seed again.
-    report: timings(worst, idle, members, rounds, {
-      step: (state, i, n) =>
-        report(state, last(n, i), peer(1), { corrupt: false, linked: true, member: true }),
-    }),
-    release: timings(worst, idle, members, rounds, {
-      step: (state, i, n) => {
-        const who = holder(state) ?? last(n, i);
-        release(state, who, sourceOf(state, who) ?? peer(0));
-      },
-      restore: (state, i, n) => ask(state, last(n, i)),
-    }),
-  };
-}
-
-/** A recipient that holds a source, and one of its sources. */
-function holder(state: SwarmState): string | undefined {
-  return state.assignments.find((a) => a.downloader !== peer(0))?.downloader;
-}
-function sourceOf(state: SwarmState, who: string): string | undefined {
-  return state.assignments.find((a) => a.downloader === who)?.seed;
-}
-
-function countBans(state: SwarmState): number {
-  const bans = (state as unknown as { bans: unknown }).bans;
-  if (Array.isArray(bans)) return bans.length;
-  if (bans && typeof bans === 'object') {
-    return Object.values(bans as Record<string, unknown[]>).reduce((n, l) => n + l.length, 0);
+  const worst = await buildRoom(members, true);
+  const idle = await buildRoom(2, false);
+  try {
+    const swarm = (await worst.swarms.inspect(worst.roomId))!;
+    const bans = Object.values(swarm.bans).reduce((n, list) => n + list.length, 0);
+    const waiting = swarm.queue.length;
+    // A warm-up pass first, so the figures are of compiled code.
+    await timeSteps(worst, Math.min(rounds, 500));
+    const hot = await timeSteps(worst, rounds);
+    const quiet = await timeSteps(idle, rounds);
+    const timing = (kind: StepKind): StepTiming => ({
+      p50Us: percentile(hot[kind], 50),
+      p99Us: percentile(hot[kind], 99),
+      idleP99Us: percentile(quiet[kind], 99),
+    });
+    return {
+      members,
+      waiting,
+      bans,
+      sources: timing('sources'),
+      release: timing('release'),
+      report: timing('report'),
+      seed: timing('seed'),
+    };
+  } finally {
+    for (const room of [worst, idle]) {
+      room.swarms.close();
+      await room.store.close();
+    }
   }
-  return 0;
 }

@@ -84,6 +84,7 @@ export class World {
         roomsPerAddress: 100_000,
         liveRoomsPerAddress: 100_000,
         socketsPerAddress: 100_000,
+        maxSocketsPerAddressPerRoom: 100_000,
         connectionsPerAddress: 100_000,
         addressMessagesPerSecond: 1_000_000,
         addressMessageBurst: 10_000_000,
