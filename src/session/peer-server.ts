@@ -28,7 +28,7 @@ export const EVICT_AFTER_MS = 1000;
 /** New connections at once, and how often one more (whoever offers). */
 const CONNECT_EVERY_MS = 250;
 /** Failed rows the list keeps (the latest), so refused peers do not pile up in the widget. */
-export const MAX_FAILED_ROWS = 8;
+export const MAX_FAILED_ROWS = MAX_PEERS;
 /** Strangers whose first envelope is being opened at once; others' envelopes are dropped. */
 const MAX_CHECKING = 64;
 /** Envelopes kept per stranger while its first one is being opened. */
