@@ -2,7 +2,10 @@
  * What a page holds: its live RTCPeerConnections (counted by a wrapper installed ahead of the
  * page's own scripts) and its JS heap after a forced garbage collection (through CDP).
  */
+import assert from 'node:assert/strict';
 import type { Page } from 'puppeteer-core';
+import type { Peer } from './peer.js';
+import { events } from './recorder.js';
 
 /**
  * Wraps RTCPeerConnection in every document `page` opens from now on: a connection counts as
@@ -64,4 +67,16 @@ export async function shownRows(page: Page): Promise<number> {
   return page.evaluate(
     () => document.querySelector('p2p-share')?.shadowRoot?.querySelectorAll('li.peer').length ?? 0,
   );
+}
+
+/**
+ * A sharer that could open none of a recipient's envelopes (a relay altered them) made nothing
+ * for it: no row in its list, no failure reported since event index `since`.
+ */
+export async function assertSharerMadeNothing(sharer: Peer, since: number): Promise<void> {
+  assert.equal(await shownRows(sharer.page), 0, 'the sharer lists no recipient');
+  const failures = (await events(sharer.page))
+    .slice(since)
+    .filter((e) => e.type === 'p2p-share-error');
+  assert.deepEqual(failures, [], 'the sharer reports no failed recipient');
 }
