@@ -118,9 +118,12 @@ export function relay(attacker: Attacker, to: string, envelope: string): void {
   attacker.socket.emit('signal', { to, envelope });
 }
 
-/** Waits until what the sockets sent has left them (Socket.IO writes in the background). */
+/**
+ * Waits until the service handled what the sockets sent: it handles one socket's events in
+ * order, so the answer to a last relay (to the socket itself, which it refuses) comes after them.
+ */
 export async function flushed(attackers: Attacker[]): Promise<void> {
   await Promise.all(
-    attackers.map((a) => emitWithAck(a.socket, 'seed', { have: 'none', seeding: false })),
+    attackers.map((a) => emitWithAck(a.socket, 'signal', { to: a.peerId, envelope: 'oAAAA' })),
   );
 }
