@@ -157,6 +157,11 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
       const error = peer.error ?? { code: 'peer-vanished', reason: 'closed' };
       this.events.error(errorDetail(error, peer.peerId));
     }
+    // The session's list drops old failed rows; so does this record of them.
+    if (this.peerStatus.size > state.peers.length) {
+      const listed = new Set(state.peers.map((p) => p.peerId));
+      for (const id of this.peerStatus.keys()) if (!listed.has(id)) this.peerStatus.delete(id);
+    }
   }
 
   /** Shows a failure the session's own state does not (it may not have got that far). */

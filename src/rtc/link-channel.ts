@@ -140,8 +140,11 @@ export class LinkChannel {
         clearTimeout(late);
         teardown();
       };
-    } else {
+    } else if (channel?.readyState === 'open') {
       setTimeout(teardown, CLOSE_GRACE_MS);
+    } else {
+      // Nothing can leave on a channel that is not open: the connection goes at once.
+      teardown();
     }
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }

@@ -113,13 +113,7 @@ export class SealedSignalling {
     this.outbox = this.outbox.then(async () => {
       if (this.link.isClosed() && !evenIfClosed) return;
       const envelope = { s: this.sessionId ?? '', n: this.sendSeq++, ...body } as Envelope;
-      const sealed =
-        ENVELOPE_PREFIX[this.opts.role] +
-        (await sealJson(
-          this.opts.keys.signal,
-          envelope,
-          this.aad(this.opts.localId, this.opts.remoteId, this.opts.role),
-        ));
+      const sealed = await sealEnvelope(this.opts, envelope);
       try {
         await this.opts.relay(sealed);
       } catch (err) {
@@ -141,10 +135,6 @@ export class SealedSignalling {
     void this.send({ k: 'abort', code }, true);
   }
 
-  private aad(from: string, to: string, role: LinkRole): string {
-    return signalAad(this.opts.roomId, from, to, role);
-  }
-
   private get remoteRole(): LinkRole {
     return this.opts.role === 'offerer' ? 'answerer' : 'offerer';
   }
@@ -155,18 +145,7 @@ export class SealedSignalling {
       return;
     }
     if (this.link.isClosed()) return;
-    const remoteRole = this.remoteRole;
-    if (!sealed.startsWith(ENVELOPE_PREFIX[remoteRole])) {
-      throw new P2PError('tampered', { reason: 'relay' });
-    }
-    const raw = await openJson(
-      this.opts.keys.signal,
-      sealed.slice(1),
-      this.aad(this.opts.remoteId, this.opts.localId, remoteRole),
-    );
-    const parsed = v.safeParse(EnvelopeSchema, raw);
-    if (!parsed.success) throw new P2PError('tampered', { reason: 'relay' });
-    const env = parsed.output;
+    const env = await openEnvelope(this.opts, this.remoteRole, sealed);
     if (env.s !== this.sessionId && this.opts.retired?.has(env.s)) return;
     if (env.k === 'abort') {
       // Sealed by the peer (the key proves it), so believable whatever session it names.
@@ -199,4 +178,45 @@ export class SealedSignalling {
     this.recvSeq = env.n;
     await this.link.negotiate(env);
   }
+}
+
+/** The endpoints and keys an envelope is sealed for. */
+export type SealingEnds = Pick<
+  SignallingOptions,
+  'role' | 'roomId' | 'localId' | 'remoteId' | 'keys'
+>;
+
+/** Seals `envelope` as sent by this side (`ends.role`) to the remote peer, with its role prefix. */
+async function sealEnvelope(ends: SealingEnds, envelope: Envelope): Promise<string> {
+  const aad = signalAad(ends.roomId, ends.localId, ends.remoteId, ends.role);
+  return ENVELOPE_PREFIX[ends.role] + (await sealJson(ends.keys.signal, envelope, aad));
+}
+
+/**
+ * Opens an envelope the remote peer (in `remoteRole`) sealed for this side and checks its shape;
+ * throws `tampered` when its prefix, seal or content is wrong. It builds nothing, so an answerer
+ * checks a stranger's first envelope with it before making a connection for it.
+ */
+export async function openEnvelope(
+  ends: SealingEnds,
+  remoteRole: LinkRole,
+  sealed: string,
+): Promise<Envelope> {
+  if (!sealed.startsWith(ENVELOPE_PREFIX[remoteRole])) {
+    throw new P2PError('tampered', { reason: 'relay' });
+  }
+  const aad = signalAad(ends.roomId, ends.remoteId, ends.localId, remoteRole);
+  const raw = await openJson(ends.keys.signal, sealed.slice(1), aad);
+  const parsed = v.safeParse(EnvelopeSchema, raw);
+  if (!parsed.success) throw new P2PError('tampered', { reason: 'relay' });
+  return parsed.output;
+}
+
+/**
+ * An answerer's refusal of a peer it made no connection for (its first envelope did not open):
+ * the sealed `abort` a link sends, so an honest offerer behind a relay that altered its offer
+ * learns at once why, not at its connect timeout.
+ */
+export async function sealRefusal(ends: SealingEnds, code: ErrorCode): Promise<string> {
+  return sealEnvelope(ends, { s: '', n: 0, k: 'abort', code });
 }

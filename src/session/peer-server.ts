@@ -8,45 +8,31 @@ import type { RoomKeys } from '../crypto/keys.js';
 import { errorData, P2PError } from '../errors.js';
 import type { SignalIn } from '../../protocol/signalling.js';
 import { fromOfferer, PeerLink } from '../rtc/peer-link.js';
-import { PieceReader, type Prepared } from '../transfer/manifest.js';
+import { openEnvelope, sealRefusal, type SealingEnds } from '../rtc/sealed-signalling.js';
 import type { UploadPacer } from '../transfer/pacer.js';
 import { PieceSender, UploadLedger, type PieceSource } from '../transfer/piece-sender.js';
+import { Admission, REFUSE_UNSEALED_MS } from './admission.js';
 import { whenIdle } from './idle.js';
 import { PROGRESS_MS, RateMeter } from './rate.js';
 import type { PeerView, ProgressDetail } from './types.js';
 
 /** Recipients served at once; more are refused until one finishes (the service's queue waits). */
 export const MAX_PEERS = 16;
-/** How long after a refused connection the same peer's envelopes stay refused. */
-const REOPEN_AFTER_MS = 3000;
-
-/** A whole file on disk (the sharer's, or a seed's verified copy) as pieces. */
-export class FileSource implements PieceSource {
-  private readonly reader: PieceReader;
-  constructor(
-    file: Blob,
-    private readonly prepared: Prepared,
-    readonly original: boolean,
-  ) {
-    this.reader = new PieceReader(file, prepared.meta.pieceSize);
-  }
-  get meta() {
-    return this.prepared.meta;
-  }
-  get hashes() {
-    return this.prepared.hashes;
-  }
-  readonly complete = true;
-  haveFlags(): Uint8Array {
-    return new Uint8Array(this.prepared.meta.pieceCount).fill(1);
-  }
-  has(index: number): boolean {
-    return index < this.prepared.meta.pieceCount;
-  }
-  read(index: number) {
-    return this.reader.read(index);
-  }
-}
+/** Connections being set up at once beyond that: at most `maxPeers + SETUP_EXTRA` exist. */
+export const SETUP_EXTRA = 4;
+/**
+ * With every place taken, a new offer replaces the oldest connection still being set up once
+ * that one has had this long: half-open connections cannot keep newcomers out until they time out.
+ */
+export const EVICT_AFTER_MS = 1000;
+/** New connections at once, and how often one more (whoever offers). */
+const CONNECT_EVERY_MS = 250;
+/** Failed rows the list keeps (the latest), so refused peers do not pile up in the widget. */
+export const MAX_FAILED_ROWS = MAX_PEERS;
+/** Strangers whose first envelope is being opened at once; others' envelopes are dropped. */
+const MAX_CHECKING = 64;
+/** Envelopes kept per stranger while its first one is being opened. */
+const MAX_HELD = 16;
 
 export interface PeerServerOptions {
   roomId: string;
@@ -60,14 +46,23 @@ export interface PeerServerOptions {
   /** The views or the upload total changed (coalesce before rendering). */
   onChange: () => void;
   onProgress: (detail: ProgressDetail) => void;
+  /**
+   * `peerId`'s connections kept failing (STRIKES of them): it is refused for the share, and the
+   * owner tells the service.
+   */
+  onRefused?: (peerId: string) => void;
   /** Recipients served at once (default MAX_PEERS). */
   maxPeers?: number;
+  /** How long a connection may take to open (PeerLink's default when unset). */
+  connectTimeoutMs?: number;
+  /** How often a link checks its deadline and pings (PeerLink's default when unset). */
+  heartbeatMs?: number;
 }
 
 interface PeerEntry {
   link: PeerLink;
-  /** When the connection was refused as tampered (0: it was not). */
-  tamperedAt: number;
+  /** When the link was made, for choosing the oldest one still being set up. */
+  startedAt: number;
   sender: PieceSender | null;
   view: PeerView;
   rate: RateMeter;
@@ -78,10 +73,15 @@ interface PeerEntry {
 }
 
 export class PeerServer {
-  /** Recipients to show, by peer id: the latest attempt of each. */
+  /** Recipients to show, by peer id: the latest attempt of each whose offer opened. */
   private readonly peers = new Map<string, PeerEntry>();
-  /** Attempts that have not shown a genuine offer yet. */
+  /** Attempts whose link holds the peer's offer but has not shown it genuine yet. */
   private readonly pending = new Map<string, PeerEntry>();
+  /** Strangers whose first envelope is being opened, with what they sent since (in order). */
+  private readonly checking = new Map<string, string[]>();
+  /** Failed rows in the order they failed, the oldest first (at most MAX_FAILED_ROWS). */
+  private readonly failedRows = new Set<string>();
+  private readonly admission: Admission;
   private closed = false;
   /** Upload total of links that are gone (live ones are summed on demand). */
   private uploadedBefore = 0;
@@ -90,7 +90,14 @@ export class PeerServer {
   /** A connection made ahead for the next recipient's link (see PeerLink's `pc`). */
   private spare: RTCPeerConnection | null = null;
 
-  constructor(private readonly opts: PeerServerOptions) {}
+  constructor(private readonly opts: PeerServerOptions) {
+    this.admission = new Admission({
+      connectBurst: this.capacity,
+      connectEveryMs: CONNECT_EVERY_MS,
+      noticeBurst: SETUP_EXTRA,
+      noticeEveryMs: CONNECT_EVERY_MS,
+    });
+  }
 
   /**
    * Makes the first recipient's connection ahead, once the page is idle: a page's first
@@ -126,29 +133,28 @@ export class PeerServer {
     return [...this.peers.values()].map((p) => ({ ...p.view }));
   }
 
-  /** Hands an envelope from `from` to its link, starting one for a new offer. */
+  /**
+   * Hands an envelope from `from` to its link. A stranger's first envelope is opened and checked
+   * before anything is made for it, and only a genuine offer, within the peer's and this
+   * server's budgets, gets a connection.
+   */
   handleSignal({ from, envelope }: SignalIn): void {
     // Only those who fetch from us offer; anything else is not for a link this server runs.
     if (this.closed || !fromOfferer(envelope)) return;
-    const shown = this.peers.get(from);
-    if (shown && !shown.link.isClosed) {
-      shown.link.receive(envelope);
+    const live = this.liveEntry(from);
+    if (live) {
+      live.link.receive(envelope);
       return;
     }
-    // After a refused connection, the rest of its envelopes are refused with it, not one by one.
-    if (shown?.tamperedAt && performance.now() - shown.tamperedAt < REOPEN_AFTER_MS) return;
-    let pending = this.pending.get(from);
-    if (!pending || pending.link.isClosed) {
-      if (this.serving >= (this.opts.maxPeers ?? MAX_PEERS)) return;
-      pending = this.createPeer(from);
-      this.pending.set(from, pending);
+    if (this.admission.isRefused(from)) return;
+    const held = this.checking.get(from);
+    if (held) {
+      if (held.length < MAX_HELD) held.push(envelope);
+      return;
     }
-    pending.link.receive(envelope);
-  }
-
-  /** Whether envelopes from `peerId` belong to a link this server runs. */
-  knows(peerId: string): boolean {
-    return this.peers.has(peerId) || this.pending.has(peerId);
+    if (this.checking.size >= MAX_CHECKING) return;
+    this.checking.set(from, []);
+    void this.check(from, envelope);
   }
 
   /** The source has new pieces (or all of them): every recipient served hears of it. */
@@ -158,7 +164,8 @@ export class PeerServer {
 
   /** The service says `peerId` left: a link that never opened will not. */
   peerLeft(peerId: string): void {
-    const entry = this.peers.get(peerId) ?? this.pending.get(peerId);
+    this.admission.forget(peerId);
+    const entry = this.liveEntry(peerId);
     if (entry && !entry.link.isOpen) {
       entry.link.fail(new P2PError('peer-vanished', { reason: 'left' }));
     }
@@ -166,8 +173,7 @@ export class PeerServer {
 
   /** An envelope for `peerId` was not relayed: its link cannot open (or go on). */
   relayFailed(peerId: string, error: P2PError): void {
-    const entry = this.pending.get(peerId) ?? this.peers.get(peerId);
-    if (entry && !entry.link.isClosed) entry.link.fail(error);
+    this.liveEntry(peerId)?.link.fail(error);
   }
 
   /** Closes every link; the server serves nobody afterwards. */
@@ -182,20 +188,98 @@ export class PeerServer {
     this.uploadedBefore = this.uploaded;
     this.peers.clear();
     this.pending.clear();
+    this.checking.clear();
+  }
+
+  /** Connections this server may hold at once: the recipients it serves and a few being set up. */
+  private get capacity(): number {
+    return (this.opts.maxPeers ?? MAX_PEERS) + SETUP_EXTRA;
+  }
+
+  /** `peerId`'s link that is not closed, if there is one (a new attempt's first). */
+  private liveEntry(peerId: string): PeerEntry | undefined {
+    for (const entry of [this.pending.get(peerId), this.peers.get(peerId)]) {
+      if (entry && !entry.link.isClosed) return entry;
+    }
+    return undefined;
+  }
+
+  private *liveEntries(): Generator<PeerEntry> {
+    for (const entry of this.pending.values()) if (!entry.link.isClosed) yield entry;
+    for (const [peerId, entry] of this.peers) {
+      if (!entry.link.isClosed && this.pending.get(peerId) !== entry) yield entry;
+    }
   }
 
   /**
-   * `peerId` started a new connection while its last one still stood here (it lost that one
-   * before we noticed): the new one takes over, whatever the limit, since it replaces one.
+   * Opens a stranger's first envelope. One that does not open refuses its sender for a while
+   * (and tells it so, within a budget, for an honest peer behind a relay that altered it); a
+   * genuine offer gets a connection if there is room; anything else (candidates trailing a
+   * connection that ended) starts nothing, and what came after it is looked at in turn.
    */
-  private takeOver(peerId: string, envelope: string): void {
+  private async check(peerId: string, first: string): Promise<void> {
+    const ends = this.ends(peerId);
+    const opened = await openEnvelope(ends, 'offerer', first).catch(() => null);
+    const held = this.checking.get(peerId) ?? [];
+    this.checking.delete(peerId);
     if (this.closed) return;
-    let next = this.pending.get(peerId);
-    if (!next || next.link.isClosed) {
-      next = this.createPeer(peerId);
-      this.pending.set(peerId, next);
+    if (!opened) {
+      this.admission.refuse(peerId, REFUSE_UNSEALED_MS);
+      if (this.admission.mayNotify()) {
+        void sealRefusal(ends, 'tampered')
+          .then((refusal) => this.opts.relay(peerId, refusal))
+          .catch(() => {});
+      }
+      return;
     }
-    next.link.receive(envelope);
+    if (opened.k !== 'offer') {
+      for (const envelope of held) this.handleSignal({ from: peerId, envelope });
+      return;
+    }
+    const entry = this.admit(peerId);
+    if (!entry) {
+      this.settleRefused(peerId);
+      return;
+    }
+    for (const envelope of [first, ...held]) entry.link.receive(envelope);
+  }
+
+  /**
+   * A link for `peerId`'s genuine offer if the budgets allow it: fewer than `maxPeers` open, a
+   * token from the peer's rate and from this server's, and a free place among `capacity` (or
+   * one taken from the oldest connection still being set up, past EVICT_AFTER_MS).
+   */
+  private admit(peerId: string): PeerEntry | null {
+    const now = performance.now();
+    let open = 0;
+    let live = 0;
+    let oldest: PeerEntry | null = null;
+    for (const entry of this.liveEntries()) {
+      live++;
+      if (entry.link.isOpen) open++;
+      else if (!oldest || entry.startedAt < oldest.startedAt) oldest = entry;
+    }
+    if (open >= (this.opts.maxPeers ?? MAX_PEERS)) return null;
+    const full = live >= this.capacity;
+    if (full && (!oldest || now - oldest.startedAt < EVICT_AFTER_MS)) return null;
+    if (!this.admission.takeConnection(peerId)) return null;
+    if (full) oldest?.link.fail(new P2PError('connection-failed', { reason: 'timeout' }));
+    const entry = this.createPeer(peerId);
+    this.pending.set(peerId, entry);
+    return entry;
+  }
+
+  /** A row left waiting by a connection that handed over to a refused one is failed now. */
+  private settleRefused(peerId: string): void {
+    const shown = this.peers.get(peerId);
+    if (shown?.link.isClosed && shown.view.status === 'connecting') {
+      this.fail(shown, new P2PError('connection-failed', { reason: 'timeout' }));
+    }
+  }
+
+  private ends(peerId: string): SealingEnds {
+    const { roomId, localId, keys } = this.opts;
+    return { role: 'answerer', roomId, localId, remoteId: peerId, keys };
   }
 
   private takeSpare(): RTCPeerConnection | undefined {
@@ -205,8 +289,8 @@ export class PeerServer {
   }
 
   /**
-   * A connection attempt from `peerId`. It joins the list shown once its offer opens (stale
-   * envelopes of an earlier attempt start nothing), or when it is refused as tampered.
+   * A connection attempt from `peerId`, made for an offer that opened. It joins the list shown
+   * once its link finds the offer genuine for itself (its session and order check out).
    */
   private createPeer(peerId: string): PeerEntry {
     const { source, keys } = this.opts;
@@ -214,7 +298,7 @@ export class PeerServer {
     const view: PeerView = { peerId, status: 'connecting', bytes: 0, total, speed: 0 };
     const entry: PeerEntry = {
       link: null as unknown as PeerLink,
-      tamperedAt: 0,
+      startedAt: performance.now(),
       sender: null,
       view,
       rate: new RateMeter(),
@@ -225,6 +309,7 @@ export class PeerServer {
       if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
       const earlier = this.peers.get(peerId);
       if (earlier && earlier !== entry) this.uploadedBefore += earlier.sent;
+      this.failedRows.delete(peerId);
       this.peers.set(peerId, entry);
       this.opts.onChange();
     };
@@ -236,9 +321,12 @@ export class PeerServer {
       keys,
       iceServers: this.opts.iceServers,
       pc: this.takeSpare(),
+      ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
+      ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
       relay: (env) => this.opts.relay(peerId, env),
       onOffer: show,
-      onSuperseded: (envelope) => this.takeOver(peerId, envelope),
+      // The old link is closed by now: the new offer is a stranger's first again.
+      onSuperseded: (envelope) => this.handleSignal({ from: peerId, envelope }),
       onOpen: () => {
         entry.sender = new PieceSender(
           entry.link,
@@ -277,33 +365,45 @@ export class PeerServer {
         }
       },
       onData: () => entry.link.fail(new P2PError('bad-request', { reason: 'out-of-place' })),
-      onClose: (error) => {
-        entry.sender?.stop();
-        if (error?.code === 'tampered') {
-          entry.tamperedAt = performance.now();
-          show();
-        }
-        if (this.peers.get(peerId) !== entry) {
-          if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
-          return;
-        }
-        if (entry.view.status === 'done' || this.closed) {
-          this.opts.onChange();
-          return;
-        }
-        if (entry.link.superseded) {
-          // Not a failure: the recipient is already connecting again, and shows once it has.
-          this.update(entry, { status: 'connecting', speed: 0 });
-          return;
-        }
-        this.update(entry, {
-          status: 'failed',
-          speed: 0,
-          error: errorData(error ?? new P2PError('peer-vanished', { reason: 'closed' })),
-        });
-      },
+      onClose: (error) => this.closed || this.linkClosed(peerId, entry, error),
     });
     return entry;
+  }
+
+  /** `entry`'s link closed: count it against its peer if it failed, and update its row. */
+  private linkClosed(peerId: string, entry: PeerEntry, error: P2PError | null): void {
+    entry.sender?.stop();
+    if (this.pending.get(peerId) === entry) this.pending.delete(peerId);
+    if (error && STRIKING.has(error.code) && this.admission.strike(peerId)) {
+      this.opts.onRefused?.(peerId);
+    }
+    if (this.peers.get(peerId) !== entry) return;
+    if (entry.view.status === 'done') {
+      this.opts.onChange();
+      return;
+    }
+    if (entry.link.superseded) {
+      // Not a failure: the recipient is already connecting again, and shows once it has.
+      this.update(entry, { status: 'connecting', speed: 0 });
+      return;
+    }
+    this.fail(entry, error ?? new P2PError('peer-vanished', { reason: 'closed' }));
+  }
+
+  /** Shows `entry` as failed, keeping only the latest MAX_FAILED_ROWS failed rows. */
+  private fail(entry: PeerEntry, error: P2PError): void {
+    const { peerId } = entry.view;
+    this.failedRows.delete(peerId);
+    this.failedRows.add(peerId);
+    for (const oldest of this.failedRows) {
+      if (this.failedRows.size <= MAX_FAILED_ROWS) break;
+      this.failedRows.delete(oldest);
+      const row = this.peers.get(oldest);
+      if (row?.view.status !== 'failed') continue;
+      this.uploadedBefore += row.sent;
+      this.peers.delete(oldest);
+    }
+    this.update(entry, { status: 'failed', speed: 0, error: errorData(error) });
   }
 
   private update(entry: PeerEntry, patch: Partial<PeerView>): void {
@@ -311,3 +411,6 @@ export class PeerServer {
     this.opts.onChange();
   }
 }
+
+/** The failures a peer is counted for: not reaching us, or breaking the rules. */
+const STRIKING = new Set(['connection-failed', 'tampered', 'bad-request']);

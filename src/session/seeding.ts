@@ -152,6 +152,8 @@ export class Seeding implements SeedingHolder {
         relay: (to, env) => client.signal(to, env),
         onChange: () => this.changed(),
         onProgress: this.opts.onProgress,
+        onRefused: (peer) =>
+          void client.report({ peerId: peer, reason: 'misbehaved' }).catch(() => {}),
       });
       await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
       this.changed();

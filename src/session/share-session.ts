@@ -23,7 +23,8 @@ import { RestClient } from '../signal/rest.js';
 import { sniffMedia, SNIFF_BYTES } from '../media/sniff.js';
 import { prepareFile } from '../transfer/manifest.js';
 import { UploadPacer } from '../transfer/pacer.js';
-import { FileSource, PeerServer } from './peer-server.js';
+import { FileSource } from './file-source.js';
+import { PeerServer } from './peer-server.js';
 import type {
   FileInfo,
   SessionOptions,
@@ -181,6 +182,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       relay: (to, env) => client.signal(to, env),
       onChange: () => this.notify(),
       onProgress: (detail) => this.emit('progress', detail),
+      // Told to the service so it can keep the peer away; a service that takes reports from
+      // downloaders only refuses it, and this page's own refusal stands either way.
+      onRefused: (peer) =>
+        void client.report({ peerId: peer, reason: 'misbehaved' }).catch(() => {}),
     });
   }
 
