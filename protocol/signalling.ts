@@ -183,11 +183,13 @@ export type Release = v.InferOutput<typeof ReleaseSchema>;
  * ranks with the sharer, keeps the room alive and counts as finished. `corrupt`: it sent what
  * the manifest refutes; `misbehaved`: it broke the piece protocol. Either ends the assignment
  * and the source is never assigned to the reporter again; a recipient seed reported as corrupt
- * leaves the room's pool for good. The sharer is never taken out of its own room.
+ * leaves the room's pool for good. The sharer is never taken out of its own room. `refused`
+ * (the sharer's or a seed's word about a peer that fetched from it): it kept failing to connect
+ * or sent what does not open, so the reporter refuses it and is never assigned to it again.
  */
 export const ReportSchema = v.strictObject({
   peerId: PeerIdSchema,
-  reason: v.picklist(['good', 'corrupt', 'misbehaved']),
+  reason: v.picklist(['good', 'corrupt', 'misbehaved', 'refused']),
 });
 export type Report = v.InferOutput<typeof ReportSchema>;
 

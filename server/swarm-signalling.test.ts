@@ -254,6 +254,27 @@ describe('swarm over sockets', () => {
     }
   });
 
+  test('the sharer refuses a recipient: it is never assigned to it again, others still are', async () => {
+    const { sharer, sharerId, recipients, close } = await roomWith(2);
+    const [r1, r2] = recipients as [Client, Client];
+    try {
+      assert.deepEqual(await request(r1, 'sources', {}), { ok: true, sources: [sharerId] });
+      assert.deepEqual(await request(sharer, 'report', { peerId: r1.id, reason: 'refused' }), {
+        ok: true,
+      });
+      // The refusal ended its assignment, and the sharer is never offered to it again.
+      assertError(await request(r1, 'sources', {}), 'no-sources');
+      assert.deepEqual(await request(r2, 'sources', {}), { ok: true, sources: [sharerId] });
+      // Only `refused` is the sharer's to send.
+      assertError(
+        await request(sharer, 'report', { peerId: r2.id, reason: 'misbehaved' }),
+        'not-allowed',
+      );
+    } finally {
+      close();
+    }
+  });
+
   test('the sharer may not use the recipient events; a socket that joined nothing may use none', async () => {
     const { sharer, sharerId, close } = await roomWith(0);
     const loner = await h.connect();

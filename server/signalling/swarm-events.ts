@@ -56,7 +56,7 @@ export function seed(
   socket: SignallingSocket,
   status: SeedStatus,
 ): Promise<Ack> {
-  return step(ctx, socket, (roomId) =>
+  return step(ctx, socket, RECIPIENTS, (roomId) =>
     ctx.swarms.setSeed(roomId, socket.id, status, ctx.config.swarmCapacity),
   );
 }
@@ -66,7 +66,9 @@ export function release(
   socket: SignallingSocket,
   msg: Release,
 ): Promise<Ack> {
-  return step(ctx, socket, (roomId) => ctx.swarms.release(roomId, socket.id, msg.peerId));
+  return step(ctx, socket, RECIPIENTS, (roomId) =>
+    ctx.swarms.release(roomId, socket.id, msg.peerId),
+  );
 }
 
 export function report(
@@ -74,7 +76,9 @@ export function report(
   socket: SignallingSocket,
   msg: Report,
 ): Promise<Ack> {
-  return step(ctx, socket, async (roomId) => {
+  // The sharer serves and never fetches: `refused` is the one report it makes.
+  const sharerMay = msg.reason === 'refused';
+  return step(ctx, socket, { sharerMay }, async (roomId) => {
     const result = await ctx.swarms.report(roomId, socket.id, msg.peerId, msg.reason);
     if (!result) return null;
     if (msg.reason === 'good') return result.update;
@@ -87,13 +91,16 @@ export function report(
   });
 }
 
-/** Runs one swarm step for a recipient and announces what it changed. */
+const RECIPIENTS = { sharerMay: false };
+
+/** Runs one swarm step for a recipient (or the sharer, where it may) and announces its changes. */
 async function step(
   ctx: SignallingContext,
   socket: SignallingSocket,
+  who: { sharerMay: boolean },
   run: (roomId: string) => Promise<SwarmUpdate | null>,
 ): Promise<Ack> {
-  const roomId = recipientRoom(ctx, socket);
+  const roomId = recipientRoom(ctx, socket, who.sharerMay);
   if (typeof roomId !== 'string') return roomId;
   const update = await run(roomId);
   if (!update) return roomGone();
@@ -105,10 +112,14 @@ async function step(
  * The room of a socket that may use the swarm events, or the refusal; an event past the room's
  * budget is refused before it costs a step.
  */
-function recipientRoom({ swarms }: SignallingContext, socket: SignallingSocket): string | ErrorAck {
+function recipientRoom(
+  { swarms }: SignallingContext,
+  socket: SignallingSocket,
+  sharerMay = false,
+): string | ErrorAck {
   const { roomId, role } = socket.data;
   if (roomId === undefined) return notJoined();
-  if (role !== 'recipient') {
+  if (role !== 'recipient' && !(sharerMay && role === 'sharer')) {
     return errorAck('not-allowed', 'The sharer serves its room; only recipients do this.');
   }
   const retryAfterMs = swarms.admit(roomId);

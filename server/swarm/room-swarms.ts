@@ -6,7 +6,7 @@
  * update says. This process also keeps, per room, a budget of swarm events per second and one
  * timer that ends leases due while nobody speaks.
  */
-import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
+import type { Report, SeedStatus, SwarmStats } from '../../protocol/index.js';
 import { TokenBucket } from '../limits.js';
 import type { MemberRemoval, RoomStore, SwarmRoom } from '../store/store.js';
 import type { SwarmState } from './state.js';
@@ -134,13 +134,14 @@ export class RoomSwarms {
    * lease and takes the seed off probation. Otherwise the assignment ends and `source` is never
    * assigned to `peerId` again; a recipient seed reported `corrupt` by a member that exchanged
    * envelopes with it or fetched from it leaves the room's pool for good (`evicted`); the sharer
-   * never leaves its own room's pool.
+   * never leaves its own room's pool. `refused`: the other way round, `peerId` (the sharer or a
+   * seed) refuses `source`, and is never assigned to it again.
    */
   report(
     roomId: string,
     peerId: string,
     source: string,
-    reason: 'good' | 'corrupt' | 'misbehaved',
+    reason: Report['reason'],
   ): Promise<{ evicted: boolean; update: SwarmUpdate } | null> {
     return this.#update(
       roomId,

@@ -9,7 +9,7 @@
  * capped, counts are kept as they change, leases are walked only when one is due, and the queue
  * is served only when a slot frees (or a seed arrives or is proven).
  */
-import type { SeedStatus, SwarmStats } from '../../protocol/index.js';
+import type { Report, SeedStatus, SwarmStats } from '../../protocol/index.js';
 import { MAX_BANS, type Lease, type SeedEntry, type SwarmState, type Waiter } from './state.js';
 
 /** What a step changed that sockets must hear about. */
@@ -193,7 +193,7 @@ export function report(
   state: SwarmState,
   reporter: string,
   reported: string,
-  options: { reason: 'good' | 'corrupt' | 'misbehaved'; linked: boolean; member: boolean },
+  options: { reason: Report['reason']; linked: boolean; member: boolean },
   clock: StepClock,
 ): { evicted: boolean; update: SwarmUpdate } {
   let evicted = false;
@@ -201,6 +201,12 @@ export function report(
     if (reporter === reported) return;
     if (options.reason === 'good') {
       vouch(state, s, reporter, reported);
+      return;
+    }
+    if (options.reason === 'refused') {
+      // A seed refuses a downloader: the ban is the other way round.
+      endLease(state, s, reported, reporter);
+      if (options.member) ban(state, s, reported, reporter);
       return;
     }
     endLease(state, s, reporter, reported);

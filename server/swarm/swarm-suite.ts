@@ -168,6 +168,17 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.deepEqual((await sourcesOf('c', ['S'])).sort(), ['a']);
     });
 
+    test('a seed that refuses a downloader is never assigned to it again', async () => {
+      await room(['a', 'b'], 4);
+      await swarms.setSeed(roomId, 'a', ALL, 4);
+      assert.deepEqual((await sourcesOf('b')).sort(), ['S', 'a']);
+      await swarms.report(roomId, 'S', 'b', 'refused');
+      await swarms.report(roomId, 'a', 'b', 'refused');
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), []);
+      await noSources('b');
+      assert.deepEqual(await sourcesOf('a'), ['S'], 'the refusal bans only its target');
+    });
+
     test('no-sources when the pool holds nobody but itself, excluded or banned peers', async () => {
       await room(['a', 'b'], 1, false);
       await noSources('a');

@@ -153,7 +153,7 @@ export class Seeding implements SeedingHolder {
         onChange: () => this.changed(),
         onProgress: this.opts.onProgress,
         onRefused: (peer) =>
-          void client.report({ peerId: peer, reason: 'misbehaved' }).catch(() => {}),
+          void client.report({ peerId: peer, reason: 'refused' }).catch(() => {}),
       });
       await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
       this.changed();

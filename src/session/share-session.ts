@@ -184,8 +184,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       onProgress: (detail) => this.emit('progress', detail),
       // Told to the service so it can keep the peer away; a service that takes reports from
       // downloaders only refuses it, and this page's own refusal stands either way.
-      onRefused: (peer) =>
-        void client.report({ peerId: peer, reason: 'misbehaved' }).catch(() => {}),
+      onRefused: (peer) => void client.report({ peerId: peer, reason: 'refused' }).catch(() => {}),
     });
   }
 
