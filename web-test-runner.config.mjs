@@ -65,6 +65,7 @@ function realService() {
     const loose = {
       liveRoomsPerAddress: 100_000,
       socketsPerAddress: 100_000,
+      maxSocketsPerAddressPerRoom: 100_000,
       connectionsPerAddress: 100_000,
       addressMessagesPerSecond: 100_000,
       addressMessageBurst: 1_000_000,
