@@ -7,10 +7,27 @@
  *
  * A step's cost does not grow with what members did before: bans are kept per reporter and
  * capped, counts are kept as they change, leases are walked only when one is due, and the queue
- * is served only when a slot frees (or a seed arrives or is proven).
+ * is served only when a slot frees (or a seed arrives or is proven). Leases, bans and expiry
+ * are in ./leases.ts; this module serves the queue and ranks the seeds.
  */
 import type { Report, SeedStatus, SwarmStats } from '../../protocol/index.js';
-import { MAX_BANS, type Lease, type SeedEntry, type SwarmState, type Waiter } from './state.js';
+import {
+  addLease,
+  ban,
+  dropSeed,
+  endLease,
+  endLeases,
+  expireDue,
+  own,
+  seedOf,
+  sourcesOf,
+  type Step,
+  type StepClock,
+} from './leases.js';
+import type { SeedEntry, SwarmState, Waiter } from './state.js';
+
+export type { StepClock } from './leases.js';
+export { sourcesOf } from './leases.js';
 
 /** What a step changed that sockets must hear about. */
 export interface SwarmUpdate {
@@ -38,23 +55,6 @@ export interface SourcesRequest {
   exclude: readonly string[];
   /** Most sources wanted in total, already capped by the service's limit. */
   max: number;
-}
-
-/** The time a step runs at, and how long a new lease lasts unconfirmed. */
-export interface StepClock {
-  now: number;
-  leaseMs: number;
-}
-
-/**
- * What one step is doing: its clock, and what may let a waiter use a slot it could not use
- * before (the queue is served only then, and only with those): seeds that gained room, joined
- * or were proven, and members that lost a lease or a ban.
- */
-interface Step {
-  clock: StepClock;
-  seeds: Set<string>;
-  members: Set<string>;
 }
 
 export function swarmStats(state: SwarmState): SwarmStats {
@@ -243,95 +243,9 @@ export function expire(state: SwarmState, clock: StepClock): SwarmUpdate {
   return step(state, clock, () => {});
 }
 
-export function sourcesOf(state: SwarmState, downloader: string): string[] {
-  return (own(state.leases, downloader) ?? []).map((l) => l.seed);
-}
-
-function own<T>(record: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
-
-function seedOf(state: SwarmState, peerId: string): SeedEntry | undefined {
-  return state.seeds.find((s) => s.peerId === peerId);
-}
-
 function leaveQueue(state: SwarmState, peerId: string): void {
   const at = state.queue.findIndex((w) => w.peerId === peerId);
   if (at !== -1) state.queue.splice(at, 1);
-}
-
-/** Never assign `reported` to `reporter` again; the reporter's oldest ban goes past the cap. */
-function ban(state: SwarmState, s: Step, reporter: string, reported: string): void {
-  const list = own(state.bans, reporter);
-  if (!list) {
-    state.bans[reporter] = [reported];
-  } else if (!list.includes(reported)) {
-    list.push(reported);
-    if (list.length > MAX_BANS) {
-      list.shift();
-      s.members.add(reporter);
-    }
-  }
-}
-
-function addLease(state: SwarmState, s: Step, downloader: string, seed: SeedEntry): void {
-  const until = s.clock.now + s.clock.leaseMs;
-  const list = own(state.leases, downloader);
-  if (list) list.push({ seed: seed.peerId, until });
-  else {
-    state.leases[downloader] = [{ seed: seed.peerId, until }];
-    state.downloading++;
-  }
-  seed.load++;
-  if (state.nextExpiry === null || until < state.nextExpiry) state.nextExpiry = until;
-}
-
-/** Removes the leases of `downloader` that `drop` picks; each frees a slot. */
-function removeLeases(
-  state: SwarmState,
-  s: Step,
-  downloader: string,
-  drop: (lease: Lease) => boolean,
-): void {
-  const list = own(state.leases, downloader);
-  if (!list) return;
-  const kept = list.filter((lease) => {
-    if (!drop(lease)) return true;
-    const seed = seedOf(state, lease.seed);
-    if (seed) {
-      seed.load--;
-      s.seeds.add(seed.peerId);
-    }
-    s.members.add(downloader);
-    return false;
-  });
-  if (kept.length === list.length) return;
-  if (kept.length > 0) state.leases[downloader] = kept;
-  else {
-    delete state.leases[downloader];
-    state.downloading--;
-    if (state.downloading === 0) state.nextExpiry = null;
-  }
-}
-
-function endLease(state: SwarmState, s: Step, downloader: string, seed: string): void {
-  removeLeases(state, s, downloader, (l) => l.seed === seed);
-}
-
-function endLeases(state: SwarmState, s: Step, downloader: string): void {
-  removeLeases(state, s, downloader, () => true);
-}
-
-/** The seed leaves the pool; its downloaders find out when their links close. */
-function dropSeed(state: SwarmState, s: Step, peerId: string): void {
-  const at = state.seeds.findIndex((e) => e.peerId === peerId);
-  if (at === -1) return;
-  const seed = state.seeds[at]!;
-  state.seeds.splice(at, 1);
-  if (seed.load === 0) return;
-  for (const downloader of Object.keys(state.leases)) {
-    removeLeases(state, s, downloader, (l) => l.seed === peerId);
-  }
 }
 
 /** The reporter verified a piece from `reported`: see `report`. */
@@ -459,25 +373,6 @@ function drain(state: SwarmState, s: Step): { peerId: string; sources: string[] 
     served.push({ peerId: waiter.peerId, sources: sourcesOf(state, waiter.peerId) });
   }
   return served;
-}
-
-/** Ends the unconfirmed leases due by now (see `expire`). */
-function expireDue(state: SwarmState, s: Step): void {
-  const { now } = s.clock;
-  if (state.nextExpiry === null || state.nextExpiry > now) return;
-  let next: number | null = null;
-  for (const downloader of Object.keys(state.leases)) {
-    const due: string[] = [];
-    for (const lease of state.leases[downloader]!) {
-      if (lease.until === null) continue;
-      if (lease.until <= now) due.push(lease.seed);
-      else if (next === null || lease.until < next) next = lease.until;
-    }
-    if (due.length === 0) continue;
-    removeLeases(state, s, downloader, (l) => due.includes(l.seed));
-    for (const seed of due) ban(state, s, downloader, seed);
-  }
-  state.nextExpiry = next;
 }
 
 /**
