@@ -20,6 +20,9 @@ import { SealedSignalling, type SignallingOptions } from './sealed-signalling.js
 export { HIGH_WATER, LOW_WATER } from './link-channel.js';
 export { fromOfferer, type LinkRole } from './sealed-signalling.js';
 
+/** How long a link may take to open its channel before it gives up (and frees what it holds). */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
 export interface PeerLinkOptions extends SignallingOptions {
   iceServers: RTCIceServer[];
   onOpen: () => void;
@@ -97,7 +100,7 @@ export class PeerLink {
     }
     this.heartbeat = new Heartbeat({
       intervalMs: opts.heartbeatMs ?? 1500,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       deadAfterMs: opts.deadAfterMs ?? 7000,
       now: opts.now ?? (() => performance.now()),
       isOpen: () => this.phase === 'open',
