@@ -151,19 +151,30 @@ export const roomFill: Attack = async (base, signal, tally) => {
   closeAll([sharer, ...members.map((m) => m.socket)]);
 };
 
+/** A connected socket from `from`, or null (counted as refused) after waiting `backoffMs`. */
+async function connectOrWait(
+  base: string,
+  from: string,
+  tally: Tally,
+  backoffMs: number,
+): Promise<Socket | null> {
+  try {
+    const socket = await connect(base, from);
+    socket.on('disconnect', () => tally.dropped++);
+    return socket;
+  } catch {
+    tally.refused++;
+    await delay(backoffMs);
+    return null;
+  }
+}
+
 /** Row 6, first half: one address reconnecting after each burst of events. */
 export const reconnectFlood: Attack = async (base, signal, tally) => {
   const lanes = Array.from({ length: 4 }, async () => {
     while (!signal.aborted) {
-      let socket: Socket;
-      try {
-        socket = await connect(base, loopback(1));
-      } catch {
-        tally.refused++;
-        await delay(20);
-        continue;
-      }
-      socket.on('disconnect', () => tally.dropped++);
+      const socket = await connectOrWait(base, loopback(1), tally, 20);
+      if (!socket) continue;
       for (let i = 0; i < 500 && socket.connected; i++) {
         socket.emit('sources', {}, () => undefined);
         tally.sent++;
@@ -179,15 +190,8 @@ export const reconnectFlood: Attack = async (base, signal, tally) => {
 export const socketFlood: Attack = async (base, signal, tally) => {
   const lanes = Array.from({ length: 100 }, async () => {
     while (!signal.aborted) {
-      let socket: Socket;
-      try {
-        socket = await connect(base, loopback(1));
-      } catch {
-        tally.refused++;
-        await delay(200);
-        continue;
-      }
-      socket.on('disconnect', () => tally.dropped++);
+      const socket = await connectOrWait(base, loopback(1), tally, 200);
+      if (!socket) continue;
       while (!signal.aborted && socket.connected) {
         for (let i = 0; i < 50; i++) socket.emit('junk', { x: i });
         tally.sent += 50;

@@ -5,7 +5,6 @@
  * in Chromium (test/engine/peer-server.test.ts) and end to end (e2e/junk-offers.test.ts).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CONNECT_TIMEOUT_MS } from '../../src/rtc/peer-link.js';
 import {
@@ -22,6 +21,7 @@ import {
   MAX_PEERS,
   SETUP_EXTRA,
 } from '../../src/session/peer-server.js';
+import { markdownTable, numbers, SECURITY } from './security-limits/support.js';
 
 interface Row {
   what: string;
@@ -29,29 +29,14 @@ interface Row {
   past: string;
 }
 
-const SECURITY = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8');
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
 function rows(markdown: string): Row[] {
-  const section = markdown.split(/^## Limits the sharer's page enforces$/m)[1]?.split(/^## /m)[0];
-  assert.ok(section, `SECURITY.md has a "Limits the sharer's page enforces" section`);
-  const cells = section
-    .split('\n')
-    .filter((line) => line.startsWith('|'))
-    .map((line) =>
-      line
-        .slice(1, -1)
-        .split('|')
-        .map((cell) => cell.trim()),
-    );
-  assert.deepEqual(cells[0], ['What', 'Limit', 'Past it'], 'the table keeps its three columns');
-  return cells.slice(2).map(([what = '', limit = '', past = '']) => ({ what, limit, past }));
-}
-
-/** Every number in a cell, in order. */
-function numbers(cell: string): number[] {
-  return [...cell.replace(/(\d),(\d)/g, '$1$2').matchAll(/\d+/g)].map((m) => Number(m[0]));
+  const columns = ['What', 'Limit', 'Past it'];
+  return markdownTable(markdown, "Limits the sharer's page enforces", columns).map(
+    ([what = '', limit = '', past = '']) => ({ what, limit, past }),
+  );
 }
 
 const CHECKS: Record<string, (row: Row) => void> = {

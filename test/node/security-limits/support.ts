@@ -31,10 +31,13 @@ export const META = 'c2VhbGVkLW1ldGE';
 export const LINK_KEY = 'AAAAAAAAAAAAAAAAAAAAAA';
 export const MINUTE = 60_000;
 
-/** The rows of the table under "## Limits the service enforces". */
-export function limitRows(markdown: string): Row[] {
-  const section = markdown.split(/^## Limits the service enforces$/m)[1]?.split(/^## /m)[0];
-  assert.ok(section, 'SECURITY.md has a "Limits the service enforces" section');
+/**
+ * The cells of the table under the level-2 heading `heading`, header row and separator left out;
+ * the header must be `columns`.
+ */
+export function markdownTable(markdown: string, heading: string, columns: string[]): string[][] {
+  const section = markdown.split(new RegExp(`^## ${heading}$`, 'm'))[1]?.split(/^## /m)[0];
+  assert.ok(section, `SECURITY.md has a "${heading}" section`);
   const cells = section
     .split('\n')
     .filter((line) => line.startsWith('|'))
@@ -44,8 +47,15 @@ export function limitRows(markdown: string): Row[] {
         .split('|')
         .map((cell) => cell.trim()),
     );
-  assert.deepEqual(cells[0], ['What', 'Default', 'Past it'], 'the table keeps its three columns');
-  return cells.slice(2).map(([what = '', def = '', past = '']) => ({ what, default: def, past }));
+  assert.deepEqual(cells[0], columns, 'the table keeps its columns');
+  return cells.slice(2);
+}
+
+/** The rows of the table under "## Limits the service enforces". */
+export function limitRows(markdown: string): Row[] {
+  return markdownTable(markdown, 'Limits the service enforces', ['What', 'Default', 'Past it']).map(
+    ([what = '', def = '', past = '']) => ({ what, default: def, past }),
+  );
 }
 
 /** Every number in a cell, in order (`100,000` is one number). */
