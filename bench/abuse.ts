@@ -1,6 +1,6 @@
 /**
  * Abuse (issue 22): what one visitor with a link can do to the service. For each attack of
- * bench/abuse/attacks.ts, and idle, a fresh service (`node dist/server.js`, its defaults) runs
+ * bench/abuse/attacks.ts, and idle, a fresh service (as `npm run serve` runs it, its defaults) runs
  * while an attacker process drives the attack from a handful of loopback addresses; meanwhile an
  * honest visitor from addresses of its own times create + join + sources, one after another.
  * After the attack stops: the service's CPU in the second after the first (it must be idle
@@ -16,10 +16,10 @@ import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import type { Row } from './lib/report.js';
+import { SERVER_BUNDLE, SERVER_FLAGS } from './lib/service-command.js';
 import { fmt, median, percentile, round } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SERVER_BUNDLE = process.env.P2P_BENCH_SERVER ?? 'dist/server.js';
 
 const PHASES = [
   'idle',
@@ -42,8 +42,19 @@ interface Scale {
   settleMs: number;
 }
 
-/** The attacks whose aftermath is judged by RSS: the floods of sockets and connections. */
-const FLOODS: ReadonlySet<Phase> = new Set(['junk-offers', 'reconnect-flood', 'socket-flood']);
+/**
+ * The attacks whose aftermath is judged by RSS: the floods of sockets and connections; and idle,
+ * the control, whose RSS changes only with the honest visitor's rounds.
+ */
+const FLOODS: ReadonlySet<Phase> = new Set([
+  'idle',
+  'junk-offers',
+  'reconnect-flood',
+  'socket-flood',
+]);
+
+/** How often the honest visitor starts a round. */
+const HONEST_EVERY_MS = 100;
 
 const FULL: Scale = { warmupMs: 2_000, measureMs: 8_000, settleMs: 30_000 };
 const SMOKE: Scale = { warmupMs: 1_000, measureMs: 2_000, settleMs: 2_000 };
@@ -76,7 +87,7 @@ interface Service {
 }
 
 async function startService(): Promise<Service> {
-  const child = spawn(process.execPath, [SERVER_BUNDLE], {
+  const child = spawn(process.execPath, [...SERVER_FLAGS, SERVER_BUNDLE], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -180,20 +191,26 @@ async function cpuOver(pid: number, ms: number): Promise<number> {
   return ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
 }
 
-/** Honest rounds one after another for `ms`: their times and failures. */
+/**
+ * One honest visitor's rounds for `ms`, one starting every HONEST_EVERY_MS (or when the last
+ * ends, if later): their times and failures. Paced as a person's visits are, not back to back,
+ * so the honest traffic neither loads the service by itself nor grows its memory by thousands of
+ * rooms in a phase.
+ */
 async function honestFor(url: string, ms: number, first: number) {
   const times: number[] = [];
   let failed = 0;
   let firstError: string | null = null;
   const t0 = performance.now();
   for (let n = first; performance.now() - t0 < ms; n++) {
+    const started = performance.now();
     try {
       times.push(await honestRound(url, n));
     } catch (err) {
       failed++;
       firstError ??= err instanceof Error ? err.message : String(err);
-      await delay(100);
     }
+    await delay(Math.max(0, HONEST_EVERY_MS - (performance.now() - started)));
   }
   return { times, failed, firstError };
 }
@@ -293,15 +310,19 @@ async function run(ctx: BenchContext): Promise<BenchOutput> {
       value: round(p99, 1),
       runs: mine.map((x) => round(percentile(x.honestMs, 99), 1)),
     });
-    if (phase === 'idle') continue;
-    const cpuAfter = median(mine.map((x) => x.cpuAfterPct));
-    rows.push({
-      metric: `service CPU 1–2 s after the attack, ${phase}`,
-      value: round(cpuAfter, 1),
-      unit: '%',
-      target: `≤ ${IDLE_CPU_PCT}`,
-      met: cpuAfter <= IDLE_CPU_PCT,
-    });
+    const idleRss = median(
+      runs.filter((x) => x.phase === 'idle').map((x) => x.rssAfter / x.rssStart),
+    );
+    if (phase !== 'idle') {
+      const cpuAfter = median(mine.map((x) => x.cpuAfterPct));
+      rows.push({
+        metric: `service CPU 1–2 s after the attack, ${phase}`,
+        value: round(cpuAfter, 1),
+        unit: '%',
+        target: `≤ ${IDLE_CPU_PCT}`,
+        met: cpuAfter <= IDLE_CPU_PCT,
+      });
+    }
     if (!FLOODS.has(phase)) continue;
     const rss = median(mine.map((x) => x.rssAfter / x.rssStart));
     rows.push({
@@ -310,10 +331,14 @@ async function run(ctx: BenchContext): Promise<BenchOutput> {
       unit: '×',
       target: `≤ ${RSS_RATIO}`,
       met: rss <= RSS_RATIO,
+      note:
+        phase === 'idle'
+          ? 'the control: no attack, only the honest visitor'
+          : `${fmt(rss / idleRss, 2)} × the idle control's`,
     });
   }
   return {
-    params: { scale, phases: PHASES, server: SERVER_BUNDLE },
+    params: { scale, phases: PHASES, server: [...SERVER_FLAGS, SERVER_BUNDLE].join(' ') },
     rows,
     runs: { phases: runs, steps },
     notes: [

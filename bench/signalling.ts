@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { KiB } from '../testing/files.js';
 import { delay } from '../testing/wait.js';
 import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
+import { SERVER_BUNDLE, SERVER_FLAGS } from './lib/service-command.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
@@ -155,14 +156,6 @@ interface ServerStats {
   gcTotalMs: number;
   gcMaxMs: number;
 }
-
-/**
- * Our service's bundle: dist/server.js, or another build (P2P_BENCH_SERVER) so tuning can
- * iterate without replacing dist/ under someone else's run.
- */
-const SERVER_BUNDLE = process.env.P2P_BENCH_SERVER ?? 'dist/server.js';
-/** Extra Node flags for our service (P2P_BENCH_SERVER_FLAGS), to try a flag before adopting it. */
-const SERVER_FLAGS = (process.env.P2P_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 
 /**
  * P2P_BENCH_SIGNALLING=sockets=4000,rate=2000,durationMs=10000 overrides the scale, for tuning
