@@ -1,10 +1,11 @@
 /**
  * Claims are proven before they are trusted, end to end: a link holder's sockets (Node clients,
  * each address a loopback address of its own) announce themselves as seeds with every piece and
- * never answer, rotating their ids, while others take every slot of the sharer and never
- * connect. An honest recipient in a real browser still gets the file within the widget's connect
- * timeout plus 5 s. Then one address cannot fill the room, a room filled from several addresses
- * still lets its sharer back in, and a new recipient gets in while one address floods.
+ * never answer, rotating their ids, while others take every slot of the sharer, never connect
+ * and report a verified piece from it all the same. An honest recipient in a real browser still
+ * gets the file within the widget's connect timeout plus 5 s: only the sharer's word keeps a
+ * slot. Then one address cannot fill the room, a room filled from several addresses still lets
+ * its sharer back in, and a new recipient gets in while one address floods.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -75,7 +76,9 @@ test(
     const sharerId = (await env.service.store.getRoom(roomId))?.sharerPeerId;
     assert.ok(sharerId, 'the sharer is online');
 
-    // Four squatters take every slot of the sharer and never connect.
+    // Four squatters take every slot of the sharer, never connect, and say they verified a
+    // piece from it (which kept a slot for as long as they stayed when the service took it).
+    const squatters: string[] = [];
     for (let i = 0; i < 4; i++) {
       const { socket, ack } = await joinFrom('127.0.0.2', roomId);
       assert.equal(ack.ok, true);
@@ -83,6 +86,9 @@ test(
         ok: true,
         sources: [sharerId],
       });
+      const good = await send(socket, 'report', { peerId: sharerId, reason: 'good' });
+      assert.deepEqual(good, { ok: true });
+      squatters.push(socket.id!);
     }
     // Four fake seeds claim the whole file, and take new ids every ROTATE_MS.
     let fakes = await Promise.all([1, 2, 3, 4].map(() => fakeSeed('127.0.0.3', roomId)));
@@ -112,6 +118,12 @@ test(
       assert.ok(
         seconds <= CONNECT_TIMEOUT_S + 5,
         `took ${seconds.toFixed(1)} s, past the connect timeout + 5 s`,
+      );
+      const leases = (await env.service.swarms.inspect(roomId))?.leases ?? {};
+      assert.deepEqual(
+        squatters.filter((id) => Object.hasOwn(leases, id)),
+        [],
+        'no squatter holds a slot past its lease',
       );
     } finally {
       clearInterval(rotation);

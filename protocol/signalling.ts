@@ -177,19 +177,20 @@ export const ReleaseSchema = v.strictObject({ peerId: PeerIdSchema });
 export type Release = v.InferOutput<typeof ReleaseSchema>;
 
 /**
- * What a recipient found of a source. `good`: a piece from it passed verification (sent once
- * per source, at the first one); this confirms the assignment (a link opened, so it is not
- * released at the connect timeout) and takes a recipient seed off probation, after which it
- * ranks with the sharer, keeps the room alive and counts as finished. `corrupt`: it sent what
- * the manifest refutes; `misbehaved`: it broke the piece protocol. Either ends the assignment
- * and the source is never assigned to the reporter again; a recipient seed reported as corrupt
- * leaves the room's pool for good. The sharer is never taken out of its own room. `refused`
- * (the sharer's or a seed's word about a peer that fetched from it): it kept failing to connect
+ * What a recipient found of a source, or a seed of a peer that fetches from it. `good`: a piece
+ * from the source passed verification (sent once per source, at the first one); together with
+ * the source's `opened` it takes a recipient seed off probation, after which it ranks with the
+ * sharer, keeps the room alive and counts as finished. `corrupt`: it sent what the manifest
+ * refutes; `misbehaved`: it broke the piece protocol. Either ends the assignment and the source
+ * is never assigned to the reporter again; a recipient seed reported as corrupt leaves the
+ * room's pool for good. The sharer is never taken out of its own room. The sharer's or a seed's
+ * words about a peer that fetches from it: `opened`, a link with it opened, which confirms the
+ * assignment (it is not released at the connect timeout); `refused`, it kept failing to connect
  * or sent what does not open, so the reporter refuses it and is never assigned to it again.
  */
 export const ReportSchema = v.strictObject({
   peerId: PeerIdSchema,
-  reason: v.picklist(['good', 'corrupt', 'misbehaved', 'refused']),
+  reason: v.picklist(['good', 'corrupt', 'misbehaved', 'opened', 'refused']),
 });
 export type Report = v.InferOutput<typeof ReportSchema>;
 

@@ -171,7 +171,11 @@ describe('swarm over sockets', () => {
       // r1 has it all: its download ended, so both seeds are free; unproven, r1 goes last.
       assert.deepEqual(await request(r2, 'sources', { max: 1 }), { ok: true, sources: [sharerId] });
       assert.deepEqual(await request(r3, 'sources', {}), { ok: true, sources: [r1.id] });
-      // A verified piece from r1 proves it: with both free again, r1 goes first.
+      // A verified piece from r1, over a link r1 says opened, proves it: with both free again,
+      // r1 goes first.
+      assert.deepEqual(await request(r1, 'report', { peerId: r3.id, reason: 'opened' }), {
+        ok: true,
+      });
       assert.deepEqual(await request(r3, 'report', { peerId: r1.id, reason: 'good' }), {
         ok: true,
       });
@@ -255,7 +259,7 @@ describe('swarm over sockets', () => {
   });
 
   test('the sharer refuses a recipient: it is never assigned to it again, others still are', async () => {
-    const { sharer, sharerId, recipients, close } = await roomWith(2);
+    const { room, sharer, sharerId, recipients, close } = await roomWith(2);
     const [r1, r2] = recipients as [Client, Client];
     try {
       assert.deepEqual(await request(r1, 'sources', {}), { ok: true, sources: [sharerId] });
@@ -265,11 +269,16 @@ describe('swarm over sockets', () => {
       // The refusal ended its assignment, and the sharer is never offered to it again.
       assertError(await request(r1, 'sources', {}), 'no-sources');
       assert.deepEqual(await request(r2, 'sources', {}), { ok: true, sources: [sharerId] });
-      // Only `refused` is the sharer's to send.
-      assertError(
-        await request(sharer, 'report', { peerId: r2.id, reason: 'misbehaved' }),
-        'not-allowed',
-      );
+      // The sharer speaks only as a seed: `refused` and `opened` are its to send.
+      assert.deepEqual(await request(sharer, 'report', { peerId: r2.id, reason: 'opened' }), {
+        ok: true,
+      });
+      for (const reason of ['misbehaved', 'good']) {
+        const ack = await request(sharer, 'report', { peerId: r2.id, reason });
+        assertError(ack, 'not-allowed', reason);
+      }
+      const swarm = await h.service.swarms.inspect(room.roomId);
+      assert.deepEqual(swarm?.leases[r2.id!], [{ seed: sharerId, until: null }]);
     } finally {
       close();
     }
@@ -321,6 +330,7 @@ describe('swarm over sockets', () => {
       await request(r1, 'sources', {});
       await request(r2, 'sources', {});
       await swarmBecomes(sharer, sharerSwarm.last, stats(1, 1, 1, 0));
+      await request(sharer, 'report', { peerId: r1.id, reason: 'opened' });
       await request(r1, 'report', { peerId: sharer.id, reason: 'good' });
       await request(r1, 'seed', { have: 'all', seeding: true });
       await swarmBecomes(sharer, sharerSwarm.last, stats(2, 1, 0, 1));
@@ -419,6 +429,7 @@ describe('swarm and room lifetime', () => {
         ok: true,
         sources: [seed.id],
       });
+      await request(seed, 'report', { peerId: prover.id, reason: 'opened' });
       await request(prover, 'report', { peerId: seed.id, reason: 'good' });
       prover.disconnect();
 
@@ -469,6 +480,7 @@ describe('swarm and room lifetime', () => {
     await request(b, 'sources', {});
     await request(b, 'report', { peerId: a.id, reason: 'misbehaved' });
     await request(c, 'sources', { exclude: [sharer.id!] });
+    await request(a, 'report', { peerId: c.id, reason: 'opened' });
     await request(c, 'report', { peerId: a.id, reason: 'good' });
     await request(c, 'seed', { have: 'all', seeding: false });
     for (const s of [sharer, ...sockets]) s.disconnect();

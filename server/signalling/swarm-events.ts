@@ -1,9 +1,9 @@
 /**
  * The events a recipient uses to take part in its room's swarm: asking for sources (or a queue
  * place), saying what it holds and whether it seeds, releasing a source and reporting one (good
- * or bad). Each takes one event from its room's budget (one room's members cannot take the
- * whole service's time) and is one step of the room's swarm, whose changes the announcer tells
- * the sockets concerned.
+ * or bad), and a seed's (or the sharer's) word on a peer it serves. Each takes one event from
+ * its room's budget (one room's members cannot take the whole service's time) and is one step
+ * of the room's swarm, whose changes the announcer tells the sockets concerned.
  */
 import {
   errorAck,
@@ -76,12 +76,13 @@ export function report(
   socket: SignallingSocket,
   msg: Report,
 ): Promise<Ack> {
-  // The sharer serves and never fetches: `refused` is the one report it makes.
-  const sharerMay = msg.reason === 'refused';
+  // The sharer serves and never fetches: it reports only as a seed.
+  const sharerMay = msg.reason === 'opened' || msg.reason === 'refused';
   return step(ctx, socket, { sharerMay }, async (roomId) => {
     const result = await ctx.swarms.report(roomId, socket.id, msg.peerId, msg.reason);
     if (!result) return null;
-    if (msg.reason === 'good') return result.update;
+    // The words of every working link are not worth a log line.
+    if (msg.reason === 'good' || msg.reason === 'opened') return result.update;
     ctx.logger.info('swarm.reported', {
       room: roomTag(roomId),
       reason: msg.reason,

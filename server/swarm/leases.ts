@@ -1,12 +1,13 @@
 /**
- * Leases and bans, the parts of a swarm step that change who may be assigned to whom: adding and
- * ending leases (each frees or fills a seed's slot and keeps the downloading count and the next
- * deadline), ending those that are due, bans per reporter, and a seed leaving the pool. The
- * steps in ./steps.ts use these; what a change may free is noted on the step for the queue.
+ * Leases and bans, the parts of a swarm step that change who may be assigned to whom: adding,
+ * confirming and ending leases (each frees or fills a seed's slot and keeps the downloading count
+ * and the next deadline), ending those that are due, bans per reporter, and a seed leaving the
+ * pool. The steps in ./steps.ts use these; what a change may free is noted on the step for the
+ * queue.
  */
 import { MAX_BANS, type Lease, type SeedEntry, type SwarmState } from './state.js';
 
-/** The time a step runs at, and how long a new lease lasts unconfirmed. */
+/** The time a step runs at, and how long a new lease lasts unless its seed confirms it. */
 export interface StepClock {
   now: number;
   leaseMs: number;
@@ -63,6 +64,31 @@ export function addLease(state: SwarmState, s: Step, downloader: string, seed: S
   if (state.nextExpiry === null || until < state.nextExpiry) state.nextExpiry = until;
 }
 
+/**
+ * One side of a lease speaks for it. `opened`, the seed's word that a link with the downloader
+ * opened, confirms it: it no longer runs out. `good`, the downloader's word that it verified a
+ * piece from the seed, is kept on it and counts only with the seed's. Returns true once, when
+ * the lease holds both words (the proof that the seed served and the downloader fetched); a
+ * pair with no lease changes nothing.
+ */
+export function confirm(
+  state: SwarmState,
+  downloader: string,
+  seed: string,
+  word: 'opened' | 'good',
+): boolean {
+  const lease = own(state.leases, downloader)?.find((l) => l.seed === seed);
+  if (!lease) return false;
+  if (word === 'opened') {
+    if (lease.until === null) return false;
+    lease.until = null;
+  } else {
+    if (lease.vouched) return false;
+    lease.vouched = true;
+  }
+  return lease.until === null && lease.vouched === true;
+}
+
 /** Removes the leases of `downloader` that `drop` picks; each frees a slot. */
 function removeLeases(
   state: SwarmState,
@@ -111,7 +137,7 @@ export function dropSeed(state: SwarmState, s: Step, peerId: string): void {
   }
 }
 
-/** Ends the unconfirmed leases due by now (see `expire` in ./steps.ts). */
+/** Ends the leases due by now that their seeds did not confirm (see `expire` in ./steps.ts). */
 export function expireDue(state: SwarmState, s: Step): void {
   const { now } = s.clock;
   if (state.nextExpiry === null || state.nextExpiry > now) return;

@@ -25,7 +25,7 @@ export interface SourcesQuery {
 export interface RoomSwarmsOptions {
   /** The clock of lease deadlines (kept in the swarm state); tests pass a fake one. */
   now?: () => number;
-  /** How long an assignment lasts unless the downloader shows a link opened. */
+  /** How long an assignment lasts unless its seed says a link with the downloader opened. */
   leaseMs?: number;
   /** Swarm events one room takes per second, from all its members (twice as many at once). */
   eventsPerSecond?: number;
@@ -76,7 +76,7 @@ export class RoomSwarms {
   /**
    * A member says what it holds: seeding with some or all of the file puts it in the pool with
    * `capacity` (a recipient evicted as corrupt stays out; a recipient seed is on probation until
-   * someone reports a verified piece from it); otherwise it leaves the pool and what it served
+   * one it confirmed a link with reports a verified piece from it); otherwise it leaves the pool and what it served
    * ends. Having it all ends its own downloads and counts a recipient as finished, once, when it
    * proved it. The sharer is put in the pool this way when it joins.
    */
@@ -104,7 +104,7 @@ export class RoomSwarms {
    * held and none free it queues (once; asking again keeps its place), as it does when it holds
    * only unproven seeds while a proven one is busy; with nobody in the pool but excluded and
    * banned peers it is `no-sources` (and leaves the queue). Each assignment is a lease that ends
-   * unless the member reports a verified piece from the seed in time.
+   * unless the seed reports in time that a link with the member opened.
    */
   requestSources(
     roomId: string,
@@ -130,11 +130,13 @@ export class RoomSwarms {
   }
 
   /**
-   * `good`: `peerId` verified a piece from `source`, a seed it was assigned, which confirms that
-   * lease and takes the seed off probation. Otherwise the assignment ends and `source` is never
-   * assigned to `peerId` again; a recipient seed reported `corrupt` by a member that exchanged
-   * envelopes with it or fetched from it leaves the room's pool for good (`evicted`); the sharer
-   * never leaves its own room's pool. `refused`: the other way round, `peerId` (the sharer or a
+   * `opened`: `peerId` (the sharer or a seed) has a link open with `source`, which confirms the
+   * lease `source` holds of it. `good`: `peerId` verified a piece from `source`, a seed it was
+   * assigned, which takes the seed off probation once the seed's `opened` confirmed that lease
+   * too (either may come first). Otherwise the assignment ends and `source` is never assigned
+   * to `peerId` again; a recipient seed reported `corrupt` by a member that exchanged envelopes
+   * with it or fetched from it leaves the room's pool for good (`evicted`); the sharer never
+   * leaves its own room's pool. `refused`: the other way round, `peerId` (the sharer or a
    * seed) refuses `source`, and is never assigned to it again.
    */
   report(

@@ -22,14 +22,16 @@ export interface SeedEntry {
   proven: boolean;
 }
 
-/** One seed assigned to one downloader. */
+/**
+ * One seed assigned to one downloader. The seed's word confirms it (the seed knows whether its
+ * own slot is used); the seed is proven only when both sides spoke, in either order.
+ */
 export interface Lease {
   seed: string;
-  /**
-   * When the lease ends unless the downloader reports a verified piece from the seed (which
-   * shows a link opened); null once it did.
-   */
+  /** When the lease ends unless the seed says a link with the downloader opened; null once so. */
   until: number | null;
+  /** Set once the downloader reported a verified piece from the seed. */
+  vouched?: true;
 }
 
 export interface Waiter {
@@ -47,7 +49,7 @@ export interface SwarmState {
   leases: Record<string, Lease[]>;
   /** Downloaders with at least one lease (the keys of `leases`), kept so counts cost nothing. */
   downloading: number;
-  /** The earliest `until` of an unconfirmed lease, or null when there may be none. */
+  /** The earliest `until` of a lease its seed has not confirmed, or null when there may be none. */
   nextExpiry: number | null;
   /**
    * First come, first served: recipients that hold no lease, or only leases of unproven seeds

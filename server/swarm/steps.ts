@@ -14,6 +14,7 @@ import type { Report, SeedStatus, SwarmStats } from '../../protocol/index.js';
 import {
   addLease,
   ban,
+  confirm,
   dropSeed,
   endLease,
   endLeases,
@@ -182,12 +183,12 @@ export function release(
 }
 
 /**
- * A downloader reports a source. `good`: it verified a piece from it, which confirms the lease
- * (a link opened), proves the seed and shows the reporter fetched for real; only a source it
- * holds a lease of counts. Otherwise the lease ends and, if the source is a member (`member`; a
- * departed peer's id is dead and not worth keeping), it is never assigned to the reporter again.
- * A recipient seed reported as corrupt by a peer it was linked with (`linked`) leaves the pool
- * for good; the sharer never does.
+ * A member reports a peer. `opened` (a seed about its downloader) confirms their lease; `good`
+ * (a downloader about its source: it verified a piece) with the seed's `opened` proves the seed
+ * and shows the downloader fetched for real (see `confirm`). Otherwise the lease ends and, if
+ * the source is a member (`member`; a departed peer's id is dead and not worth keeping), it is
+ * never assigned to the reporter again. A recipient seed reported as corrupt by a peer it was
+ * linked with (`linked`) leaves the pool for good; the sharer never does.
  */
 export function report(
   state: SwarmState,
@@ -199,8 +200,10 @@ export function report(
   let evicted = false;
   const update = step(state, clock, (s) => {
     if (reporter === reported) return;
-    if (options.reason === 'good') {
-      vouch(state, s, reporter, reported);
+    if (options.reason === 'good' || options.reason === 'opened') {
+      const seedSays = options.reason === 'opened';
+      const [downloader, seed] = seedSays ? [reported, reporter] : [reporter, reported];
+      if (confirm(state, downloader, seed, options.reason)) vouch(state, s, downloader, seed);
       return;
     }
     if (options.reason === 'refused') {
@@ -235,8 +238,8 @@ export function leave(state: SwarmState, peerId: string, clock: StepClock): Swar
 }
 
 /**
- * Ends every unconfirmed lease due by now: the downloader never showed a link opened, so the
- * seed's slot frees and that seed is not assigned to it again. Every step runs it first; the
+ * Ends every lease due by now that its seed did not confirm: no link opened, so the seed's slot
+ * frees and the seed is not assigned to that downloader again. Every step runs it first; the
  * service also runs it on its own when `nextExpiry` comes, so a queue moves while nobody speaks.
  */
 export function expire(state: SwarmState, clock: StepClock): SwarmUpdate {
@@ -248,11 +251,8 @@ function leaveQueue(state: SwarmState, peerId: string): void {
   if (at !== -1) state.queue.splice(at, 1);
 }
 
-/** The reporter verified a piece from `reported`: see `report`. */
+/** Both sides confirmed that `reporter` fetched from `reported`: see `report`. */
 function vouch(state: SwarmState, s: Step, reporter: string, reported: string): void {
-  const lease = own(state.leases, reporter)?.find((l) => l.seed === reported);
-  if (!lease) return;
-  lease.until = null;
   if (!state.fetched.includes(reporter)) {
     state.fetched.push(reporter);
     settleFinished(state, reporter);

@@ -78,7 +78,8 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
     };
     /**
      * Takes recipient seeds off probation as a recipient would: a passing member is assigned
-     * each, reports a verified piece from it and lets it go, then leaves.
+     * each, the seed says their link opened, the member reports a verified piece from it and
+     * lets it go, then leaves.
      */
     async function prove(...seeds: string[]) {
       assert.equal(await store.addMember(roomId, { peerId: 'p', role: 'recipient' }, 100), 'ok');
@@ -90,6 +91,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
           1,
         );
         assert.deepEqual(outcome, { kind: 'sources', sources: [seed] });
+        await swarms.report(roomId, seed, 'p', 'opened');
         await swarms.report(roomId, 'p', seed, 'good');
         await swarms.release(roomId, 'p', seed);
       }
@@ -333,6 +335,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       });
       // On probation, x is no proven source: b and c keep their places for the sharer.
       assert.deepEqual(update?.stats, stats(2, 3, 3, 0));
+      await swarms.report(roomId, 'x', 'b', 'opened');
       const proof = await swarms.report(roomId, 'b', 'x', 'good');
       assert.deepEqual(updateOf(proof?.update), {
         served: [],
@@ -345,6 +348,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       await room(['a', 'b']);
       await sourcesOf('a');
       await placeOf('b');
+      await swarms.report(roomId, 'S', 'a', 'opened');
       await swarms.report(roomId, 'a', 'S', 'good');
       const update = await swarms.setSeed(roomId, 'a', ALL, 1);
       assert.deepEqual(updateOf(update), {
@@ -419,6 +423,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       await swarms.report(roomId, 'a', 'a', 'corrupt');
       await swarms.report(roomId, 'a', 'gone-long-ago', 'corrupt');
       await swarms.report(roomId, 'a', 'S', 'good');
+      await swarms.report(roomId, 'S', 'a', 'opened');
       assert.deepEqual((await swarms.inspect(roomId))?.bans, {});
       assert.deepEqual((await swarms.inspect(roomId))?.fetched, [], 'no lease, no proof');
     });
@@ -489,6 +494,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
         [full?.evicted, full?.bans, pairs(full), full?.claimed, full?.queue.length],
         [['x'], { a: ['x'], b: ['S'] }, ['a>S', 'c>S'], ['d'], 1],
       );
+      await swarms.report(roomId, 'S', 'c', 'opened');
       await swarms.report(roomId, 'c', 'S', 'good');
       await swarms.setSeed(roomId, 'c', { have: 'all', seeding: false }, 1);
       assert.deepEqual((await swarms.inspect(roomId))?.counted, ['c']);
@@ -525,7 +531,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal((await swarms.inspect(roomId))?.bans.r, undefined, 'a leaver takes its bans');
     });
 
-    test('a lease ends at its deadline unless a verified piece confirms it; the seed is not given again', async () => {
+    test('a lease ends at its deadline unless its seed confirms it; the seed is not given again', async () => {
       await room(['a', 'b', 'c'], 2);
       assert.deepEqual(await sourcesOf('a'), ['S']);
       clock += LEASE / 2;
@@ -533,18 +539,92 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal(await placeOf('c'), 1);
       const leases = (await swarms.inspect(roomId))?.leases;
       assert.deepEqual(leases?.a, [{ seed: 'S', until: clock - LEASE / 2 + LEASE }]);
-      await swarms.report(roomId, 'b', 'S', 'good');
+      // The sharer says a link with b opened; a's own good word counts for nothing without it.
+      await swarms.report(roomId, 'S', 'b', 'opened');
+      await swarms.report(roomId, 'a', 'S', 'good');
       clock += LEASE / 2;
       // Nobody spoke: the timer's step ends a's lease and serves the queue.
       const update = await swarms.expire(roomId);
       assert.deepEqual(updateOf(update), { served: [{ peerId: 'c', sources: ['S'] }], moved: [] });
       assert.equal(update?.nextExpiry, clock + LEASE, "c's lease is next");
       assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S', 'c>S']);
-      // b confirmed its lease: it never runs out.
+      // b's lease was confirmed: it never runs out.
       clock += 10 * LEASE;
       await noSources('a');
       assert.deepEqual(pairs(await swarms.inspect(roomId)), ['b>S']);
       assert.deepEqual((await swarms.inspect(roomId))?.bans, { a: ['S'], c: ['S'] });
+    });
+
+    test("a downloader's good word without the seed's neither keeps the lease nor proves the seed", async () => {
+      await room(['f', 'a', 'b']);
+      await swarms.setSeed(roomId, 'f', ALL, 1);
+      assert.deepEqual(await sourcesOf('a', ['S']), ['f']);
+      assert.deepEqual(await sourcesOf('b'), ['S']);
+      // Neither f nor the sharer says a link opened; both downloaders say they verified a piece.
+      await swarms.report(roomId, 'a', 'f', 'good');
+      await swarms.report(roomId, 'b', 'S', 'good');
+      let swarm = await swarms.inspect(roomId);
+      assert.equal(swarm?.seeds.find((e) => e.peerId === 'f')?.proven, false);
+      assert.deepEqual([swarm?.fetched, swarm?.claimed, swarm?.finished], [[], ['f'], 0]);
+      assert.equal(swarm?.nextExpiry, clock + LEASE);
+      clock += LEASE;
+      await swarms.expire(roomId);
+      swarm = await swarms.inspect(roomId);
+      assert.deepEqual(pairs(swarm), [], 'both slots free at the deadline');
+      assert.deepEqual(swarm?.bans, { a: ['f'], b: ['S'] });
+      assert.equal(swarm?.seeds.find((e) => e.peerId === 'f')?.proven, false);
+    });
+
+    test("the seed's word keeps the lease; with the downloader's, in either order, it proves", async () => {
+      await room(['f', 'g', 'a', 'b', 'c']);
+      await swarms.setSeed(roomId, 'f', ALL, 1);
+      await swarms.setSeed(roomId, 'g', ALL, 1);
+      assert.deepEqual(await sourcesOf('a', ['S', 'g']), ['f']);
+      assert.deepEqual(await sourcesOf('b', ['S', 'f']), ['g']);
+      await swarms.report(roomId, 'f', 'a', 'opened');
+      await swarms.report(roomId, 'b', 'g', 'good');
+      // A seed's word about a peer it does not serve changes nothing.
+      await swarms.report(roomId, 'f', 'b', 'opened');
+      clock += 10 * LEASE;
+      await swarms.expire(roomId);
+      let swarm = await swarms.inspect(roomId);
+      assert.deepEqual(pairs(swarm), ['a>f'], "f's word keeps a's lease; b's alone does not");
+      assert.deepEqual(swarm?.leases.a, [{ seed: 'f', until: null }]);
+      assert.equal(swarm?.seeds.find((e) => e.peerId === 'f')?.proven, false, 'not yet proven');
+      const proof = await swarms.report(roomId, 'a', 'f', 'good');
+      assert.deepEqual(proof?.update.stats, stats(3, 1, 0, 1), 'proven, f counts as finished');
+      // The other order: the downloader's word first, then the seed's.
+      assert.deepEqual(await sourcesOf('c', ['S', 'f']), ['g']);
+      await swarms.report(roomId, 'c', 'g', 'good');
+      swarm = await swarms.inspect(roomId);
+      assert.equal(swarm?.seeds.find((e) => e.peerId === 'g')?.proven, false);
+      await swarms.report(roomId, 'g', 'c', 'opened');
+      swarm = await swarms.inspect(roomId);
+      assert.deepEqual(
+        swarm?.seeds.map((e) => [e.peerId, e.proven]),
+        [
+          ['S', true],
+          ['f', true],
+          ['g', true],
+        ],
+      );
+      assert.deepEqual(swarm?.fetched, ['a', 'c']);
+      assert.deepEqual(swarm?.bans, { b: ['g'] }, "b's lease ran out");
+    });
+
+    test("the sharer's word keeps its slot; a squatter's good word does not", async () => {
+      await room(['q', 'a']);
+      assert.deepEqual(await sourcesOf('q'), ['S']);
+      await swarms.report(roomId, 'q', 'S', 'good');
+      assert.equal(await placeOf('a'), 1);
+      clock += LEASE;
+      assert.deepEqual(updateOf(await swarms.expire(roomId)).served, [
+        { peerId: 'a', sources: ['S'] },
+      ]);
+      await swarms.report(roomId, 'S', 'a', 'opened');
+      clock += 10 * LEASE;
+      await noSources('q');
+      assert.deepEqual(pairs(await swarms.inspect(roomId)), ['a>S']);
     });
 
     test('leases that run out are ended by the next step of anyone', async () => {
@@ -647,6 +727,7 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
       assert.deepEqual(await swarms.stats(roomId), stats(1, 0, 0, 0), 'nor is f finished');
       // a fetches a verified piece from f: f is proven, saves the room and counts.
       assert.deepEqual(await sourcesOf('a'), ['f']);
+      await swarms.report(roomId, 'f', 'a', 'opened');
       const proof = await swarms.report(roomId, 'a', 'f', 'good');
       assert.deepEqual(proof?.update.stats, stats(1, 1, 0, 1));
       assert.equal((await store.getRoom(roomId))?.expiresAt, created + MAX_AGE);
@@ -706,6 +787,10 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
           weight: 2,
           arbitrary: fc.record({ kind: fc.constant('good' as const), peer, source: peer }),
         },
+        {
+          weight: 2,
+          arbitrary: fc.record({ kind: fc.constant('opened' as const), peer, source: peer }),
+        },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), peer }) },
       );
       const LIMIT = 2;
@@ -751,11 +836,17 @@ export function swarmSuite(name: string, factory: RoomStoreFactory): void {
                   update = await sw.expire(id);
                   const left = (await sw.inspect(id))!;
                   assert.ok(allLeases(left).every(([, l]) => l.until === null || l.until > clock));
-                } else if (o.kind === 'good') {
-                  const held = before?.leases[o.peer]?.some((l) => l.seed === o.source);
-                  update = (await sw.report(id, o.peer, o.source, 'good'))?.update ?? null;
-                  const proven = (await sw.inspect(id))!.seeds.find((e) => e.peerId === o.source);
-                  if (held && o.peer !== o.source && proven) assert.ok(proven.proven);
+                } else if (o.kind === 'good' || o.kind === 'opened') {
+                  // `peer` fetches from `source` for `good`; `opened` is the seed's word.
+                  const [downloader, seed] =
+                    o.kind === 'good' ? [o.peer, o.source] : [o.source, o.peer];
+                  const lease = before?.leases[downloader]?.find((l) => l.seed === seed);
+                  const other = o.kind === 'good' ? lease?.until === null : lease?.vouched;
+                  update = (await sw.report(id, o.peer, o.source, o.kind))?.update ?? null;
+                  const was = before?.seeds.find((e) => e.peerId === seed)?.proven;
+                  const entry = (await sw.inspect(id))!.seeds.find((e) => e.peerId === seed);
+                  if (other && o.peer !== o.source && entry) assert.ok(entry.proven, 'both spoke');
+                  if (!lease && entry && !was) assert.ok(!entry.proven, 'no lease, no proof');
                 } else if (o.kind === 'ask') {
                   const result = await sw.requestSources(id, o.peer, o, LIMIT);
                   update = result?.update ?? null;
@@ -821,8 +912,11 @@ function checkRules(swarm: SwarmState, members: Set<string>, limit: number): voi
     assert.ok(members.has(downloader), 'downloaders are members');
     assert.ok(seeds.has(lease.seed), 'sources are in the pool');
     assert.ok(!banned(downloader, lease.seed), 'no banned source');
-    if (lease.until === null) assert.ok(seeds.get(lease.seed)!.proven, 'confirmed means proven');
-    else assert.ok(swarm.nextExpiry !== null && swarm.nextExpiry <= lease.until, 'timer is set');
+    if (lease.until === null && lease.vouched) {
+      assert.ok(seeds.get(lease.seed)!.proven, 'confirmed by both means proven');
+    }
+    if (lease.until !== null)
+      assert.ok(swarm.nextExpiry !== null && swarm.nextExpiry <= lease.until, 'timer is set');
   }
   for (const [downloader, list] of Object.entries(swarm.leases)) {
     assert.ok(list.length > 0 && list.length <= limit, `${downloader} holds ${list.length}`);

@@ -51,6 +51,8 @@ export interface PeerServerOptions {
    * owner tells the service.
    */
   onRefused?: (peerId: string) => void;
+  /** A link with `peerId` opened: the owner tells the service, which keeps its slot taken. */
+  onOpened?: (peerId: string) => void;
   /** Recipients served at once (default MAX_PEERS). */
   maxPeers?: number;
   /** How long a connection may take to open (PeerLink's default when unset). */
@@ -328,6 +330,7 @@ export class PeerServer {
       // The old link is closed by now: the new offer is a stranger's first again.
       onSuperseded: (envelope) => this.handleSignal({ from: peerId, envelope }),
       onOpen: () => {
+        this.opts.onOpened?.(peerId);
         entry.sender = new PieceSender(
           entry.link,
           source,

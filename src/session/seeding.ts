@@ -154,6 +154,7 @@ export class Seeding implements SeedingHolder {
         onProgress: this.opts.onProgress,
         onRefused: (peer) =>
           void client.report({ peerId: peer, reason: 'refused' }).catch(() => {}),
+        onOpened: (peer) => void client.report({ peerId: peer, reason: 'opened' }).catch(() => {}),
       });
       await client.seed({ have: source.complete ? 'all' : 'some', seeding: true });
       this.changed();

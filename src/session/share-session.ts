@@ -185,6 +185,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       // Told to the service so it can keep the peer away; a service that takes reports from
       // downloaders only refuses it, and this page's own refusal stands either way.
       onRefused: (peer) => void client.report({ peerId: peer, reason: 'refused' }).catch(() => {}),
+      // The page's own word keeps the slot: without it, the service frees it at the timeout.
+      onOpened: (peer) => void client.report({ peerId: peer, reason: 'opened' }).catch(() => {}),
     });
   }
 

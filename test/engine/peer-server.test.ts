@@ -2,7 +2,8 @@
  * PeerServer under junk and half-open peers, in a real Chromium: envelopes that do not open cost
  * no RTCPeerConnection and leave no row; genuine offers that never complete are held within the
  * cap, closed at the connect timeout and freed; a peer over its offer rate or failing again and
- * again is refused; an honest peer still connects afterwards. The page's RTCPeerConnection is
+ * again is refused; an honest peer still connects afterwards, and only its link is told as
+ * opened. The page's RTCPeerConnection is
  * wrapped to count the connections made and closed.
  */
 import { expect } from '@open-wc/testing';
@@ -60,6 +61,8 @@ describe('PeerServer against junk and half-open peers', () => {
   let server: PeerServer | null = null;
   const relayed: Array<{ to: string; envelope: string }> = [];
   const refused: string[] = [];
+  /** Peers whose link opened on the server's side, as its owner hears them. */
+  const opens: string[] = [];
   const honest = new Map<string, PeerLink>();
 
   before(async () => {
@@ -79,6 +82,7 @@ describe('PeerServer against junk and half-open peers', () => {
     mostOpen = 0;
     relayed.length = 0;
     refused.length = 0;
+    opens.length = 0;
     server = new PeerServer({
       roomId,
       localId: sharerId,
@@ -93,6 +97,7 @@ describe('PeerServer against junk and half-open peers', () => {
       onChange: () => {},
       onProgress: () => {},
       onRefused: (peerId) => refused.push(peerId),
+      onOpened: (peerId) => opens.push(peerId),
       maxPeers: MAX_PEERS,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       heartbeatMs: HEARTBEAT_MS,
@@ -187,6 +192,9 @@ describe('PeerServer against junk and half-open peers', () => {
     const { peerId, opened } = connectHonest();
     await opened;
     await until(() => server!.views().some((v) => v.peerId === peerId && v.status !== 'failed'));
+    // Only the link that opened is told to the service (which keeps that slot and no other).
+    await until(() => opens.length > 0, 5000, 'the honest link told as opened');
+    expect(opens).to.deep.equal([peerId]);
   });
 
   it('ignores a peer over its offer rate', async () => {

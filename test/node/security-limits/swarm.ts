@@ -69,13 +69,16 @@ export const SWARM: Record<string, Check> = {
 
   async 'Swarm lease'(row) {
     const seconds = amount(row.default);
-    assert.match(row.default, /^\d+ s \(`SWARM_LEASE_MS`\) unless a `good` report confirms it$/);
+    assert.match(
+      row.default,
+      /^\d+ s \(`SWARM_LEASE_MS`\) unless the seed's `opened` report confirms it$/,
+    );
     assert.equal(defaultConfig.swarmLeaseMs, seconds * 1000);
     assert.match(row.past, /^the slot frees; that seed is not assigned to that recipient again$/);
     // Waiting out the default is the same code with a shorter lease.
     const leaseMs = 200;
     await withService({ swarmCapacity: 1, swarmLeaseMs: leaseMs }, async (h) => {
-      const { room, recipient: squatter, sharerId } = await pair(h);
+      const { room, sharer, recipient: squatter, sharerId } = await pair(h);
       const waiter = await h.connect();
       await join(waiter, room.roomId);
       assert.deepEqual(await request(squatter, 'sources', {}), { ok: true, sources: [sharerId] });
@@ -85,11 +88,14 @@ export const SWARM: Record<string, Check> = {
         sources: [],
         position: 1,
       });
-      // The squatter never confirms: its slot goes to the waiter, and never back to it.
+      // The squatter says it verified a piece, but the sharer never says a link opened: its
+      // slot goes to the waiter, and never back to it.
+      const squat = await request(squatter, 'report', { peerId: sharerId, reason: 'good' });
+      assert.deepEqual(squat, { ok: true });
       assert.deepEqual(await assigned, { sources: [sharerId] });
       assertError(await request(squatter, 'sources', {}), 'no-sources');
-      // A lease a `good` report confirmed outlives its deadline.
-      assert.deepEqual(await request(waiter, 'report', { peerId: sharerId, reason: 'good' }), {
+      // A lease its seed confirmed outlives its deadline.
+      assert.deepEqual(await request(sharer, 'report', { peerId: waiter.id, reason: 'opened' }), {
         ok: true,
       });
       await sleep(3 * leaseMs);
@@ -167,7 +173,10 @@ export const SWARM: Record<string, Check> = {
   },
 
   async 'Seeds on probation'(row) {
-    assert.match(row.default, /^until a recipient it was assigned to reports a verified piece/);
+    assert.match(
+      row.default,
+      /^until a recipient whose link it confirmed \(`opened`\) reports `good`$/,
+    );
     assert.match(row.past, /after the sharer and proven seeds; not counted as finished; keeps/);
     const graceMs = 60_000;
     await withService({ roomGraceMs: graceMs }, async (h) => {
@@ -187,10 +196,12 @@ export const SWARM: Record<string, Check> = {
         ((await (await fetch(`${h.url}/rooms/${room.roomId}`)).json()) as { expiresAt: number })
           .expiresAt;
       await waitFor(async () => (await expiresAt()) <= Date.now() + graceMs);
-      // A verified piece from it, fetched under its lease, proves it.
+      // A verified piece from it proves it only over a link it says opened.
       const next = await request(recipient, 'sources', { exclude: [sharerId], max: 1 });
       assert.deepEqual(next, { ok: true, sources: [fake.id] });
       await request(recipient, 'report', { peerId: fake.id, reason: 'good' });
+      assert.equal(await finished(), 0, 'a word from one side is no proof');
+      await request(fake, 'report', { peerId: recipient.id, reason: 'opened' });
       assert.equal(await finished(), 1, 'proven, it counts');
       assert.ok((await expiresAt()) > Date.now() + 60 * MINUTE, 'and keeps the room alive');
       // A newer unproven seed ranks after the proven one, loaded as that one is.
