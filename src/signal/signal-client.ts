@@ -36,6 +36,8 @@ const ACK_TIMEOUT_MS = 10_000;
 let client: Promise<typeof SocketIo> | null = null;
 const loadClient = () => (client ??= import('./socket-io.js'));
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Tries of one report the room's swarm budget refuses. */
+const REPORT_TRIES = 4;
 
 export interface SignalClientEventMap {
   signal: CustomEvent<SignalIn>;
@@ -168,9 +170,23 @@ export class SignalClient extends EventTarget {
     );
   }
 
-  /** Reports a source that sent corrupt data or broke the protocol. */
+  /**
+   * Tells the service what this peer found of another (see Report). A report the room's busy
+   * swarm refuses is sent again when the service says (up to REPORT_TRIES times): a lost
+   * `opened` or `good` would cost a working link its lease.
+   */
   async report(msg: Report): Promise<void> {
-    await this.request(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('report', msg));
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.request(() => this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('report', msg));
+        return;
+      } catch (err) {
+        const wait =
+          err instanceof P2PError && err.code === 'rate-limited' && err.params.retryAfterMs;
+        if (!wait || tries >= REPORT_TRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5_000)));
+      }
+    }
   }
 
   /**

@@ -141,3 +141,50 @@ describe('SignalClient joining', () => {
     }
   });
 });
+
+describe('SignalClient reports', () => {
+  /** A connected client whose acknowledged events get `answers` in turn instead of the service's. */
+  async function answering(answers: object[]): Promise<{ client: SignalClient; sent: unknown[] }> {
+    const client = await SignalClient.connect(await serviceUrl());
+    const sent: unknown[] = [];
+    const socket = (client as unknown as { socket: { timeout: (ms: number) => unknown } }).socket;
+    socket.timeout = () => ({
+      emitWithAck: async (_event: string, msg: unknown) => {
+        sent.push(msg);
+        return answers.shift();
+      },
+    });
+    return { client, sent };
+  }
+  const busy = { ok: false, error: { code: 'rate-limited', message: 'busy', retryAfterMs: 50 } };
+
+  it('sends a report the room refused as busy again when the service says', async () => {
+    const { client, sent } = await answering([busy, busy, { ok: true }]);
+    try {
+      const started = performance.now();
+      await client.report({ peerId: 'a'.repeat(20), reason: 'opened' });
+      expect(sent).to.have.length(3);
+      expect(performance.now() - started).to.be.at.least(95);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('gives up after four tries, and never retries another refusal', async () => {
+    const { client, sent } = await answering([busy, busy, busy, busy, busy]);
+    const other = await answering([{ ok: false, error: { code: 'not-allowed', message: 'no' } }]);
+    try {
+      const error = await client.report({ peerId: 'a'.repeat(20), reason: 'good' }).catch((e) => e);
+      expect((error as P2PError).code).to.equal('rate-limited');
+      expect(sent).to.have.length(4);
+      const refused = await other.client
+        .report({ peerId: 'a'.repeat(20), reason: 'good' })
+        .catch((e) => e);
+      expect((refused as P2PError).code).to.equal('not-allowed');
+      expect(other.sent).to.have.length(1);
+    } finally {
+      client.close();
+      other.client.close();
+    }
+  });
+});
