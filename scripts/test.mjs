@@ -1,7 +1,8 @@
 // `npm test` (= `npm run verify`): everything that proves the product works, in order, stopping at
 // the first failure: format, lint, types, build, docs, size, then the server, element and e2e tests.
-// It first makes sure the two browsers the element and end-to-end tests drive are installed
-// (installing them with apt when run as root, as CI is), then runs the stages below and ends
+// It first makes sure the programs its stages need are installed (the two browsers the element and
+// end-to-end tests drive, ffmpeg for the media fixtures), installing them with apt when run as
+// root, as CI is, or naming the command to run; then it runs the stages below and ends
 // with one `N passed, N failed` line that adds up the tests of every stage that ran. A full run
 // first refuses test files that no stage would run.
 //
@@ -31,18 +32,32 @@ const STAGES = [
   { name: 'e2e', script: 'test:e2e', counts: 'tap' },
 ];
 
-const BROWSERS = [
-  { env: 'CHROME_PATH', path: '/usr/bin/chromium', pkg: 'chromium' },
-  { env: 'FIREFOX_PATH', path: '/usr/bin/firefox-esr', pkg: 'firefox-esr' },
+/** The programs the stages need, from Debian: each stage that uses one, and where it is. */
+const TOOLS = [
+  { env: 'CHROME_PATH', path: '/usr/bin/chromium', pkg: 'chromium', stages: ['element', 'e2e'] },
+  {
+    env: 'FIREFOX_PATH',
+    path: '/usr/bin/firefox-esr',
+    pkg: 'firefox-esr',
+    stages: ['element', 'e2e'],
+  },
+  // Media fixtures are made at test time (testing/media.ts), never downloaded.
+  { env: 'FFMPEG_PATH', path: '/usr/bin/ffmpeg', pkg: 'ffmpeg', stages: ['server', 'e2e'] },
 ];
 
 function log(message) {
   console.log(`\n▶ test: ${message}`);
 }
 
-/** Resolves each browser's executable, installing Debian's packages when root and missing. */
-function ensureBrowsers() {
-  const resolved = BROWSERS.map((b) => ({ ...b, path: process.env[b.env] || b.path }));
+/**
+ * Resolves each program the chosen stages need, installing Debian's packages when root and
+ * missing.
+ */
+function ensureTools(stageNames) {
+  const resolved = TOOLS.filter((t) => t.stages.some((s) => stageNames.includes(s))).map((b) => ({
+    ...b,
+    path: process.env[b.env] || b.path,
+  }));
   const custom = resolved.filter((b) => process.env[b.env] && !existsSync(b.path));
   if (custom.length) {
     for (const b of custom) console.error(`test: ${b.env}=${b.path} does not exist`);
@@ -72,7 +87,7 @@ function ensureBrowsers() {
       process.exit(1);
     }
   }
-  // Every stage finds the browsers through these, so they all drive the same executables.
+  // Every stage finds the programs through these, so they all run the same executables.
   for (const b of resolved) process.env[b.env] = b.path;
 }
 
@@ -231,7 +246,7 @@ async function main() {
     }
   }
 
-  if (stages.some((s) => s.name === 'element' || s.name === 'e2e')) ensureBrowsers();
+  ensureTools(stages.map((s) => s.name));
 
   const tapDir = await mkdtemp(join(tmpdir(), 'p2p-share-test-'));
   const total = { passed: 0, failed: 0, skipped: 0 };

@@ -191,9 +191,11 @@ test('floods from one address stay within its budget; others still join', async 
     // grow from one flood to the next...
     assert.ok(afterFirst.heapUsed <= start.heapUsed + 8 * 2 ** 20, 'heap after the first');
     assert.ok(afterSecond.heapUsed <= afterFirst.heapUsed * 1.1, 'heap grows flood after flood');
-    // ...nor does the process. Its RSS after the first flood stays above the start: native
-    // memory that closed sockets freed stays with the allocator, and the next flood reuses it.
-    assert.ok(afterSecond.rss <= afterFirst.rss * 1.1, 'RSS grows flood after flood');
+    // ...nor does the process, beyond the noise of a test process whose young generation
+    // grows and shrinks as V8 sees fit (Node's default semi-spaces, not the service's 4 MiB:
+    // `npm run bench -- abuse` judges the shipped service's RSS 30 s after each flood). A leak
+    // of what one flood held (thousands of sockets) would exceed it.
+    assert.ok(afterSecond.rss <= afterFirst.rss * 1.25, 'RSS grows flood after flood');
   } finally {
     await h.close();
   }
