@@ -80,9 +80,9 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     connectTimeout: JOIN_NAMESPACE_TIMEOUT_MS,
   });
   const budget = options.budget ?? new AddressBudget({ config });
-  const admissions = configureEngine(io, logger, config, budget);
+  const connections = configureEngine(io, logger, config, budget);
   io.use((socket, next) => {
-    const admission = admissions.get(socket.conn);
+    const admission = connections.get(socket.conn)?.admission;
     if (admission?.ok) return next();
     // The refusal reaches the client as `connect_error` with `data`, which a refused engine
     // connection (allowRequest) could not carry; then the connection goes.
@@ -132,14 +132,14 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   swarms.onExpired = (roomId, update) => ctx.announcer.announce(roomId, update);
 
   io.on('connection', (socket) => {
-    socket.data.address = clientAddresses.get(socket.conn);
+    const connection = connections.get(socket.conn);
+    socket.data.address = connection?.address;
     logger.debug('socket.connected', { sockets: io.engine.clientsCount });
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
     // other function here is shared by all sockets, so that what each socket holds stays small
     // when the service holds thousands of them.
-    const admission = admissions.get(socket.conn);
-    if (!admission?.ok) return;
-    pipeline.attach(socket, admission.bucket);
+    if (!connection?.admission.ok) return;
+    pipeline.attach(socket, connection.admission.bucket);
     socket.on('disconnect', () => {
       leave(ctx, socket).catch((err: unknown) => {
         logger.error('socket.leave-failed', { kind: errorKind(err) });
@@ -162,20 +162,23 @@ const JOIN_NAMESPACE_TIMEOUT_MS = 10_000;
 /** How long a refused connection is kept for its refusal to be read, when it does not join. */
 const REFUSED_LINGER_MS = 1_000;
 
-/** Each Engine.IO connection's client address (its rate key), read from its handshake request. */
-const clientAddresses = new WeakMap<object, string>();
+/** An Engine.IO connection's client address (its rate key) and its budget's verdict. */
+interface Connection {
+  address: string;
+  admission: Admission;
+}
 
 /**
- * What Engine.IO does below Socket.IO: every new connection admitted against its client
- * address's budget (the verdict, by engine connection, is returned for the namespace to act on),
- * its refusals logged, its headers, its memory, and the client address of each connection.
+ * What Engine.IO does below Socket.IO: every new connection's client address read from its
+ * handshake and admitted against that address's budget (both, by engine connection, are returned
+ * for the namespace to act on), its refusals logged, its headers, its memory.
  */
 function configureEngine(
   io: SignallingServer,
   logger: Logger,
   config: Config,
   budget: AddressBudget,
-): WeakMap<object, Admission> {
+): WeakMap<object, Connection> {
   io.engine.on('connection_error', (err: { code?: unknown }) => {
     logger.debug('engine.rejected', { code: typeof err.code === 'number' ? err.code : -1 });
   });
@@ -189,20 +192,19 @@ function configureEngine(
   // nothing here reads it after the handshake (Socket.IO's `socket.handshake` is built from it
   // and unused; the client address that limits count is read here first, once). Dropping it, and
   // the headers its upgrade response still holds on to, saves about half a kilobyte a socket.
-  const admissions = new WeakMap<object, Admission>();
+  const connections = new WeakMap<object, Connection>();
   const resolveAddress = addressResolver(config);
   io.engine.on('connection', (raw: EngineConnection) => {
     const req = raw.request;
     const forwardedFor = req?.headers['x-forwarded-for'];
-    const key = rateKey(
+    const address = rateKey(
       resolveAddress(
         req?.socket.remoteAddress,
         Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
       ),
     );
-    clientAddresses.set(raw, key);
-    const admission = budget.admit(key);
-    admissions.set(raw, admission);
+    const admission = budget.admit(address);
+    connections.set(raw, { address, admission });
     if (admission.ok) raw.once('close', admission.close);
     else setTimeout(() => raw.close(), REFUSED_LINGER_MS).unref();
     raw.request = null;
@@ -211,7 +213,7 @@ function configureEngine(
       req.rawHeaders = [];
     }
   });
-  return admissions;
+  return connections;
 }
 
 /** The part of an Engine.IO connection used here. */
