@@ -74,8 +74,8 @@ export class SourceSet {
   /** Sources that failed this download: never asked for again. */
   private readonly failed = new Set<string>();
   /**
-   * Sources a verified piece came from, told to the service once each: that confirms the
-   * assignment (a link opened) and takes a recipient seed off probation.
+   * Sources a verified piece came from, told to the service once each: with the seed's own word
+   * that the link opened, that takes a recipient seed off probation.
    */
   private readonly vouched = new Set<string>();
   /**
@@ -396,7 +396,7 @@ export class SourceSet {
     if (this.vouched.has(peer)) return;
     this.vouched.add(peer);
     this.opts.client.report({ peerId: peer, reason: 'good' }).catch(() => {
-      // Only a confirmation: the lease runs out and the seed stays on probation, nothing more.
+      // Only a vouch: the seed stays on probation, nothing more.
     });
   }
 
