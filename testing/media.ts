@@ -15,6 +15,16 @@ const run = promisify(execFile);
 export const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
 export const LOW_HZ = 440;
 export const HIGH_HZ = 880;
+/** Every tone is made, and every file's sound decoded, at this rate. */
+const SAMPLE_RATE = 48_000;
+
+/** Runs ffmpeg quietly (errors only) with `args`; its output comes back as bytes. */
+function ffmpeg(args: string[], maxBuffer = 1024 * 1024) {
+  return run(FFMPEG, ['-hide_banner', '-loglevel', 'error', ...args], {
+    encoding: 'buffer',
+    maxBuffer,
+  });
+}
 
 export interface MediaFixture {
   /** File name in its directory; the extension says the container. */
@@ -92,7 +102,7 @@ export async function makeMediaFixture(dir: string, fixture: MediaFixture): Prom
     '-f',
     'lavfi',
     '-i',
-    `sine=frequency=${hz}:sample_rate=48000:duration=${half}`,
+    `sine=frequency=${hz}:sample_rate=${SAMPLE_RATE}:duration=${half}`,
   ];
   const colour = (c: string) => ['-f', 'lavfi', '-i', `color=c=${c}:s=160x120:r=25:d=${half}`];
   const inputs = [...tone(LOW_HZ), ...tone(HIGH_HZ)];
@@ -103,10 +113,7 @@ export async function makeMediaFixture(dir: string, fixture: MediaFixture): Prom
     graph += ';[2:v][3:v]concat=n=2:v=1:a=0[v]';
     maps.push('-map', '[v]');
   }
-  await run(FFMPEG, [
-    '-hide_banner',
-    '-loglevel',
-    'error',
+  await ffmpeg([
     '-y',
     ...inputs,
     '-filter_complex',
@@ -120,48 +127,31 @@ export async function makeMediaFixture(dir: string, fixture: MediaFixture): Prom
   return out;
 }
 
-/** The file's sound from `fromSeconds` for `seconds`, decoded to mono 48 kHz samples. */
+/** The file's sound from `fromSeconds` for `seconds`, decoded to mono samples at SAMPLE_RATE. */
 export async function decodeAudio(
   file: string,
   fromSeconds: number,
   seconds: number,
 ): Promise<Float32Array> {
-  const { stdout } = await run(
-    FFMPEG,
+  const { stdout } = await ffmpeg(
     [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-ss',
-      String(fromSeconds),
-      '-t',
-      String(seconds),
-      '-i',
-      file,
-      '-vn',
-      '-ac',
-      '1',
-      '-ar',
-      '48000',
-      '-f',
-      'f32le',
-      '-',
+      ...['-ss', String(fromSeconds), '-t', String(seconds), '-i', file, '-vn', '-ac', '1'],
+      ...['-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'],
     ],
-    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+    64 * 1024 * 1024,
   );
-  const bytes = stdout as unknown as Buffer;
-  return new Float32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4));
+  return new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
 }
 
 /**
- * The strongest frequency in `samples` (48 kHz) between 100 Hz and 4 kHz, to the nearest
+ * The strongest frequency in `samples` (at SAMPLE_RATE) between 100 Hz and 4 kHz, to the nearest
  * `stepHz`, by the Goertzel power at each candidate: enough to tell 440 Hz from 880 Hz.
  */
 export function dominantFrequency(samples: Float32Array, stepHz = 10): number {
   let best = 0;
   let bestPower = -1;
   for (let hz = 100; hz <= 4000; hz += stepHz) {
-    const coeff = 2 * Math.cos((2 * Math.PI * hz) / 48000);
+    const coeff = 2 * Math.cos((2 * Math.PI * hz) / SAMPLE_RATE);
     let s1 = 0;
     let s2 = 0;
     for (const x of samples) {
@@ -183,28 +173,9 @@ export async function frameColour(
   file: string,
   atSeconds: number,
 ): Promise<[number, number, number]> {
-  const { stdout } = await run(
-    FFMPEG,
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-ss',
-      String(atSeconds),
-      '-i',
-      file,
-      '-frames:v',
-      '1',
-      '-vf',
-      'scale=1:1',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-',
-    ],
-    { encoding: 'buffer' },
-  );
-  const px = stdout as unknown as Buffer;
+  const { stdout: px } = await ffmpeg([
+    ...['-ss', String(atSeconds), '-i', file, '-frames:v', '1'],
+    ...['-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+  ]);
   return [px[0]!, px[1]!, px[2]!];
 }
