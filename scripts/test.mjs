@@ -43,6 +43,16 @@ const TOOLS = [
   },
   // Media fixtures are made at test time (testing/media.ts), never downloaded.
   { env: 'FFMPEG_PATH', path: '/usr/bin/ffmpeg', pkg: 'ffmpeg', stages: ['server', 'e2e'] },
+  // The Redis store, adapter and limits run against a real server (testing/redis.ts).
+  {
+    env: 'REDIS_SERVER_PATH',
+    path: '/usr/bin/redis-server',
+    pkg: 'redis-server',
+    stages: ['server', 'e2e'],
+  },
+  // Relayed connections go through a real TURN server; several processes through a balancer.
+  { env: 'TURNSERVER_PATH', path: '/usr/bin/turnserver', pkg: 'coturn', stages: ['e2e'] },
+  { env: 'HAPROXY_PATH', path: '/usr/sbin/haproxy', pkg: 'haproxy', stages: ['e2e'] },
 ];
 
 function log(message) {

@@ -9,6 +9,7 @@ import { randomId } from '../../protocol/index.js';
 import { emptySwarm, hasRecipientSeed, type SwarmState } from '../swarm/state.js';
 import type {
   AddMemberResult,
+  CreateRoomOptions,
   Member,
   MemberRemoval,
   RoomRecord,
@@ -16,7 +17,7 @@ import type {
   RoomStoreOptions,
   SwarmRoom,
 } from './store.js';
-import { SHARER_SOCKETS } from './store.js';
+import { roomIdFor, SHARER_SOCKETS } from './store.js';
 
 interface RoomState {
   record: RoomRecord;
@@ -37,14 +38,25 @@ export class MemoryRoomStore implements RoomStore {
     this.#now = now;
   }
 
-  async createRoom(meta: string, options: { passwordHash?: string } = {}): Promise<RoomRecord> {
+  async createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
+    // 256 random bits do not collide in practice; the loop makes "never" exact.
+    for (;;) {
+      const room = await this.restoreRoom(randomId(32), meta, options);
+      if (room) return room;
+    }
+  }
+
+  async restoreRoom(
+    sharerToken: string,
+    meta: string,
+    options: CreateRoomOptions = {},
+  ): Promise<RoomRecord | null> {
+    const id = roomIdFor(sharerToken);
+    if (this.#live(id)) return null;
     const createdAt = this.#now();
-    let id = randomId();
-    // 128 random bits do not collide in practice; the loop makes "never" exact.
-    while (this.#rooms.has(id)) id = randomId();
     const record: RoomRecord = {
       id,
-      sharerToken: randomId(32),
+      sharerToken,
       meta,
       passwordHash: options.passwordHash ?? null,
       createdAt,
@@ -190,6 +202,10 @@ export class MemoryRoomStore implements RoomStore {
     let count = 0;
     for (const state of this.#rooms.values()) if (state.record.expiresAt > now) count++;
     return count;
+  }
+
+  async ready(): Promise<boolean> {
+    return true;
   }
 
   async close(): Promise<void> {

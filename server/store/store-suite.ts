@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ID_PATTERN, TOKEN_PATTERN } from '../../protocol/index.js';
 import { swarmSuite } from '../swarm/swarm-suite.js';
-import type { RoomStore, RoomStoreOptions } from './store.js';
+import { roomIdFor, type RoomStore, type RoomStoreOptions } from './store.js';
 
 export type RoomStoreFactory = (options: RoomStoreOptions) => RoomStore | Promise<RoomStore>;
 
@@ -45,6 +45,34 @@ export function roomStoreSuite(name: string, factory: RoomStoreFactory): void {
       assert.equal(new Set(rooms.map((r) => r.id)).size, rooms.length);
       assert.equal(new Set(rooms.map((r) => r.sharerToken)).size, rooms.length);
       assert.equal(await store.countRooms(), rooms.length);
+    });
+
+    test("derives each room's id from its sharer token", async () => {
+      const room = await store.createRoom(META);
+      assert.equal(room.id, roomIdFor(room.sharerToken));
+      assert.notEqual(roomIdFor(`${room.sharerToken.slice(0, -1)}A`), room.id);
+    });
+
+    test('restores a room that is gone under the same id, and only then', async () => {
+      const hash = 'scrypt$15$8$1$c2FsdA$aGFzaA';
+      const room = await store.createRoom(META, { passwordHash: hash });
+      assert.equal(await store.restoreRoom(room.sharerToken, 'b3RoZXI'), null);
+      assert.equal((await store.getRoom(room.id))?.meta, META);
+
+      await store.addMember(room.id, { peerId: 'peer-1', role: 'recipient' }, 8);
+      clock += GRACE;
+      assert.equal(await store.getRoom(room.id), null);
+      const restored = await store.restoreRoom(room.sharerToken, META, { passwordHash: hash });
+      assert.ok(restored);
+      assert.deepEqual(restored, { ...room, createdAt: clock, expiresAt: clock + GRACE });
+      assert.deepEqual(await store.getRoom(room.id), restored);
+      assert.deepEqual(await store.listMembers(room.id), []);
+      assert.equal(await store.countRooms(), 1);
+      assert.deepEqual(await store.sweep(), []);
+    });
+
+    test('is ready while it can serve', async () => {
+      assert.equal(await store.ready(), true);
     });
 
     test("keeps a password room's hash with the room", async () => {

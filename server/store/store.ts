@@ -7,9 +7,31 @@
  * Every method is one atomic step on one
  * room.
  */
+import { createHash } from 'node:crypto';
+import { ID_BYTES } from '../../protocol/index.js';
 import type { SwarmState } from '../swarm/state.js';
 
 export type Role = 'sharer' | 'recipient';
+
+/**
+ * A room's id is the first 128 bits of the SHA-256 of its sharer token, base64url. The token is
+ * the sharer's secret, so only the sharer can name a room it had: a sharer whose room a restart
+ * lost restores it under the same id (and link) with `restoreRoom`, and no other holder of the
+ * link can take the id over, without any state the service would have to keep.
+ */
+export function roomIdFor(sharerToken: string): string {
+  return createHash('sha256')
+    .update('p2p-share room id\0')
+    .update(sharerToken)
+    .digest()
+    .subarray(0, ID_BYTES)
+    .toString('base64url');
+}
+
+export interface CreateRoomOptions {
+  /** The slow salted hash of the room's password (see server/password.ts). */
+  passwordHash?: string;
+}
 
 export interface RoomRecord {
   /** 128-bit random, base64url: what the link names. */
@@ -75,8 +97,17 @@ export interface RoomStoreOptions {
  * an absent room are no-ops that report absence; none throws for it.
  */
 export interface RoomStore {
-  /** Creates a room with fresh random id and sharer token. */
-  createRoom(meta: string, options?: { passwordHash?: string }): Promise<RoomRecord>;
+  /** Creates a room with a fresh random sharer token and the id `roomIdFor` derives from it. */
+  createRoom(meta: string, options?: CreateRoomOptions): Promise<RoomRecord>;
+  /**
+   * Creates the room `roomIdFor(sharerToken)` again, as new (fresh `createdAt`, no members, an
+   * empty swarm), for a sharer whose room is gone; null, changing nothing, while it still lives.
+   */
+  restoreRoom(
+    sharerToken: string,
+    meta: string,
+    options?: CreateRoomOptions,
+  ): Promise<RoomRecord | null>;
   getRoom(roomId: string): Promise<RoomRecord | null>;
   /** Removes a room with its members; false when there was none. */
   deleteRoom(roomId: string): Promise<boolean>;
@@ -141,5 +172,7 @@ export interface RoomStore {
   /** Removes expired rooms and returns their ids, so their sockets can be told. */
   sweep(): Promise<string[]>;
   countRooms(): Promise<number>;
+  /** Whether the store can serve requests now (a shared store: whether it is reachable). */
+  ready(): Promise<boolean>;
   close(): Promise<void>;
 }
