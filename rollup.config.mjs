@@ -5,6 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { transform } from 'esbuild';
 import esbuild from 'rollup-plugin-esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -75,6 +76,25 @@ const websocketOnly = () => ({
       : null,
 });
 
+/**
+ * Minifies the CSS in Lit's css`` templates (Terser leaves template text alone): about 1.6 KiB of
+ * whitespace and comments, 0.15 KiB gzipped. Templates with `${}` parts are left as written.
+ */
+const minifyCss = () => ({
+  name: 'minify-css',
+  async transform(code, id) {
+    if (!id.includes('/src/') || !code.includes('css`')) return null;
+    let out = '';
+    let last = 0;
+    for (const m of code.matchAll(/\bcss`([^`$\\]*)`/g)) {
+      const { code: min } = await transform(m[1], { loader: 'css', minify: true });
+      out += `${code.slice(last, m.index)}css\`${min.trim()}\``;
+      last = m.index + m[0].length;
+    }
+    return last === 0 ? null : { code: out + code.slice(last), map: null };
+  },
+});
+
 export default [
   {
     input: { 'p2p-share': 'src/index.ts' },
@@ -96,9 +116,10 @@ export default [
       cleanChunks(),
       websocketOnly(),
       browserField(),
+      minifyCss(),
       resolve({ browser: true, extensions: ['.ts', '.js'] }),
       esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
-      terser({ ecma: 2022, module: true, format: { comments: false } }),
+      terser({ ecma: 2022, module: true, compress: { passes: 2 }, format: { comments: false } }),
     ],
   },
   {
