@@ -1,7 +1,8 @@
 /**
  * Benchmark 5, bundle size: the gzipped widget a host page loads (the entry script, then its lazy
- * chunks) against PeerJS's gzipped browser bundle. Sizes are deterministic, so one measurement
- * is exact; `npm run size` (scripts/size-budget.mjs) enforces the same budgets in `npm test`.
+ * chunks) against its budgets, with PeerJS's gzipped browser bundle beside it for scale (the size
+ * is judged by the budgets, not by the ratio). Sizes are deterministic, so one measurement is
+ * exact; `npm run size` (scripts/size-budget.mjs) enforces the same budgets in `npm test`.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import type { Row } from './lib/report.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY_TARGET = 30 * KiB;
-const TOTAL_VS_PEERJS = 1.5;
+const TOTAL_TARGET = 60 * KiB;
 
 interface Measured {
   file: string;
@@ -102,15 +103,15 @@ async function sizeRun(): Promise<BenchOutput> {
       value: kib(c.gzip),
       unit: 'KiB',
     })),
-    { metric: 'everything (gzip)', value: kib(total), unit: 'KiB' },
-    { metric: 'PeerJS peerjs.min.js (gzip)', value: kib(peerjs.gzip), unit: 'KiB' },
     {
-      metric: 'everything / PeerJS',
-      value: ratio,
-      unit: '×',
-      target: `≤ ${TOTAL_VS_PEERJS}`,
-      met: ratio <= TOTAL_VS_PEERJS,
+      metric: 'everything (gzip)',
+      value: kib(total),
+      unit: 'KiB',
+      target: '≤ 60',
+      met: total <= TOTAL_TARGET,
     },
+    { metric: 'PeerJS peerjs.min.js (gzip)', value: kib(peerjs.gzip), unit: 'KiB' },
+    { metric: 'everything / PeerJS, for scale', value: ratio, unit: '×' },
   ];
   const bars: Bar[] = [
     { group: 'gzipped size', label: 'ours: entry', value: kib(entry.gzip) },
