@@ -16,8 +16,8 @@ export interface MetricsSources {
   sockets(): number;
   /** Rooms open in the store. */
   rooms(): Promise<number>;
-  /** Seeds and waiting recipients over every room; null when the store does not count them. */
-  swarm(): Promise<SwarmTotals | null>;
+  /** Seeds and waiting recipients over every room; absent when the store does not count them. */
+  swarm?: () => Promise<SwarmTotals>;
   /** Whether the service is draining (shutting down). */
   draining(): boolean;
 }
@@ -51,52 +51,39 @@ export class ServiceMetrics {
   /** Failed Redis commands and lost connections, counted by whoever talks to Redis. */
   readonly redisErrors = this.#counter('redis_errors_total', 'Redis errors.');
 
-  #sources: MetricsSources | undefined;
+  #observed = false;
   #defaults = false;
 
-  constructor() {
-    const gauge = (name: string, help: string, read: (gauge: Gauge) => Promise<void> | void) =>
+  /** Adds the gauges of state, read from `sources` on each scrape; once, when the service exists. */
+  observe(sources: MetricsSources): void {
+    if (this.#observed) return;
+    this.#observed = true;
+    const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
       new Gauge({
         name: `p2p_share_${name}`,
         help,
         registers: [this.registry],
         async collect() {
-          try {
-            await read(this);
-          } catch {
-            // A store that cannot answer leaves the series out of this scrape, never wrong.
-            this.reset();
-          }
+          // NaN when the store does not answer: never a wrong count, and the scrape still works.
+          this.set(await Promise.resolve(read()).catch(() => NaN));
         },
       });
-    const sources = () => {
-      if (!this.#sources) throw new Error('no sources');
-      return this.#sources;
-    };
-    gauge('sockets', 'Socket.IO connections held by this process.', (g) => {
-      g.set(sources().sockets());
-    });
-    gauge('rooms', 'Rooms open in the store (shared by every process on one store).', async (g) => {
-      g.set(await sources().rooms());
-    });
-    gauge('seeds', 'Seeds in the pools of all rooms.', async (g) => {
-      const totals = await sources().swarm();
-      if (totals) g.set(totals.seeds);
-      else g.reset();
-    });
-    gauge('queue_depth', 'Recipients waiting in the queues of all rooms.', async (g) => {
-      const totals = await sources().swarm();
-      if (totals) g.set(totals.waiting);
-      else g.reset();
-    });
-    gauge('draining', '1 while the service is shutting down, else 0.', (g) => {
-      g.set(sources().draining() ? 1 : 0);
-    });
-  }
-
-  /** Where the gauges read from; set once the service's parts exist. */
-  observe(sources: MetricsSources): void {
-    this.#sources = sources;
+    gauge('sockets', 'Socket.IO connections held by this process.', sources.sockets);
+    gauge(
+      'rooms',
+      'Rooms open in the store (shared by all processes on one store).',
+      sources.rooms,
+    );
+    gauge('draining', '1 while the service is shutting down, else 0.', () =>
+      sources.draining() ? 1 : 0,
+    );
+    const { swarm } = sources;
+    if (swarm) {
+      gauge('seeds', 'Seeds in the pools of all rooms.', async () => (await swarm()).seeds);
+      gauge('queue_depth', 'Recipients waiting in the queues of all rooms.', async () => {
+        return (await swarm()).waiting;
+      });
+    }
   }
 
   /**

@@ -144,7 +144,7 @@ export function createService(options: ServiceOptions = {}): Service {
   metrics.observe({
     sockets: () => signalling.io.engine.clientsCount,
     rooms: () => store.countRooms(),
-    swarm: async () => (await store.swarmTotals?.()) ?? null,
+    swarm: store.swarmTotals?.bind(store),
     draining: isDraining,
   });
   const metricsServer = config.metricsPort === null ? null : metricsListener(metrics);
