@@ -192,10 +192,9 @@ describe('REST API', () => {
   });
 
   test('GET /healthz reports the protocol version', async () => {
+    // Only that the process answers: no store read (see server/operations.test.ts).
     const body = (await (await fetch(`${h.url}/healthz`)).json()) as Record<string, unknown>;
-    assert.equal(body.ok, true);
-    assert.equal(body.v, PROTOCOL_VERSION);
-    assert.equal(typeof body.rooms, 'number');
+    assert.deepEqual(body, { ok: true, v: PROTOCOL_VERSION });
   });
 
   test('unknown addresses are a JSON 404 and every reply carries security headers', async () => {

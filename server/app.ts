@@ -23,6 +23,7 @@ import { LiveRooms } from './budget.js';
 import type { Config } from './config.js';
 import { WindowLimiter } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
+import { ServiceMetrics } from './metrics.js';
 import {
   ApiError,
   apiCors,
@@ -35,6 +36,7 @@ import {
   securityHeaders,
   tooManyRequests,
 } from './middleware.js';
+import { drainGuard, operationsRoutes } from './operations.js';
 import { HasherBusy, createHasher, type Hasher } from './password.js';
 import { staticRoutes, type StaticDirs } from './static.js';
 import type { RoomRecord, RoomStore } from './store/store.js';
@@ -58,6 +60,10 @@ export interface AppOptions extends Partial<StaticDirs> {
    * the config when absent.
    */
   liveRooms?: LiveRooms;
+  /** Counts refusals and wrong passwords; a registry of its own when absent. */
+  metrics?: ServiceMetrics;
+  /** While true, the app answers `503` to all but the operations paths (see ./operations.ts). */
+  draining?: () => boolean;
 }
 
 /** A create-room body holds a sealed blob of at most 8 KiB plus a little JSON. */
@@ -67,22 +73,24 @@ const MAX_PASSWORD_BODY_BYTES = 1024;
 
 export function createApp(options: AppOptions): Hono {
   const { config, logger } = options;
+  const metrics = options.metrics ?? new ServiceMetrics();
+  const draining = options.draining ?? (() => false);
   const app = new Hono();
 
   app.use(securityHeaders());
-  for (const path of ['/rooms/*', '/ice', '/healthz']) {
+  for (const path of ['/rooms/*', '/ice', '/healthz', '/readyz']) {
     app.use(path, apiCors(config), originGuard(config), noStore(), apiHeaders());
   }
-  app.route('/rooms', roomRoutes(options));
+  app.use(drainGuard(draining));
+  app.route('/rooms', roomRoutes({ ...options, metrics }));
   app.get('/ice', (c) => c.json<IceConfig>({ iceServers: config.iceServers }));
-  app.get('/healthz', async (c) =>
-    c.json({ ok: true, v: PROTOCOL_VERSION, rooms: await options.store.countRooms() }),
-  );
+  app.route('/', operationsRoutes({ ...options, metrics, draining }));
   app.route('/', staticRoutes({ distDir: options.distDir, demoDir: options.demoDir }));
 
   app.notFound((c) => errorReply(c, 404, 'bad-request', 'There is nothing at this address.'));
   app.onError((err, c) => {
     if (err instanceof ApiError) {
+      metrics.requestsRefused.inc({ code: err.code });
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
       return errorReply(c, err.status, err.code, err.message, err.params);
     }
@@ -211,6 +219,7 @@ function roomRoutes(options: AppOptions): Hono {
       }
       if (!right) {
         logger.info('room.bad-password', { room: roomTag(room.id) });
+        options.metrics?.passwordFailures.inc();
         throw new ApiError(403, 'bad-password', 'That is not the password of this share.');
       }
       // A right answer is not guessing: it leaves the counters as they were.

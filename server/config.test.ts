@@ -69,6 +69,10 @@ describe('loadConfig', () => {
       TOKEN_SECRET: 'x'.repeat(40),
       TRUSTED_PROXY: '10.0.0.1, 192.168.0.0/16,fd00::/8',
       LOG_LEVEL: 'warn',
+      DRAIN_MS: '2500',
+      METRICS_TOKEN: 'm'.repeat(24),
+      METRICS_PORT: '9100',
+      METRICS_HOST: '0.0.0.0',
     });
     assert.deepEqual(config, {
       port: 9000,
@@ -105,6 +109,10 @@ describe('loadConfig', () => {
       tokenSecret: 'x'.repeat(40),
       trustedProxy: { addresses: ['10.0.0.1', '192.168.0.0/16', 'fd00::/8'] },
       logLevel: 'warn',
+      drainMs: 2500,
+      metricsToken: 'm'.repeat(24),
+      metricsPort: 9100,
+      metricsHost: '0.0.0.0',
     });
     assert.deepEqual(loadConfig({ TRUSTED_PROXY: '2' }).trustedProxy, { hops: 2 });
   });
@@ -158,6 +166,14 @@ describe('loadConfig', () => {
       [{ TRUSTED_PROXY: '10.0.0.1,' }, /TRUSTED_PROXY/],
       [{ TRUSTED_PROXY: '::1/129' }, /TRUSTED_PROXY/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of debug, info, warn, error, silent/],
+      [{ DRAIN_MS: '-1' }, /DRAIN_MS/],
+      [{ DRAIN_MS: '600001' }, /DRAIN_MS: must be at most 600000/],
+      [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN: must be at least 16 characters/],
+      [{ METRICS_TOKEN: 'has spaces in it, sixteen+' }, /METRICS_TOKEN: must be printable ASCII/],
+      [{ METRICS_PORT: '65536' }, /METRICS_PORT: must be at most 65535/],
+      [{ METRICS_PORT: '8787' }, /METRICS_PORT: must differ from PORT/],
+      [{ PORT: '9100', METRICS_PORT: '9100' }, /METRICS_PORT: must differ from PORT/],
+      [{ METRICS_HOST: '0.0.0.0' }, /METRICS_HOST: has no effect without METRICS_PORT/],
     ];
     for (const [env, message] of cases) {
       assert.throws(
@@ -171,10 +187,43 @@ describe('loadConfig', () => {
     }
   });
 
-  test('every bad variable is reported at once', () => {
-    assert.throws(
-      () => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' }),
-      (err: Error) => /PORT/.test(err.message) && /LOG_LEVEL/.test(err.message),
+  test('every problem is reported at once, one line each', () => {
+    let message = '';
+    try {
+      loadConfig({
+        PORT: 'x',
+        LOG_LEVEL: 'y',
+        // Two bad origins and two bad proxies are one line each.
+        ALLOWED_ORIGINS: 'a.example, b.example',
+        TRUSTED_PROXY: 'p.example, q.example',
+        // Checks between variables run beside the checks of single ones...
+        ROOM_GRACE_MS: '5000',
+        ROOM_MAX_AGE_MS: '4000',
+        MAX_HTTP_BUFFER_SIZE: '8192',
+        // ...and not when one of the two is bad itself.
+        METRICS_PORT: 'none',
+        METRICS_HOST: '0.0.0.0',
+      });
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      message = err.message;
+    }
+    const lines = message.split('\n');
+    assert.equal(lines[0], 'Invalid configuration:');
+    assert.deepEqual(
+      lines
+        .slice(1)
+        .map((line) => line.trim().split(':')[0])
+        .sort(),
+      [
+        'ALLOWED_ORIGINS',
+        'LOG_LEVEL',
+        'MAX_HTTP_BUFFER_SIZE',
+        'METRICS_PORT',
+        'PORT',
+        'ROOM_GRACE_MS',
+        'TRUSTED_PROXY',
+      ],
     );
   });
 });

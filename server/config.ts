@@ -72,6 +72,17 @@ export interface Config {
    */
   trustedProxy: null | { hops: number } | { addresses: string[] };
   logLevel: LogLevel;
+  /**
+   * How long a shutdown (SIGTERM) may take: new requests and connections are refused, connected
+   * widgets are told to reconnect elsewhere, then the process exits.
+   */
+  drainMs: number;
+  /** With it, `GET /metrics` on the service's port answers requests that bear it. */
+  metricsToken: string | null;
+  /** With it, a second listener on this port serves `GET /metrics` only, to anyone reaching it. */
+  metricsPort: number | null;
+  /** Where that listener binds. */
+  metricsHost: string;
 }
 
 export const defaultConfig: Readonly<Config> = Object.freeze({
@@ -106,6 +117,10 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   tokenSecret: null,
   trustedProxy: null,
   logLevel: 'info',
+  drainMs: 10_000,
+  metricsToken: null,
+  metricsPort: null,
+  metricsHost: '127.0.0.1',
 });
 
 /** What a Socket.IO message carries besides the envelope itself (event name, JSON, peer id). */
@@ -221,27 +236,37 @@ const EnvSchema = v.object({
     ),
   ),
   LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
+  DRAIN_MS: v.optional(integer(0, 10 * 60_000)),
+  METRICS_TOKEN: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(16, 'must be at least 16 characters (random, kept secret)'),
+      v.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a header)'),
+    ),
+  ),
+  METRICS_PORT: v.optional(integer(0, 65535)),
+  METRICS_HOST: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
 });
+
+type Env = v.InferOutput<typeof EnvSchema>;
 
 /**
  * Reads the configuration from an environment (variables that are unset or empty take their
  * defaults). Throws `ConfigError` describing each bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const present: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.entries)) {
+  // Each variable is checked on its own, so every bad one is reported, one line each, together
+  // with the checks between variables that are themselves well formed.
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(EnvSchema.entries)) {
     const value = env[key];
-    if (value !== undefined && value.trim() !== '') present[key] = value;
+    if (value === undefined || value.trim() === '') continue;
+    const result = v.safeParse(schema, value);
+    if (result.success) parsed[key] = result.output;
+    else problems.push(`${key}: ${[...new Set(result.issues.map((i) => i.message))].join('; ')}`);
   }
-  const result = v.safeParse(EnvSchema, present);
-  if (!result.success) {
-    const lines = result.issues.map((issue) => {
-      const key = v.getDotPath(issue)?.split('.')[0] ?? 'environment';
-      return `  ${key}: ${issue.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = result.output;
+  const e = parsed as Env;
   const config: Config = {
     port: e.PORT ?? defaultConfig.port,
     host: e.HOST ?? defaultConfig.host,
@@ -277,17 +302,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecret: e.TOKEN_SECRET ?? defaultConfig.tokenSecret,
     trustedProxy: e.TRUSTED_PROXY ?? defaultConfig.trustedProxy,
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
+    drainMs: e.DRAIN_MS ?? defaultConfig.drainMs,
+    metricsToken: e.METRICS_TOKEN ?? defaultConfig.metricsToken,
+    metricsPort: e.METRICS_PORT ?? defaultConfig.metricsPort,
+    metricsHost: e.METRICS_HOST ?? defaultConfig.metricsHost,
   };
-  const problems: string[] = [];
-  if (config.roomGraceMs > config.roomMaxAgeMs) {
+  // A check between variables is skipped when one of them is bad: its line says enough.
+  const good = (...keys: (keyof Env)[]) =>
+    keys.every((key) => !problems.some((p) => p.startsWith(`${key}:`)));
+  if (config.roomGraceMs > config.roomMaxAgeMs && good('ROOM_GRACE_MS', 'ROOM_MAX_AGE_MS')) {
     problems.push('ROOM_GRACE_MS: must not exceed ROOM_MAX_AGE_MS');
   }
-  if (config.maxHttpBufferSize < config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES) {
+  if (
+    config.maxHttpBufferSize < config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES &&
+    good('MAX_HTTP_BUFFER_SIZE', 'MAX_ENVELOPE_CHARS')
+  ) {
     // Otherwise an envelope the service accepts could not arrive: the transport would drop the
     // socket instead of the handler refusing the envelope with a clear error.
     problems.push(
       `MAX_HTTP_BUFFER_SIZE: must be at least MAX_ENVELOPE_CHARS + ${ENVELOPE_OVERHEAD_BYTES} (${config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES})`,
     );
+  }
+  if (
+    config.metricsPort !== null &&
+    config.metricsPort !== 0 &&
+    config.metricsPort === config.port &&
+    good('PORT')
+  ) {
+    problems.push('METRICS_PORT: must differ from PORT (it is a listener of its own)');
+  }
+  if (e.METRICS_HOST !== undefined && config.metricsPort === null && good('METRICS_PORT')) {
+    problems.push('METRICS_HOST: has no effect without METRICS_PORT');
   }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);

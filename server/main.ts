@@ -1,7 +1,8 @@
 /**
  * The service's entry point (bundled to dist/server.js, run by `npm start`): reads the
- * configuration, starts listening, says what is in force, and shuts down cleanly on SIGINT or
- * SIGTERM. A bad configuration ends the process with exit code 78 (EX_CONFIG) and the reason.
+ * configuration, starts listening, says what is in force, and on SIGTERM or SIGINT drains
+ * (docs/operations.md) within `DRAIN_MS`, then exits 0; a second signal exits at once. A bad
+ * configuration ends the process with exit code 78 (EX_CONFIG) and one line per problem.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startupSummary } from './summary.js';
@@ -21,8 +22,18 @@ async function main(): Promise<void> {
   }
 
   const service = createService({ config });
-  const { url } = await service.listen();
-  process.stdout.write(`${startupSummary(config, url).join('\n')}\n`);
+  const { url, metricsUrl } = await service.listen();
+  const metrics = metricsUrl
+    ? `  metrics: ${metricsUrl}${config.metricsToken === null ? '' : ', and /metrics with METRICS_TOKEN'}`
+    : config.metricsToken === null
+      ? '  metrics: off (set METRICS_TOKEN or METRICS_PORT)'
+      : '  metrics: /metrics with METRICS_TOKEN';
+  const summary = [
+    ...startupSummary(config, url),
+    metrics,
+    `  drain on SIGTERM: ${config.drainMs} ms`,
+  ];
+  process.stdout.write(`${summary.join('\n')}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -31,10 +42,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    process.stdout.write(`${signal}: shutting down\n`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    process.stdout.write(`${signal}: shutting down within ${config.drainMs} ms\n`);
+    // The drain closes by its deadline; this is for a close that hangs past it.
+    const force = setTimeout(() => process.exit(1), config.drainMs + 5_000);
     force.unref();
-    service.close().then(
+    service.drain().then(
       () => process.exit(0),
       () => process.exit(1),
     );

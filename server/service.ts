@@ -1,7 +1,9 @@
 /**
  * Puts the service together: the Hono app and Socket.IO on one HTTP server and port, the room
- * store, and the sweeper that closes expired rooms. `close()` ends every socket, connection and
- * timer, so a process (or a test run) that closes its service exits by itself.
+ * store, the sweeper that closes expired rooms, and the metrics (on a port of their own when
+ * configured). `drain()` shuts down gracefully (./drain.ts); `close()` ends every socket,
+ * connection and timer at once, so a process (or a test run) that closes its service exits by
+ * itself.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +12,9 @@ import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { AddressBudget, LiveRooms } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
+import { countRequests, drain } from './drain.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
+import { metricsListener, ServiceMetrics } from './metrics.js';
 import type { Hasher } from './password.js';
 import { createSignalling, type RelayHook, type SignallingServer } from './signalling.js';
 import type { StaticDirs } from './static.js';
@@ -31,6 +35,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** Test seam: the password hash (scrypt by default). */
   hasher?: Hasher;
+  /** The metrics registry; one of the service's own by default. */
+  metrics?: ServiceMetrics;
 }
 
 export interface Service {
@@ -44,8 +50,23 @@ export interface Service {
   budget: AddressBudget;
   /** Open rooms per client address. */
   liveRooms: LiveRooms;
-  /** Starts listening (port 0 picks a free one) and starts the sweeper. */
-  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  metrics: ServiceMetrics;
+  /**
+   * Starts listening (port 0 picks a free one), and on `METRICS_PORT` when set, and starts the
+   * sweeper.
+   */
+  listen(
+    port?: number,
+    host?: string,
+  ): Promise<{ port: number; url: string; metricsUrl: string | null }>;
+  /** True once `drain()` was called. */
+  readonly draining: boolean;
+  /**
+   * Refuses new requests and connections, tells connected widgets to reconnect elsewhere, waits
+   * (at most `ms`, `DRAIN_MS` by default) for what is under way, then closes. Resolves with
+   * whether the deadline cut anything short.
+   */
+  drain(ms?: number): Promise<{ forced: boolean }>;
   /** Stops the sweeper, closes every socket and connection, then the store. */
   close(): Promise<void>;
 }
@@ -53,6 +74,11 @@ export interface Service {
 export function createService(options: ServiceOptions = {}): Service {
   const config = options.config ?? { ...defaultConfig };
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = options.metrics ?? new ServiceMetrics();
+  if (config.metricsToken !== null || config.metricsPort !== null) metrics.withProcessMetrics();
+  let draining = false;
+  let drained: Promise<{ forced: boolean }> | undefined;
+  const isDraining = () => draining;
   const store =
     options.store ??
     new MemoryRoomStore({
@@ -96,10 +122,13 @@ export function createService(options: ServiceOptions = {}): Service {
     hasher: options.hasher,
     now: options.now,
     liveRooms,
+    metrics,
+    draining: isDraining,
     ...options.staticDirs,
     onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
   });
   const httpServer = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  const requests = countRequests(httpServer);
   const signalling = createSignalling(httpServer, {
     config,
     store,
@@ -107,9 +136,18 @@ export function createService(options: ServiceOptions = {}): Service {
     logger,
     tokens,
     budget,
+    metrics,
+    draining: isDraining,
     relayHook: options.relayHook,
   });
   closeRoom = signalling.closeRoom;
+  metrics.observe({
+    sockets: () => signalling.io.engine.clientsCount,
+    rooms: () => store.countRooms(),
+    swarm: store.swarmTotals?.bind(store),
+    draining: isDraining,
+  });
+  const metricsServer = config.metricsPort === null ? null : metricsListener(metrics);
 
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping = false;
@@ -132,7 +170,7 @@ export function createService(options: ServiceOptions = {}): Service {
 
   let closed: Promise<void> | undefined;
 
-  return {
+  const service: Service = {
     app,
     io: signalling.io,
     httpServer,
@@ -140,35 +178,72 @@ export function createService(options: ServiceOptions = {}): Service {
     swarms,
     budget,
     liveRooms,
+    metrics,
 
-    listen(port = config.port, host = config.host) {
-      return new Promise((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        httpServer.once('error', onError);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', onError);
-          sweeper ??= setInterval(() => void sweep(), config.sweepIntervalMs);
-          const bound = (httpServer.address() as AddressInfo).port;
-          resolve({ port: bound, url: `http://${displayHost(host)}:${bound}` });
-        });
+    async listen(port = config.port, host = config.host) {
+      const bound = await listenOn(httpServer, port, host);
+      const metricsPort =
+        metricsServer &&
+        (await listenOn(metricsServer, config.metricsPort ?? 0, config.metricsHost));
+      sweeper ??= setInterval(() => void sweep(), config.sweepIntervalMs);
+      return {
+        port: bound,
+        url: `http://${displayHost(host)}:${bound}`,
+        metricsUrl: metricsPort
+          ? `http://${displayHost(config.metricsHost)}:${metricsPort}/metrics`
+          : null,
+      };
+    },
+
+    get draining() {
+      return isDraining();
+    },
+
+    drain(ms = config.drainMs) {
+      draining = true;
+      drained ??= drain({
+        httpServer,
+        signalling,
+        logger,
+        requests,
+        ms,
+        close: () => service.close(),
       });
+      return drained;
     },
 
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
         swarms.close();
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
         await new Promise<void>((resolve) => {
           // io.close() disconnects every socket and closes the HTTP server; open keep-alive
           // connections would hold that close open, so they go too.
           signalling.io.close(() => resolve());
           httpServer.closeAllConnections();
         });
+        // Departures of the sockets just closed reach the store before it closes.
+        await signalling.idle();
         await store.close();
       })();
       return closed;
     },
   };
+  return service;
+}
+
+/** Listens on `port` (0: a free one) and resolves with the port bound. */
+function listenOn(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 function displayHost(host: string): string {

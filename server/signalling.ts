@@ -24,6 +24,7 @@ import { addressResolver, rateKey } from './address.js';
 import { AddressBudget, type Admission } from './budget.js';
 import { requestAllowed, type Config } from './config.js';
 import { errorKind, type Logger } from './log.js';
+import { ServiceMetrics } from './metrics.js';
 import {
   channel,
   type SignallingContext,
@@ -54,16 +55,22 @@ export interface SignallingOptions {
   tokens?: RoomTokens;
   /** Sockets and messages per client address; made from the config when absent. */
   budget?: AddressBudget;
+  metrics?: ServiceMetrics;
+  /** While true, new connections are refused (the service is shutting down). */
+  draining?: () => boolean;
 }
 
 export interface Signalling {
   io: SignallingServer;
   /** Tells a room's sockets that it closed and takes them out of it. */
   closeRoom(roomId: string, reason: RoomClosed['reason']): void;
+  /** Resolves once the departures of sockets already gone are settled in the store. */
+  idle(): Promise<void>;
 }
 
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
   const { config, store, swarms, logger } = options;
+  const metrics = options.metrics ?? new ServiceMetrics();
   const io: SignallingServer = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: config.maxHttpBufferSize,
@@ -73,8 +80,16 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     },
     // CORS does not cover WebSocket upgrades; this check does, for both transports.
     allowRequest: (req, callback) => {
-      const allowed = requestAllowed(config, req.headers.origin);
-      callback(allowed ? null : 'origin not allowed', allowed);
+      // A draining service refuses too: the widget's client retries, through a load balancer
+      // on another process.
+      const refusal = options.draining?.()
+        ? 'draining'
+        : requestAllowed(config, req.headers.origin)
+          ? null
+          : 'origin';
+      if (refusal === null) return callback(null, true);
+      metrics.connectionsRefused.inc({ code: refusal });
+      callback(refusal === 'draining' ? 'shutting down' : 'origin not allowed', false);
     },
     // A connection that never joins the namespace holds a place for this long at most.
     connectTimeout: JOIN_NAMESPACE_TIMEOUT_MS,
@@ -88,6 +103,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     // connection (allowRequest) could not carry; then the connection goes.
     const error = admission?.error ?? { code: 'internal', message: 'Connection not admitted.' };
     logger.debug('socket.refused', { code: error.code });
+    metrics.connectionsRefused.inc({ code: error.code });
     next(Object.assign(new Error(error.message), { data: error }));
     setImmediate(() => socket.conn.close());
   });
@@ -101,6 +117,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
       options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs }),
     logger,
     announcer: new SwarmAnnouncer(io, swarms, logger),
+    metrics,
     relayHook: options.relayHook,
   };
   /** The handler of an event whose payload `schema` checks, run with this service's context. */
@@ -127,10 +144,17 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     ['release', on(ReleaseSchema, release)],
     ['report', on(ReportSchema, report)],
   ]);
-  const pipeline = new SocketPipeline({ config, logger, handlers });
+  const pipeline = new SocketPipeline({
+    config,
+    logger,
+    handlers,
+    refused: (event, code) => metrics.refused.inc({ event, code }),
+  });
   // Leases that end while nobody in their room speaks still move its queue.
   swarms.onExpired = (roomId, update) => ctx.announcer.announce(roomId, update);
 
+  // Departures under way, so a closing service lets them reach the store before closing it.
+  const leaving = new Set<Promise<void>>();
   io.on('connection', (socket) => {
     const connection = connections.get(socket.conn);
     socket.data.address = connection?.address;
@@ -141,9 +165,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     if (!connection?.admission.ok) return;
     pipeline.attach(socket, connection.admission.bucket);
     socket.on('disconnect', () => {
-      leave(ctx, socket).catch((err: unknown) => {
+      const left = leave(ctx, socket).catch((err: unknown) => {
         logger.error('socket.leave-failed', { kind: errorKind(err) });
       });
+      leaving.add(left);
+      void left.finally(() => leaving.delete(left));
     });
   });
 
@@ -154,7 +180,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     io.in(channel(roomId)).socketsLeave(channel(roomId));
   }
 
-  return { io, closeRoom };
+  return { io, closeRoom, idle: async () => void (await Promise.all(leaving)) };
 }
 
 /** How long a connection may take to join the namespace (an honest client does it at once). */

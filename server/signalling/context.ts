@@ -12,6 +12,7 @@ import {
 } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { Role, RoomStore } from '../store/store.js';
 import type { RoomSwarms } from '../swarm/room-swarms.js';
 import type { RoomTokens } from '../tokens.js';
@@ -49,6 +50,7 @@ export interface SignallingContext {
   tokens: RoomTokens;
   logger: Logger;
   announcer: SwarmAnnouncer;
+  metrics: ServiceMetrics;
   relayHook?: RelayHook;
 }
 

@@ -69,6 +69,8 @@ export interface SocketPipelineOptions {
   logger: Logger;
   /** Each event the service answers, by name. */
   handlers: ReadonlyMap<string, Handler>;
+  /** Told of every refusal: the event (`unknown` for one it does not know) and the code. */
+  refused?: (event: string, code: string) => void;
 }
 
 export class SocketPipeline {
@@ -110,6 +112,7 @@ export class SocketPipeline {
         return;
       }
       logger.debug('socket.rejected', { event: 'any', code: 'rate-limited' });
+      this.options.refused?.(known ? (event as string) : 'unknown', 'rate-limited');
       const retryAfterMs = Math.ceil(
         Math.max(state.bucket.msUntilToken(), state.address.msUntilToken()),
       );
@@ -123,6 +126,7 @@ export class SocketPipeline {
     }
     if (!known) {
       logger.debug('socket.rejected', { event: 'unknown', code: 'bad-request' });
+      this.options.refused?.('unknown', 'bad-request');
       answer(socket, undefined, args, errorAck('bad-request', 'Unknown event.'));
       return;
     }
@@ -178,7 +182,10 @@ export class SocketPipeline {
       logger.error('socket.handler-failed', { event, kind: errorKind(err) });
       res = errorAck('internal', 'The service failed to handle this message.');
     }
-    if (!res.ok) logger.debug('socket.rejected', { event, code: res.error.code });
+    if (!res.ok) {
+      logger.debug('socket.rejected', { event, code: res.error.code });
+      this.options.refused?.(event, res.error.code);
+    }
     answer(socket, handler, args, res);
   }
 }

@@ -77,6 +77,7 @@ export async function signal(
     }
   }
   deliver(ctx, out.to, { from: socket.id, envelope: out.envelope });
+  ctx.metrics.relayed.inc();
   return { ok: true };
 }
 

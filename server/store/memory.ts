@@ -16,6 +16,7 @@ import type {
   RoomStore,
   RoomStoreOptions,
   SwarmRoom,
+  SwarmTotals,
 } from './store.js';
 import { roomIdFor, SHARER_SOCKETS } from './store.js';
 
@@ -202,6 +203,17 @@ export class MemoryRoomStore implements RoomStore {
     let count = 0;
     for (const state of this.#rooms.values()) if (state.record.expiresAt > now) count++;
     return count;
+  }
+
+  async swarmTotals(): Promise<SwarmTotals> {
+    const now = this.#now();
+    const totals = { seeds: 0, waiting: 0 };
+    for (const { record, swarm } of this.#rooms.values()) {
+      if (record.expiresAt <= now) continue;
+      totals.seeds += swarm.seeds.length;
+      totals.waiting += swarm.queue.length;
+    }
+    return totals;
   }
 
   async ready(): Promise<boolean> {

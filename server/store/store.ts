@@ -85,6 +85,12 @@ export interface SwarmRoom {
   linkedWith(peerId: string): boolean;
 }
 
+/** Seeds in the pools and recipients waiting in the queues of every live room. */
+export interface SwarmTotals {
+  seeds: number;
+  waiting: number;
+}
+
 export interface RoomStoreOptions {
   roomGraceMs: number;
   roomMaxAgeMs: number;
@@ -172,6 +178,11 @@ export interface RoomStore {
   /** Removes expired rooms and returns their ids, so their sockets can be told. */
   sweep(): Promise<string[]>;
   countRooms(): Promise<number>;
+  /**
+   * For the metrics, read on each scrape: a store that cannot count these cheaply leaves it out
+   * (and the metrics leave the two series out).
+   */
+  swarmTotals?(): Promise<SwarmTotals>;
   /** Whether the store can serve requests now (a shared store: whether it is reachable). */
   ready(): Promise<boolean>;
   close(): Promise<void>;
