@@ -72,6 +72,11 @@ export interface Config {
    */
   trustedProxy: null | { hops: number } | { addresses: string[] };
   logLevel: LogLevel;
+  /**
+   * Where rooms, swarms and Socket.IO's cross-process messages live (`redis://` or `rediss://`);
+   * null keeps everything in this process's memory.
+   */
+  redisUrl: string | null;
 }
 
 export const defaultConfig: Readonly<Config> = Object.freeze({
@@ -106,6 +111,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   tokenSecret: null,
   trustedProxy: null,
   logLevel: 'info',
+  redisUrl: null,
 });
 
 /** What a Socket.IO message carries besides the envelope itself (event name, JSON, peer id). */
@@ -220,6 +226,16 @@ const EnvSchema = v.object({
       ),
     ),
   ),
+  REDIS_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check(
+        (text) => /^rediss?:\/\/[^\s]+$/.test(text) && URL.canParse(text),
+        'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379',
+      ),
+    ),
+  ),
   LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
 });
 
@@ -277,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecret: e.TOKEN_SECRET ?? defaultConfig.tokenSecret,
     trustedProxy: e.TRUSTED_PROXY ?? defaultConfig.trustedProxy,
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
+    redisUrl: e.REDIS_URL ?? defaultConfig.redisUrl,
   };
   const problems: string[] = [];
   if (config.roomGraceMs > config.roomMaxAgeMs) {

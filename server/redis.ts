@@ -18,21 +18,52 @@ export interface RedisOptions {
   name?: string;
 }
 
-/**
- * A client for `url`, connecting at once. It logs (without the URL, which may carry a password)
- * when it loses and regains Redis, and never gives up reconnecting.
- */
+/** A client for `url`, connecting at once, that never gives up reconnecting. */
 export function connectRedis(url: string, logger: Logger, options: RedisOptions = {}): Redis {
-  const name = options.name ?? 'redis';
-  const client = new Redis(url, {
-    // Retry forever: 50 ms, 100 ms, ... up to REDIS_MAX_BACKOFF_MS between attempts.
-    retryStrategy: (times) => Math.min(times * 50, REDIS_MAX_BACKOFF_MS),
-    // A command sent while the connection is down fails now, not after reconnects.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5_000,
-    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-  });
+  return watch(
+    new Redis(url, {
+      // Retry forever: 50 ms, 100 ms, ... up to REDIS_MAX_BACKOFF_MS between attempts.
+      retryStrategy: (times) => Math.min(times * 50, REDIS_MAX_BACKOFF_MS),
+      // A command sent while the connection is down fails now, not after reconnects.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5_000,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    }),
+    logger,
+    options.name ?? 'redis',
+  );
+}
+
+/**
+ * A connection for the Socket.IO Redis Streams adapter, made from the service's: its publishes
+ * fail fast like every other command, but the connections the adapter duplicates from it for its
+ * blocking stream reads and its pub/sub wait for Redis instead, with no command timeout. Their
+ * read loop starts the next read as soon as one fails, which would spin while Redis is down; and
+ * a read blocks for seconds by design.
+ */
+export function adapterRedis(client: Redis, logger: Logger): Redis {
+  const publisher = watch(client.duplicate(), logger, 'adapter');
+  publisher.duplicate = (override) => {
+    const reader = Redis.prototype.duplicate.call(publisher, {
+      enableOfflineQueue: true,
+      ...override,
+    });
+    delete reader.options.commandTimeout;
+    return reader;
+  };
+  // The adapter publishes heartbeats and other passing messages without awaiting them; one that
+  // fails while Redis is down is dropped (as everything sent then is), not an unhandled rejection.
+  publisher.publish = ((...args: Parameters<Redis['publish']>) => {
+    const sent = Redis.prototype.publish.apply(publisher, args);
+    sent.catch(() => {});
+    return sent;
+  }) as Redis['publish'];
+  return publisher;
+}
+
+/** Logs (without the URL, which may carry a password) when `client` loses and regains Redis. */
+function watch(client: Redis, logger: Logger, name: string): Redis {
   // ioredis emits an error for every failed attempt; the log gets one line per change instead.
   let up: boolean | undefined;
   client.on('ready', () => {

@@ -190,3 +190,8 @@ export interface RoomStore {
 export class StoreUnavailable extends Error {
   override name = 'StoreUnavailable';
 }
+
+/** What a client told `service-unavailable` waits before it tries again. */
+export const UNAVAILABLE_RETRY_MS = 2_000;
+export const UNAVAILABLE_MESSAGE =
+  'The service cannot reach its shared state right now; try again shortly.';
