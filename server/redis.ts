@@ -70,10 +70,12 @@ function watch(client: Redis, logger: Logger, name: string): Redis {
     if (up !== true) logger.info('redis.ready', { name });
     up = true;
   });
-  client.on('error', (err: unknown) => {
-    if (up !== false) logger.warn('redis.unreachable', { name, kind: errorKind(err) });
+  const lost = (kind: string) => {
+    if (up !== false) logger.warn('redis.unreachable', { name, kind });
     up = false;
-  });
+  };
+  client.on('error', (err: unknown) => lost(errorKind(err)));
+  client.on('close', () => lost('closed'));
   return client;
 }
 
