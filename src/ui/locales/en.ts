@@ -344,7 +344,7 @@ export const en: Locale = {
     },
     'service-unavailable': {
       heading: 'Service busy',
-      text: 'The sharing service is briefly unavailable. Trying again…',
+      text: 'The sharing service is briefly unavailable. Try again in a moment.',
     },
     internal: {
       heading: 'Something went wrong',
