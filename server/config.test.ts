@@ -69,6 +69,7 @@ describe('loadConfig', () => {
       TOKEN_SECRET: 'x'.repeat(40),
       TRUSTED_PROXY: '10.0.0.1, 192.168.0.0/16,fd00::/8',
       LOG_LEVEL: 'warn',
+      REDIS_URL: 'redis://:pw@redis.internal:6380/2',
     });
     assert.deepEqual(config, {
       port: 9000,
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
       tokenSecret: 'x'.repeat(40),
       trustedProxy: { addresses: ['10.0.0.1', '192.168.0.0/16', 'fd00::/8'] },
       logLevel: 'warn',
+      redisUrl: 'redis://:pw@redis.internal:6380/2',
     });
     assert.deepEqual(loadConfig({ TRUSTED_PROXY: '2' }).trustedProxy, { hops: 2 });
   });
@@ -158,6 +160,7 @@ describe('loadConfig', () => {
       [{ TRUSTED_PROXY: '10.0.0.1,' }, /TRUSTED_PROXY/],
       [{ TRUSTED_PROXY: '::1/129' }, /TRUSTED_PROXY/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of debug, info, warn, error, silent/],
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\//],
     ];
     for (const [env, message] of cases) {
       assert.throws(

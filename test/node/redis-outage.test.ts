@@ -5,10 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PROTOCOL_VERSION } from '../protocol/index.js';
-import { startRedis, type RedisServer } from '../testing/redis.js';
-import { redisReady } from './redis.js';
-import { assertError, join, request, startService, waitFor, type Harness } from './test-support.js';
+import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import { startRedis, type RedisServer } from '../../testing/redis.js';
+import { redisReady } from '../../server/redis.js';
+import {
+  assertError,
+  join,
+  request,
+  startService,
+  waitFor,
+  type Harness,
+} from '../../server/test-support.js';
 
 describe('Redis outage', () => {
   let redis: RedisServer;

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../testing/redis.js';
-import { createLogger } from '../log.js';
-import { connectRedis, redisReady } from '../redis.js';
-import { RoomSwarms } from '../swarm/room-swarms.js';
-import { RedisRoomStore } from './redis.js';
-import { roomStoreSuite } from './store-suite.js';
-import type { RoomStoreOptions } from './store.js';
+import { createLogger } from '../../server/log.js';
+import { connectRedis, redisReady } from '../../server/redis.js';
+import { RoomSwarms } from '../../server/swarm/room-swarms.js';
+import { RedisRoomStore } from '../../server/store/redis.js';
+import { roomStoreSuite } from '../../server/store/store-suite.js';
+import type { RoomStoreOptions } from '../../server/store/store.js';
 
 let server: RedisServer;
 const clients: Redis[] = [];

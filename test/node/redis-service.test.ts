@@ -5,10 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sealedExchange } from '../test/node/support.js';
-import { startRedis, type RedisServer } from '../testing/redis.js';
-import { redisReady } from './redis.js';
-import { join, nextEvent, request, startService, waitFor, type Harness } from './test-support.js';
+import { sealedExchange } from './support.js';
+import { startRedis, type RedisServer } from '../../testing/redis.js';
+import { redisReady } from '../../server/redis.js';
+import {
+  join,
+  nextEvent,
+  request,
+  startService,
+  waitFor,
+  type Harness,
+} from '../../server/test-support.js';
 
 /** Waits until what each service sends through Redis reaches every other one. */
 export async function linked(services: Harness[]): Promise<void> {
