@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'limit-exceeded',
   'too-many-connections',
   'too-many-shares',
+  'service-unavailable',
   'internal',
 ] as const;
 
@@ -39,6 +40,6 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
-  /** `rate-limited`: how long until the same request may succeed. */
+  /** `rate-limited`, `service-unavailable`: how long until the same request may succeed. */
   retryAfterMs?: number;
 }

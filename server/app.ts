@@ -39,7 +39,13 @@ import {
 import { drainGuard, operationsRoutes } from './operations.js';
 import { HasherBusy, createHasher, type Hasher } from './password.js';
 import { staticRoutes, type StaticDirs } from './static.js';
-import type { RoomRecord, RoomStore } from './store/store.js';
+import {
+  StoreUnavailable,
+  UNAVAILABLE_MESSAGE,
+  UNAVAILABLE_RETRY_MS,
+  type RoomRecord,
+  type RoomStore,
+} from './store/store.js';
 import { roomTokens, tokensMatch, type RoomTokens } from './tokens.js';
 
 export interface AppOptions extends Partial<StaticDirs> {
@@ -93,6 +99,12 @@ export function createApp(options: AppOptions): Hono {
       metrics.requestsRefused.inc({ code: err.code });
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
       return errorReply(c, err.status, err.code, err.message, err.params);
+    }
+    if (err instanceof StoreUnavailable) {
+      c.header('Retry-After', String(UNAVAILABLE_RETRY_MS / 1000));
+      return errorReply(c, 503, 'service-unavailable', UNAVAILABLE_MESSAGE, {
+        retryAfterMs: UNAVAILABLE_RETRY_MS,
+      });
     }
     logger.error('http.error', { kind: errorKind(err) });
     return errorReply(c, 500, 'internal', 'The service failed to handle this request.');

@@ -73,6 +73,7 @@ describe('loadConfig', () => {
       METRICS_TOKEN: 'm'.repeat(24),
       METRICS_PORT: '9100',
       METRICS_HOST: '0.0.0.0',
+      REDIS_URL: 'redis://:pw@redis.internal:6380/2',
     });
     assert.deepEqual(config, {
       port: 9000,
@@ -113,6 +114,7 @@ describe('loadConfig', () => {
       metricsToken: 'm'.repeat(24),
       metricsPort: 9100,
       metricsHost: '0.0.0.0',
+      redisUrl: 'redis://:pw@redis.internal:6380/2',
     });
     assert.deepEqual(loadConfig({ TRUSTED_PROXY: '2' }).trustedProxy, { hops: 2 });
   });
@@ -174,6 +176,7 @@ describe('loadConfig', () => {
       [{ METRICS_PORT: '8787' }, /METRICS_PORT: must differ from PORT/],
       [{ PORT: '9100', METRICS_PORT: '9100' }, /METRICS_PORT: must differ from PORT/],
       [{ METRICS_HOST: '0.0.0.0' }, /METRICS_HOST: has no effect without METRICS_PORT/],
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\//],
     ];
     for (const [env, message] of cases) {
       assert.throws(

@@ -83,6 +83,11 @@ export interface Config {
   metricsPort: number | null;
   /** Where that listener binds. */
   metricsHost: string;
+  /**
+   * Where rooms, swarms and Socket.IO's cross-process messages live (`redis://` or `rediss://`);
+   * null keeps everything in this process's memory.
+   */
+  redisUrl: string | null;
 }
 
 export const defaultConfig: Readonly<Config> = Object.freeze({
@@ -121,6 +126,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   metricsToken: null,
   metricsPort: null,
   metricsHost: '127.0.0.1',
+  redisUrl: null,
 });
 
 /** What a Socket.IO message carries besides the envelope itself (event name, JSON, peer id). */
@@ -235,6 +241,16 @@ const EnvSchema = v.object({
       ),
     ),
   ),
+  REDIS_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check(
+        (text) => /^rediss?:\/\/[^\s]+$/.test(text) && URL.canParse(text),
+        'must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379',
+      ),
+    ),
+  ),
   LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
   DRAIN_MS: v.optional(integer(0, 10 * 60_000)),
   METRICS_TOKEN: v.optional(
@@ -306,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN ?? defaultConfig.metricsToken,
     metricsPort: e.METRICS_PORT ?? defaultConfig.metricsPort,
     metricsHost: e.METRICS_HOST ?? defaultConfig.metricsHost,
+    redisUrl: e.REDIS_URL ?? defaultConfig.redisUrl,
   };
   // A check between variables is skipped when one of them is bad: its line says enough.
   const good = (...keys: (keyof Env)[]) =>

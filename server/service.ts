@@ -1,14 +1,16 @@
 /**
  * Puts the service together: the Hono app and Socket.IO on one HTTP server and port, the room
- * store, the sweeper that closes expired rooms, and the metrics (on a port of their own when
- * configured). `drain()` shuts down gracefully (./drain.ts); `close()` ends every socket,
- * connection and timer at once, so a process (or a test run) that closes its service exits by
- * itself.
+ * store (in memory, or in Redis with `REDIS_URL`, shared by every process on it), the sweeper that
+ * closes expired rooms and, with Redis, tends leases whose own process is gone, and the metrics
+ * (on a port of their own when configured). `drain()` shuts down gracefully (./drain.ts);
+ * `close()` ends every socket, connection and timer at once, so a process (or a test run) that
+ * closes its service exits by itself.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import { createApp } from './app.js';
 import { AddressBudget, LiveRooms } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
@@ -18,7 +20,9 @@ import { metricsListener, ServiceMetrics } from './metrics.js';
 import type { Hasher } from './password.js';
 import { createSignalling, type RelayHook, type SignallingServer } from './signalling.js';
 import type { StaticDirs } from './static.js';
+import { adapterRedis, connectRedis } from './redis.js';
 import { MemoryRoomStore } from './store/memory.js';
+import { RedisRoomStore } from './store/redis.js';
 import type { RoomStore } from './store/store.js';
 import { RoomSwarms } from './swarm/room-swarms.js';
 import { roomTokens } from './tokens.js';
@@ -37,6 +41,11 @@ export interface ServiceOptions {
   hasher?: Hasher;
   /** The metrics registry; one of the service's own by default. */
   metrics?: ServiceMetrics;
+  /**
+   * The Redis connection (see server/redis.ts's `connectRedis`), which the caller then closes;
+   * made from `config.redisUrl` (and closed with the service) when absent and that is set.
+   */
+  redis?: Redis;
 }
 
 export interface Service {
@@ -44,6 +53,8 @@ export interface Service {
   io: SignallingServer;
   httpServer: HttpServer;
   store: RoomStore;
+  /** The Redis connection rooms and sockets share, if the service uses Redis. */
+  redis: Redis | null;
   /** The rooms' swarms, run over `store`. */
   swarms: RoomSwarms;
   /** Sockets and messages per client address. */
@@ -79,13 +90,21 @@ export function createService(options: ServiceOptions = {}): Service {
   let draining = false;
   let drained: Promise<{ forced: boolean }> | undefined;
   const isDraining = () => draining;
-  const store =
+  const ownsRedis = !options.redis && config.redisUrl !== null;
+  const redis =
+    options.redis ??
+    (config.redisUrl === null ? null : connectRedis(config.redisUrl, logger, { name: 'service' }));
+  const adapterClient = redis && adapterRedis(redis, logger);
+  const roomOptions = {
+    roomGraceMs: config.roomGraceMs,
+    roomMaxAgeMs: config.roomMaxAgeMs,
+    now: options.now,
+  };
+  const store: RoomStore =
     options.store ??
-    new MemoryRoomStore({
-      roomGraceMs: config.roomGraceMs,
-      roomMaxAgeMs: config.roomMaxAgeMs,
-      now: options.now,
-    });
+    (redis
+      ? new RedisRoomStore({ ...roomOptions, client: redis })
+      : new MemoryRoomStore(roomOptions));
   const swarms = new RoomSwarms(store, {
     now: options.now,
     leaseMs: config.swarmLeaseMs,
@@ -139,6 +158,7 @@ export function createService(options: ServiceOptions = {}): Service {
     metrics,
     draining: isDraining,
     relayHook: options.relayHook,
+    adapterRedis: adapterClient ?? undefined,
   });
   closeRoom = signalling.closeRoom;
   metrics.observe({
@@ -168,6 +188,27 @@ export function createService(options: ServiceOptions = {}): Service {
     }
   };
 
+  // Each lease has a timer in the process whose step made it; with several processes, one that
+  // is gone leaves its leases to this: every process claims due ones from the shared store now
+  // and then (each for one of its own lease periods, so a claimer that dies passes it on) and
+  // ends them as its timer would have.
+  let tender: NodeJS.Timeout | undefined;
+  let tending = false;
+  const tend = async () => {
+    if (tending || !store.claimDueSwarms) return;
+    tending = true;
+    try {
+      for (const roomId of await store.claimDueSwarms(config.swarmLeaseMs)) {
+        const update = await swarms.expire(roomId);
+        if (update) swarms.onExpired?.(roomId, update);
+      }
+    } catch (err) {
+      logger.warn('swarm.tend-failed', { kind: errorKind(err) });
+    } finally {
+      tending = false;
+    }
+  };
+
   let closed: Promise<void> | undefined;
 
   const service: Service = {
@@ -175,6 +216,7 @@ export function createService(options: ServiceOptions = {}): Service {
     io: signalling.io,
     httpServer,
     store,
+    redis,
     swarms,
     budget,
     liveRooms,
@@ -186,6 +228,7 @@ export function createService(options: ServiceOptions = {}): Service {
         metricsServer &&
         (await listenOn(metricsServer, config.metricsPort ?? 0, config.metricsHost));
       sweeper ??= setInterval(() => void sweep(), config.sweepIntervalMs);
+      if (store.claimDueSwarms) tender ??= setInterval(() => void tend(), tendIntervalMs(config));
       return {
         port: bound,
         url: `http://${displayHost(host)}:${bound}`,
@@ -215,6 +258,7 @@ export function createService(options: ServiceOptions = {}): Service {
     close() {
       closed ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(tender);
         swarms.close();
         metricsServer?.close();
         metricsServer?.closeAllConnections();
@@ -227,6 +271,8 @@ export function createService(options: ServiceOptions = {}): Service {
         // Departures of the sockets just closed reach the store before it closes.
         await signalling.idle();
         await store.close();
+        adapterClient?.disconnect();
+        if (ownsRedis) redis?.disconnect();
       })();
       return closed;
     },
@@ -244,6 +290,11 @@ function listenOn(server: HttpServer, port: number, host: string): Promise<numbe
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** How often leases left by a gone process are looked for: a lease runs late by at most this. */
+export function tendIntervalMs(config: Config): number {
+  return Math.max(100, Math.min(config.sweepIntervalMs, Math.round(config.swarmLeaseMs / 4)));
 }
 
 function displayHost(host: string): string {

@@ -8,6 +8,8 @@
  * store, not here.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type * as v from 'valibot';
 import {
@@ -58,6 +60,11 @@ export interface SignallingOptions {
   metrics?: ServiceMetrics;
   /** While true, new connections are refused (the service is shutting down). */
   draining?: () => boolean;
+  /**
+   * With Redis (see server/redis.ts's `adapterRedis`): messages to sockets and rooms reach the
+   * sockets of every process on it, through Socket.IO's Redis Streams adapter.
+   */
+  adapterRedis?: Redis;
 }
 
 export interface Signalling {
@@ -93,6 +100,9 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     },
     // A connection that never joins the namespace holds a place for this long at most.
     connectTimeout: JOIN_NAMESPACE_TIMEOUT_MS,
+    // A stream, unlike pub/sub, keeps what was sent while a process was cut off from Redis, and
+    // lets a later version turn on connection state recovery (docs/redis.md).
+    ...(options.adapterRedis && { adapter: createAdapter(options.adapterRedis) }),
   });
   const budget = options.budget ?? new AddressBudget({ config });
   const connections = configureEngine(io, logger, config, budget);

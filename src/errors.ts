@@ -162,6 +162,7 @@ interface FactsByCode {
   'bad-request': 'piece';
   'server-unreachable': 'host' | 'status';
   'rate-limited': 'retryAfterMs';
+  'service-unavailable': 'retryAfterMs';
   'storage-full': 'sizeBytes' | 'limitBytes';
   'file-too-large': 'sizeBytes' | 'limitBytes';
   integrity: 'piece';

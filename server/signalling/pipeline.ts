@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { TokenBucket } from '../limits.js';
 import { errorKind, type Logger } from '../log.js';
 import type { ErrorAck, SignallingSocket } from './context.js';
+import { StoreUnavailable, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_MS } from '../store/store.js';
 
 /** An event the service answers: how its payload is checked, and what handles it. */
 export interface Handler {
@@ -179,8 +180,14 @@ export class SocketPipeline {
             ));
       }
     } catch (err) {
-      logger.error('socket.handler-failed', { event, kind: errorKind(err) });
-      res = errorAck('internal', 'The service failed to handle this message.');
+      if (err instanceof StoreUnavailable) {
+        res = errorAck('service-unavailable', UNAVAILABLE_MESSAGE, {
+          retryAfterMs: UNAVAILABLE_RETRY_MS,
+        });
+      } else {
+        logger.error('socket.handler-failed', { event, kind: errorKind(err) });
+        res = errorAck('internal', 'The service failed to handle this message.');
+      }
     }
     if (!res.ok) {
       logger.debug('socket.rejected', { event, code: res.error.code });

@@ -185,5 +185,24 @@ export interface RoomStore {
   swarmTotals?(): Promise<SwarmTotals>;
   /** Whether the store can serve requests now (a shared store: whether it is reachable). */
   ready(): Promise<boolean>;
+  /**
+   * A shared store: rooms whose swarm has a lease due that no process has tended (its timer was
+   * in a process that is gone), each claimed for `claimMs` so one process tends it. A store for
+   * one process leaves this out: its `RoomSwarms` timers see every lease.
+   */
+  claimDueSwarms?(claimMs: number): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/**
+ * A shared store cannot reach its backing service now (Redis is down or cut off): the request may
+ * succeed once it is back, and the service answers `service-unavailable` meanwhile.
+ */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
+/** What a client told `service-unavailable` waits before it tries again. */
+export const UNAVAILABLE_RETRY_MS = 2_000;
+export const UNAVAILABLE_MESSAGE =
+  'The service cannot reach its shared state right now; try again shortly.';

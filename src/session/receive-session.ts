@@ -57,6 +57,7 @@ const RETRYABLE = new Set([
   'storage-error',
   'storage-full',
   'limit-exceeded',
+  'service-unavailable',
   'internal',
 ]);
 

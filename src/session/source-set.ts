@@ -263,8 +263,9 @@ export class SourceSet {
       else if (reply.sources.length > 0) this.setQueued(null);
     } catch (err) {
       const error = toP2PError(err);
-      if (error.code === 'rate-limited') {
-        // The room is busy (its members together asked too much): ask again when it says.
+      if (error.code === 'rate-limited' || error.code === 'service-unavailable') {
+        // The room is busy (its members together asked too much), or the service lost its shared
+        // state for a moment: ask again when it says.
         this.askLater(error.params.retryAfterMs ?? RECONNECT_AFTER_MS);
         return;
       }

@@ -172,8 +172,8 @@ export class SignalClient extends EventTarget {
 
   /**
    * Tells the service what this peer found of another (see Report). A report the room's busy
-   * swarm refuses is sent again when the service says (up to REPORT_TRIES times): a lost
-   * `opened` or `good` would cost a working link its lease.
+   * swarm (or a service briefly without Redis) refuses is sent again when the service says (up
+   * to REPORT_TRIES times): a lost `opened` or `good` would cost a working link its lease.
    */
   async report(msg: Report): Promise<void> {
     for (let tries = 1; ; tries++) {
@@ -182,7 +182,9 @@ export class SignalClient extends EventTarget {
         return;
       } catch (err) {
         const wait =
-          err instanceof P2PError && err.code === 'rate-limited' && err.params.retryAfterMs;
+          err instanceof P2PError &&
+          (err.code === 'rate-limited' || err.code === 'service-unavailable') &&
+          err.params.retryAfterMs;
         if (!wait || tries >= REPORT_TRIES) throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5_000)));
       }
