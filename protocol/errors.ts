@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'limit-exceeded',
   'too-many-connections',
   'too-many-shares',
+  'service-unavailable',
   'internal',
 ] as const;
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApp } from './app.js';
-import { AddressBudget, LiveRooms } from './budget.js';
+import { AddressBudget, memoryLimits, type LiveRooms, type SharedLimits } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import type { Hasher } from './password.js';
@@ -31,6 +31,11 @@ export interface ServiceOptions {
   now?: () => number;
   /** Test seam: the password hash (scrypt by default). */
   hasher?: Hasher;
+  /**
+   * Where the counters that processes share live (connections and rooms per address, password
+   * tries): this process by default; `redisLimits` (./limits-redis.ts) shares them.
+   */
+  limits?: SharedLimits;
 }
 
 export interface Service {
@@ -72,8 +77,9 @@ export function createService(options: ServiceOptions = {}): Service {
       safeIf: 'port-only-reachable-through-proxies',
     });
   }
-  const budget = new AddressBudget({ config, now: options.now });
-  const liveRooms = new LiveRooms(
+  const limits = options.limits ?? memoryLimits(options.now);
+  const budget = new AddressBudget({ config, now: options.now, limits: options.limits });
+  const liveRooms = limits.liveRooms(
     config.liveRoomsPerAddress,
     async (id) => (await store.getRoom(id)) !== null,
   );
@@ -95,6 +101,7 @@ export function createService(options: ServiceOptions = {}): Service {
     tokens,
     hasher: options.hasher,
     now: options.now,
+    limits,
     liveRooms,
     ...options.staticDirs,
     onRoomClosed: (roomId, reason) => closeRoom(roomId, reason),
@@ -119,9 +126,12 @@ export function createService(options: ServiceOptions = {}): Service {
     try {
       const expired = await store.sweep();
       for (const roomId of expired) {
-        liveRooms.forget(roomId);
         signalling.closeRoom(roomId, 'expired');
         logger.info('room.expired', { room: roomTag(roomId) });
+        await liveRooms.forget(roomId).catch((err: unknown) => {
+          // Its place is freed anyway once its address reaches the limit and the store is asked.
+          logger.warn('limits.unsettled', { kind: errorKind(err) });
+        });
       }
     } catch (err) {
       logger.error('sweep.failed', { kind: errorKind(err) });

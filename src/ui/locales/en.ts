@@ -342,6 +342,10 @@ export const en: Locale = {
       heading: 'Too many shares',
       text: 'Too many shares started on this network are still open. Stop one before starting another.',
     },
+    'service-unavailable': {
+      heading: 'Service unavailable',
+      text: 'The sharing service is briefly unavailable. Try again in a moment.',
+    },
     internal: {
       heading: 'Something went wrong',
       text: 'Something unexpected went wrong. Reload the page and try again.',
