@@ -66,6 +66,11 @@ export interface Config {
   /** Signs room tokens; null means a random secret per process (tokens die with it). */
   tokenSecret: string | null;
   /**
+   * The Redis that several processes share (rooms, limits); null keeps everything in this
+   * process. Requires `tokenSecret`: a token one process signs must verify on the others.
+   */
+  redisUrl: string | null;
+  /**
    * Whose `X-Forwarded-For` to believe: null (nobody: the client is the connection's peer), a
    * number of proxy hops in front of the service (safe only when nothing reaches the port but
    * those proxies), or the proxies' addresses and subnets.
@@ -104,6 +109,7 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   passwordTriesPerRoom: 5,
   roomTokenTtlMs: 10 * 60_000,
   tokenSecret: null,
+  redisUrl: null,
   trustedProxy: null,
   logLevel: 'info',
 });
@@ -202,6 +208,19 @@ const EnvSchema = v.object({
   TOKEN_SECRET: v.optional(
     v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters (random, kept secret)')),
   ),
+  REDIS_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check((text) => {
+        try {
+          return ['redis:', 'rediss:'].includes(new URL(text).protocol);
+        } catch {
+          return false;
+        }
+      }, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379'),
+    ),
+  ),
   TRUSTED_PROXY: v.optional(
     v.pipe(
       v.string(),
@@ -275,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordTriesPerRoom: e.PASSWORD_TRIES_PER_ROOM ?? defaultConfig.passwordTriesPerRoom,
     roomTokenTtlMs: e.ROOM_TOKEN_TTL_MS ?? defaultConfig.roomTokenTtlMs,
     tokenSecret: e.TOKEN_SECRET ?? defaultConfig.tokenSecret,
+    redisUrl: e.REDIS_URL ?? defaultConfig.redisUrl,
     trustedProxy: e.TRUSTED_PROXY ?? defaultConfig.trustedProxy,
     logLevel: e.LOG_LEVEL ?? defaultConfig.logLevel,
   };
@@ -287,6 +307,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // socket instead of the handler refusing the envelope with a clear error.
     problems.push(
       `MAX_HTTP_BUFFER_SIZE: must be at least MAX_ENVELOPE_CHARS + ${ENVELOPE_OVERHEAD_BYTES} (${config.maxEnvelopeChars + ENVELOPE_OVERHEAD_BYTES})`,
+    );
+  }
+  if (config.redisUrl !== null && config.tokenSecret === null) {
+    // Each process would sign with its own random secret, and a room token issued by one would
+    // be refused by the next process the balancer picks.
+    problems.push(
+      'TOKEN_SECRET: must be set when REDIS_URL is (every process must verify the room tokens the others sign)',
     );
   }
   if (problems.length > 0) {
