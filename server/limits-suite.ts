@@ -1,7 +1,7 @@
 /**
  * The behaviour every `SharedLimits` must have, as a suite that takes a fixture: the memory
  * counters run it in limits.test.ts and the Redis ones, against a real redis-server, in
- * limits-redis.test.ts.
+ * test/node/limits-redis.test.ts.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';

@@ -4,6 +4,9 @@
  * SIGTERM. A bad configuration ends the process with exit code 78 (EX_CONFIG) and the reason.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { redisLimits } from './limits-redis.js';
+import { createLogger } from './log.js';
+import { connectRedis } from './redis.js';
 import { startupSummary } from './summary.js';
 import { createService } from './service.js';
 
@@ -20,7 +23,17 @@ async function main(): Promise<void> {
     process.exit(EX_CONFIG);
   }
 
-  const service = createService({ config });
+  // With REDIS_URL the limits are counted in Redis, for every process together; config
+  // validation has made sure TOKEN_SECRET is set, which also keys the hashed addresses there.
+  const redis =
+    config.redisUrl === null
+      ? null
+      : connectRedis(config.redisUrl, createLogger({ level: config.logLevel }));
+  const limits =
+    redis && config.tokenSecret !== null
+      ? redisLimits({ redis, secret: config.tokenSecret, roomMaxAgeMs: config.roomMaxAgeMs })
+      : undefined;
+  const service = createService({ config, limits });
   const { url } = await service.listen();
   process.stdout.write(`${startupSummary(config, url).join('\n')}\n`);
 
@@ -35,7 +48,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     service.close().then(
-      () => process.exit(0),
+      () => {
+        redis?.disconnect();
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   };

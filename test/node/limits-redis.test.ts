@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { startRedis, type RedisServer } from '../testing/redis.js';
-import { limitsSuite } from './limits-suite.js';
-import { redisLimits } from './limits-redis.js';
-import { createLogger } from './log.js';
-import { connectRedis } from './redis.js';
-import { sleep, waitFor } from './test-support.js';
+import { startRedis, type RedisServer } from '../../testing/redis.js';
+import { limitsSuite } from '../../server/limits-suite.js';
+import { redisLimits } from '../../server/limits-redis.js';
+import { createLogger } from '../../server/log.js';
+import { connectRedis } from '../../server/redis.js';
+import { sleep, waitFor } from '../../server/test-support.js';
 
 const SECRET = 'a test secret of at least thirty-two characters';
 const WINDOW_MS = 300;

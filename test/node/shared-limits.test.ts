@@ -3,27 +3,29 @@
  * for their limits (and, standing in for a shared room store, one store object): a client that
  * spreads its requests over both gets each budget once, not once per process. Then Redis goes
  * away: what needs the counters is refused with 503, never let through, and works again when
- * Redis returns.
+ * Redis returns. Last, two real processes started as `npm start` would, with REDIS_URL.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { PROTOCOL_VERSION } from '../protocol/index.js';
-import { startRedis, type RedisServer } from '../testing/redis.js';
-import type { Config } from './config.js';
-import { redisLimits } from './limits-redis.js';
-import { createLogger } from './log.js';
-import { createHasher, type Hasher } from './password.js';
-import { connectRedis } from './redis.js';
-import { MemoryRoomStore } from './store/memory.js';
+import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import { startRedis, type RedisServer } from '../../testing/redis.js';
+import type { Config } from '../../server/config.js';
+import { redisLimits } from '../../server/limits-redis.js';
+import { createLogger } from '../../server/log.js';
+import { createHasher, type Hasher } from '../../server/password.js';
+import { connectRedis } from '../../server/redis.js';
+import { MemoryRoomStore } from '../../server/store/memory.js';
 import {
   passwordAuthFor,
   startService,
   tryPassword,
   waitFor,
   type Harness,
-} from './test-support.js';
+} from '../../server/test-support.js';
 
 const SECRET = 'a test secret of at least thirty-two characters';
 const META = 'c2VhbGVkLW1ldGE';
@@ -215,4 +217,44 @@ describe('Redis away', () => {
     assert.equal((await tryPassword(pair.b.url, room.roomId, AUTH)).status, 200);
     (await pair.b.connect()).disconnect();
   });
+});
+
+/** Starts server/main.ts with `env`; resolves with its URL once it says where it listens. */
+async function startProcess(env: Record<string, string>, t: { after(fn: () => void): void }) {
+  const main = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let url: string | undefined;
+  await waitFor(() => {
+    url = /p2p-share service on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    return url !== undefined;
+  }, 20_000);
+  return url!;
+}
+
+test('two processes with one REDIS_URL count rooms per address together', async (t) => {
+  const env = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisServer.url,
+    TOKEN_SECRET: SECRET,
+    ROOMS_PER_ADDRESS: '3',
+    LOG_LEVEL: 'warn',
+  };
+  const urls = [await startProcess(env, t), await startProcess(env, t)];
+  const statuses = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${urls[i % 2]}/rooms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v: PROTOCOL_VERSION, meta: META }),
+    });
+    statuses.push(res.status);
+  }
+  assert.deepEqual(statuses, [201, 201, 201, 429, 429]);
 });
