@@ -1,7 +1,8 @@
 /**
  * Who is asking: the client address that rate limits count against. It comes from the connection
  * itself; `X-Forwarded-For` is believed only as far as `TRUSTED_PROXY` says, since any client can
- * write that header. Addresses are used as limiter keys in memory only and never logged.
+ * write that header. Addresses are used as limiter keys only, never logged (in Redis, only as an
+ * HMAC: server/limits-redis.ts).
  */
 import { BlockList, isIP } from 'node:net';
 import type { Config } from './config.js';

@@ -19,9 +19,8 @@ import {
 } from '../protocol/index.js';
 import * as v from 'valibot';
 import { addressResolver, rateKey } from './address.js';
-import { LiveRooms } from './budget.js';
+import { memoryLimits, type LiveRooms, type SharedLimits } from './budget.js';
 import type { Config } from './config.js';
-import { WindowLimiter } from './limits.js';
 import { errorKind, roomTag, type Logger } from './log.js';
 import { ServiceMetrics } from './metrics.js';
 import {
@@ -61,9 +60,11 @@ export interface AppOptions extends Partial<StaticDirs> {
   hasher?: Hasher;
   /** The clock for rate-limit windows and tokens. */
   now?: () => number;
+  /** Where the rate-limit counters live; this process (on `now`) when absent. */
+  limits?: SharedLimits;
   /**
    * The rooms each client address has open, shared with whoever sweeps expired rooms; made from
-   * the config when absent.
+   * the config and `limits` when absent.
    */
   liveRooms?: LiveRooms;
   /** Counts refusals and wrong passwords; a registry of its own when absent. */
@@ -118,17 +119,39 @@ function roomRoutes(options: AppOptions): Hono {
   const tokens =
     options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs, now });
   const hasher = options.hasher ?? createHasher();
-  const window = { windowMs: config.rateWindowMs, now };
-  const creations = new WindowLimiter({ ...window, limit: config.roomsPerAddress });
-  const triesByAddress = new WindowLimiter({ ...window, limit: config.passwordTriesPerAddress });
-  const triesByRoom = new WindowLimiter({ ...window, limit: config.passwordTriesPerRoom });
+  const limits = options.limits ?? memoryLimits(now);
+  const windowMs = config.rateWindowMs;
+  const creations = limits.windows('creations', { windowMs, limit: config.roomsPerAddress });
+  const triesByAddress = limits.windows('tries-by-address', {
+    windowMs,
+    limit: config.passwordTriesPerAddress,
+  });
+  const triesByRoom = limits.windows('tries-by-room', {
+    windowMs,
+    limit: config.passwordTriesPerRoom,
+  });
   const resolveAddress = addressResolver(config);
   const client = (c: Context) =>
     rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for')));
   const busy = () => tooManyRequests('The service is busy checking passwords', 1_000);
   const liveRooms =
     options.liveRooms ??
-    new LiveRooms(config.liveRoomsPerAddress, async (id) => (await store.getRoom(id)) !== null);
+    limits.liveRooms(config.liveRoomsPerAddress, async (id) => (await store.getRoom(id)) !== null);
+  // The counters out of reach (Redis away): the request is refused with 503, never let through
+  // uncounted. Taking a count back, or recording a room, is logged and let go instead: the
+  // counters then err on the strict side, or a room counts for nothing until it ends.
+  const counted = <T>(counting: Promise<T>): Promise<T> =>
+    counting.catch((err: unknown) => {
+      logger.warn('limits.unavailable', { kind: errorKind(err) });
+      throw unavailable();
+    });
+  const settled = async (counting: Promise<unknown>): Promise<void> => {
+    try {
+      await counting;
+    } catch (err) {
+      logger.warn('limits.unsettled', { kind: errorKind(err) });
+    }
+  };
 
   const rooms = new Hono();
 
@@ -145,12 +168,18 @@ function roomRoutes(options: AppOptions): Hono {
       const tooLong = metaTooLong(body, config.maxMetaChars);
       if (tooLong) throw tooLong;
       const key = client(c);
-      const verdict = creations.check(key);
+      // Without the counters a room is not created either (503): with Redis away its store is
+      // too, and a creation nobody counted would let one address past its budget.
+      const verdict = await counted(creations.check(key));
       if (!verdict.allowed) {
         throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
       }
-      if (!(await liveRooms.admit(key))) {
-        creations.refund(key);
+      const place = await counted(liveRooms.admit(key)).catch(async (err: unknown) => {
+        await settled(creations.refund(key));
+        throw err;
+      });
+      if (!place) {
+        await settled(creations.refund(key));
         throw new ApiError(
           429,
           'too-many-shares',
@@ -165,13 +194,13 @@ function roomRoutes(options: AppOptions): Hono {
             passwordHash = await hasher.hash(body.passwordAuth);
           } catch (err) {
             if (!(err instanceof HasherBusy)) throw err;
-            creations.refund(key);
+            await settled(creations.refund(key));
             throw busy();
           }
         }
         room = await store.createRoom(body.meta, { passwordHash });
       } finally {
-        liveRooms.settle(key, room?.id ?? null);
+        await settled(place.settle(room?.id ?? null));
       }
       logger.info('room.created', { room: roomTag(room.id), password: passwordHash !== undefined });
       c.header('Location', `/rooms/${room.id}`);
@@ -210,23 +239,23 @@ function roomRoutes(options: AppOptions): Hono {
     jsonBody(PasswordBodySchema, { explain: versionMismatch }),
     async (c) => {
       // Both limits are settled before any hashing, so a flood of guesses costs the service
-      // a map lookup each, never a turn of the thread pool.
+      // a counter each, never a turn of the thread pool. Without the counters no try is made
+      // (503): an uncounted try would be a free guess.
       const key = client(c);
-      const byAddress = triesByAddress.check(key);
+      const byAddress = await counted(triesByAddress.check(key));
       if (!byAddress.allowed) throw tooManyRequests('Too many tries', byAddress.retryAfterMs);
       const room = await findRoom(store, c.req.param('id'));
       if (room.passwordHash === null) {
         throw new ApiError(400, 'bad-request', 'This share has no password.');
       }
-      const byRoom = triesByRoom.check(room.id);
+      const byRoom = await counted(triesByRoom.check(room.id));
       if (!byRoom.allowed) throw tooManyRequests('Too many tries', byRoom.retryAfterMs);
       let right: boolean;
       try {
         right = await hasher.verify(c.get('body').passwordAuth, room.passwordHash);
       } catch (err) {
         if (!(err instanceof HasherBusy)) throw err;
-        triesByAddress.refund(key);
-        triesByRoom.refund(room.id);
+        await settled(Promise.all([triesByAddress.refund(key), triesByRoom.refund(room.id)]));
         throw busy();
       }
       if (!right) {
@@ -235,8 +264,7 @@ function roomRoutes(options: AppOptions): Hono {
         throw new ApiError(403, 'bad-password', 'That is not the password of this share.');
       }
       // A right answer is not guessing: it leaves the counters as they were.
-      triesByAddress.refund(key);
-      triesByRoom.refund(room.id);
+      await settled(Promise.all([triesByAddress.refund(key), triesByRoom.refund(room.id)]));
       logger.info('room.password-accepted', { room: roomTag(room.id) });
       return c.json<PasswordReply>(tokens.issue(room));
     },
@@ -253,7 +281,7 @@ function roomRoutes(options: AppOptions): Hono {
       throw new ApiError(403, 'not-allowed', 'Only the sharer can stop sharing this room.');
     }
     if (await store.deleteRoom(room.id)) {
-      liveRooms.forget(room.id);
+      await settled(liveRooms.forget(room.id));
       logger.info('room.stopped', { room: roomTag(room.id) });
       onRoomClosed?.(room.id, 'stopped');
     }
@@ -274,6 +302,15 @@ function bearer(c: Context): string | undefined {
  */
 function peerAddress(c: Context): string | undefined {
   return c.env === undefined ? undefined : getConnInfo(c).remote.address;
+}
+
+/** The shared counters could not be reached. */
+function unavailable(): ApiError {
+  return new ApiError(
+    503,
+    'service-unavailable',
+    'The service cannot reach its shared state right now; try again shortly.',
+  );
 }
 
 async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
-import { AddressBudget, LiveRooms, type Admission, type SocketGrant } from './budget.js';
+import {
+  AddressBudget,
+  MemoryLiveRooms,
+  memoryLimits,
+  type Admission,
+  type SocketGrant,
+} from './budget.js';
 import {
   assertError,
   request,
@@ -20,60 +26,65 @@ const budgetConfig = {
   addressMessageBurst: 3,
 };
 
-function granted(admission: Admission): SocketGrant {
+async function granted(admitting: Promise<Admission>): Promise<SocketGrant> {
+  const admission = await admitting;
   assert.equal(admission.ok, true, JSON.stringify(admission));
   return admission as SocketGrant;
 }
 
 describe('AddressBudget', () => {
-  test('caps sockets open at once per address; a closed one frees its place once', () => {
+  test('caps sockets open at once per address; a closed one frees its place once', async () => {
     const budget = new AddressBudget({ config: budgetConfig, now: () => 0 });
-    const a = granted(budget.admit('a'));
-    granted(budget.admit('a'));
-    const refused = budget.admit('a');
+    const a = await granted(budget.admit('a'));
+    await granted(budget.admit('a'));
+    const refused = await budget.admit('a');
     assert.deepEqual(refused.ok ? null : refused.error.code, 'too-many-connections');
-    granted(budget.admit('b'));
+    await granted(budget.admit('b'));
     a.close();
     a.close();
-    granted(budget.admit('a'));
-    assert.equal(budget.admit('a').ok, false, 'a second close gave nothing back');
+    await granted(budget.admit('a'));
+    assert.equal((await budget.admit('a')).ok, false, 'a second close gave nothing back');
   });
 
-  test('caps connections per window, and says how long to wait', () => {
+  test('caps connections per window, and says how long to wait', async () => {
     let clock = 0;
     const budget = new AddressBudget({ config: budgetConfig, now: () => clock });
-    for (let i = 0; i < 4; i++) granted(budget.admit('a')).close();
+    for (let i = 0; i < 4; i++) (await granted(budget.admit('a'))).close();
     clock = 15_000;
-    const refused = budget.admit('a');
+    const refused = await budget.admit('a');
     assert.ok(!refused.ok);
     assert.equal(refused.error.code, 'rate-limited');
     assert.equal(refused.error.retryAfterMs, 45_000);
     clock = 60_000;
-    granted(budget.admit('a'));
+    await granted(budget.admit('a'));
   });
 
-  test("one bucket for all of an address's sockets, which reconnecting does not refill", () => {
+  test("one bucket for all of an address's sockets, which reconnecting does not refill", async () => {
     const budget = new AddressBudget({ config: budgetConfig, now: () => 0 });
-    const first = granted(budget.admit('a'));
-    const second = granted(budget.admit('a'));
+    const first = await granted(budget.admit('a'));
+    const second = await granted(budget.admit('a'));
     assert.equal(first.bucket, second.bucket);
     for (let i = 0; i < 3; i++) assert.equal(first.bucket.take(), true);
     assert.equal(second.bucket.take(), false, 'the other socket finds it empty');
     first.close();
     second.close();
     assert.deepEqual(budget.sizes(), { open: 0, resting: 1, windows: 1 });
-    const again = granted(budget.admit('a'));
+    const again = await granted(budget.admit('a'));
     assert.equal(again.bucket.take(), false, 'a reconnect finds it as it was left');
-    assert.equal(granted(budget.admit('b')).bucket.take(), true, 'other addresses are apart');
+    assert.equal(
+      (await granted(budget.admit('b'))).bucket.take(),
+      true,
+      'other addresses are apart',
+    );
   });
 
-  test('forgets an address once it holds nothing and its bucket has refilled', () => {
+  test('forgets an address once it holds nothing and its bucket has refilled', async () => {
     let clock = 0;
     let monotonic = 0;
     const config = { ...budgetConfig, addressMessagesPerSecond: 10, addressMessageBurst: 2 };
     const budget = new AddressBudget({ config, now: () => clock, monotonic: () => monotonic });
     for (let i = 0; i < 50; i++) {
-      const grant = granted(budget.admit(`10.0.0.${i}`));
+      const grant = await granted(budget.admit(`10.0.0.${i}`));
       if (i % 2) grant.bucket.take();
       grant.close();
     }
@@ -85,10 +96,51 @@ describe('AddressBudget', () => {
     assert.deepEqual(budget.sizes(), { open: 0, resting: 0, windows: 0 });
   });
 
-  test('bounds what it remembers under a flood of addresses', () => {
+  test('sockets admitted at once cannot pass the limit together', async () => {
+    const budget = new AddressBudget({
+      config: { ...budgetConfig, connectionsPerAddress: 100 },
+      now: () => 0,
+    });
+    const admissions = await Promise.all(Array.from({ length: 6 }, () => budget.admit('a')));
+    assert.deepEqual(
+      admissions.map((a) => (a.ok ? 'ok' : a.error.code)),
+      [
+        'ok',
+        'ok',
+        'too-many-connections',
+        'too-many-connections',
+        'too-many-connections',
+        'too-many-connections',
+      ],
+    );
+  });
+
+  test('connection windows out of reach: refused as service-unavailable, nothing held', async () => {
+    let reachable = false;
+    const limits = {
+      ...memoryLimits(() => 0),
+      windows: () => ({
+        check: () =>
+          reachable
+            ? Promise.resolve({ allowed: true, retryAfterMs: 0 })
+            : Promise.reject(new Error('Connection is closed.')),
+        refund: () => Promise.resolve(),
+      }),
+    };
+    const budget = new AddressBudget({ config: budgetConfig, limits });
+    for (let i = 0; i < 3; i++) {
+      const refused = await budget.admit('a');
+      assert.equal(refused.ok ? 'ok' : refused.error.code, 'service-unavailable');
+    }
+    assert.deepEqual(budget.sizes(), { open: 0, resting: 0, windows: 0 });
+    reachable = true;
+    await granted(budget.admit('a'));
+  });
+
+  test('bounds what it remembers under a flood of addresses', async () => {
     const budget = new AddressBudget({ config: budgetConfig, now: () => 0, maxKeys: 10 });
     for (let i = 0; i < 1000; i++) {
-      const grant = granted(budget.admit(`key ${i}`));
+      const grant = await granted(budget.admit(`key ${i}`));
       grant.bucket.take();
       grant.close();
     }
@@ -98,28 +150,14 @@ describe('AddressBudget', () => {
   });
 });
 
-describe('LiveRooms', () => {
-  test('counts rooms per address, pending creations included, and frees forgotten ones', async () => {
-    const existing = new Set<string>();
-    const rooms = new LiveRooms(2, async (id) => existing.has(id));
-    assert.equal(await rooms.admit('a'), true);
-    assert.equal(await rooms.admit('a'), true);
-    assert.equal(await rooms.admit('a'), false, 'two creations in flight hold both places');
-    rooms.settle('a', 'r1');
-    rooms.settle('a', null);
-    existing.add('r1');
-    assert.equal(await rooms.admit('a'), true);
-    rooms.settle('a', 'r2');
-    existing.add('r2');
-    assert.equal(await rooms.admit('a'), false);
-    assert.equal(await rooms.admit('b'), true, 'other addresses are apart');
-    rooms.forget('r1');
-    assert.equal(await rooms.admit('a'), true, 'a stopped room frees its place');
-    rooms.settle('a', 'r3');
-    existing.add('r3');
-    existing.delete('r2');
-    assert.equal(await rooms.admit('a'), true, 'a room the store no longer has is dropped');
-    rooms.settle('a', null);
+describe('MemoryLiveRooms', () => {
+  test('counts the rooms it holds over all addresses, and lets forgotten ones go', async () => {
+    const rooms = new MemoryLiveRooms(2, async () => true);
+    await (await rooms.admit('a'))!.settle('r1');
+    await (await rooms.admit('b'))!.settle('r2');
+    await (await rooms.admit('b'))!.settle(null);
+    assert.equal(rooms.size, 2);
+    await rooms.forget('r1');
     assert.equal(rooms.size, 1);
   });
 });
@@ -276,7 +314,7 @@ describe('live rooms per address', () => {
       });
       assert.equal(stop.status, 204);
       assert.equal((await create(h.url)).status, 201);
-      assert.equal(h.service.liveRooms.size, 2);
+      assert.equal((h.service.liveRooms as MemoryLiveRooms).size, 2);
     } finally {
       await h.close();
     }
@@ -300,7 +338,11 @@ describe('live rooms per address', () => {
       assert.equal((await create(h.url)).status, 201);
       clock += 10_001;
       await store.nextSweep();
-      assert.equal(h.service.liveRooms.size, 0, 'the sweep forgot the expired rooms');
+      assert.equal(
+        (h.service.liveRooms as MemoryLiveRooms).size,
+        0,
+        'the sweep forgot the expired rooms',
+      );
       assert.equal((await create(h.url)).status, 201);
     } finally {
       await h.close();

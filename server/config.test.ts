@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     assert.equal(defaultConfig.passwordTriesPerRoom, 5);
     assert.equal(defaultConfig.roomTokenTtlMs, 10 * 60_000);
     assert.equal(defaultConfig.tokenSecret, null);
+    assert.equal(defaultConfig.redisUrl, null, 'state stays in the process by default');
     assert.equal(defaultConfig.trustedProxy, null, 'X-Forwarded-For is ignored by default');
     assert.equal(defaultConfig.liveRoomsPerAddress, 20);
     assert.equal(defaultConfig.socketsPerAddress, 50);
@@ -161,6 +162,8 @@ describe('loadConfig', () => {
       [{ PASSWORD_TRIES_PER_ROOM: '-5' }, /PASSWORD_TRIES_PER_ROOM/],
       [{ ROOM_TOKEN_TTL_MS: '5' }, /ROOM_TOKEN_TTL_MS/],
       [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET: must be at least 32 characters/],
+      [{ REDIS_URL: 'localhost:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL: must be a redis/],
+      [{ REDIS_URL: 'http://h:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL: must be a redis/],
       [{ TRUSTED_PROXY: '0' }, /TRUSTED_PROXY/],
       [{ TRUSTED_PROXY: '17' }, /TRUSTED_PROXY/],
       [{ TRUSTED_PROXY: 'proxy.example.com' }, /TRUSTED_PROXY: must be a number of proxy hops/],
@@ -188,6 +191,26 @@ describe('loadConfig', () => {
         },
       );
     }
+  });
+
+  test('REDIS_URL without TOKEN_SECRET is refused in one line', () => {
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(
+          err.message,
+          'Invalid configuration:\n  TOKEN_SECRET: must be set when REDIS_URL is (every process must verify the room tokens the others sign)',
+        );
+        return true;
+      },
+    );
+    const shared = loadConfig({
+      REDIS_URL: 'rediss://r.example:6380',
+      TOKEN_SECRET: 's'.repeat(32),
+    });
+    assert.equal(shared.redisUrl, 'rediss://r.example:6380');
+    assert.equal(loadConfig({}).redisUrl, null);
   });
 
   test('every problem is reported at once, one line each', () => {

@@ -66,6 +66,11 @@ export interface Config {
   /** Signs room tokens; null means a random secret per process (tokens die with it). */
   tokenSecret: string | null;
   /**
+   * The Redis that several processes share (rooms, swarms, limits and Socket.IO's messages
+   * between processes); null keeps everything in this process. Requires `tokenSecret`: a token one process signs must verify on the others.
+   */
+  redisUrl: string | null;
+  /**
    * Whose `X-Forwarded-For` to believe: null (nobody: the client is the connection's peer), a
    * number of proxy hops in front of the service (safe only when nothing reaches the port but
    * those proxies), or the proxies' addresses and subnets.
@@ -83,11 +88,6 @@ export interface Config {
   metricsPort: number | null;
   /** Where that listener binds. */
   metricsHost: string;
-  /**
-   * Where rooms, swarms and Socket.IO's cross-process messages live (`redis://` or `rediss://`);
-   * null keeps everything in this process's memory.
-   */
-  redisUrl: string | null;
 }
 
 export const defaultConfig: Readonly<Config> = Object.freeze({
@@ -350,6 +350,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.METRICS_HOST !== undefined && config.metricsPort === null && good('METRICS_PORT')) {
     problems.push('METRICS_HOST: has no effect without METRICS_PORT');
+  }
+  if (
+    config.redisUrl !== null &&
+    config.tokenSecret === null &&
+    good('REDIS_URL', 'TOKEN_SECRET')
+  ) {
+    // Each process would sign with its own random secret, and a room token issued by one would
+    // be refused by the next process the balancer picks.
+    problems.push(
+      'TOKEN_SECRET: must be set when REDIS_URL is (every process must verify the room tokens the others sign)',
+    );
   }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -1,42 +1,46 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TokenBucket, WindowLimiter } from './limits.js';
+import { memoryLimits } from './budget.js';
+import { MemoryWindowLimiter, TokenBucket } from './limits.js';
+import { limitsSuite } from './limits-suite.js';
 
-describe('WindowLimiter', () => {
-  test('allows `limit` hits per window from the first hit, then says how long to wait', () => {
+limitsSuite('memory', 60_000, () => {
+  let clock = 1_000_000;
+  return Promise.resolve({
+    limits: memoryLimits(() => clock),
+    elapse: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  });
+});
+
+describe('MemoryWindowLimiter', () => {
+  test('the window starts at the first hit; the wait counts down to its end', async () => {
     let clock = 0;
-    const limiter = new WindowLimiter({ limit: 3, windowMs: 60_000, now: () => clock });
+    const limiter = new MemoryWindowLimiter({ limit: 3, windowMs: 60_000, now: () => clock });
     for (let i = 0; i < 3; i++)
-      assert.deepEqual(limiter.check('a'), { allowed: true, retryAfterMs: 0 });
-    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterMs: 60_000 });
-    assert.equal(limiter.check('b').allowed, true, 'keys are independent');
+      assert.deepEqual(await limiter.check('a'), { allowed: true, retryAfterMs: 0 });
+    assert.deepEqual(await limiter.check('a'), { allowed: false, retryAfterMs: 60_000 });
     clock = 59_001;
-    assert.deepEqual(limiter.check('a'), { allowed: false, retryAfterMs: 999 });
+    assert.deepEqual(await limiter.check('a'), { allowed: false, retryAfterMs: 999 });
     clock = 60_000;
-    assert.equal(limiter.check('a').allowed, true, 'a new window');
+    assert.equal((await limiter.check('a')).allowed, true, 'a new window');
   });
 
-  test('a refund gives one hit back', () => {
-    const limiter = new WindowLimiter({ limit: 1, windowMs: 1_000, now: () => 0 });
-    assert.equal(limiter.check('a').allowed, true);
-    assert.equal(limiter.check('a').allowed, false);
-    limiter.refund('a');
-    assert.equal(limiter.check('a').allowed, true);
-    limiter.refund('unknown key');
-  });
-
-  test('forgets expired windows, and bounds its memory under a flood of keys', () => {
+  test('forgets expired windows, and bounds its memory under a flood of keys', async () => {
     let clock = 0;
-    const limiter = new WindowLimiter({
+    const limiter = new MemoryWindowLimiter({
       limit: 1,
       windowMs: 1_000,
       now: () => clock,
       maxKeys: 100,
     });
-    for (let i = 0; i < 10_000; i++) limiter.check(`key ${i}`);
+    for (let i = 0; i < 10_000; i++) await limiter.check(`key ${i}`);
     assert.equal(limiter.size, 100);
     clock = 1_000;
-    limiter.check('fresh');
+    await limiter.check('fresh');
     assert.equal(limiter.size, 1, 'expired windows are dropped');
   });
 });

@@ -1,9 +1,9 @@
 /**
- * Rate limits kept in this process: fixed-window counters (rooms created, password tries,
- * connections; keyed by client address or room) and token buckets for messages (one per socket,
- * one per client address: server/budget.ts). Both are bounded in memory however many keys a flood
- * brings. With several processes each counts for itself, so a client that reaches N processes
- * gets N times the allowance.
+ * Rate limits: fixed-window counters (rooms created, password tries, connections; keyed by client
+ * address or room) behind one async interface, kept in this process by default or in Redis
+ * (./limits-redis.ts) where several processes share them; and token buckets for messages (one per
+ * socket, one per client address: server/budget.ts), which meter the sockets of this process and
+ * so stay in it. Everything kept in memory is bounded however many keys a flood brings.
  */
 
 export interface Verdict {
@@ -12,41 +12,69 @@ export interface Verdict {
   retryAfterMs: number;
 }
 
+/**
+ * Counts hits per key in a fixed window that starts at the key's first hit. A call that rejects
+ * could not reach the counters (Redis away); callers refuse the request rather than guess.
+ */
+export interface WindowLimiter {
+  /** Whether `key` may act now; only an allowed hit is counted. */
+  check(key: string): Promise<Verdict>;
+  /** Takes back one counted hit of `key` (a try that turned out right, or never ran). */
+  refund(key: string): Promise<void>;
+}
+
+/** What a window limiter counts: `limit` hits per `windowMs`. */
+export interface WindowLimits {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * Makes the window limiter of one kind of hit; `name` (`creations`, `tries-by-room`, ...) keeps
+ * the kinds apart where the counters are shared (Redis keys).
+ */
+export type WindowLimiterFactory = (name: string, limits: WindowLimits) => WindowLimiter;
+
 interface Window {
   start: number;
   count: number;
 }
 
-export interface WindowLimiterOptions {
-  /** Hits a key may make per window. */
-  limit: number;
-  windowMs: number;
+export interface MemoryWindowLimiterOptions extends WindowLimits {
   now?: () => number;
   /** Keys remembered at most; past it the oldest windows are forgotten (default 100,000). */
   maxKeys?: number;
 }
 
+/** Window limiters kept in this process, on the clock `now`. */
+export function memoryWindowLimiters(now?: () => number): WindowLimiterFactory {
+  return (_name, limits) => new MemoryWindowLimiter({ ...limits, now });
+}
+
 /**
- * Counts hits per key in a fixed window that starts at the key's first hit. The map is kept in
- * window-start order (a key whose window restarts moves to the end), so expired windows are
- * always at the front and are dropped there in passing.
+ * The window limiter of one process. The map is kept in window-start order (a key whose window
+ * restarts moves to the end), so expired windows are always at the front and are dropped there in
+ * passing.
  */
-export class WindowLimiter {
+export class MemoryWindowLimiter implements WindowLimiter {
   readonly #windows = new Map<string, Window>();
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #now: () => number;
   readonly #maxKeys: number;
 
-  constructor({ limit, windowMs, now = Date.now, maxKeys = 100_000 }: WindowLimiterOptions) {
+  constructor({ limit, windowMs, now = Date.now, maxKeys = 100_000 }: MemoryWindowLimiterOptions) {
     this.#limit = limit;
     this.#windowMs = windowMs;
     this.#now = now;
     this.#maxKeys = maxKeys;
   }
 
-  /** Whether `key` may act now; only an allowed hit is counted. */
-  check(key: string): Verdict {
+  check(key: string): Promise<Verdict> {
+    return Promise.resolve(this.#hit(key));
+  }
+
+  #hit(key: string): Verdict {
     const now = this.#now();
     this.prune(now);
     let window = this.#windows.get(key);
@@ -66,10 +94,10 @@ export class WindowLimiter {
     return { allowed: true, retryAfterMs: 0 };
   }
 
-  /** Takes back one counted hit of `key` (a try that turned out right, or never ran). */
-  refund(key: string): void {
+  refund(key: string): Promise<void> {
     const window = this.#windows.get(key);
     if (window && window.count > 0) window.count--;
+    return Promise.resolve();
   }
 
   /** How many keys are remembered now (for tests that check memory stays bounded). */

@@ -113,6 +113,13 @@ test('SIGTERM with a request that never ends: the process still exits 0 by DRAIN
   assert.ok(Number(drained?.ms) >= 1_000);
 });
 
+test('REDIS_URL without TOKEN_SECRET stops the service with one line', async () => {
+  const run = start({ REDIS_URL: 'redis://127.0.0.1:6379' });
+  assert.equal(await run.exited, 78);
+  assert.match(run.err(), /^ {2}TOKEN_SECRET: must be set when REDIS_URL is \(.*\)$/m);
+  assert.equal(run.err().trim().split('\n').length, 2, run.err());
+});
+
 test('the service says where it is, serves, and shuts down on SIGTERM', async (t) => {
   const secret = 'do-not-print-this-secret-0123456789abcdef';
   const run = start({

@@ -12,9 +12,10 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { createApp } from './app.js';
-import { AddressBudget, LiveRooms } from './budget.js';
+import { AddressBudget, memoryLimits, type LiveRooms, type SharedLimits } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
 import { countRequests, drain } from './drain.js';
+import { redisLimits } from './limits-redis.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import { metricsListener, ServiceMetrics } from './metrics.js';
 import type { Hasher } from './password.js';
@@ -46,6 +47,11 @@ export interface ServiceOptions {
    * made from `config.redisUrl` (and closed with the service) when absent and that is set.
    */
   redis?: Redis;
+  /**
+   * Where the counters that processes share live (connections and rooms per address, password
+   * tries): this process by default; `redisLimits` (./limits-redis.ts) shares them.
+   */
+  limits?: SharedLimits;
 }
 
 export interface Service {
@@ -117,8 +123,20 @@ export function createService(options: ServiceOptions = {}): Service {
       safeIf: 'port-only-reachable-through-proxies',
     });
   }
-  const budget = new AddressBudget({ config, now: options.now });
-  const liveRooms = new LiveRooms(
+  // With Redis the counters are shared by every process; config validation has made sure
+  // TOKEN_SECRET is set, which also keys the hashed addresses there.
+  const limits =
+    options.limits ??
+    (redis && config.tokenSecret !== null
+      ? redisLimits({
+          redis,
+          secret: config.tokenSecret,
+          roomMaxAgeMs: config.roomMaxAgeMs,
+          now: options.now,
+        })
+      : memoryLimits(options.now));
+  const budget = new AddressBudget({ config, now: options.now, limits });
+  const liveRooms = limits.liveRooms(
     config.liveRoomsPerAddress,
     async (id) => (await store.getRoom(id)) !== null,
   );
@@ -140,6 +158,7 @@ export function createService(options: ServiceOptions = {}): Service {
     tokens,
     hasher: options.hasher,
     now: options.now,
+    limits,
     liveRooms,
     metrics,
     draining: isDraining,
@@ -177,9 +196,12 @@ export function createService(options: ServiceOptions = {}): Service {
     try {
       const expired = await store.sweep();
       for (const roomId of expired) {
-        liveRooms.forget(roomId);
         signalling.closeRoom(roomId, 'expired');
         logger.info('room.expired', { room: roomTag(roomId) });
+        await liveRooms.forget(roomId).catch((err: unknown) => {
+          // Its place is freed anyway once its address reaches the limit and the store is asked.
+          logger.warn('limits.unsettled', { kind: errorKind(err) });
+        });
       }
     } catch (err) {
       logger.error('sweep.failed', { kind: errorKind(err) });

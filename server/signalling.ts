@@ -106,8 +106,8 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
   });
   const budget = options.budget ?? new AddressBudget({ config });
   const connections = configureEngine(io, logger, config, budget);
-  io.use((socket, next) => {
-    const admission = connections.get(socket.conn)?.admission;
+  io.use(async (socket, next) => {
+    const admission = await connections.get(socket.conn)?.admitted;
     if (admission?.ok) return next();
     // The refusal reaches the client as `connect_error` with `data`, which a refused engine
     // connection (allowRequest) could not carry; then the connection goes.
@@ -172,7 +172,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     // Two closures (the pipeline's listener and this one) and one small object a socket; every
     // other function here is shared by all sockets, so that what each socket holds stays small
     // when the service holds thousands of them.
-    if (!connection?.admission.ok) return;
+    if (!connection?.admission?.ok) return;
     pipeline.attach(socket, connection.admission.bucket);
     socket.on('disconnect', () => {
       const left = leave(ctx, socket).catch((err: unknown) => {
@@ -198,10 +198,16 @@ const JOIN_NAMESPACE_TIMEOUT_MS = 10_000;
 /** How long a refused connection is kept for its refusal to be read, when it does not join. */
 const REFUSED_LINGER_MS = 1_000;
 
-/** An Engine.IO connection's client address (its rate key) and its budget's verdict. */
+/**
+ * An Engine.IO connection's client address (its rate key) and its budget's verdict, which takes
+ * a moment when the connection window is counted in Redis.
+ */
 interface Connection {
   address: string;
-  admission: Admission;
+  /** Resolves with the verdict once it is in. */
+  admitted: Promise<Admission>;
+  /** The verdict, from then on (before the namespace lets the socket in). */
+  admission?: Admission;
 }
 
 /**
@@ -239,10 +245,17 @@ function configureEngine(
         Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor,
       ),
     );
-    const admission = budget.admit(address);
-    connections.set(raw, { address, admission });
-    if (admission.ok) raw.once('close', admission.close);
-    else setTimeout(() => raw.close(), REFUSED_LINGER_MS).unref();
+    const connection: Connection = {
+      address,
+      admitted: budget.admit(address).then((admission) => {
+        connection.admission = admission;
+        if (!admission.ok) setTimeout(() => raw.close(), REFUSED_LINGER_MS).unref();
+        return admission;
+      }),
+    };
+    connections.set(raw, connection);
+    // A connection that closes before its verdict gives its place back once the verdict is in.
+    raw.once('close', () => void connection.admitted.then((a) => a.ok && a.close()));
     raw.request = null;
     if (req) {
       req.headers = {};

@@ -343,7 +343,7 @@ export const en: Locale = {
       text: 'Too many shares started on this network are still open. Stop one before starting another.',
     },
     'service-unavailable': {
-      heading: 'Service busy',
+      heading: 'Service unavailable',
       text: 'The sharing service is briefly unavailable. Try again in a moment.',
     },
     internal: {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION, type Ack } from '../../../protocol/index.js';
 import { defaultConfig } from '../../../server/config.js';
-import { WindowLimiter } from '../../../server/limits.js';
+import { MemoryWindowLimiter } from '../../../server/limits.js';
 import { createHasher, HasherBusy, type Hasher } from '../../../server/password.js';
 import {
   assertError,
@@ -289,10 +289,10 @@ export const SIZES_AND_RATES: Record<string, Check> = {
     const keys = amount(row.default);
     assert.match(row.default, /keys per counter/);
     assert.match(row.past, /oldest windows are forgotten/);
-    const limiter = new WindowLimiter({ limit: 1, windowMs: MINUTE });
-    for (let i = 0; i <= keys; i++) limiter.check(`k${i}`);
-    assert.equal(limiter.check(`k${keys}`).allowed, false, 'the newest key is remembered');
-    assert.equal(limiter.check('k1').allowed, false, 'the second oldest is remembered');
-    assert.equal(limiter.check('k0').allowed, true, 'the oldest is forgotten');
+    const limiter = new MemoryWindowLimiter({ limit: 1, windowMs: MINUTE });
+    for (let i = 0; i <= keys; i++) await limiter.check(`k${i}`);
+    assert.equal((await limiter.check(`k${keys}`)).allowed, false, 'the newest key is remembered');
+    assert.equal((await limiter.check('k1')).allowed, false, 'the second oldest is remembered');
+    assert.equal((await limiter.check('k0')).allowed, true, 'the oldest is forgotten');
   },
 };
