@@ -12,7 +12,6 @@ import {
   PasswordBodySchema,
   RoomIdSchema,
   type CreateRoomReply,
-  type IceConfig,
   type PasswordReply,
   type RoomClosed,
   type RoomInfo,
@@ -35,6 +34,7 @@ import {
   securityHeaders,
   tooManyRequests,
 } from './middleware.js';
+import { iceRoutes, iceTickets, type IceTickets } from './ice.js';
 import { HasherBusy, createHasher, type Hasher } from './password.js';
 import { staticRoutes, type StaticDirs } from './static.js';
 import type { RoomRecord, RoomStore } from './store/store.js';
@@ -49,6 +49,8 @@ export interface AppOptions extends Partial<StaticDirs> {
   onRoomClosed?: (roomId: string, reason: RoomClosed['reason']) => void;
   /** Room tokens, shared with the signalling handlers; made from the config when absent. */
   tokens?: RoomTokens;
+  /** Ice tickets, shared with the join handler that issues them; made from the config when absent. */
+  iceTickets?: IceTickets;
   /** The password hash; scrypt by default (tests may count or slow it). */
   hasher?: Hasher;
   /** The clock for rate-limit windows and tokens. */
@@ -74,7 +76,19 @@ export function createApp(options: AppOptions): Hono {
     app.use(path, apiCors(config), originGuard(config), noStore(), apiHeaders());
   }
   app.route('/rooms', roomRoutes(options));
-  app.get('/ice', (c) => c.json<IceConfig>({ iceServers: config.iceServers }));
+  const resolveAddress = addressResolver(config);
+  app.route(
+    '/ice',
+    iceRoutes({
+      config,
+      store: options.store,
+      tickets:
+        options.iceTickets ??
+        iceTickets({ secret: config.tokenSecret, ttlMs: config.roomMaxAgeMs, now: options.now }),
+      client: (c) => rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for'))),
+      now: options.now,
+    }),
+  );
   app.get('/healthz', async (c) =>
     c.json({ ok: true, v: PROTOCOL_VERSION, rooms: await options.store.countRooms() }),
   );

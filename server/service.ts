@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { AddressBudget, LiveRooms } from './budget.js';
 import { defaultConfig, type Config } from './config.js';
+import { iceTickets } from './ice.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import type { Hasher } from './password.js';
 import { createSignalling, type RelayHook, type SignallingServer } from './signalling.js';
@@ -85,6 +86,13 @@ export function createService(options: ServiceOptions = {}): Service {
     now: options.now,
   });
 
+  // The join handler issues ice tickets, `GET /ice` reads them.
+  const tickets = iceTickets({
+    secret: config.tokenSecret,
+    ttlMs: config.roomMaxAgeMs,
+    now: options.now,
+  });
+
   // The app needs to tell sockets about closed rooms, and the sockets need the HTTP server that
   // the app becomes: the callback closes that loop once both exist.
   let closeRoom: (roomId: string, reason: 'stopped' | 'expired') => void = () => {};
@@ -93,6 +101,7 @@ export function createService(options: ServiceOptions = {}): Service {
     store,
     logger,
     tokens,
+    iceTickets: tickets,
     hasher: options.hasher,
     now: options.now,
     liveRooms,
@@ -106,6 +115,7 @@ export function createService(options: ServiceOptions = {}): Service {
     swarms,
     logger,
     tokens,
+    iceTickets: tickets,
     budget,
     relayHook: options.relayHook,
   });

@@ -37,6 +37,7 @@ import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
 import type { RoomStore } from './store/store.js';
 import type { RoomSwarms } from './swarm/room-swarms.js';
+import { iceTickets, type IceTickets } from './ice.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
 
 export type { SignallingServer } from './signalling/context.js';
@@ -54,6 +55,8 @@ export interface SignallingOptions {
   tokens?: RoomTokens;
   /** Sockets and messages per client address; made from the config when absent. */
   budget?: AddressBudget;
+  /** Signs the ice tickets join acknowledgements carry when TURN is configured (see ice.ts). */
+  iceTickets?: IceTickets;
 }
 
 export interface Signalling {
@@ -100,6 +103,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     tokens:
       options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs }),
     logger,
+    iceTickets:
+      config.turnSecret === null
+        ? null
+        : (options.iceTickets ??
+          iceTickets({ secret: config.tokenSecret, ttlMs: config.roomMaxAgeMs })),
     announcer: new SwarmAnnouncer(io, swarms, logger),
     relayHook: options.relayHook,
   };

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Role, RoomStore } from '../store/store.js';
 import type { RoomSwarms } from '../swarm/room-swarms.js';
+import type { IceTickets } from '../ice.js';
 import type { RoomTokens } from '../tokens.js';
 import type { RelayHook } from './relay.js';
 import type { SwarmAnnouncer } from './swarm-announcer.js';
@@ -47,6 +48,8 @@ export interface SignallingContext {
   swarms: RoomSwarms;
   /** Checks room tokens at join; shared with the REST API that issues them. */
   tokens: RoomTokens;
+  /** Signs the ice ticket of a join's acknowledgement; null when no TURN is configured. */
+  iceTickets: IceTickets | null;
   logger: Logger;
   announcer: SwarmAnnouncer;
   relayHook?: RelayHook;
