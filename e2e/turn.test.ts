@@ -2,22 +2,24 @@
  * TURN with a real coturn on 127.0.0.1 (use-auth-secret, a test secret): `relay-only` widgets in
  * two browser processes connect only through the relay, the file arrives whole, each page's
  * `getStats` shows a relayed selected candidate pair, and the widget says "relayed". A service
- * whose clock runs two hours behind mints credentials that expired before they were made:
- * coturn refuses them (401) and the widget fails with `connection-failed`, reason
- * `relay-refused`, in its own words.
+ * that is relay-only by default and whose clock runs two hours behind mints credentials that
+ * expired before they were made: coturn refuses them (401) and the widget fails with
+ * `connection-failed`, reason `relay-refused`, in its own words.
  */
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { defaultConfig, type Config } from '../server/config.js';
 import { createLogger } from '../server/log.js';
 import { createService, type Service } from '../server/service.js';
-import type { BrowserKind } from '../testing/browsers.js';
+import { echoConsole, launchBrowser, type BrowserKind } from '../testing/browsers.js';
 import { startCoturn, type Coturn } from '../testing/coturn.js';
 import { KiB, makeRandomFile } from '../testing/files.js';
 import { until } from '../testing/wait.js';
 import { en } from '../src/ui/locales/en.js';
-import type { Peer } from './lib/peer.js';
+import { Peer } from './lib/peer.js';
 import { eventCount } from './lib/recorder.js';
 import { clickButton, visibleText, waitForShownError, waitForText } from './lib/screen.js';
 import { awaitSaved, openLink, share } from './lib/transfer.js';
@@ -39,15 +41,40 @@ before(async () => {
   coturn = await startCoturn();
   env = new E2E({ config: turnConfig(coturn) });
   await env.start();
+  // Relay-only as the service's default, not the element's attribute.
   const service = createService({
-    config: { ...defaultConfig, ...turnConfig(coturn) },
+    config: { ...defaultConfig, ...turnConfig(coturn), relayOnly: true },
     logger: createLogger({ level: 'warn' }),
     now: () => Date.now() - 2 * 3600_000,
   });
   const { port } = await service.listen(0, '127.0.0.1');
   late = { service, url: `http://127.0.0.1:${port}/` };
 });
-afterEach(() => env?.closePeers());
+const ownPeers = new Set<Peer>();
+afterEach(async () => {
+  await Promise.all([...ownPeers].map((peer) => peer.close()));
+  ownPeers.clear();
+  await env?.closePeers();
+});
+
+/**
+ * A peer on a blank page. Firefox uses a TURN server on a loopback address only with
+ * `media.peerconnection.ice.loopback`, which the world's own peers do not set.
+ */
+async function launch(kind: BrowserKind, label: string): Promise<Peer> {
+  const downloadDir = path.join(env.tmp, `downloads-${label}-${kind}`);
+  await mkdir(downloadDir, { recursive: true });
+  const prefs = { 'media.peerconnection.ice.loopback': true };
+  const { browser, page } = await launchBrowser(kind, {
+    downloadDir,
+    protocolTimeout: 120_000,
+    prefs,
+  });
+  echoConsole(page, `[${label}:${kind}]`);
+  const peer = new Peer(kind, label, browser, page, downloadDir);
+  ownPeers.add(peer);
+  return peer;
+}
 after(async () => {
   await env?.close();
   await late?.service.close();
@@ -115,7 +142,10 @@ async function relayedRoute(page: Page, label: string): Promise<Route> {
   );
 }
 
-for (const [sharerKind, recipientKind] of [['chromium', 'chromium']] as [
+for (const [sharerKind, recipientKind] of [
+  ['chromium', 'chromium'],
+  ['chromium', 'firefox'],
+] as [
   BrowserKind,
   BrowserKind,
 ][]) {
@@ -131,7 +161,7 @@ for (const [sharerKind, recipientKind] of [['chromium', 'chromium']] as [
       await sharer.page.goto('about:blank');
       await sharer.page.goto(url, { waitUntil: 'load' });
       const link = await share(sharer, file);
-      const recipient: Peer = await env.launch(recipientKind, 'recipient');
+      const recipient = await launch(recipientKind, 'recipient');
       await watchConnections(recipient.page);
       await openLink(recipient, link, file);
       const since = await eventCount(recipient.page);
@@ -158,7 +188,7 @@ for (const [sharerKind, recipientKind] of [['chromium', 'chromium']] as [
 
 test('an expired TURN credential is refused by coturn and the widget says so', async () => {
   const file = await makeRandomFile(env.tmp, 'too-late.bin', 64 * KiB);
-  const url = `${env.hostUrl({ service: late!.url })}&relay-only`;
+  const url = env.hostUrl({ service: late!.url });
   const sharer = await env.launch('chromium', 'late-sharer', url);
   const link = await share(sharer, file);
   const recipient = await env.launch('chromium', 'late-recipient');
