@@ -145,10 +145,7 @@ async function relayedRoute(page: Page, label: string): Promise<Route> {
 for (const [sharerKind, recipientKind] of [
   ['chromium', 'chromium'],
   ['chromium', 'firefox'],
-] as [
-  BrowserKind,
-  BrowserKind,
-][]) {
+] as [BrowserKind, BrowserKind][]) {
   test(
     `relay-only: ${sharerKind} to ${recipientKind} through coturn, relayed on both sides`,
     { timeout: 180_000 },

@@ -192,7 +192,11 @@ export class P2PShareElement extends LitElement {
     return this.sharer.share(
       files,
       location.href,
-      { server: this.serviceUrl(), uploadLimit: this.validUploadLimit(), relayOnly: this.relayOnly },
+      {
+        server: this.serviceUrl(),
+        uploadLimit: this.validUploadLimit(),
+        relayOnly: this.relayOnly,
+      },
       options.password ?? '',
     );
   }

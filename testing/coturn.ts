@@ -10,7 +10,13 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { forgetProcess, killProcessGroup, removeTempDir, tempDir, trackProcess } from './cleanup.js';
+import {
+  forgetProcess,
+  killProcessGroup,
+  removeTempDir,
+  tempDir,
+  trackProcess,
+} from './cleanup.js';
 import { freePort } from './redis.js';
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';

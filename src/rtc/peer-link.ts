@@ -103,10 +103,10 @@ export class PeerLink {
       }
     };
     this.pc.onicecandidateerror = (e) => {
-      if ((e as RTCPeerConnectionIceErrorEvent).errorCode != 401) return;
+      if ((e as RTCPeerConnectionIceErrorEvent).errorCode !== 401) return;
       this.refused = true;
       // Relay-only, nothing else can carry the connection.
-      if (opts.ice.iceTransportPolicy == 'relay') this.fail(this.unconnected('blocked'));
+      if (opts.ice.iceTransportPolicy === 'relay') this.fail(this.unconnected('blocked'));
     };
     if (opts.role === 'answerer') {
       this.pc.ondatachannel = (e) => this.channel.attach(e.channel);
@@ -307,8 +307,9 @@ async function relayed(pc: RTCPeerConnection): Promise<boolean> {
   let pair: RTCIceCandidatePairStats | undefined;
   stats.forEach((s: RTCTransportStats | RTCIceCandidatePairStats) => {
     // Chromium names the pair on the transport; Firefox marks the pair itself as selected.
-    if (s.type == 'transport') pair ??= stats.get((s as RTCTransportStats).selectedCandidatePairId!);
+    if (s.type === 'transport')
+      pair ??= stats.get((s as RTCTransportStats).selectedCandidatePairId!);
     if ((s as { selected?: boolean }).selected) pair = s as RTCIceCandidatePairStats;
   });
-  return stats.get(pair?.localCandidateId ?? '')?.candidateType == 'relay';
+  return stats.get(pair?.localCandidateId ?? '')?.candidateType === 'relay';
 }
