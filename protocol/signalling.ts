@@ -98,7 +98,13 @@ export const PasswordReplySchema = v.object({
 });
 export type PasswordReply = v.InferOutput<typeof PasswordReplySchema>;
 
-/** `GET /ice`: ICE servers to use (TURN credentials arrive here later). */
+/**
+ * `GET /ice`: the `RTCConfiguration` for every peer connection. TURN credentials (coturn's
+ * `use-auth-secret` scheme: username `<expiry seconds>:<id>`, credential base64 HMAC-SHA1) are in
+ * `iceServers` only for a request with `Authorization: Bearer <ice ticket>` from a member of a
+ * room (the ticket comes with the join's acknowledgement); `ttl` then says for how many seconds
+ * they hold. `iceTransportPolicy: 'relay'` is the service's relay-only default.
+ */
 export const IceConfigSchema = v.object({
   iceServers: v.array(
     v.object({
@@ -107,6 +113,8 @@ export const IceConfigSchema = v.object({
       credential: v.optional(v.string()),
     }),
   ),
+  iceTransportPolicy: v.optional(v.picklist(['all', 'relay'])),
+  ttl: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 export type IceConfig = v.InferOutput<typeof IceConfigSchema>;
 
@@ -130,6 +138,8 @@ export const JoinRequestSchema = v.strictObject({
 export type JoinRequest = v.InferOutput<typeof JoinRequestSchema>;
 export interface JoinReply {
   peerId: string;
+  /** An ice ticket: `GET /ice` hands TURN credentials to its bearer while it is a member. */
+  ice?: string;
 }
 
 /**

@@ -12,7 +12,6 @@ import {
   PasswordBodySchema,
   RoomIdSchema,
   type CreateRoomReply,
-  type IceConfig,
   type PasswordReply,
   type RoomClosed,
   type RoomInfo,
@@ -34,8 +33,10 @@ import {
   originGuard,
   securityHeaders,
   tooManyRequests,
+  unavailable,
 } from './middleware.js';
 import { drainGuard, operationsRoutes } from './operations.js';
+import { iceRoutes, iceTickets, type IceTickets } from './ice.js';
 import { HasherBusy, createHasher, type Hasher } from './password.js';
 import { staticRoutes, type StaticDirs } from './static.js';
 import {
@@ -56,6 +57,8 @@ export interface AppOptions extends Partial<StaticDirs> {
   onRoomClosed?: (roomId: string, reason: RoomClosed['reason']) => void;
   /** Room tokens, shared with the signalling handlers; made from the config when absent. */
   tokens?: RoomTokens;
+  /** Ice tickets, shared with the join handler that issues them; made from the config when absent. */
+  iceTickets?: IceTickets;
   /** The password hash; scrypt by default (tests may count or slow it). */
   hasher?: Hasher;
   /** The clock for rate-limit windows and tokens. */
@@ -90,7 +93,20 @@ export function createApp(options: AppOptions): Hono {
   }
   app.use(drainGuard(draining));
   app.route('/rooms', roomRoutes({ ...options, metrics }));
-  app.get('/ice', (c) => c.json<IceConfig>({ iceServers: config.iceServers }));
+  const resolveAddress = addressResolver(config);
+  app.route(
+    '/ice',
+    iceRoutes({
+      config,
+      store: options.store,
+      tickets:
+        options.iceTickets ??
+        iceTickets({ secret: config.tokenSecret, ttlMs: config.roomMaxAgeMs, now: options.now }),
+      client: (c) => rateKey(resolveAddress(peerAddress(c), c.req.header('x-forwarded-for'))),
+      limits: options.limits ?? memoryLimits(options.now),
+      now: options.now,
+    }),
+  );
   app.route('/', operationsRoutes({ ...options, metrics, draining }));
   app.route('/', staticRoutes({ distDir: options.distDir, demoDir: options.demoDir }));
 
@@ -305,14 +321,6 @@ function peerAddress(c: Context): string | undefined {
 }
 
 /** The shared counters could not be reached. */
-function unavailable(): ApiError {
-  return new ApiError(
-    503,
-    'service-unavailable',
-    'The service cannot reach its shared state right now; try again shortly.',
-  );
-}
-
 async function findRoom(store: RoomStore, id: string): Promise<RoomRecord> {
   // A malformed id names no room either; the client's answer is the same.
   const room = v.is(RoomIdSchema, id) ? await store.getRoom(id) : null;

@@ -31,6 +31,16 @@ export interface Config {
   /** Swarm events (sources, seed, release, report) one room takes per second, all members. */
   swarmEventsPerRoomPerSecond: number;
   iceServers: IceConfig['iceServers'];
+  /** TURN servers whose credentials `GET /ice` mints for room members; empty: none. */
+  turnUrls: string[];
+  /** coturn's `static-auth-secret` (`use-auth-secret`), which signs those credentials. */
+  turnSecret: string | null;
+  /** How long a minted TURN credential is valid, in seconds. */
+  turnTtlSeconds: number;
+  /** Whether widgets connect only through a relay (`iceTransportPolicy: 'relay'`). */
+  relayOnly: boolean;
+  /** `GET /ice` requests one client address may make per window. */
+  iceRequestsPerAddress: number;
   /** `'*'` or the exact origins (scheme://host[:port]) whose pages may use the service. */
   allowedOrigins: '*' | string[];
   /** Socket.IO's per-message cap in bytes. */
@@ -103,6 +113,11 @@ export const defaultConfig: Readonly<Config> = Object.freeze({
   swarmLeaseMs: 30_000,
   swarmEventsPerRoomPerSecond: 200,
   iceServers: [],
+  turnUrls: [],
+  turnSecret: null,
+  turnTtlSeconds: 3600,
+  relayOnly: false,
+  iceRequestsPerAddress: 60,
   allowedOrigins: '*',
   maxHttpBufferSize: 64 * 1024,
   maxMetaChars: LIMITS.sealedMetaChars,
@@ -171,6 +186,9 @@ const origin = v.pipe(
 
 const DAY = 24 * 60 * 60_000;
 
+/** A TURN server URL as RTCIceServer takes it (RFC 7065): `turn[s]:host[:port][?transport=…]`. */
+const TURN_URL = /^turns?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/;
+
 /** An address (`10.0.0.1`, `::1`) or a subnet (`10.0.0.0/8`, `fd00::/8`). */
 const addressOrSubnet = v.pipe(
   v.string(),
@@ -197,6 +215,34 @@ const EnvSchema = v.object({
   SWARM_LEASE_MS: v.optional(integer(1_000, 10 * 60_000)),
   SWARM_EVENTS_PER_ROOM_PER_SECOND: v.optional(integer(1, 1_000_000)),
   ICE_SERVERS: v.optional(v.pipe(v.string(), json, IceConfigSchema.entries.iceServers)),
+  TURN_URLS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((text) => text.split(',').map((s) => s.trim())),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.regex(
+            TURN_URL,
+            'must be a comma-separated list of turn: or turns: URLs such as turn:turn.example.com:3478?transport=udp',
+          ),
+        ),
+      ),
+    ),
+  ),
+  TURN_SECRET: v.optional(
+    v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters (random, kept secret)')),
+  ),
+  TURN_TTL: v.optional(integer(60, 7 * 24 * 3600)),
+  RELAY_ONLY: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.picklist(['true', 'false', '1', '0'], 'must be true or false'),
+      v.transform((text) => text === 'true' || text === '1'),
+    ),
+  ),
+  ICE_REQUESTS_PER_ADDRESS: v.optional(integer(1, 1_000_000)),
   ALLOWED_ORIGINS: v.optional(
     v.pipe(
       v.string(),
@@ -298,6 +344,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     swarmEventsPerRoomPerSecond:
       e.SWARM_EVENTS_PER_ROOM_PER_SECOND ?? defaultConfig.swarmEventsPerRoomPerSecond,
     iceServers: e.ICE_SERVERS ?? [...defaultConfig.iceServers],
+    turnUrls: e.TURN_URLS ?? [...defaultConfig.turnUrls],
+    turnSecret: e.TURN_SECRET ?? defaultConfig.turnSecret,
+    turnTtlSeconds: e.TURN_TTL ?? defaultConfig.turnTtlSeconds,
+    relayOnly: e.RELAY_ONLY ?? defaultConfig.relayOnly,
+    iceRequestsPerAddress: e.ICE_REQUESTS_PER_ADDRESS ?? defaultConfig.iceRequestsPerAddress,
     allowedOrigins: e.ALLOWED_ORIGINS ?? defaultConfig.allowedOrigins,
     maxHttpBufferSize: e.MAX_HTTP_BUFFER_SIZE ?? defaultConfig.maxHttpBufferSize,
     maxMetaChars: e.MAX_META_CHARS ?? defaultConfig.maxMetaChars,
@@ -361,6 +412,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(
       'TOKEN_SECRET: must be set when REDIS_URL is (every process must verify the room tokens the others sign)',
     );
+  }
+  if (config.turnUrls.length > 0 && config.turnSecret === null) {
+    problems.push('TURN_URLS: needs TURN_SECRET (the static-auth-secret of the TURN servers)');
+  }
+  if (config.turnSecret !== null && config.turnUrls.length === 0) {
+    problems.push('TURN_SECRET: needs TURN_URLS (the TURN servers it signs credentials for)');
+  }
+  const anyTurn =
+    config.turnUrls.length > 0 ||
+    config.iceServers.some(({ urls }) => [urls].flat().some((url) => /^turns?:/.test(url)));
+  if (config.relayOnly && !anyTurn) {
+    // Relay-only without a relay makes no connection at all.
+    problems.push('RELAY_ONLY: needs a TURN server (TURN_URLS, or a turn: URL in ICE_SERVERS)');
   }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);

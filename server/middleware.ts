@@ -33,6 +33,15 @@ export class ApiError extends Error {
   }
 }
 
+/** A `503 service-unavailable`: the state the processes share (Redis) is out of reach. */
+export function unavailable(): ApiError {
+  return new ApiError(
+    503,
+    'service-unavailable',
+    'The service cannot reach its shared state right now; try again shortly.',
+  );
+}
+
 /**
  * A `429 rate-limited` that says how long to wait: exactly in the body's `retryAfterMs`, in whole
  * seconds in its message and `Retry-After`.

@@ -16,6 +16,7 @@ import { AddressBudget, memoryLimits, type LiveRooms, type SharedLimits } from '
 import { defaultConfig, type Config } from './config.js';
 import { countRequests, drain } from './drain.js';
 import { redisLimits } from './limits-redis.js';
+import { iceTickets } from './ice.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import { metricsListener, ServiceMetrics } from './metrics.js';
 import type { Hasher } from './password.js';
@@ -148,6 +149,13 @@ export function createService(options: ServiceOptions = {}): Service {
     now: options.now,
   });
 
+  // The join handler issues ice tickets, `GET /ice` reads them.
+  const tickets = iceTickets({
+    secret: config.tokenSecret,
+    ttlMs: config.roomMaxAgeMs,
+    now: options.now,
+  });
+
   // The app needs to tell sockets about closed rooms, and the sockets need the HTTP server that
   // the app becomes: the callback closes that loop once both exist.
   let closeRoom: (roomId: string, reason: 'stopped' | 'expired') => void = () => {};
@@ -156,6 +164,7 @@ export function createService(options: ServiceOptions = {}): Service {
     store,
     logger,
     tokens,
+    iceTickets: tickets,
     hasher: options.hasher,
     now: options.now,
     limits,
@@ -173,6 +182,7 @@ export function createService(options: ServiceOptions = {}): Service {
     swarms,
     logger,
     tokens,
+    iceTickets: tickets,
     budget,
     metrics,
     draining: isDraining,

@@ -40,6 +40,7 @@ import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
 import type { RoomStore } from './store/store.js';
 import type { RoomSwarms } from './swarm/room-swarms.js';
+import { iceTickets, type IceTickets } from './ice.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
 
 export type { SignallingServer } from './signalling/context.js';
@@ -65,6 +66,8 @@ export interface SignallingOptions {
    * sockets of every process on it, through Socket.IO's Redis Streams adapter.
    */
   adapterRedis?: Redis;
+  /** Signs the ice tickets join acknowledgements carry when TURN is configured (see ice.ts). */
+  iceTickets?: IceTickets;
 }
 
 export interface Signalling {
@@ -126,6 +129,11 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     tokens:
       options.tokens ?? roomTokens({ secret: config.tokenSecret, ttlMs: config.roomTokenTtlMs }),
     logger,
+    iceTickets:
+      config.turnSecret === null
+        ? null
+        : (options.iceTickets ??
+          iceTickets({ secret: config.tokenSecret, ttlMs: config.roomMaxAgeMs })),
     announcer: new SwarmAnnouncer(io, swarms, logger),
     metrics,
     relayHook: options.relayHook,

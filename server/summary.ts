@@ -32,6 +32,11 @@ export function startupSummary(config: Config, url: string): string[] {
       `tokens valid ${minutes(config.roomTokenTtlMs)}, signed with ${
         config.tokenSecret === null ? 'a random per-process secret' : 'TOKEN_SECRET'
       }`,
-    `  ICE servers: ${config.iceServers.length}, log level: ${config.logLevel}`,
+    `  ICE servers: ${config.iceServers.length}, TURN: ${
+      config.turnUrls.length === 0
+        ? 'none minted'
+        : `${config.turnUrls.join(', ')} (credentials valid ${config.turnTtlSeconds} s, ` +
+          `${config.iceRequestsPerAddress} requests per address per ${window})`
+    }, relay only: ${config.relayOnly ? 'yes' : 'no'}, log level: ${config.logLevel}`,
   ];
 }

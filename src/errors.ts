@@ -77,7 +77,9 @@ export interface ErrorReasons {
     /** Connected, but the other browser did not prove itself in time. */
     | 'handshake'
     /** The other browser gave up connecting to this one. */
-    | 'remote';
+    | 'remote'
+    /** The TURN relay refused this browser's credentials (expired, or not this service's). */
+    | 'relay-refused';
   tampered:
     /** A message relayed by the service was altered, replayed, forged or misaddressed. */
     | 'relay'

@@ -154,6 +154,14 @@ export class P2PShareElement extends LitElement {
    */
   @property({ attribute: 'seeding' }) seeding: 'on' | 'off' = 'on';
 
+  /**
+   * Connect to other browsers only through the service's TURN relay
+   * (`iceTransportPolicy: 'relay'`), so that neither learns the other's network address. The
+   * service can make this the default for every widget (`RELAY_ONLY`). Read when a file is
+   * shared or a link is opened.
+   */
+  @property({ attribute: 'relay-only', type: Boolean }) relayOnly = false;
+
   /** The link to the file being shared; empty when nothing is being shared. */
   get link(): string {
     return this.sharer.link;
@@ -184,7 +192,11 @@ export class P2PShareElement extends LitElement {
     return this.sharer.share(
       files,
       location.href,
-      { server: this.serviceUrl(), uploadLimit: this.validUploadLimit() },
+      {
+        server: this.serviceUrl(),
+        uploadLimit: this.validUploadLimit(),
+        relayOnly: this.relayOnly,
+      },
       options.password ?? '',
     );
   }
@@ -226,7 +238,13 @@ export class P2PShareElement extends LitElement {
     const saveTo = SAVE_TO.includes(this.saveTo) ? this.saveTo : 'auto';
     // Only a clear "off" turns the default off: a typo should not silently stop the swarm.
     const seed = !SEEDING_OFF.includes(String(this.seeding).trim().toLowerCase());
-    return { server: this.serviceUrl(), saveTo, uploadLimit: this.validUploadLimit(), seed };
+    return {
+      server: this.serviceUrl(),
+      saveTo,
+      uploadLimit: this.validUploadLimit(),
+      seed,
+      relayOnly: this.relayOnly,
+    };
   }
 
   private syncMode(): void {

@@ -16,12 +16,14 @@ export interface LaunchOptions {
   downloadDir: string;
   /** How long one protocol command may take; a page that evaluates a whole transfer needs long. */
   protocolTimeout: number;
+  /** Firefox preferences beyond `firefoxPrefs` (ignored for Chromium). */
+  prefs?: Record<string, string | number | boolean>;
 }
 
 /** Launches a browser and returns it with its first page. */
 export async function launchBrowser(
   kind: BrowserKind,
-  { downloadDir, protocolTimeout }: LaunchOptions,
+  { downloadDir, protocolTimeout, prefs }: LaunchOptions,
 ): Promise<{ browser: Browser; page: Page }> {
   const common = {
     headless: true,
@@ -44,7 +46,7 @@ export async function launchBrowser(
           ...common,
           browser: 'firefox',
           executablePath: FIREFOX_PATH,
-          extraPrefsFirefox: firefoxPrefs(downloadDir),
+          extraPrefsFirefox: { ...firefoxPrefs(downloadDir), ...prefs },
         });
   const proc = browser.process();
   if (proc) trackProcess(proc);

@@ -132,7 +132,7 @@ export async function startHostPages(): Promise<HostServer> {
       return;
     }
     let attrs = server === null ? '' : ` server="${escapeHtml(server)}"`;
-    for (const name of ['upload-limit', 'seeding']) {
+    for (const name of ['upload-limit', 'seeding', 'relay-only']) {
       const value = url.searchParams.get(name);
       if (value !== null) attrs += ` ${name}="${escapeHtml(value)}"`;
     }

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { Role, RoomStore } from '../store/store.js';
 import type { RoomSwarms } from '../swarm/room-swarms.js';
+import type { IceTickets } from '../ice.js';
 import type { RoomTokens } from '../tokens.js';
 import type { RelayHook } from './relay.js';
 import type { SwarmAnnouncer } from './swarm-announcer.js';
@@ -48,6 +49,8 @@ export interface SignallingContext {
   swarms: RoomSwarms;
   /** Checks room tokens at join; shared with the REST API that issues them. */
   tokens: RoomTokens;
+  /** Signs the ice ticket of a join's acknowledgement; null when no TURN is configured. */
+  iceTickets: IceTickets | null;
   logger: Logger;
   announcer: SwarmAnnouncer;
   metrics: ServiceMetrics;

@@ -4,7 +4,13 @@
  * and leaving it when it disconnects: the store's members, the room's Socket.IO channel, the
  * sharer's pool place, and `peer-left` to the partners of one who left.
  */
-import { PROTOCOL_VERSION, errorAck, type Ack, type JoinRequest } from '../../protocol/index.js';
+import {
+  PROTOCOL_VERSION,
+  errorAck,
+  type Ack,
+  type JoinReply,
+  type JoinRequest,
+} from '../../protocol/index.js';
 import { roomTag } from '../log.js';
 import type { SwarmUpdate } from '../swarm/room-swarms.js';
 import { tokensMatch } from '../tokens.js';
@@ -20,7 +26,7 @@ export async function join(
   ctx: SignallingContext,
   socket: SignallingSocket,
   req: JoinRequest,
-): Promise<Ack<{ peerId: string }>> {
+): Promise<Ack<JoinReply>> {
   const { config, store, swarms, tokens, announcer, logger } = ctx;
   const current = socket.data.roomId;
   if (current !== undefined) {
@@ -84,7 +90,8 @@ export async function join(
     if (stats) socket.emit('swarm', stats);
   }
   logger.info('room.joined', { room: roomTag(room.id), role: req.role });
-  return { ok: true, peerId: socket.id };
+  const ice = ctx.iceTickets?.issue(room.id, socket.id);
+  return { ok: true, peerId: socket.id, ...(ice ? { ice } : {}) };
 }
 
 /** A join from another version of the protocol is told so, rather than "not valid". */

@@ -29,6 +29,8 @@ export interface ReceiveOptions {
   uploadLimit: number;
   /** Whether the finished download keeps sharing with later recipients until the user says no. */
   seed: boolean;
+  /** Connect only through a TURN relay. */
+  relayOnly: boolean;
 }
 
 export class ReceiveController extends SessionBridge<ReceiveSessionApi> {

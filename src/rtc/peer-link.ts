@@ -7,7 +7,7 @@
  * channel's messages, and opens and closes. It knows nothing of files: it hands control messages
  * and binary frames to its owner.
  */
-import { P2PError } from '../errors.js';
+import { P2PError, type ErrorReason } from '../errors.js';
 import { chunkPayloadSize, parseControl, type Control } from '../../protocol/frames.js';
 import { FingerprintHandshake } from './fingerprint-handshake.js';
 import { Heartbeat } from './heartbeat.js';
@@ -24,7 +24,8 @@ export { fromOfferer, type LinkRole } from './sealed-signalling.js';
 export const CONNECT_TIMEOUT_MS = 30_000;
 
 export interface PeerLinkOptions extends SignallingOptions {
-  iceServers: RTCIceServer[];
+  /** The ICE servers and transport policy (a made-ahead `pc` takes them too). */
+  ice: RTCConfiguration;
   onOpen: () => void;
   onControl: (msg: Control) => void;
   onData: (data: ArrayBuffer) => void;
@@ -52,9 +53,15 @@ export class PeerLink {
   private phase: 'connecting' | 'authenticating' | 'open' | 'closed' = 'connecting';
   /** The peer closed the link (farewell, error or closed channel), not silence or ICE. */
   private peerEnded = false;
+  /** A TURN server refused this side's credentials (401). */
+  private refused = false;
+  /** Whether the path runs through a TURN relay; known shortly after the channel opens. */
+  relayed?: boolean;
 
   constructor(private readonly opts: PeerLinkOptions) {
-    this.pc = opts.pc ?? new RTCPeerConnection({ iceServers: opts.iceServers });
+    this.pc = opts.pc ?? new RTCPeerConnection(opts.ice);
+    // Made ahead, it may predate the credentials or the relay-only answer.
+    opts.pc?.setConfiguration(opts.ice);
     const isClosed = () => this.phase === 'closed';
     const fail = (error: P2PError) => this.fail(error);
     this.signalling = new SealedSignalling(opts, {
@@ -91,9 +98,15 @@ export class PeerLink {
         this.fail(
           this.phase === 'open'
             ? new P2PError('peer-vanished', { reason: 'lost' })
-            : new P2PError('connection-failed', { reason: 'blocked' }),
+            : this.unconnected('blocked'),
         );
       }
+    };
+    this.pc.onicecandidateerror = (e) => {
+      if ((e as RTCPeerConnectionIceErrorEvent).errorCode !== 401) return;
+      this.refused = true;
+      // Relay-only, nothing else can carry the connection.
+      if (opts.ice.iceTransportPolicy === 'relay') this.fail(this.unconnected('blocked'));
     };
     if (opts.role === 'answerer') {
       this.pc.ondatachannel = (e) => this.channel.attach(e.channel);
@@ -215,6 +228,7 @@ export class PeerLink {
     if (this.phase !== 'connecting') return;
     this.phase = 'authenticating';
     this.heartbeat.heard();
+    void relayed(this.pc).then((r) => (this.relayed = r));
     // The peer sets this limit in its SDP; one too small to carry a frame header is hostile.
     if ((this.pc.sctp?.maxMessageSize ?? MIN_MESSAGE_SIZE) < MIN_MESSAGE_SIZE) {
       this.fail(new P2PError('bad-request', { reason: 'malformed' }));
@@ -276,11 +290,26 @@ export class PeerLink {
 
   /** Why the connection did not open in time, by how far it got. */
   private late(): P2PError {
-    if (this.negotiation.remoteSdp === null) {
-      return new P2PError('connection-failed', { reason: 'no-reply' });
-    }
-    if (this.phase === 'connecting')
-      return new P2PError('connection-failed', { reason: 'timeout' });
-    return new P2PError('connection-failed', { reason: 'handshake' });
+    if (this.negotiation.remoteSdp === null) return this.unconnected('no-reply');
+    if (this.phase === 'connecting') return this.unconnected('timeout');
+    return this.unconnected('handshake');
   }
+
+  /** `connection-failed` for `reason`, or because a TURN server refused the credentials. */
+  private unconnected(reason: ErrorReason<'connection-failed'>): P2PError {
+    return new P2PError('connection-failed', { reason: this.refused ? 'relay-refused' : reason });
+  }
+}
+
+/** Whether the selected candidate pair's local candidate is a TURN relay (`getStats`). */
+async function relayed(pc: RTCPeerConnection): Promise<boolean> {
+  const stats = await pc.getStats();
+  let pair: RTCIceCandidatePairStats | undefined;
+  stats.forEach((s: RTCTransportStats | RTCIceCandidatePairStats) => {
+    // Chromium names the pair on the transport; Firefox marks the pair itself as selected.
+    if (s.type === 'transport')
+      pair ??= stats.get((s as RTCTransportStats).selectedCandidatePairId!);
+    if ((s as { selected?: boolean }).selected) pair = s as RTCIceCandidatePairStats;
+  });
+  return stats.get(pair?.localCandidateId ?? '')?.candidateType === 'relay';
 }

@@ -26,7 +26,7 @@ export interface SourceWiring {
   roomId: string;
   client: SignalClient;
   keys: RoomKeys;
-  iceServers: RTCIceServer[];
+  ice: RTCConfiguration;
   download: Download;
   /** Sessions of links this download ended (see PeerLink's `retired`); this link's joins them. */
   retired: Set<string>;
@@ -60,7 +60,7 @@ export function openSource(peer: string, wiring: SourceWiring): Source {
     localId: client.peerId,
     remoteId: peer,
     keys: wiring.keys,
-    iceServers: wiring.iceServers,
+    ice: wiring.ice,
     pc: wiring.pc,
     relay: (env) => client.signal(peer, env),
     retired: wiring.retired,

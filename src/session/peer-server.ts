@@ -38,7 +38,7 @@ export interface PeerServerOptions {
   roomId: string;
   localId: string;
   keys: RoomKeys;
-  iceServers: RTCIceServer[];
+  ice: RTCConfiguration;
   source: PieceSource;
   pacer?: UploadPacer;
   /** Relays a sealed envelope to `to` through the service. */
@@ -110,7 +110,7 @@ export class PeerServer {
     whenIdle(() => {
       if (this.closed || this.spare) return;
       try {
-        this.spare = new RTCPeerConnection({ iceServers: this.opts.iceServers });
+        this.spare = new RTCPeerConnection(this.opts.ice);
       } catch {
         // No WebRTC here: the first offer's link reports it.
       }
@@ -132,7 +132,7 @@ export class PeerServer {
   }
 
   views(): PeerView[] {
-    return [...this.peers.values()].map((p) => ({ ...p.view }));
+    return [...this.peers.values()].map((p) => ({ ...p.view, relayed: p.link.relayed }));
   }
 
   /**
@@ -321,7 +321,7 @@ export class PeerServer {
       localId: this.opts.localId,
       remoteId: peerId,
       keys,
-      iceServers: this.opts.iceServers,
+      ice: this.opts.ice,
       pc: this.takeSpare(),
       ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
       ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),

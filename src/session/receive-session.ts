@@ -25,6 +25,7 @@ import { RestClient } from '../signal/rest.js';
 import { openSink, sanitizeFileName, type Sink, type SinkPreference } from '../sinks/index.js';
 import { Download, type PieceSink } from '../transfer/download.js';
 import { DownloadProgress } from './download-progress.js';
+import { Ice } from './ice.js';
 import { MadeAhead } from './made-ahead.js';
 import { RoomSignal, type Joined } from './room-signal.js';
 import { Seeding } from './seeding.js';
@@ -74,7 +75,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
    */
   private received: Download | null = null;
   private readonly signal: RoomSignal;
-  private iceServers: RTCIceServer[] | null = null;
+  private readonly ice: Ice;
   /** The download's sources while an attempt runs. */
   private sources: SourceSet | null = null;
   private readonly seeding: Seeding;
@@ -92,7 +93,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   constructor(private readonly opts: ReceiveSessionOptions) {
     super();
     this.rest = new RestClient(opts.server);
-    this.ahead = new MadeAhead(this.rest);
+    this.ahead = new MadeAhead();
+    this.ice = new Ice(this.rest, opts.relayOnly);
     const { roomId } = opts.secret;
     this.signal = new RoomSignal({
       server: opts.server,
@@ -107,7 +109,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       on: opts.seed ?? true,
       uploadLimit: opts.uploadLimit ?? 0,
       keys: () => this.keys,
-      iceServers: () => this.iceServers,
+      ice: this.ice.config,
       onChange: () => {
         if (this.state.phase === 'done') {
           this.setState({ ...this.state, seeding: this.seeding.view() });
@@ -208,7 +210,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   dispose(): void {
-    this.ahead.close();
+    this.ahead.take()?.close();
+    this.ice.close();
     this.sources?.stop(new P2PError('cancelled', { reason: 'closed' }));
     this.seeding.close();
     this.signal.close();
@@ -220,17 +223,10 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     const keys = this.keys;
     if (!meta || !keys) throw new P2PError('bad-request', { reason: 'not-ready' });
     const file = this.file!;
-    // Joining and the ICE servers are fetched while the disk is prepared, not after it; the
-    // first sources are asked for with the join.
+    // Joining happens while the disk is prepared, not after it; the first sources are asked
+    // for with the join.
     const joining = this.signal.connect({ max: MAX_SOURCES });
-    const ice = this.iceServers
-      ? Promise.resolve({ iceServers: this.iceServers })
-      : this.ahead.iceConfig();
-    // The connection for the first source: made ahead, or else while the service is reached.
-    let spare: Promise<RTCPeerConnection> | null = this.ahead.firstConnection(ice);
     joining.catch(() => {});
-    ice.catch(() => {});
-    spare.catch(() => {});
     let asked = false;
     // Asked for before any await (a save picker needs the click's user activation), and opened
     // while the connection is made, not before: verified pieces wait for it within the
@@ -254,16 +250,18 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       download.onVerified = (index, parts) => this.seeding.offer(download, index, parts);
       this.setState({ phase: 'connecting', file, bytes: download.bytes });
       const { client, first } = await Promise.race([joining, sinkOpenFailure]);
-      this.iceServers ??= (await Promise.race([ice, sinkOpenFailure])).iceServers;
-      const pc = await spare;
-      spare = null;
+      // TURN credentials are for members: the ICE servers are fetched once joined.
+      if (!this.ice.config.iceServers) {
+        await Promise.race([this.ice.load(() => this.signal.client?.ticket), sinkOpenFailure]);
+      }
       const sources = new SourceSet({
-        pc,
+        // The connection for the first source, if it was made ahead.
+        pc: this.ahead.take(),
         retired: this.retiredLinks,
         roomId: this.opts.secret.roomId,
         client,
         keys,
-        iceServers: this.iceServers,
+        ice: this.ice.config,
         download,
         onOpen: (peer) => {
           if (this.state.phase === 'downloading') return;
@@ -306,7 +304,6 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       this.sources?.stop(error);
       this.sources = null;
       if (!asked) void this.giveBack(joining);
-      void spare?.then((pc) => pc.close()).catch(() => {});
       const sinkLost = error.code === 'storage-error' || error.code === 'storage-full';
       if (sinkLost || (error.code === 'integrity' && this.received?.complete)) {
         // A failed sink keeps nothing, and a file that failed its final check must not be kept:
@@ -339,7 +336,8 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
     if (!report) return;
     const { speed, eta } = report;
     const sources = this.sources?.open ?? 0;
-    this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta, sources });
+    const relayed = this.sources?.relayed;
+    this.setState({ phase: 'downloading', file: this.file!, bytes, speed, eta, sources, relayed });
     this.dispatchEvent(new CustomEvent('progress', { detail: { bytes, total, peer } }));
   }
 

@@ -23,8 +23,8 @@ export interface SeedingOptions {
   uploadLimit: number;
   /** The room's keys: known once the file's details are open, before any piece arrives. */
   keys: () => RoomKeys | null;
-  /** The ICE servers the download uses (null before it has them: the browser's own). */
-  iceServers: () => RTCIceServer[] | null;
+  /** The session's ICE configuration (see Ice). */
+  ice: RTCConfiguration;
   /** What `view()` shows changed: once per microtask at most. */
   onChange: () => void;
   onProgress: (detail: ProgressDetail) => void;
@@ -146,7 +146,7 @@ export class Seeding implements SeedingHolder {
         roomId: this.opts.roomId,
         localId: client.peerId,
         keys,
-        iceServers: this.opts.iceServers() ?? [],
+        ice: this.opts.ice,
         source,
         pacer: this.pacer,
         relay: (to, env) => client.signal(to, env),

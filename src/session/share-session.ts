@@ -24,6 +24,7 @@ import { sniffMedia, SNIFF_BYTES } from '../media/sniff.js';
 import { prepareFile } from '../transfer/manifest.js';
 import { UploadPacer } from '../transfer/pacer.js';
 import { FileSource } from './file-source.js';
+import { Ice } from './ice.js';
 import { PeerServer } from './peer-server.js';
 import type {
   FileInfo,
@@ -47,6 +48,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   private server: PeerServer | null = null;
   private swarm: SwarmStats | null = null;
   private readonly pacer: UploadPacer;
+  private readonly ice: Ice;
   private roomId = '';
   private sharerToken = '';
   private abort = new AbortController();
@@ -58,6 +60,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     super();
     this.rest = new RestClient(opts.server);
     this.pacer = new UploadPacer(opts.uploadLimit ?? 0);
+    this.ice = new Ice(this.rest, opts.relayOnly);
   }
 
   async share(file: File, page: string, options: ShareOptions = {}): Promise<string> {
@@ -82,9 +85,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       if (media) prepared.meta.media = media;
       const key = randomId();
       const password = options.password || undefined;
-      const [keys, ice, passwordAuth] = await Promise.all([
+      const [keys, passwordAuth] = await Promise.all([
         deriveRoomKeys(key, password ? passwordBytes(password) : undefined),
-        this.rest.getIce(),
         password ? derivePasswordAuth(key, password) : undefined,
       ]);
       const created = await this.rest.createRoom(
@@ -125,7 +127,10 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         role: 'sharer',
         sharerToken: created.sharerToken,
       });
-      this.server = this.createServer(keys, ice.iceServers, new FileSource(file, prepared, true), {
+      // TURN credentials are for members: the ICE servers are fetched once joined.
+      await this.ice.load(() => this.signal?.ticket);
+      signal.throwIfAborted();
+      this.server = this.createServer(keys, new FileSource(file, prepared, true), {
         client,
         peerId,
       });
@@ -168,7 +173,6 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
 
   private createServer(
     keys: RoomKeys,
-    iceServers: RTCIceServer[],
     source: FileSource,
     { client, peerId }: { client: SignalClient; peerId: string },
   ): PeerServer {
@@ -176,7 +180,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       roomId: this.roomId,
       localId: peerId,
       keys,
-      iceServers,
+      ice: this.ice.config,
       source,
       pacer: this.pacer,
       relay: (to, env) => client.signal(to, env),
@@ -224,6 +228,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
   }
 
   private closePeers(reason: P2PError): void {
+    this.ice.close();
     this.server?.close(reason);
     this.server = null;
   }

@@ -46,7 +46,7 @@ export interface SourceSetOptions {
   roomId: string;
   client: SignalClient;
   keys: RoomKeys;
-  iceServers: RTCIceServer[];
+  ice: RTCConfiguration;
   download: Download;
   maxSources?: number;
   /**
@@ -144,6 +144,15 @@ export class SourceSet {
       client.removeEventListener('queue', onQueue);
       client.removeEventListener('swarm', onSwarm);
     };
+  }
+
+  /** Whether the open links run through a relay, all of them; undefined until one is known. */
+  get relayed(): boolean | undefined {
+    const known = [...this.sources.values()]
+      .filter(({ link }) => link.isOpen)
+      .map(({ link }) => link.relayed)
+      .filter((r) => r !== undefined);
+    return known.length ? !known.includes(false) : undefined;
   }
 
   /** Sources with an open link. */
@@ -314,7 +323,7 @@ export class SourceSet {
       roomId: this.opts.roomId,
       client,
       keys: this.opts.keys,
-      iceServers: this.opts.iceServers,
+      ice: this.opts.ice,
       download,
       retired: this.retired,
       pc: this.spare ?? undefined,

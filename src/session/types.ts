@@ -27,6 +27,8 @@ export interface PeerView {
   total: number;
   /** Bytes per second over the last few seconds. */
   speed: number;
+  /** Whether the connection runs through a TURN relay; unknown until it opened. */
+  relayed?: boolean;
   error?: ErrorData;
 }
 
@@ -89,6 +91,8 @@ export type ReceiveState =
       eta: number | null;
       /** Browsers it is fetching from right now. */
       sources: number;
+      /** Whether those connections run through a TURN relay (all of them); unknown at first. */
+      relayed?: boolean;
     }
   | { phase: 'saving'; file: FileInfo }
   | { phase: 'done'; file: FileInfo; sha256: string; seeding: SeedingView }
@@ -126,6 +130,8 @@ export interface SessionOptions {
   server: string;
   /** Most bytes per second this browser uploads to all peers together; 0 or absent: no limit. */
   uploadLimit?: number;
+  /** Connect only through a TURN relay (`iceTransportPolicy: 'relay'`), whatever the service says. */
+  relayOnly?: boolean;
 }
 
 export interface ShareOptions {

@@ -58,8 +58,12 @@ export class RestClient {
     });
   }
 
-  getIce(): Promise<IceConfig> {
-    return this.call('ice', IceConfigSchema, { method: 'GET' });
+  /** @param ticket the join's ice ticket: TURN credentials come only with one */
+  getIce(ticket?: string): Promise<IceConfig> {
+    return this.call('ice', IceConfigSchema, {
+      method: 'GET',
+      ...(ticket ? { headers: { authorization: `Bearer ${ticket}` } } : {}),
+    });
   }
 
   private async call<S extends v.GenericSchema>(

@@ -59,6 +59,8 @@ export interface SignalClientEventMap {
 export class SignalClient extends EventTarget {
   private joined: JoinRequest | null = null;
   peerId = '';
+  /** The ice ticket of the latest join (see `IceConfig`). */
+  ticket?: string;
 
   private constructor(private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
     super();
@@ -133,6 +135,7 @@ export class SignalClient extends EventTarget {
     );
     this.joined = req;
     this.peerId = reply.peerId;
+    this.ticket = reply.ice;
     return reply;
   }
 

@@ -22,6 +22,7 @@ import {
   seedingLine,
   shortHash,
   shownName,
+  routeText,
   sourcesLine,
   waitLine,
   words,
@@ -155,6 +156,7 @@ export function recipientView(state: ReceiveState, h: RecipientHandlers): Templa
         formatSpeed(state.speed),
         state.eta === null ? '' : w.left(formatDuration(state.eta)),
         sourcesLine(state.sources),
+        routeText(state.relayed),
       ].filter(Boolean);
       return html`${fileDetails(state.file)} ${progressBar(state.file, state.bytes)}
         <p class="line numbers">${facts.join(' · ')}</p>

@@ -18,6 +18,7 @@ import {
   queueLine,
   receiveAnnouncement,
   recipientName,
+  routeText,
   seedingLine,
   shareAnnouncement,
   shortHash,
@@ -84,6 +85,15 @@ describe('widget text', () => {
     const done = { ...peer, status: 'done', bytes: 100 } as const;
     expect(peerStatus(done)).to.equal('Done');
     expect(peersSummary([done, peer, done])).to.equal('3 recipients: 1 downloading, 2 done.');
+  });
+
+  it('says how a connection runs once it is known, never for a failed one', () => {
+    const peer = { peerId: 'a', status: 'transferring', bytes: 42, total: 100, speed: 0 } as const;
+    expect(peerStatus({ ...peer, relayed: true })).to.equal('42% · relayed');
+    expect(peerStatus({ ...peer, status: 'done', relayed: false })).to.equal('Done · direct');
+    const failed = { ...peer, status: 'failed', relayed: true } as const;
+    expect(peerStatus(failed)).to.not.contain('relayed');
+    expect(routeText(undefined)).to.equal('');
   });
 
   it('leaves failures to the alert and names a cancel', () => {

@@ -110,15 +110,16 @@ export function recipientName(index: number): string {
   return locale.share.recipient(index + 1, format);
 }
 
+/** `42% · relayed`: how far a recipient is, and how its connection runs once known. */
 export function peerStatus(peer: PeerView): string {
-  switch (peer.status) {
-    case 'transferring':
-      return percentText(peer.bytes, peer.total);
-    case 'failed':
-      return locale.share.failed(errorMessage(peer.error ?? { code: 'peer-vanished' }));
-    default:
-      return locale.share.status[peer.status];
+  if (peer.status === 'failed') {
+    return locale.share.failed(errorMessage(peer.error ?? { code: 'peer-vanished' }));
   }
+  const status =
+    peer.status === 'transferring'
+      ? percentText(peer.bytes, peer.total)
+      : locale.share.status[peer.status];
+  return [status, routeText(peer.relayed)].filter(Boolean).join(' · ');
 }
 
 /** One line for screen readers about the recipients as a whole. */
@@ -168,6 +169,11 @@ export function queueLine(position: number): string {
 }
 
 /** `from 3 browsers`, only when there is more than one to speak of. */
+/** `direct` or `relayed`: how a connection runs, once known. */
+export function routeText(relayed?: boolean): string {
+  return relayed === undefined ? '' : locale.route[relayed ? 'relayed' : 'direct'];
+}
+
 export function sourcesLine(sources: number): string {
   return sources > 1 ? locale.receive.sources(sources, format) : '';
 }

@@ -58,6 +58,7 @@ describe('<p2p-share> receiving', () => {
       secret,
       uploadLimit: 0,
       seed: true,
+      relayOnly: false,
     });
     expect(session.loads).to.equal(1);
     expect(session.downloads).to.equal(0);

@@ -259,7 +259,11 @@ describe('<p2p-share> in a swarm', () => {
 
     it('passes upload-limit to the share session', async () => {
       const { session } = await sharing('250000');
-      expect(session.options).to.deep.equal({ server: SERVER, uploadLimit: 250_000 });
+      expect(session.options).to.deep.equal({
+        server: SERVER,
+        uploadLimit: 250_000,
+        relayOnly: false,
+      });
     });
 
     it('shows no swarm until the service reports one', async () => {

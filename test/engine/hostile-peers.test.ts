@@ -145,7 +145,7 @@ async function connectHostile(
     localId: client.peerId,
     remoteId: source,
     keys,
-    iceServers: [],
+    ice: {},
     relay: (envelope) => client.signal(source, envelope),
     onOpen: () => {
       hostile.opened = true;

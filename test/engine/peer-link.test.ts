@@ -65,7 +65,7 @@ function makeSide(opts: {
     localId: opts.localId,
     remoteId: opts.remoteId,
     keys: opts.keys,
-    iceServers: [],
+    ice: {},
     ...(opts.retired ? { retired: opts.retired } : {}),
     ...(opts.pc ? { pc: opts.pc } : {}),
     ...(opts.now ? { now: opts.now } : {}),

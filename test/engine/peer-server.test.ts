@@ -87,7 +87,7 @@ describe('PeerServer against junk and half-open peers', () => {
       roomId,
       localId: sharerId,
       keys,
-      iceServers: [],
+      ice: {},
       source,
       relay: (to, envelope) => {
         relayed.push({ to, envelope });
@@ -127,7 +127,7 @@ describe('PeerServer against junk and half-open peers', () => {
       localId: peerId,
       remoteId: sharerId,
       keys,
-      iceServers: [],
+      ice: {},
       relay: (envelope) => {
         setTimeout(() => server?.handleSignal({ from: peerId, envelope }), 0);
       },

@@ -14,6 +14,7 @@ const saved = (name: string) => `Saved ${name}`;
 
 export const en: Locale = {
   tag: 'en',
+  route: { direct: 'direct', relayed: 'relayed' },
   password: {
     show: 'Show',
     hide: 'Hide',
@@ -227,6 +228,8 @@ export const en: Locale = {
           'Could not connect to the other browser in time (a firewall or network may block it).',
         handshake: 'The other browser connected but did not finish the secure handshake in time.',
         remote: 'The other browser could not connect to this one and gave up.',
+        'relay-refused':
+          'The relay server refused this browser (its access may have expired). Reload the page and try again.',
       },
     },
     tampered: {

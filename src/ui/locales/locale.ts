@@ -29,6 +29,12 @@ export type ErrorWords<C extends ErrorCode> = {
 /** Words with a count in them. */
 export type Counted = (n: number, f: Format) => string;
 
+/** How a connection runs, shown beside it: straight between the browsers, or through a relay. */
+export interface RouteWords {
+  direct: string;
+  relayed: string;
+}
+
 /** The password input on both sides. */
 export interface PasswordWords {
   /** The button that shows the characters, and the one that hides them again. */
@@ -168,6 +174,7 @@ export interface ReceiveWords {
 export interface Locale {
   /** The BCP 47 tag numbers, sizes and durations are formatted for, e.g. `en`. */
   tag: string;
+  route: RouteWords;
   password: PasswordWords;
   share: ShareWords;
   receive: ReceiveWords;
