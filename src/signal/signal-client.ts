@@ -59,6 +59,8 @@ export interface SignalClientEventMap {
 export class SignalClient extends EventTarget {
   private joined: JoinRequest | null = null;
   peerId = '';
+  /** Run before re-joining after the connection came back: the sharer restores its room. */
+  restore?: () => Promise<unknown>;
 
   private constructor(private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
     super();
@@ -208,6 +210,7 @@ export class SignalClient extends EventTarget {
   private async rejoin(): Promise<void> {
     if (!this.joined) return;
     try {
+      await this.restore?.();
       const reply = await this.join(this.joined);
       this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
     } catch (err) {
