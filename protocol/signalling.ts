@@ -57,6 +57,20 @@ export const CreateRoomBodySchema = v.strictObject({
 });
 export type CreateRoomBody = v.InferOutput<typeof CreateRoomBodySchema>;
 
+/**
+ * `PUT /rooms/:id`: the sharer restores its room after the service lost it (a restart of a
+ * service that keeps rooms in memory), under the same id and so the same links. `sharerToken`
+ * proves it: a room's id is derived from its sharer token, which only the sharer holds. The body
+ * is the creation's (for a password room, the same `passwordAuth`) and meets the same limits. A
+ * room that still lives is left as it is (`200`); a restored one is new (`201`). The reply is
+ * `CreateRoomReply` either way; a token that does not name the room is `403 not-allowed`.
+ */
+export const RestoreRoomBodySchema = v.strictObject({
+  ...CreateRoomBodySchema.entries,
+  sharerToken: TokenSchema,
+});
+export type RestoreRoomBody = v.InferOutput<typeof RestoreRoomBodySchema>;
+
 /** `201` reply to `POST /rooms`. */
 export const CreateRoomReplySchema = v.object({
   v: VersionSchema,

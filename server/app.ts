@@ -10,7 +10,9 @@ import {
   CreateRoomBodySchema,
   PROTOCOL_VERSION,
   PasswordBodySchema,
+  RestoreRoomBodySchema,
   RoomIdSchema,
+  type CreateRoomBody,
   type CreateRoomReply,
   type PasswordReply,
   type RoomClosed,
@@ -43,6 +45,8 @@ import {
   StoreUnavailable,
   UNAVAILABLE_MESSAGE,
   UNAVAILABLE_RETRY_MS,
+  roomIdFor,
+  type CreateRoomOptions,
   type RoomRecord,
   type RoomStore,
 } from './store/store.js';
@@ -169,66 +173,115 @@ function roomRoutes(options: AppOptions): Hono {
     }
   };
 
+  /**
+   * Makes a room within the limits every new room meets: its metadata's size, the rooms its
+   * client address may start in the window and may hold open; a password room's `passwordAuth`
+   * is hashed here. `make` is the store's creation or restoration, null when the room turned out
+   * to live already (then nothing is counted).
+   */
+  const admitRoom = async (
+    c: Context,
+    body: CreateRoomBody,
+    make: (options: CreateRoomOptions) => Promise<RoomRecord | null>,
+  ): Promise<RoomRecord | null> => {
+    const tooLong = metaTooLong(body, config.maxMetaChars);
+    if (tooLong) throw tooLong;
+    const key = client(c);
+    // Without the counters a room is not made either (503): with Redis away its store is too,
+    // and a room nobody counted would let one address past its budget.
+    const verdict = await counted(creations.check(key));
+    if (!verdict.allowed) {
+      throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
+    }
+    const place = await counted(liveRooms.admit(key)).catch(async (err: unknown) => {
+      await settled(creations.refund(key));
+      throw err;
+    });
+    if (!place) {
+      await settled(creations.refund(key));
+      throw new ApiError(
+        429,
+        'too-many-shares',
+        `This address has ${config.liveRoomsPerAddress} shares open; stop one before starting another.`,
+      );
+    }
+    let room: RoomRecord | null = null;
+    try {
+      let passwordHash: string | undefined;
+      if (body.passwordAuth !== undefined) {
+        try {
+          passwordHash = await hasher.hash(body.passwordAuth);
+        } catch (err) {
+          if (!(err instanceof HasherBusy)) throw err;
+          throw busy();
+        }
+      }
+      room = await make({ passwordHash });
+    } finally {
+      await settled(place.settle(room?.id ?? null));
+      if (!room) await settled(creations.refund(key));
+    }
+    return room;
+  };
+  const created = (c: Context, room: RoomRecord, status: 200 | 201) => {
+    c.header('Location', `/rooms/${room.id}`);
+    return c.json<CreateRoomReply>(
+      {
+        v: PROTOCOL_VERSION,
+        roomId: room.id,
+        sharerToken: room.sharerToken,
+        expiresAt: room.expiresAt,
+      },
+      status,
+    );
+  };
+  // Metadata past the limit is refused as too large whether or not it is also past the
+  // protocol's own bound, which the schema checks first.
+  const explainBody = (raw: unknown) =>
+    versionMismatch(raw) ?? metaTooLong(raw, config.maxMetaChars);
+
   const rooms = new Hono();
 
   rooms.post(
     '/',
     limitBody(MAX_BODY_BYTES),
-    // Metadata past the limit is refused as too large whether or not it is also past the
-    // protocol's own bound, which the schema checks first.
-    jsonBody(CreateRoomBodySchema, {
-      explain: (raw) => versionMismatch(raw) ?? metaTooLong(raw, config.maxMetaChars),
-    }),
+    jsonBody(CreateRoomBodySchema, { explain: explainBody }),
     async (c) => {
       const body = c.get('body');
-      const tooLong = metaTooLong(body, config.maxMetaChars);
-      if (tooLong) throw tooLong;
-      const key = client(c);
-      // Without the counters a room is not created either (503): with Redis away its store is
-      // too, and a creation nobody counted would let one address past its budget.
-      const verdict = await counted(creations.check(key));
-      if (!verdict.allowed) {
-        throw tooManyRequests('Too many shares started from this address', verdict.retryAfterMs);
-      }
-      const place = await counted(liveRooms.admit(key)).catch(async (err: unknown) => {
-        await settled(creations.refund(key));
-        throw err;
+      const room = await admitRoom(c, body, (options) => store.createRoom(body.meta, options));
+      if (!room) throw new Error('createRoom made no room');
+      logger.info('room.created', {
+        room: roomTag(room.id),
+        password: body.passwordAuth !== undefined,
       });
-      if (!place) {
-        await settled(creations.refund(key));
-        throw new ApiError(
-          429,
-          'too-many-shares',
-          `This address has ${config.liveRoomsPerAddress} shares open; stop one before starting another.`,
-        );
+      return created(c, room, 201);
+    },
+  );
+
+  // A sharer whose room the service lost (a restart, with rooms in memory) makes it again under
+  // the same id, so the links it gave out still lead to it. The id is the hash of the sharer
+  // token, so nobody else can claim it, and a room that lives is left exactly as it is.
+  rooms.put(
+    '/:id',
+    limitBody(MAX_BODY_BYTES),
+    jsonBody(RestoreRoomBodySchema, { explain: explainBody }),
+    async (c) => {
+      const { sharerToken, ...body } = c.get('body');
+      const id = c.req.param('id');
+      if (roomIdFor(sharerToken) !== id) {
+        throw new ApiError(403, 'not-allowed', 'Only the sharer can restore this room.');
       }
-      let room: RoomRecord | undefined;
-      let passwordHash: string | undefined;
-      try {
-        if (body.passwordAuth !== undefined) {
-          try {
-            passwordHash = await hasher.hash(body.passwordAuth);
-          } catch (err) {
-            if (!(err instanceof HasherBusy)) throw err;
-            await settled(creations.refund(key));
-            throw busy();
-          }
-        }
-        room = await store.createRoom(body.meta, { passwordHash });
-      } finally {
-        await settled(place.settle(room?.id ?? null));
-      }
-      logger.info('room.created', { room: roomTag(room.id), password: passwordHash !== undefined });
-      c.header('Location', `/rooms/${room.id}`);
-      return c.json<CreateRoomReply>(
-        {
-          v: PROTOCOL_VERSION,
-          roomId: room.id,
-          sharerToken: room.sharerToken,
-          expiresAt: room.expiresAt,
-        },
-        201,
+      const live = await store.getRoom(id);
+      if (live) return created(c, live, 200);
+      const room = await admitRoom(c, body, (options) =>
+        store.restoreRoom(sharerToken, body.meta, options),
       );
+      if (!room) return created(c, await findRoom(store, id), 200);
+      logger.info('room.restored', {
+        room: roomTag(room.id),
+        password: body.passwordAuth !== undefined,
+      });
+      return created(c, room, 201);
     },
   );
 

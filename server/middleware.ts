@@ -110,7 +110,7 @@ export function apiCors({ allowedOrigins }: Pick<Config, 'allowedOrigins'>): Mid
   return cors({
     origin:
       allowedOrigins === '*' ? '*' : (origin) => (allowedOrigins.includes(origin) ? origin : null),
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Authorization'],
     // Not a CORS-safelisted response header: without this a host page could not read how long
     // to wait.

@@ -131,6 +131,11 @@ export class PeerServer {
     return n;
   }
 
+  /** This page's peer id at the service for links made from now on (it changes on reconnect). */
+  set localId(peerId: string) {
+    this.opts.localId = peerId;
+  }
+
   views(): PeerView[] {
     return [...this.peers.values()].map((p) => ({ ...p.view, relayed: p.link.relayed }));
   }

@@ -89,10 +89,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         deriveRoomKeys(key, password ? passwordBytes(password) : undefined),
         password ? derivePasswordAuth(key, password) : undefined,
       ]);
-      const created = await this.rest.createRoom(
-        await sealJson(keys.meta, prepared.meta, META_AAD),
-        passwordAuth,
-      );
+      const sealed = await sealJson(keys.meta, prepared.meta, META_AAD);
+      const created = await this.rest.createRoom(sealed, passwordAuth);
       signal.throwIfAborted();
       this.roomId = created.roomId;
       this.sharerToken = created.sharerToken;
@@ -121,6 +119,13 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         this.fatal(new P2PError('room-closed', { reason }));
       });
       client.addEventListener('lost', (e) => this.fatal((e as CustomEvent<P2PError>).detail));
+      // A service that restarted lost the room (kept in memory); the room is made again under
+      // the same id before the re-join, so the links given out lead to it again. Links that
+      // are open go on; new ones know this page by its new peer id.
+      client.restore = () => this.rest.createRoom(sealed, passwordAuth, created);
+      client.addEventListener('rejoined', (e) => {
+        if (this.server) this.server.localId = (e as CustomEvent<{ peerId: string }>).detail.peerId;
+      });
       const { peerId } = await client.join({
         v: PROTOCOL_VERSION,
         roomId: created.roomId,

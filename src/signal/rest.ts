@@ -21,15 +21,25 @@ import { PROTOCOL_VERSION } from '../../protocol/version.js';
 export class RestClient {
   constructor(readonly server: string) {}
 
-  /** @param passwordAuth makes it a password room (see `derivePasswordAuth`) */
-  createRoom(meta: string, passwordAuth?: string): Promise<CreateRoomReply> {
-    return this.call('rooms', CreateRoomReplySchema, {
-      method: 'POST',
+  /**
+   * Creates a room; given `room`, one the service lost (it restarted), makes it again under the
+   * same id (`PUT /rooms/:id`), or leaves it be if it lives.
+   * @param passwordAuth makes it a password room (see `derivePasswordAuth`)
+   */
+  createRoom(
+    meta: string,
+    passwordAuth?: string,
+    room?: CreateRoomReply,
+  ): Promise<CreateRoomReply> {
+    return this.call(room ? `rooms/${room.roomId}` : 'rooms', CreateRoomReplySchema, {
+      method: room ? 'PUT' : 'POST',
       headers: { 'content-type': 'application/json' },
+      // Absent values (no password, no room) drop out of the JSON.
       body: JSON.stringify({
         v: PROTOCOL_VERSION,
         meta,
-        ...(passwordAuth ? { passwordAuth } : {}),
+        passwordAuth,
+        sharerToken: room?.sharerToken,
       }),
     });
   }

@@ -36,6 +36,12 @@ const ACK_TIMEOUT_MS = 10_000;
 let client: Promise<typeof SocketIo> | null = null;
 const loadClient = () => (client ??= import('./socket-io.js'));
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * After a restart of the service, a room is back only once its sharer has reconnected too: a
+ * re-join that finds no room tries again this often, for up to the sharer's reconnect window.
+ */
+const REJOIN_EVERY_MS = 2_000;
+const REJOIN_TRIES = 10;
 /** Tries of one report the room's swarm budget refuses. */
 const REPORT_TRIES = 4;
 
@@ -58,9 +64,12 @@ export interface SignalClientEventMap {
 
 export class SignalClient extends EventTarget {
   private joined: JoinRequest | null = null;
+  private rejoinTimer?: ReturnType<typeof setTimeout>;
   peerId = '';
   /** The ice ticket of the latest join (see `IceConfig`). */
   ticket?: string;
+  /** Run before re-joining after the connection came back: the sharer restores its room. */
+  restore?: () => Promise<unknown>;
 
   private constructor(private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
     super();
@@ -210,13 +219,18 @@ export class SignalClient extends EventTarget {
     this.socket.close();
   }
 
-  private async rejoin(): Promise<void> {
+  private async rejoin(tries = 1): Promise<void> {
+    clearTimeout(this.rejoinTimer);
     if (!this.joined) return;
     try {
+      await this.restore?.();
       const reply = await this.join(this.joined);
       this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
     } catch (err) {
-      this.dispatchEvent(new CustomEvent('lost', { detail: toP2PError(err) }));
+      const error = toP2PError(err);
+      if (error.code === 'room-not-found' && tries < REJOIN_TRIES) {
+        this.rejoinTimer = setTimeout(() => void this.rejoin(tries + 1), REJOIN_EVERY_MS);
+      } else this.dispatchEvent(new CustomEvent('lost', { detail: error }));
     }
   }
 
