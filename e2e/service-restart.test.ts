@@ -6,74 +6,20 @@
  * the restart and who downloads afterwards, and for one who opens the link only afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { BrowserKind } from '../testing/browsers.js';
-import {
-  forgetProcess,
-  killProcessGroup,
-  removeTempDir,
-  tempDir,
-  trackProcess,
-} from '../testing/cleanup.js';
+import { removeTempDir, tempDir } from '../testing/cleanup.js';
 import { makeRandomFile, MiB } from '../testing/files.js';
 import type { HostServer } from '../testing/host-server.js';
-import { freePort } from '../testing/redis.js';
+import { startServiceProcess, type ServiceProcess } from '../testing/service-process.js';
 import { until } from '../testing/wait.js';
 import { startHostPages } from './lib/host-page.js';
 import { gotoHost, launchPeer, type Peer } from './lib/peer.js';
 import { events } from './lib/recorder.js';
 import { downloadAndVerify, openLink, receive, share } from './lib/transfer.js';
 import { log } from './lib/world.js';
-
-const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
-
-/** The built service as a process of its own, which a test can kill and start again. */
-class ServiceProcess {
-  private proc: ChildProcess | null = null;
-  /** What the running process printed (its log lines). */
-  output = '';
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, [SERVER], {
-      env: { PATH: process.env.PATH ?? '', PORT: String(this.port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
-    trackProcess(child);
-    this.proc = child;
-    this.output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    await until(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
-        return (await fetch(`${this.url}healthz`).catch(() => null))?.ok;
-      },
-      { timeout: 15_000, interval: 50, message: `the service never answered on ${this.port}` },
-    );
-  }
-
-  /** Kills it at once, as a crash would: no socket hears a goodbye. */
-  async kill(): Promise<void> {
-    const child = this.proc;
-    if (!child) return;
-    this.proc = null;
-    const exited = once(child, 'exit');
-    killProcessGroup(child);
-    forgetProcess(child);
-    if (child.exitCode === null && child.signalCode === null) await exited;
-  }
-}
 
 /** The room a link names (`#p2p=<roomId>.<key>`). */
 const roomOf = (link: string) => /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
@@ -84,7 +30,7 @@ let host: HostServer | null = null;
 let tmp: string | null = null;
 after(async () => {
   await Promise.all(peers.map((peer) => peer.close()));
-  await service?.kill();
+  await service?.stop('SIGKILL');
   await host?.close();
   if (tmp) removeTempDir(tmp);
 });
@@ -93,14 +39,14 @@ test(
   'links shared before a restart work after it: the sharer restores its room',
   { timeout: 240_000 },
   async () => {
-    await stat(SERVER).catch(() => {
-      throw new Error(`${SERVER} is missing: run \`npm run build\` before the e2e tests`);
-    });
     tmp = tempDir('p2p-restart-');
-    service = new ServiceProcess(await freePort());
-    await service.start();
+    // The log says when a room is restored (info).
+    const env = { LOG_LEVEL: 'info' };
+    service = await startServiceProcess(env);
+    const port = service.port;
+    const serviceUrl = `${service.url}/`;
     host = await startHostPages();
-    const hostUrl = `${host.origin}/?service=${encodeURIComponent(service.url)}&save-to=opfs`;
+    const hostUrl = `${host.origin}/?service=${encodeURIComponent(serviceUrl)}&save-to=opfs`;
     const launch = async (kind: BrowserKind, label: string) => {
       const downloads = path.join(tmp!, `downloads-${label}`);
       await mkdir(downloads);
@@ -120,21 +66,21 @@ test(
     // This recipient's page shows the file before the restart and downloads only after it.
     await openLink(early, link, file);
 
-    await service.kill();
-    assert.equal((await fetch(`${service.url}healthz`).catch(() => null))?.ok, undefined);
-    await service.start();
-    log('service restarted on port', service.port);
+    await service.stop('SIGKILL');
+    assert.equal((await fetch(`${serviceUrl}healthz`).catch(() => null))?.ok, undefined);
+    service = await startServiceProcess(env, port);
+    log('service restarted on port', port);
     // The new process knows no room until the sharer's widget reconnects and restores its own.
     const restored = await until(
       async () => {
-        const res = await fetch(`${service!.url}rooms/${roomId}`);
+        const res = await fetch(`${serviceUrl}rooms/${roomId}`);
         const info = res.ok ? ((await res.json()) as { sharerOnline: boolean }) : null;
         return info?.sharerOnline && info;
       },
       { timeout: 60_000, interval: 200, message: 'the sharer never restored its room' },
     );
     assert.equal(restored.sharerOnline, true);
-    assert.match(service.output, /"event":"room\.restored"/);
+    assert.match(service.output(), /"event":"room\.restored"/);
 
     const before = await downloadAndVerify(early, file);
     log(`the page open across the restart got the file in ${before.seconds.toFixed(1)} s`);

@@ -5,10 +5,9 @@
  * temp dir; its log is a file the test can read. Stopped by the caller, and at exit through
  * testing/cleanup.ts if the run ends early.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
   forgetProcess,
@@ -17,7 +16,7 @@ import {
   tempDir,
   trackProcess,
 } from './cleanup.js';
-import { freePort } from './redis.js';
+import { freePort, waitForPort } from './ports.js';
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 
@@ -33,27 +32,6 @@ export interface Coturn {
   /** What coturn logged so far. */
   log(): string;
   stop(): Promise<void>;
-}
-
-/** Resolves once `port` accepts TCP connections on 127.0.0.1. */
-async function waitForPort(port: number, proc: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exitCode !== null) {
-      throw new Error(`turnserver exited with ${proc.exitCode}:\n${log().slice(-2000)}`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`turnserver did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export async function startCoturn(): Promise<Coturn> {
@@ -113,10 +91,10 @@ export async function startCoturn(): Promise<Coturn> {
     removeTempDir(dir);
   };
   try {
-    await waitForPort(port, proc, log);
+    await waitForPort(port, proc);
   } catch (err) {
     await stop();
-    throw err;
+    throw new Error(`${String(err)}:\n${log().slice(-2000)}`);
   }
   return {
     port,

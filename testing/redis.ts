@@ -9,8 +9,6 @@ import { existsSync } from 'node:fs';
 import { forgetProcess, killProcessGroup, trackProcess } from './cleanup.js';
 import { freePort, waitForPort } from './ports.js';
 
-export { freePort };
-
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
 
 export interface RedisServer {

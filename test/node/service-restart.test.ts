@@ -12,7 +12,7 @@ import { createService, type Service } from '../../server/service.js';
 import type { P2PError } from '../../src/errors.js';
 import { RestClient } from '../../src/signal/rest.js';
 import { SignalClient } from '../../src/signal/signal-client.js';
-import { freePort } from '../../testing/redis.js';
+import { freePort } from '../../testing/ports.js';
 import { until, withTimeout } from '../../testing/wait.js';
 
 const META = 'c2VhbGVkLW1ldGE';
