@@ -101,7 +101,10 @@ export function createService(options: ServiceOptions = {}): Service {
   const redis =
     options.redis ??
     (config.redisUrl === null ? null : connectRedis(config.redisUrl, logger, { name: 'service' }));
+  // Every error a Redis connection reports (a lost connection, a refused command) is counted.
+  redis?.on('error', () => metrics.redisErrors.inc());
   const adapterClient = redis && adapterRedis(redis, logger);
+  adapterClient?.on('error', () => metrics.redisErrors.inc());
   const roomOptions = {
     roomGraceMs: config.roomGraceMs,
     roomMaxAgeMs: config.roomMaxAgeMs,

@@ -70,6 +70,8 @@ describe('Redis outage', () => {
         h.logs.some((line) => line.includes('"redis.unreachable"')),
         'the outage is logged',
       );
+      const errors = await h.service.metrics.redisErrors.get();
+      assert.ok(errors.values[0]!.value > 0, 'the metrics count the Redis errors');
 
       await redis.start();
       // The restarted Redis kept nothing (tests run it without persistence): new rooms work.
