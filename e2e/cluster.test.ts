@@ -49,7 +49,9 @@ before(async () => {
   };
   services = await Promise.all([0, 1, 2].map(() => startServiceProcess(env)));
   balancer = await startHaproxy(services.map((s) => `127.0.0.1:${s.port}`));
-  // HAProxy sends nothing to a process until two health checks (/readyz) passed.
+  // HAProxy takes a process out after two failed health checks (/readyz, a second apart): the
+  // balancer must still answer after that long.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
   await until(async () => (await fetch(`${balancer!.url}/readyz`).catch(() => null))?.ok, {
     timeout: 20_000,
     interval: 200,

@@ -63,6 +63,8 @@ export interface PeerServerOptions {
 
 interface PeerEntry {
   link: PeerLink;
+  /** This page's peer id when the link was made: a reconnect changes it. */
+  localId: string;
   /** When the link was made, for choosing the oldest one still being set up. */
   startedAt: number;
   sender: PieceSender | null;
@@ -149,7 +151,9 @@ export class PeerServer {
     // Only those who fetch from us offer; anything else is not for a link this server runs.
     if (this.closed || !fromOfferer(envelope)) return;
     const live = this.liveEntry(from);
-    if (live) {
+    // An offer to this page's new peer id (after a reconnect) is a new connection, even from a
+    // peer whose link to the old id is still open.
+    if (live?.localId === this.opts.localId) {
       live.link.receive(envelope);
       return;
     }
@@ -305,6 +309,7 @@ export class PeerServer {
     const view: PeerView = { peerId, status: 'connecting', bytes: 0, total, speed: 0 };
     const entry: PeerEntry = {
       link: null as unknown as PeerLink,
+      localId: this.opts.localId,
       startedAt: performance.now(),
       sender: null,
       view,

@@ -99,8 +99,11 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       this.signal = client;
       signal.throwIfAborted();
       client.addEventListener('signal', (e) => {
-        if (this.state.phase === 'sharing') {
-          this.server?.handleSignal((e as CustomEvent<SignalIn>).detail);
+        if (this.state.phase === 'sharing' && this.server) {
+          // A reconnect is a new peer id, known from the connection on: a recipient may reach
+          // it (through another service process) before the re-join is answered.
+          this.server.localId = client.peerId;
+          this.server.handleSignal((e as CustomEvent<SignalIn>).detail);
         }
       });
       client.addEventListener('peer-left', (e) =>
@@ -121,11 +124,8 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
       client.addEventListener('lost', (e) => this.fatal((e as CustomEvent<P2PError>).detail));
       // A service that restarted lost the room (kept in memory); the room is made again under
       // the same id before the re-join, so the links given out lead to it again. Links that
-      // are open go on; new ones know this page by its new peer id.
+      // are open go on; new ones know this page by its new peer id (see 'signal' above).
       client.restore = () => this.rest.createRoom(sealed, passwordAuth, created);
-      client.addEventListener('rejoined', (e) => {
-        if (this.server) this.server.localId = (e as CustomEvent<{ peerId: string }>).detail.peerId;
-      });
       const { peerId } = await client.join({
         v: PROTOCOL_VERSION,
         roomId: created.roomId,

@@ -86,6 +86,8 @@ export class SignalClient extends EventTarget {
     socket.on('assigned', (msg) => this.forward('assigned', AssignedSchema, msg));
     socket.on('queue', (msg) => this.forward('queue', QueuePositionSchema, msg));
     socket.on('swarm', (msg) => this.forward('swarm', SwarmStatsSchema, msg));
+    // The service names a peer by its socket's id: a new connection is a new peer id at once.
+    socket.on('connect', () => (this.peerId = socket.id!));
     socket.io.on('reconnect', () => void this.rejoin());
     socket.io.on('reconnect_failed', () =>
       this.dispatchEvent(
