@@ -276,6 +276,18 @@ export const RoomClosedSchema = v.object({
 });
 export type RoomClosed = v.InferOutput<typeof RoomClosedSchema>;
 
+/**
+ * The service lost the state its processes share (Redis), so calls that need it fail with
+ * `service-unavailable` for now (`retryAfterMs` says how soon to try again), or has it back.
+ * Each process tells its own sockets when its connection goes and when it returns; what runs
+ * peer to peer is not affected. A client that knows no such event simply ignores it.
+ */
+export const ServiceStatusSchema = v.object({
+  available: v.boolean(),
+  retryAfterMs: ErrorBodySchema.entries.retryAfterMs,
+});
+export type ServiceStatus = v.InferOutput<typeof ServiceStatusSchema>;
+
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (res: Ack<JoinReply>) => void) => void;
   sources: (req: SourcesRequest, ack: (res: Ack<SourcesReply>) => void) => void;
@@ -301,6 +313,8 @@ export interface ServerToClientEvents {
   queue: (msg: QueuePosition) => void;
   /** The room's swarm changed. */
   swarm: (msg: SwarmStats) => void;
+  /** The service lost its shared state (Redis) or has it back. */
+  service: (msg: ServiceStatus) => void;
 }
 
 export function errorAck(

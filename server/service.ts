@@ -191,6 +191,7 @@ export function createService(options: ServiceOptions = {}): Service {
     draining: isDraining,
     relayHook: options.relayHook,
     adapterRedis: adapterClient ?? undefined,
+    redis: redis ?? undefined,
   });
   closeRoom = signalling.closeRoom;
   metrics.observe({

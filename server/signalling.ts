@@ -38,7 +38,7 @@ import { SocketPipeline, handler, type Handler } from './signalling/pipeline.js'
 import { envelopeTooLong, signal, tellSignalFailed, type RelayHook } from './signalling/relay.js';
 import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
-import type { RoomStore } from './store/store.js';
+import { UNAVAILABLE_RETRY_MS, type RoomStore } from './store/store.js';
 import type { RoomSwarms } from './swarm/room-swarms.js';
 import { iceTickets, type IceTickets } from './ice.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
@@ -68,6 +68,11 @@ export interface SignallingOptions {
   adapterRedis?: Redis;
   /** Signs the ice tickets join acknowledgements carry when TURN is configured (see ice.ts). */
   iceTickets?: IceTickets;
+  /**
+   * The connection the store uses (see server/redis.ts's `connectRedis`): this process's sockets
+   * hear when it is lost and when it is back (the `service` event).
+   */
+  redis?: Redis;
 }
 
 export interface Signalling {
@@ -198,7 +203,29 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     io.in(channel(roomId)).socketsLeave(channel(roomId));
   }
 
+  if (options.redis) tellAvailability(io, options.redis);
+
   return { io, closeRoom, idle: async () => void (await Promise.all(leaving)) };
+}
+
+/**
+ * Tells every socket of this process when `redis` goes from ready to lost and back. Only this
+ * process's (`io.local`): the adapter that reaches the others runs over the same Redis, and each
+ * process tells its own.
+ */
+function tellAvailability(io: SignallingServer, redis: Redis): void {
+  let up = redis.status === 'ready';
+  const tell = (available: boolean) => {
+    if (up === available) return;
+    up = available;
+    io.local.emit(
+      'service',
+      available ? { available } : { available, retryAfterMs: UNAVAILABLE_RETRY_MS },
+    );
+  };
+  redis.on('ready', () => tell(true));
+  // A lost connection closes (at once, or when a command times out); each retry then fails.
+  redis.on('close', () => tell(false));
 }
 
 /** How long a connection may take to join the namespace (an honest client does it at once). */

@@ -58,6 +58,7 @@ const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
  * @csspart unlock-form - The recipient's form for a password-protected share.
  * @csspart unlock-button - The recipient's "Unlock" button.
  * @csspart wait - How long to wait before the password may be tried again.
+ * @csspart outage - The line saying the sharing service is briefly unavailable and the widget keeps trying.
  * @csspart queue - The recipient's place in the queue while every sender is busy.
  * @csspart done - The "Saved" line.
  * @csspart seeding - A finished recipient's sharing with later recipients: the switch and what it is doing.

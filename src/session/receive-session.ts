@@ -102,6 +102,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
       joinToken: () => this.joinToken(),
       sources: () => this.sources,
       seeding: () => this.seeding,
+      service: () => this.setState(this.state),
     });
     this.seeding = new Seeding({
       roomId,
@@ -355,7 +356,7 @@ export class ReceiveSession extends EventTarget implements ReceiveSessionApi {
   }
 
   private setState(state: ReceiveState): void {
-    this.state = state;
+    this.state = { ...state, unavailable: this.signal.client?.unavailable };
     this.dispatchEvent(new Event('statechange'));
   }
 }

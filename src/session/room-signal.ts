@@ -46,6 +46,8 @@ export interface RoomSignalOptions {
   /** The download's sources while an attempt runs. */
   sources: () => SourceSet | null;
   seeding: () => SeedingHolder;
+  /** The service said it is briefly unavailable, or back (see the client's `unavailable`). */
+  service: () => void;
 }
 
 export class RoomSignal {
@@ -131,6 +133,7 @@ export class RoomSignal {
       sources()?.stop(new P2PError('room-closed', { reason }));
       seeding().roomClosed();
     });
+    client.addEventListener('service', this.opts.service);
     client.addEventListener('rejoined', () => seeding().rejoined());
     client.addEventListener('lost', () => seeding().lost());
   }

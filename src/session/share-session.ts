@@ -117,6 +117,11 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
         this.swarm = (e as CustomEvent<SwarmStats>).detail;
         this.notify();
       });
+      client.addEventListener('service', () => {
+        if (this.state.phase === 'sharing') {
+          this.setState({ ...this.state, unavailable: client.unavailable });
+        }
+      });
       client.addEventListener('room-closed', (e) => {
         const { reason } = (e as CustomEvent<RoomClosed>).detail;
         this.fatal(new P2PError('room-closed', { reason }));

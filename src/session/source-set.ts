@@ -130,9 +130,17 @@ export class SourceSet {
     const onQueue = (e: Event) => {
       if (this.queued) this.opts.onQueue((e as CustomEvent<{ position: number }>).detail.position);
     };
+    // The service has its shared state back: a question it refused meanwhile is asked now.
+    const onService = () => {
+      if (client.unavailable || this.retryAsk === undefined) return;
+      clearTimeout(this.retryAsk);
+      this.retryAsk = undefined;
+      void this.ask();
+    };
     client.addEventListener('assigned', onAssigned);
     client.addEventListener('queue', onQueue);
     client.addEventListener('swarm', onSwarm);
+    client.addEventListener('service', onService);
     // Seeds that joined after we asked (recipients finishing) can take some of the load.
     this.topUp = setInterval(() => {
       const max = this.opts.maxSources ?? MAX_SOURCES;
@@ -143,6 +151,7 @@ export class SourceSet {
       client.removeEventListener('assigned', onAssigned);
       client.removeEventListener('queue', onQueue);
       client.removeEventListener('swarm', onSwarm);
+      client.removeEventListener('service', onService);
     };
   }
 

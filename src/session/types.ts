@@ -66,6 +66,8 @@ export type ShareState =
       uploaded: number;
       /** Null until the service first reports the swarm. */
       swarm: SwarmView | null;
+      /** The service is briefly unavailable (see `ServiceStatus`); links open keep working. */
+      unavailable?: boolean;
     }
   | { phase: 'stopped'; file: FileInfo }
   | { phase: 'error'; file?: FileInfo; error: ErrorData };
@@ -73,7 +75,7 @@ export type ShareState =
 export type ReceivePhase =
   'loading' | 'ready' | 'connecting' | 'queued' | 'downloading' | 'saving' | 'done' | 'error';
 
-export type ReceiveState =
+export type ReceiveState = (
   | { phase: 'loading' }
   /** A password room: nothing about the file is known until `unlock()` succeeds. */
   | { phase: 'locked'; error?: ErrorData }
@@ -103,7 +105,14 @@ export type ReceiveState =
       /** Whether `download()` may be called again (it fetches only the missing pieces). */
       retryable: boolean;
       bytes: number;
-    };
+    }
+) & {
+  /**
+   * The service is briefly unavailable (see `ServiceStatus`): the download asks it again once it
+   * is back, and transfers under way go on.
+   */
+  unavailable?: boolean;
+};
 
 export interface ProgressDetail {
   bytes: number;

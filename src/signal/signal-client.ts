@@ -13,6 +13,7 @@ import {
   PeerLeftSchema,
   QueuePositionSchema,
   RoomClosedSchema,
+  ServiceStatusSchema,
   SignalFailedSchema,
   SignalInSchema,
   SwarmStatsSchema,
@@ -25,6 +26,7 @@ import {
   type Report,
   type SeedStatus,
   type ServerToClientEvents,
+  type ServiceStatus,
   type SignalIn,
   type SourcesReply,
   type SourcesRequest,
@@ -56,6 +58,11 @@ export interface SignalClientEventMap {
   /** This recipient's new place in the queue. */
   queue: CustomEvent<QueuePosition>;
   swarm: CustomEvent<SwarmStats>;
+  /**
+   * The service lost its shared state (Redis) for a moment, so calls fail with
+   * `service-unavailable` meanwhile, or has it back (`unavailable` says which is current).
+   */
+  service: CustomEvent<ServiceStatus>;
   /** The connection dropped and came back: the socket re-joined and has a new peer id. */
   rejoined: CustomEvent<{ peerId: string }>;
   /** The connection dropped and could not be restored. */
@@ -70,6 +77,8 @@ export class SignalClient extends EventTarget {
   ticket?: string;
   /** Run before re-joining after the connection came back: the sharer restores its room. */
   restore?: () => Promise<unknown>;
+  /** Whether the service said it is briefly unavailable and has not said it is back. */
+  unavailable = false;
 
   private constructor(private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>) {
     super();
@@ -88,6 +97,10 @@ export class SignalClient extends EventTarget {
     socket.on('swarm', (msg) => this.forward('swarm', SwarmStatsSchema, msg));
     // The service names a peer by its socket's id: a new connection is a new peer id at once.
     socket.on('connect', () => (this.peerId = socket.id!));
+    socket.on('service', (msg) => this.forward('service', ServiceStatusSchema, msg));
+    this.addEventListener('service', (e) => {
+      this.unavailable = !(e as CustomEvent<ServiceStatus>).detail.available;
+    });
     socket.io.on('reconnect', () => void this.rejoin());
     socket.io.on('reconnect_failed', () =>
       this.dispatchEvent(
@@ -228,6 +241,10 @@ export class SignalClient extends EventTarget {
       await this.restore?.();
       const reply = await this.join(this.joined);
       this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
+      // A process that took the join has its shared state, whatever the last one said.
+      if (this.unavailable) {
+        this.dispatchEvent(new CustomEvent('service', { detail: { available: true } }));
+      }
     } catch (err) {
       const error = toP2PError(err);
       if (error.code === 'room-not-found' && tries < REJOIN_TRIES) {

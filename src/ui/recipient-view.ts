@@ -8,6 +8,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
 import type { FileInfo, ReceiveState, SeedingView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
+import { outageLine } from './outage-line.js';
 import { passwordField } from './password-field.js';
 import {
   aroundName,
@@ -126,6 +127,11 @@ function locked(state: Extract<ReceiveState, { phase: 'locked' }>, h: RecipientH
 }
 
 export function recipientView(state: ReceiveState, h: RecipientHandlers): TemplateResult {
+  // Above whatever the phase shows, which goes on; a failure has its own words instead.
+  return html`${outageLine(state.phase !== 'error' && state.unavailable)} ${screen(state, h)}`;
+}
+
+function screen(state: ReceiveState, h: RecipientHandlers): TemplateResult {
   switch (state.phase) {
     case 'loading':
       return html`<p class="line">${w.loading}</p>`;

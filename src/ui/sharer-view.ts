@@ -7,6 +7,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { classMap } from 'lit/directives/class-map.js';
 import type { FileInfo, PeerView, ShareState, SwarmView } from '../session/types.js';
 import { errorBlock } from './error-block.js';
+import { outageLine } from './outage-line.js';
 import { passwordField } from './password-field.js';
 import {
   formatBytes,
@@ -126,7 +127,7 @@ function swarmBlock(state: Extract<ShareState, { phase: 'sharing' }>): TemplateR
 }
 
 function sharing(state: Extract<ShareState, { phase: 'sharing' }>, h: SharerHandlers) {
-  return html`${fileCard(state.file)}
+  return html`${outageLine(state.unavailable)} ${fileCard(state.file)}
     <label class="link-label" for="link">${w.link}</label>
     <div class="link-row">
       <input id="link" class="link" part="link" type="text" readonly .value=${state.link} />

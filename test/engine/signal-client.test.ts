@@ -1,15 +1,24 @@
 /**
  * SignalClient against the real signalling service: relays go out without an ack, and a relay the
  * service refused comes back as a `signal-failed` event naming the addressee, with its code, so
- * the session can fail that one link.
+ * the session can fail that one link. The service's word that it is briefly unavailable, or back,
+ * is forwarded, and a download waiting to ask for sources again asks at once when it is back.
  */
 import { expect } from '@open-wc/testing';
+import { deriveRoomKeys } from '../../src/crypto/keys.js';
 import { parseLink } from '../../src/crypto/link.js';
 import { P2PError } from '../../src/errors.js';
+import { randomId } from '../../protocol/ids.js';
+import type { ServiceStatus } from '../../protocol/signalling.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { ReceiveSession } from '../../src/session/receive-session.js';
 import { ShareSession } from '../../src/session/share-session.js';
+import { SourceSet } from '../../src/session/source-set.js';
 import { SignalClient } from '../../src/signal/signal-client.js';
+import { Download } from '../../src/transfer/download.js';
+import { prepareFile } from '../../src/transfer/manifest.js';
 import { serviceUrl } from '../service-url.js';
+import { catchDownloads, MemorySink, tick, until } from './helpers.js';
 
 describe('SignalClient relays', () => {
   it('hears of a refused relay as signal-failed for that peer, and of nothing else', async () => {
@@ -185,6 +194,130 @@ describe('SignalClient reports', () => {
     } finally {
       client.close();
       other.client.close();
+    }
+  });
+});
+
+/** Delivers `packet` as if the service had sent it on `client`'s WebSocket. */
+function incoming(client: SignalClient, packet: string): void {
+  const { socket } = client as unknown as {
+    socket: { io: { engine: { transport: { ws: WebSocket } } } };
+  };
+  const ws = socket.io.engine.transport.ws;
+  ws.onmessage!(new MessageEvent('message', { data: packet }));
+}
+
+/** What the sessions keep their client in (private fields, read by the test only). */
+interface Holds {
+  signal: SignalClient;
+  client: SignalClient;
+}
+
+describe('SignalClient service status', () => {
+  it('forwards the service going and coming back, and drops a status it cannot read', async () => {
+    const client = await SignalClient.connect(await serviceUrl());
+    const heard: ServiceStatus[] = [];
+    client.addEventListener('service', (e) => heard.push((e as CustomEvent<ServiceStatus>).detail));
+    try {
+      expect(client.unavailable).to.equal(false);
+      incoming(client, '42["service",{"available":false,"retryAfterMs":2000}]');
+      await until(() => heard.length === 1, 5000, 'the first status');
+      expect(heard).to.deep.equal([{ available: false, retryAfterMs: 2000 }]);
+      expect(client.unavailable).to.equal(true);
+      incoming(client, '42["service",{"available":"no"}]');
+      incoming(client, '42["service",{"available":true,"retryAfterMs":-1}]');
+      incoming(client, '42["service",{"available":true}]');
+      // Packets arrive in order: the unreadable two were handled, and dropped, before this one.
+      await until(() => heard.length >= 2, 5000, 'the second status');
+      expect(heard).to.deep.equal([{ available: false, retryAfterMs: 2000 }, { available: true }]);
+      expect(client.unavailable).to.equal(false);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('puts it in the sharer’s and a seeding recipient’s state while it lasts', async () => {
+    const server = await serviceUrl();
+    const downloads = catchDownloads();
+    const sharer = new ShareSession({ server });
+    let recipient: ReceiveSession | null = null;
+    try {
+      const secret = parseLink(
+        await sharer.share(new File(['hello'], 'hello.txt'), location.href),
+      )!;
+      recipient = new ReceiveSession({ server, secret, saveTo: 'opfs', seed: true });
+      await recipient.load();
+      await recipient.download();
+      const sides = [
+        { session: sharer, client: (sharer as unknown as Holds).signal, phase: 'sharing' },
+        {
+          session: recipient,
+          client: (recipient as unknown as { signal: Holds }).signal.client,
+          phase: 'done',
+        },
+      ];
+      for (const { session, client, phase } of sides) {
+        expect(session.state.phase).to.equal(phase);
+        const unavailable = () => 'unavailable' in session.state && session.state.unavailable;
+        expect(unavailable()).to.not.equal(true);
+        incoming(client, '42["service",{"available":false,"retryAfterMs":2000}]');
+        await until(() => unavailable() === true, 5000, `the ${phase} state to say so`);
+        expect(session.state.phase).to.equal(phase);
+        incoming(client, '42["service",{"available":true}]');
+        await until(() => unavailable() === false, 5000, `the ${phase} state to say it is back`);
+      }
+    } finally {
+      recipient?.dispose();
+      await sharer.stop();
+      downloads.stop();
+    }
+  });
+
+  it('asks for sources again at once when the service is back, not at its retry', async () => {
+    const client = await SignalClient.connect(await serviceUrl());
+    const asked: unknown[] = [];
+    const answers: object[] = [
+      {
+        ok: false,
+        error: { code: 'service-unavailable', message: 'later', retryAfterMs: 60_000 },
+      },
+      { ok: true, sources: [], position: 1 },
+    ];
+    const socket = (client as unknown as { socket: { timeout: (ms: number) => unknown } }).socket;
+    socket.timeout = () => ({
+      emitWithAck: async (event: string, msg: unknown) => {
+        asked.push([event, msg]);
+        return answers.shift();
+      },
+    });
+    const bytes = new Uint8Array(1000);
+    const { meta } = await prepareFile(new File([bytes], 'a.bin'));
+    const positions: (number | null)[] = [];
+    const sources = new SourceSet({
+      roomId: 'A'.repeat(22),
+      client,
+      keys: await deriveRoomKeys(randomId()),
+      ice: {},
+      download: new Download(meta, new MemorySink(bytes.length)),
+      onPiece: () => {},
+      onOpen: () => {},
+      onQueue: (position) => positions.push(position),
+    });
+    const done = sources.start().catch((err: unknown) => err);
+    try {
+      await until(() => asked.length === 1, 5000, 'the first question');
+      // The refusal is handled (a retry in a minute is due) before the service says it is back.
+      await tick();
+      client.dispatchEvent(new CustomEvent('service', { detail: { available: false } }));
+      expect(asked, 'not while the service is still away').to.have.length(1);
+      client.dispatchEvent(new CustomEvent('service', { detail: { available: true } }));
+      expect(asked).to.have.length(2);
+      expect((asked[1] as [string])[0]).to.equal('sources');
+      await until(() => positions.includes(1), 5000, 'the queue place');
+    } finally {
+      sources.stop(new P2PError('cancelled', { reason: 'user' }));
+      await done;
+      client.close();
     }
   });
 });

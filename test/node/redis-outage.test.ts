@@ -1,17 +1,21 @@
 /**
  * Redis goes away under a running service and comes back: meanwhile the service stays up, REST
- * answers 503 `service-unavailable` and socket calls fail with the same code; afterwards rooms
+ * answers 503 `service-unavailable` and socket calls fail with the same code; every connected
+ * socket hears once that the service is unavailable and once that it is back; afterwards rooms
  * are created and joined again without a restart.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, type ServiceStatus } from '../../protocol/index.js';
 import { startRedis, type RedisServer } from '../../testing/redis.js';
 import { redisReady } from '../../server/redis.js';
 import {
   assertError,
   join,
+  nextEvent,
+  recordEvents,
   request,
+  settled,
   startService,
   waitFor,
   type Harness,
@@ -48,8 +52,23 @@ describe('Redis outage', () => {
       await join(sharer, room.roomId, 'sharer', room.sharerToken);
       await join(recipient, room.roomId);
       assert.equal(await h.service.store.ready(), true);
+      const sockets = [sharer, recipient, late];
+      const seen = recordEvents(sockets);
+      const told = (available: boolean) =>
+        Promise.all(
+          sockets.map(async (socket) => {
+            const msg = await nextEvent<ServiceStatus>(socket, 'service', 15_000);
+            assert.equal(msg.available, available);
+            return msg;
+          }),
+        );
 
+      const gone = told(false);
       await redis.stop();
+      // Every socket of the process, in a room or not, hears it, with when to try again.
+      for (const msg of await gone) {
+        assert.deepEqual(msg, { available: false, retryAfterMs: 2_000 });
+      }
       const down = await createRoom();
       assert.equal(down.status, 503);
       assert.equal(down.headers.get('retry-after'), '2');
@@ -70,13 +89,28 @@ describe('Redis outage', () => {
         h.logs.some((line) => line.includes('"redis.unreachable"')),
         'the outage is logged',
       );
-      const errors = await h.service.metrics.redisErrors.get();
-      assert.ok(errors.values[0]!.value > 0, 'the metrics count the Redis errors');
+      // The client reports its first error at its first reconnection attempt (50 ms after the
+      // loss), which the calls above may outrun; the metrics count it then.
+      await waitFor(
+        async () => ((await h.service.metrics.redisErrors.get()).values[0]?.value ?? 0) > 0,
+        10_000,
+      );
 
+      const back = told(true);
       await redis.start();
+      for (const msg of await back) assert.deepEqual(msg, { available: true });
       // The restarted Redis kept nothing (tests run it without persistence): new rooms work.
       await waitFor(async () => (await createRoom()).status === 201, 15_000);
       assert.equal(await h.service.store.ready(), true);
+      // Once each way, however many reconnection attempts failed in between.
+      await settled(sockets);
+      for (const socket of sockets) {
+        const service = seen.get(socket)!.filter(([event]) => event === 'service');
+        assert.deepEqual(
+          service.map(([, msg]) => (msg as ServiceStatus).available),
+          [false, true],
+        );
+      }
       const again = await h.createRoom();
       const [newSharer, newRecipient] = [await h.connect(), await h.connect()];
       const sharerId = await join(newSharer, again.roomId, 'sharer', again.sharerToken);

@@ -15,6 +15,7 @@ const saved = (name: string) => `Saved ${name}`;
 export const en: Locale = {
   tag: 'en',
   route: { direct: 'direct', relayed: 'relayed' },
+  outage: 'The sharing service is briefly unavailable; still trying. Transfers go on.',
   password: {
     show: 'Show',
     hide: 'Hide',

@@ -175,6 +175,11 @@ export interface Locale {
   /** The BCP 47 tag numbers, sizes and durations are formatted for, e.g. `en`. */
   tag: string;
   route: RouteWords;
+  /**
+   * Shown on either side while the service is briefly without its shared state: the widget
+   * keeps trying by itself, and transfers under way go on (they run between the browsers).
+   */
+  outage: string;
   password: PasswordWords;
   share: ShareWords;
   receive: ReceiveWords;
