@@ -1,15 +1,13 @@
 /**
  * Benchmark 4, signalling load: K sockets in rooms, held open, running complete offer/answer/ICE
- * exchanges at a fixed rate — against our service as it ships (`node dist/server.js`) and, in the
- * same run, against the `peer` server doing the equivalent exchange, each in its own child
- * process. Load comes from worker threads in this process (socket.io-client and ws). Reports
- * sockets held, relay latency p50/p99, the server's RSS per socket and its CPU.
+ * exchanges at a fixed rate — against our service as it ships (`node dist/server.js`), in the
+ * same run against two of its processes sharing one redis-server (rooms spread over both, so
+ * relays cross between them), and against the `peer` server doing the equivalent exchange, each
+ * in its own child processes. Load comes from worker threads in this process (socket.io-client
+ * and ws). Reports sockets held, relay latency p50/p99, the servers' RSS per socket and CPU.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KiB } from '../testing/files.js';
 import { delay } from '../testing/wait.js';
@@ -20,6 +18,7 @@ import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
 import { fmt, median, medianRatio, percentile } from './lib/stats.js';
+import { clusterNotes, clusterRows, startCluster } from './signalling/cluster.js';
 import {
   messagesPerExchange,
   sealedChars,
@@ -29,8 +28,13 @@ import {
   type TargetKind,
   type WorkerJob,
 } from './signalling/protocol.js';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+import {
+  profileFiles,
+  softFdLimit,
+  startTarget,
+  type ServerStats,
+  type Target,
+} from './signalling/target.js';
 
 /**
  * Worker threads do not inherit tsx's loader hooks on Node 20, so each worker registers tsx
@@ -42,6 +46,8 @@ const WORKER_BOOT = `import('tsx/esm/api').then((tsx) => { tsx.register(); retur
 
 export interface Scale {
   sockets: number;
+  /** Sockets held by the two-process target, over both processes. */
+  clusterSockets: number;
   rate: number;
   /**
    * Load before the measured part: the relay path runs hot (compiled, its allocation settled)
@@ -58,6 +64,7 @@ export interface Scale {
 
 export const FULL: Scale = {
   sockets: 10_000,
+  clusterSockets: 20_000,
   rate: 2_000,
   warmupMs: 3_000,
   durationMs: 20_000,
@@ -67,6 +74,7 @@ export const FULL: Scale = {
 };
 const SMOKE: Scale = {
   sockets: 200,
+  clusterSockets: 200,
   rate: 200,
   warmupMs: 500,
   durationMs: 3_000,
@@ -77,9 +85,11 @@ const SMOKE: Scale = {
 
 const SHAPE = { sdpChars: 1000, candidateChars: 200, candidates: 2, heartbeatMs: 5000 };
 
-interface PhaseResult {
+export interface PhaseResult {
   target: TargetKind;
   run: number;
+  /** Server processes; RSS and CPU figures are their sums. */
+  processes: number;
   sockets: number;
   connected: number;
   connectFailed: number;
@@ -93,6 +103,9 @@ interface PhaseResult {
   p50: number;
   p99: number;
   max: number;
+  /** Delivered messages relayed from one server process to another, and their p99. */
+  crossed: number;
+  crossP99: number;
   rssIdle: number;
   rssHeld: number;
   rssPerSocket: number;
@@ -106,55 +119,9 @@ interface PhaseResult {
   disconnects: Record<string, number>;
   /** The server's own event-loop delay and GC pauses over the load window. */
   server: ServerStats | null;
-}
-
-/** The hard limit on open files, which a child may raise its soft limit to. */
-function hardFdLimit(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'));
-    const hard = line?.trim().split(/\s+/)[4];
-    return hard === 'unlimited' ? 1_048_576 : Number(hard) || 1024;
-  } catch {
-    return 1024;
-  }
-}
-
-function softFdLimit(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Max open files'));
-    const soft = line?.trim().split(/\s+/)[3];
-    return soft === 'unlimited' ? 1_048_576 : Number(soft) || 1024;
-  } catch {
-    return 1024;
-  }
-}
-
-interface Target {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-  /** A full GC in the server, so its RSS is read at a settled heap. */
-  collectGarbage(): Promise<void>;
-  /**
-   * Opens and closes the load window the server measures itself over (and profiles, when it
-   * was started with a profile path).
-   */
-  openWindow(): void;
-  closeWindow(): Promise<ServerStats | null>;
-}
-
-/** What the server hook measured over the load window. */
-interface ServerStats {
-  lagP50Ms: number;
-  lagP99Ms: number;
-  lagMaxMs: number;
-  gcCount: number;
-  gcTotalMs: number;
-  gcMaxMs: number;
+  /** redis-server's RSS with the sockets held and its CPU while relaying (null: no Redis). */
+  redisRss: number | null;
+  redisCpuPct: number | null;
 }
 
 /**
@@ -173,125 +140,6 @@ function scaleOverride(base: Scale): Scale {
     out[key as keyof Scale] = Number(value);
   }
   return out;
-}
-
-const SERVER_HOOK = fileURLToPath(new URL('./signalling/server-hook.mjs', import.meta.url));
-
-async function startTarget(
-  kind: TargetKind,
-  { sockets, roomSize }: Pick<Scale, 'sockets' | 'roomSize'>,
-  profilePath: string | null,
-): Promise<Target> {
-  const hook = ['--import', SERVER_HOOK];
-  const command =
-    kind === 'ours'
-      ? [process.execPath, ...SERVER_FLAGS, ...hook, SERVER_BUNDLE]
-      : [
-          process.execPath,
-          ...hook,
-          '--import',
-          'tsx',
-          'bench/signalling/peer-target.ts',
-          String(sockets),
-        ];
-  // `exec` keeps the pid, so /proc/<pid> is the server itself, not the shell.
-  const child: ChildProcess = spawn(
-    'sh',
-    ['-c', `ulimit -n ${hardFdLimit()} 2>/dev/null; exec "$@"`, 'sh', ...command],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        // One load generator stands for thousands of clients behind one address, so the
-        // per-address room limit must let it create a room for every ten of them. Every other
-        // limit (per-socket message rate, room size, sizes) stays at its default.
-        ROOMS_PER_ADDRESS: String(Math.max(1000, sockets)),
-        // For the same reason the budgets of one client address (sockets, connections, live
-        // rooms, messages over all its sockets) are lifted out of the way.
-        LIVE_ROOMS_PER_ADDRESS: String(Math.max(1000, sockets)),
-        SOCKETS_PER_ADDRESS: String(Math.max(1000, sockets)),
-        MAX_SOCKETS_PER_ADDRESS_PER_ROOM: String(roomSize),
-        CONNECTIONS_PER_ADDRESS: String(Math.max(1000, sockets)),
-        ADDRESS_MESSAGES_PER_SECOND: '1000000',
-        ADDRESS_MESSAGE_BURST: '10000000',
-        // The sharer serves every recipient of its room at once, so each recipient's `sources`
-        // names it and the load is relaying, as with the peer server (which has no queue).
-        // With the default capacity (4) recipients 5-9 of a room would be queued behind seeds
-        // that this load generator never becomes.
-        SWARM_CAPACITY: String(roomSize),
-        ...(profilePath ? { BENCH_CPU_PROFILE: profilePath } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
-  process.once('exit', () => child.kill('SIGKILL'));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(
-      () => reject(new Error(`${kind} server did not start in 30 s`)),
-      30_000,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /(?:listening |on http:\/\/127\.0\.0\.1:)(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${out}`)));
-  });
-  // The hook answers on stdout, a line per answer; each waiter takes the next line it matches.
-  const waiting: Array<{ prefix: string; resolve: (line: string | null) => void }> = [];
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      const i = waiting.findIndex((w) => line.startsWith(w.prefix));
-      if (i >= 0) waiting.splice(i, 1)[0]!.resolve(line);
-    }
-  });
-  const answer = (prefix: string, timeoutMs: number) =>
-    new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), timeoutMs);
-      waiting.push({
-        prefix,
-        resolve: (line) => {
-          clearTimeout(timer);
-          resolve(line);
-        },
-      });
-    });
-  return {
-    pid: child.pid!,
-    port,
-    stop,
-    async collectGarbage() {
-      const done = answer('gc done', 30_000);
-      child.kill('SIGWINCH');
-      await done;
-    },
-    openWindow: () => void child.kill('SIGUSR2'),
-    async closeWindow() {
-      const stats = answer('stats ', 30_000);
-      const profile = profilePath ? answer('profile written', 60_000) : null;
-      child.kill('SIGUSR2');
-      const line = await stats;
-      await profile;
-      return line ? (JSON.parse(line.slice('stats '.length)) as ServerStats) : null;
-    },
-  };
 }
 
 function waitAll<T extends FromWorker['type']>(
@@ -330,20 +178,27 @@ export async function phase(
   log: BenchContext['log'],
   profilePath: string | null = null,
 ): Promise<PhaseResult> {
-  const target = await startTarget(kind, scale, profilePath);
+  const sockets = kind === 'ours-redis' ? scale.clusterSockets : scale.sockets;
+  const target: Target =
+    kind === 'ours-redis'
+      ? await startCluster({ sockets, roomSize: scale.roomSize }, profilePath)
+      : await startTarget(kind, { sockets, roomSize: scale.roomSize }, profilePath);
+  // Every figure of the service is the sum over its processes; redis-server's stands beside.
+  const rss = () => target.pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
+  const cpu = () => target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const redisCpu = () => (target.redisPid === null ? Number.NaN : cpuSeconds(target.redisPid));
   const workers: Worker[] = [];
   try {
     await delay(500);
     await target.collectGarbage();
-    const rssIdle = rssBytes(target.pid);
-    const cpu0 = cpuSeconds(target.pid);
+    const rssIdle = rss();
+    const cpu0 = cpu();
     for (let i = 0; i < scale.workers; i++) {
       const job: WorkerJob = {
         target: kind,
         workerId: i,
-        base: `http://127.0.0.1:${target.port}`,
-        sockets:
-          Math.floor(scale.sockets / scale.workers) + (i < scale.sockets % scale.workers ? 1 : 0),
+        bases: target.bases,
+        sockets: Math.floor(sockets / scale.workers) + (i < sockets % scale.workers ? 1 : 0),
         roomSize: scale.roomSize,
         rate: scale.rate / scale.workers,
         durationMs: scale.durationMs,
@@ -355,36 +210,44 @@ export async function phase(
     const connected: ConnectReport[] = await waitAll(workers, 'connected', 300_000);
     const connectSeconds = Math.max(...connected.map((c) => c.ms)) / 1000;
     const held = connected.reduce((s, c) => s + c.connected, 0);
-    log(`${kind}: ${held} of ${scale.sockets} sockets open in ${connectSeconds.toFixed(1)} s`);
+    log(`${kind}: ${held} of ${sockets} sockets open in ${connectSeconds.toFixed(1)} s`);
     await delay(1000);
     await target.collectGarbage();
-    const rssHeld = rssBytes(target.pid);
-    const cpuHeld = cpuSeconds(target.pid);
+    const rssHeld = rss();
+    const cpuHeld = cpu();
+    const redisRss = target.redisPid === null ? null : rssBytes(target.redisPid);
     for (const w of workers) w.postMessage({ type: 'go' });
     await delay(scale.warmupMs);
-    const cpu1 = cpuSeconds(target.pid);
+    const cpu1 = cpu();
+    const redis1 = redisCpu();
     const gen0 = process.cpuUsage();
     const t1 = performance.now();
     target.openWindow();
     for (const w of workers) w.postMessage({ type: 'measure' });
     const done: LoadReport[] = await waitAll(workers, 'done', scale.durationMs + 60_000);
     const wall = (performance.now() - t1) / 1000;
-    const cpu2 = cpuSeconds(target.pid);
+    const cpu2 = cpu();
+    const redis2 = redisCpu();
     const gen = process.cpuUsage(gen0);
     const server = await target.closeWindow();
-    const all = new Float64Array(done.reduce((s, d) => s + d.latencies.length, 0));
-    let at = 0;
-    for (const d of done) {
-      all.set(d.latencies, at);
-      at += d.latencies.length;
-    }
-    const lat = Array.from(all);
+    const joined = (pick: (d: LoadReport) => Float64Array) => {
+      const out = new Float64Array(done.reduce((s, d) => s + pick(d).length, 0));
+      let at = 0;
+      for (const d of done) {
+        out.set(pick(d), at);
+        at += pick(d).length;
+      }
+      return Array.from(out);
+    };
+    const lat = joined((d) => d.latencies);
+    const crossLat = joined((d) => d.crossLatencies);
     const sent = done.reduce((s, d) => s + d.sent, 0);
     const sendSeconds = Math.max(...done.map((d) => d.sendSeconds));
     const result: PhaseResult = {
       target: kind,
       run,
-      sockets: scale.sockets,
+      processes: target.pids.length,
+      sockets,
       connected: held,
       connectFailed: connected.reduce((s, c) => s + c.failed, 0),
       firstError: connected.find((c) => c.firstError)?.firstError ?? null,
@@ -399,6 +262,8 @@ export async function phase(
       p50: percentile(lat, 50),
       p99: percentile(lat, 99),
       max: percentile(lat, 100),
+      crossed: crossLat.length,
+      crossP99: percentile(crossLat, 99),
       rssIdle,
       rssHeld,
       rssPerSocket: held > 0 ? (rssHeld - rssIdle) / held : Number.NaN,
@@ -408,6 +273,8 @@ export async function phase(
       loadgenCpuPct: ((gen.user + gen.system) / 1e6 / wall) * 100,
       loadgenLagP99: Math.max(...done.map((d) => d.loopDelayP99Ms)),
       server,
+      redisRss,
+      redisCpuPct: target.redisPid === null ? null : ((redis2 - redis1) / wall) * 100,
       disconnects: done.reduce<Record<string, number>>((acc, d) => {
         for (const [k, n] of Object.entries(d.disconnects)) acc[k] = (acc[k] ?? 0) + n;
         return acc;
@@ -416,6 +283,10 @@ export async function phase(
     log(
       `${kind} ${run < 0 ? 'profiled run' : `run ${run + 1}`}: ${result.ratePerSecond.toFixed(0)} msg/s, p50 ${result.p50.toFixed(1)} ms, ` +
         `p99 ${result.p99.toFixed(1)} ms, ${(result.rssPerSocket / KiB).toFixed(1)} KiB/socket, ` +
+        (result.processes > 1
+          ? `${result.crossed} relays across processes (p99 ${fmt(result.crossP99, 1)} ms), ` +
+            `redis-server CPU ${fmt(result.redisCpuPct ?? Number.NaN, 0)}%, `
+          : '') +
         `CPU ${result.cpuLoadPct.toFixed(0)}%, lost ${result.sent - result.delivered}, ` +
         `load generator lag p99 ${result.loadgenLagP99.toFixed(0)} ms, ` +
         `server lag p99/max ${fmt(server?.lagP99Ms ?? Number.NaN, 0)}/${fmt(server?.lagMaxMs ?? Number.NaN, 0)} ms, ` +
@@ -438,16 +309,20 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
   const notes: string[] = [];
   // Every load socket is a file descriptor of this process too.
   const fdRoom = softFdLimit() - 1000;
-  if (scale.sockets > fdRoom) {
-    notes.push(
-      `This process may open only ${softFdLimit()} files; sockets cut from ${scale.sockets} to ${fdRoom}. Raise \`ulimit -n\` to hold them all.`,
-    );
-    scale.sockets = fdRoom;
+  for (const key of ['sockets', 'clusterSockets'] as const) {
+    if (scale[key] > fdRoom) {
+      notes.push(
+        `This process may open only ${softFdLimit()} files; ${key} cut from ${scale[key]} to ${fdRoom}. Raise \`ulimit -n\` to hold them all.`,
+      );
+      scale[key] = fdRoom;
+    }
   }
   const results: PhaseResult[] = [];
+  const kinds: TargetKind[] = ['ours', 'ours-redis', 'peer'];
   for (let run = 0; run < ctx.runs; run++) {
-    for (const kind of (run % 2 ? ['peer', 'ours'] : ['ours', 'peer']) as TargetKind[]) {
-      results.push(await phase(kind, run, scale, ctx.log));
+    // Each run starts with another target, so none always runs on the coolest machine.
+    for (let k = 0; k < kinds.length; k++) {
+      results.push(await phase(kinds[(run + k) % kinds.length]!, run, scale, ctx.log));
     }
   }
   const of = (kind: TargetKind, f: (r: PhaseResult) => number) =>
@@ -550,6 +425,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     target: '≤ 1.0',
     met: rssRatio <= 1.0,
   });
+  rows.push(...clusterRows(of, med, { sockets: FULL.clusterSockets, rate: FULL.rate }));
   notes.push(
     `Each exchange: offer, answer and ${SHAPE.candidates} ICE candidates each way (${messagesPerExchange(SHAPE.candidates)} relayed messages); ` +
       `SDP ${SHAPE.sdpChars} and candidate ${SHAPE.candidateChars} characters, sent sealed by ours (${sealedChars(SHAPE.sdpChars)} / ${sealedChars(SHAPE.candidateChars)} base64url characters) and raw JSON by PeerJS.`,
@@ -558,6 +434,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
     `Our service runs as shipped (node ${[...SERVER_FLAGS, SERVER_BUNDLE].join(' ')}) with its defaults, except ROOMS_PER_ADDRESS and the other per-address budgets raised out of the way (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds.`,
     'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
+    ...clusterNotes(scale.clusterSockets, scale.roomSize),
   );
   let profiles: ProfileSummary[] = [];
   if (ctx.profile || (!ctx.smoke && rows.some((r) => r.met === false))) {
@@ -565,7 +442,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     printProfiles(profiles);
   }
   const bars: Bar[] = [];
-  for (const kind of ['ours', 'peer'] as TargetKind[]) {
+  for (const kind of kinds) {
     bars.push(
       {
         group: 'relay latency p50',
@@ -580,13 +457,13 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
         runs: of(kind, (r) => r.p99),
       },
       {
-        group: 'RSS per socket',
+        group: 'RSS per socket (all service processes)',
         label: kind,
         value: med(kind, (r) => r.rssPerSocket) / KiB,
         runs: of(kind, (r) => r.rssPerSocket / KiB),
       },
       {
-        group: 'server CPU while relaying',
+        group: 'server CPU while relaying (all service processes)',
         label: kind,
         value: med(kind, (r) => r.cpuLoadPct),
         runs: of(kind, (r) => r.cpuLoadPct),
@@ -601,13 +478,13 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     browsers: {},
     extra: { profiles },
     chart: barChart(
-      `Signalling: ${scale.sockets} sockets, ${scale.rate} msg/s, median of ${ctx.runs}`,
+      `Signalling: ${scale.sockets} sockets (two processes: ${scale.clusterSockets}), ${scale.rate} msg/s, median of ${ctx.runs}`,
       bars,
       {
         'relay latency p50': 'ms',
         'relay latency p99': 'ms',
-        'RSS per socket': 'KiB',
-        'server CPU while relaying': '% of a core',
+        'RSS per socket (all service processes)': 'KiB',
+        'server CPU while relaying (all service processes)': '% of a core',
       },
     ),
   };
@@ -618,18 +495,22 @@ async function profileTargets(ctx: BenchContext, scale: Scale): Promise<ProfileS
   const dir = path.join(ctx.outDir, 'profiles');
   await mkdir(dir, { recursive: true });
   const out: ProfileSummary[] = [];
-  for (const kind of ['ours', 'peer'] as TargetKind[]) {
+  for (const kind of ['ours', 'ours-redis', 'peer'] as TargetKind[]) {
     const file = path.join(dir, `signalling-${kind}.cpuprofile`);
     ctx.log(`profiling the ${kind} server under load`);
     await phase(kind, -1, scale, ctx.log, file);
-    const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-    out.push({ ...summarize(`${kind} server, load phase`, profile, null), file });
+    const files = profileFiles(kind, file);
+    for (const [i, written] of files.entries()) {
+      const profile = JSON.parse(await readFile(written, 'utf8')) as CpuProfile;
+      const label = files.length > 1 ? `${kind} server #${i + 1}` : `${kind} server`;
+      out.push({ ...summarize(`${label}, load phase`, profile, null), file: written });
+    }
   }
   return out;
 }
 
 export const signalling: Benchmark = {
   name: 'signalling',
-  title: 'Signalling load: our service vs the peer server',
+  title: 'Signalling load: our service, one process and two on Redis, vs the peer server',
   run: signallingRun,
 };

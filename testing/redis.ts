@@ -17,6 +17,8 @@ export interface RedisServer {
   url: string;
   /** Whether the server is running. */
   readonly running: boolean;
+  /** Its process id while it runs (for /proc readings), else null. */
+  readonly pid: number | null;
   /** Starts it again on the same port, with no data (after `stop`). */
   start(): Promise<void>;
   /** Kills it at once, as a crash or a network cut would. */
@@ -73,6 +75,9 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     get running() {
       return proc !== null;
+    },
+    get pid() {
+      return proc?.pid ?? null;
     },
     start,
     stop,

@@ -4,13 +4,17 @@
  * candidates both ways.
  */
 
-export type TargetKind = 'ours' | 'peer';
+/** Our service in one process, two of ours sharing one redis-server, or the `peer` server. */
+export type TargetKind = 'ours' | 'ours-redis' | 'peer';
 
 export interface WorkerJob {
   target: TargetKind;
   workerId: number;
-  /** http://127.0.0.1:<port> */
-  base: string;
+  /**
+   * http://127.0.0.1:<port> of each server process. Socket i of room r connects to
+   * bases[(r + i) % bases.length], so with two processes a room spans both.
+   */
+  bases: string[];
   sockets: number;
   /** Sockets per room: one sharer and the rest recipients. */
   roomSize: number;
@@ -50,6 +54,8 @@ export interface LoadReport {
   refused: number;
   /** Milliseconds from send to delivery, one per delivered message. */
   latencies: Float64Array;
+  /** The same for the messages relayed from one server process to another. */
+  crossLatencies: Float64Array;
   /** Exchanges started and seconds the sending took. */
   exchanges: number;
   sendSeconds: number;

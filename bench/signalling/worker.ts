@@ -3,7 +3,8 @@
  * sockets (our Socket.IO service: rooms over REST, join, sources; or the `peer` server: one
  * WebSocket per peer id), then runs offer/answer/ICE exchanges inside its own rooms at a fixed,
  * open-loop rate, timing every relayed message from send to delivery. Rooms never span workers,
- * so sender and receiver share one clock.
+ * so sender and receiver share one clock. With several server processes a room's sockets are
+ * spread over them, and relays from one process to another are also timed on their own.
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -29,6 +30,8 @@ type OnSignal = (from: string, envelope: string) => void;
 
 interface Endpoint {
   id: string;
+  /** Which server process (index into job.bases) the socket is connected to. */
+  proc: number;
   send(to: string, kind: Kind, envelope: string): void;
   open(): boolean;
   close(): void;
@@ -50,7 +53,6 @@ let measureFrom = Number.POSITIVE_INFINITY;
 let sent = 0;
 let delivered = 0;
 let refused = 0;
-let latencies = new Float64Array(1 << 16);
 const inFlight = new Map<number, number>();
 /** Why sockets closed that this worker did not close, by reason. */
 const disconnects: Record<string, number> = {};
@@ -60,48 +62,65 @@ const dropped = (reason: string) => {
 };
 let nextId = 0;
 
-function record(ms: number): void {
-  if (delivered === latencies.length) {
-    const grown = new Float64Array(latencies.length * 2);
-    grown.set(latencies);
-    latencies = grown;
+/** A growing list of latencies in milliseconds. */
+class Samples {
+  data: Float64Array<ArrayBuffer> = new Float64Array(1 << 16);
+  length = 0;
+  push(ms: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = ms;
   }
-  latencies[delivered++] = ms;
+  take(): Float64Array<ArrayBuffer> {
+    return this.data.slice(0, this.length);
+  }
 }
+const latencies = new Samples();
+const crossLatencies = new Samples();
 
-/** An opaque envelope of exactly `chars` characters that carries a message id and its kind. */
-function envelope(kind: Kind, chars: number): string {
+/**
+ * An opaque envelope of exactly `chars` characters that carries a message id, its kind and the
+ * server process its sender is connected to.
+ */
+function envelope(kind: Kind, chars: number, proc: number): string {
   const id = nextId++;
   const t0 = now();
   if (t0 >= measureFrom) {
     sent++;
     inFlight.set(id, t0);
   }
-  const head = `${kind}${id.toString(36).padStart(9, '0')}`;
+  const head = `${kind}${id.toString(36).padStart(9, '0')}${proc}`;
   return head + 'A'.repeat(Math.max(0, chars - head.length));
 }
 
-const sizes = {
-  ours: { sdp: sealedChars(job.sdpChars), candidate: sealedChars(job.candidateChars) },
-  peer: { sdp: job.sdpChars, candidate: job.candidateChars },
-}[job.target];
+const ours = job.target !== 'peer';
+const sizes = ours
+  ? { sdp: sealedChars(job.sdpChars), candidate: sealedChars(job.candidateChars) }
+  : { sdp: job.sdpChars, candidate: job.candidateChars };
 
 /** Delivery: time it, then play the other side of the exchange. */
 function handler(self: () => Endpoint): OnSignal {
   return (from, env) => {
+    const me = self();
     const id = parseInt(env.slice(1, 10), 36);
     const t0 = inFlight.get(id);
     if (t0 !== undefined) {
       inFlight.delete(id);
-      record(now() - t0);
+      const ms = now() - t0;
+      latencies.push(ms);
+      delivered++;
+      if (env[10] !== String(me.proc)) crossLatencies.push(ms);
     }
     const kind = env[0] as Kind;
-    const me = self();
+    const reply = (k: Kind, chars: number) => me.send(from, k, envelope(k, chars, me.proc));
     if (kind === 'o') {
-      me.send(from, 'a', envelope('a', sizes.sdp));
-      for (let i = 0; i < job.candidates; i++) me.send(from, 'c', envelope('c', sizes.candidate));
+      reply('a', sizes.sdp);
+      for (let i = 0; i < job.candidates; i++) reply('c', sizes.candidate);
     } else if (kind === 'a') {
-      for (let i = 0; i < job.candidates; i++) me.send(from, 'c', envelope('c', sizes.candidate));
+      for (let i = 0; i < job.candidates; i++) reply('c', sizes.candidate);
     }
   };
 }
@@ -118,8 +137,9 @@ interface Ack {
 async function oursEndpoint(
   room: { roomId: string; sharerToken?: string },
   role: 'sharer' | 'recipient',
+  proc: number,
 ): Promise<Endpoint & { sharerId?: string }> {
-  const socket: Socket = io(job.base, {
+  const socket: Socket = io(job.bases[proc]!, {
     transports: ['websocket'],
     forceNew: true,
     reconnection: false,
@@ -144,6 +164,7 @@ async function oursEndpoint(
   }
   const endpoint: Endpoint & { sharerId?: string } = {
     id: joined.peerId!,
+    proc,
     sharerId,
     send(to, _kind, env) {
       // As the widget relays: no ack; a relay that failed is answered with `signal-failed`.
@@ -163,8 +184,8 @@ async function oursEndpoint(
   return endpoint;
 }
 
-async function createRoom(): Promise<{ roomId: string; sharerToken: string }> {
-  const res = await fetch(`${job.base}/rooms`, {
+async function createRoom(base: string): Promise<{ roomId: string; sharerToken: string }> {
+  const res = await fetch(`${base}/rooms`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     // A sealed metadata blob of a realistic size (name, size, type, piece hashes' root).
@@ -180,7 +201,7 @@ const PEER_TYPES: Record<Kind, string> = { o: 'OFFER', a: 'ANSWER', c: 'CANDIDAT
 
 async function peerEndpoint(id: string): Promise<Endpoint> {
   const token = randomBytes(8).toString('hex');
-  const url = `${job.base.replace('http', 'ws')}/peerjs?key=peerjs&id=${id}&token=${token}&version=1.5.5`;
+  const url = `${job.bases[0]!.replace('http', 'ws')}/peerjs?key=peerjs&id=${id}&token=${token}&version=1.5.5`;
   const ws = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
@@ -197,6 +218,7 @@ async function peerEndpoint(id: string): Promise<Endpoint> {
   ws.on('close', (code) => dropped(`ws close ${code}`));
   const endpoint: Endpoint = {
     id,
+    proc: 0,
     send(to, kind, env) {
       // The shape PeerJS sends: the SDP or candidate inside a payload with the connection's id.
       const payload =
@@ -263,12 +285,15 @@ async function connect(): Promise<void> {
     tasks.push(async () => {
       let sharer: Endpoint;
       const recipients: Endpoint[] = [];
-      if (job.target === 'ours') {
-        const created = await createRoom();
-        sharer = await oursEndpoint(created, 'sharer');
+      if (ours) {
+        // Socket i of room r on process (r + i) mod n: sharers spread evenly, recipients
+        // alternate, so with two processes most of each room talks across them.
+        const proc = (i: number) => (r + i) % job.bases.length;
+        const created = await createRoom(job.bases[proc(0)]!);
+        sharer = await oursEndpoint(created, 'sharer', proc(0));
         all.push(sharer);
         for (let i = 1; i < size; i++) {
-          const rec = await oursEndpoint(created, 'recipient');
+          const rec = await oursEndpoint(created, 'recipient', proc(i));
           all.push(rec);
           recipients.push(rec);
         }
@@ -320,7 +345,7 @@ async function load(): Promise<void> {
         const rec = room.recipients[room.next++ % room.recipients.length]! as Endpoint & {
           sharerId?: string;
         };
-        rec.send(rec.sharerId ?? room.sharer.id, 'o', envelope('o', sizes.sdp));
+        rec.send(rec.sharerId ?? room.sharer.id, 'o', envelope('o', sizes.sdp, rec.proc));
         started++;
       }
       if (t - measureFrom >= job.durationMs) {
@@ -334,7 +359,8 @@ async function load(): Promise<void> {
   const drainUntil = now() + 5000;
   while (inFlight.size > 0 && now() < drainUntil) await delay(50);
   lag.disable();
-  const out = latencies.slice(0, delivered);
+  const out = latencies.take();
+  const cross = crossLatencies.take();
   post(
     {
       type: 'done',
@@ -342,13 +368,14 @@ async function load(): Promise<void> {
       delivered,
       refused,
       latencies: out,
+      crossLatencies: cross,
       exchanges: started - startedBefore,
       sendSeconds,
       stillOpen: all.filter((e) => e.open()).length,
       loopDelayP99Ms: lag.percentile(99) / 1e6,
       disconnects,
     },
-    [out.buffer],
+    [out.buffer, cross.buffer],
   );
 }
 
