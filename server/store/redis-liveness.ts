@@ -30,6 +30,7 @@ export const DEFAULT_HEARTBEAT_MS = 2_000;
 export const DEFAULT_HEARTBEAT_TTL_MS = 8_000;
 
 /**
+ * The same keys as ./redis-scripts.ts's ADD_MEMBER, which also beats.
  * KEYS: proc:<id>, proc-members:<id>, procs, proc-gone:<id>. ARGV: the id, the heartbeat's TTL,
  * how long the member set lives. 0 when the process was given up (it must take a new id).
  */

@@ -114,7 +114,9 @@ return 1
 /**
  * ARGV[6..]: peer id, role, address ('' when unknown), the room's limit, the per-address cap
  * (-1 for none), the shared number of sharer sockets, a new version, the process holding the
- * member's socket ('' for none).
+ * member's socket ('' for none) and its heartbeat's TTL. Adding a member is also a heartbeat of
+ * its process (unless that was given up), so a process that has not beaten yet is not taken for
+ * dead.
  */
 const ADD_MEMBER = `
 if not live() then return 'room-not-found' end
@@ -142,9 +144,14 @@ end
 local entry = role
 if address ~= '' then entry = role .. ' ' .. address end
 redis.call('HSET', PEERS, 'm:' .. peer, entry)
-if ARGV[13] ~= '' then
-  redis.call('HSET', PEERS, 'o:' .. peer, ARGV[13])
-  redis.call('SADD', PREFIX .. 'proc-members:' .. ARGV[13], ID .. ' ' .. peer)
+local owner = ARGV[13]
+if owner ~= '' then
+  redis.call('HSET', PEERS, 'o:' .. peer, owner)
+  redis.call('SADD', PREFIX .. 'proc-members:' .. owner, ID .. ' ' .. peer)
+  if redis.call('EXISTS', PREFIX .. 'proc-gone:' .. owner) == 0 then
+    redis.call('SET', PREFIX .. 'proc:' .. owner, '1', 'PX', ARGV[14])
+    redis.call('SADD', PREFIX .. 'procs', owner)
+  end
 end
 redis.call('PEXPIRE', PEERS, redis.call('PTTL', ROOM))
 redis.call('HSET', ROOM, 'ver', ARGV[12])

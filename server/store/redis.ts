@@ -166,6 +166,7 @@ export class RedisRoomStore implements RoomStore {
       SHARER_SOCKETS,
       version(),
       this.liveness.processId,
+      this.liveness.ttlMs,
     ])) as AddMemberResult;
   }
 
