@@ -1,7 +1,8 @@
 /**
  * Puts the service together: the Hono app and Socket.IO on one HTTP server and port, the room
  * store (in memory, or in Redis with `REDIS_URL`, shared by every process on it), the sweeper that
- * closes expired rooms and, with Redis, tends leases whose own process is gone, and the metrics
+ * closes expired rooms and, with Redis, tends leases whose own process is gone and takes the
+ * members of dead processes out of their rooms (./liveness.ts), and the metrics
  * (on a port of their own when configured). `drain()` shuts down gracefully (./drain.ts);
  * `close()` ends every socket, connection and timer at once, so a process (or a test run) that
  * closes its service exits by itself.

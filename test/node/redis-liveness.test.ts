@@ -3,7 +3,8 @@
  * heartbeat, nothing more reaches Redis, its sockets gone with no departure), the other takes its
  * members out of their rooms within a heartbeat TTL and a period: partners hear `peer-left`, the
  * queue moves, the places are free. A live process that beats slowly keeps its members, and a
- * process given up while cut off sends its sockets to join again.
+ * process given up while cut off sends its sockets to join again. A process's set of members
+ * forgets those of rooms that are deleted or expire.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -11,7 +12,9 @@ import type { Redis } from 'ioredis';
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import { startRedis, type RedisServer } from '../../testing/redis.js';
 import { redisReady } from '../../server/redis.js';
-import type { RedisRoomStore } from '../../server/store/redis.js';
+import { createLogger } from '../../server/log.js';
+import { connectRedis } from '../../server/redis.js';
+import { RedisRoomStore } from '../../server/store/redis.js';
 import {
   assertError,
   join,
@@ -196,6 +199,51 @@ describe('process liveness on one Redis', () => {
     assert.equal(await dropped, 'transport close');
     assert.notEqual(livenessOf(b).processId, given);
     assert.ok(b.logs.some((line) => line.includes('"process.given-up"')));
+  });
+});
+
+describe("a process's member set", () => {
+  let redis: RedisServer;
+  let client: Redis;
+
+  before(async () => {
+    redis = await startRedis();
+    client = connectRedis(redis.url, createLogger({ level: 'silent' }));
+    await redisReady(client);
+  });
+
+  after(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  test('forgets the members of rooms that are deleted or expire, so it does not grow', async () => {
+    let now = 1_000_000;
+    const store = new RedisRoomStore({
+      client,
+      prefix: 'set:',
+      processId: 'p1',
+      roomGraceMs: 1_000,
+      roomMaxAgeMs: 10_000,
+      now: () => now,
+    });
+    const owned = () => client.smembers('set:proc-members:p1');
+    const [one, two] = [await store.createRoom('bWV0YQ'), await store.createRoom('bWV0YQ')];
+    for (const [room, peer] of [
+      [one.id, 'a'],
+      [one.id, 'b'],
+      [two.id, 'c'],
+    ]) {
+      assert.equal(await store.addMember(room, { peerId: peer, role: 'recipient' }, 10), 'ok');
+    }
+    assert.equal((await owned()).length, 3);
+    await store.removeMember(one.id, 'a', () => null);
+    assert.deepEqual((await owned()).sort(), [`${one.id} b`, `${two.id} c`].sort());
+    assert.equal(await store.deleteRoom(one.id), true);
+    assert.deepEqual(await owned(), [`${two.id} c`]);
+    now += 2_000;
+    assert.deepEqual(await store.sweep(), [two.id]);
+    assert.deepEqual(await owned(), []);
   });
 });
 
