@@ -1,7 +1,8 @@
 /**
  * Puts the service together: the Hono app and Socket.IO on one HTTP server and port, the room
  * store (in memory, or in Redis with `REDIS_URL`, shared by every process on it), the sweeper that
- * closes expired rooms and, with Redis, tends leases whose own process is gone, and the metrics
+ * closes expired rooms and, with Redis, tends leases whose own process is gone and takes the
+ * members of dead processes out of their rooms (./liveness.ts), and the metrics
  * (on a port of their own when configured). `drain()` shuts down gracefully (./drain.ts);
  * `close()` ends every socket, connection and timer at once, so a process (or a test run) that
  * closes its service exits by itself.
@@ -17,6 +18,7 @@ import { defaultConfig, type Config } from './config.js';
 import { countRequests, drain } from './drain.js';
 import { redisLimits } from './limits-redis.js';
 import { iceTickets } from './ice.js';
+import { processLiveness } from './liveness.js';
 import { createLogger, errorKind, roomTag, type Logger } from './log.js';
 import { metricsListener, ServiceMetrics } from './metrics.js';
 import type { Hasher } from './password.js';
@@ -24,7 +26,7 @@ import { createSignalling, type RelayHook, type SignallingServer } from './signa
 import type { StaticDirs } from './static.js';
 import { adapterRedis, connectRedis } from './redis.js';
 import { MemoryRoomStore } from './store/memory.js';
-import { RedisRoomStore } from './store/redis.js';
+import { RedisRoomStore, type RedisRoomStoreOptions } from './store/redis.js';
 import type { RoomStore } from './store/store.js';
 import { RoomSwarms } from './swarm/room-swarms.js';
 import { roomTokens } from './tokens.js';
@@ -53,6 +55,8 @@ export interface ServiceOptions {
    * tries): this process by default; `redisLimits` (./limits-redis.ts) shares them.
    */
   limits?: SharedLimits;
+  /** With Redis: this process's heartbeat (see server/store/redis-liveness.ts for defaults). */
+  liveness?: Pick<RedisRoomStoreOptions, 'heartbeatMs' | 'heartbeatTtlMs'>;
 }
 
 export interface Service {
@@ -113,7 +117,7 @@ export function createService(options: ServiceOptions = {}): Service {
   const store: RoomStore =
     options.store ??
     (redis
-      ? new RedisRoomStore({ ...roomOptions, client: redis })
+      ? new RedisRoomStore({ ...roomOptions, ...options.liveness, client: redis })
       : new MemoryRoomStore(roomOptions));
   const swarms = new RoomSwarms(store, {
     now: options.now,
@@ -245,6 +249,22 @@ export function createService(options: ServiceOptions = {}): Service {
     }
   };
 
+  // With a shared store, members of processes that died without a departure are cleaned up by a
+  // live one; a process given up while cut off sends its sockets in rooms to join again.
+  const liveness =
+    store.liveness &&
+    processLiveness({
+      liveness: store.liveness,
+      logger,
+      depart: ({ roomId, peerId, role }) => signalling.depart(roomId, peerId, role),
+      rejoinAll: () => {
+        for (const socket of signalling.io.sockets.sockets.values()) {
+          // As a drain does (./drain.ts): the client reconnects and the widget joins again.
+          if (socket.data.roomId !== undefined) socket.conn.close();
+        }
+      },
+    });
+
   let closed: Promise<void> | undefined;
 
   const service: Service = {
@@ -265,6 +285,7 @@ export function createService(options: ServiceOptions = {}): Service {
         (await listenOn(metricsServer, config.metricsPort ?? 0, config.metricsHost));
       sweeper ??= setInterval(() => void sweep(), config.sweepIntervalMs);
       if (store.claimDueSwarms) tender ??= setInterval(() => void tend(), tendIntervalMs(config));
+      liveness?.start();
       return {
         port: bound,
         url: `http://${displayHost(host)}:${bound}`,
@@ -295,6 +316,7 @@ export function createService(options: ServiceOptions = {}): Service {
       closed ??= (async () => {
         clearInterval(sweeper);
         clearInterval(tender);
+        liveness?.stop();
         swarms.close();
         metricsServer?.close();
         metricsServer?.closeAllConnections();
@@ -306,6 +328,10 @@ export function createService(options: ServiceOptions = {}): Service {
         });
         // Departures of the sockets just closed reach the store before it closes.
         await signalling.idle();
+        // Its members are gone, so nobody need wait for its heartbeat to expire.
+        await liveness?.retire().catch((err: unknown) => {
+          logger.warn('process.retire-failed', { kind: errorKind(err) });
+        });
         await store.close();
         adapterClient?.disconnect();
         if (ownsRedis) redis?.disconnect();

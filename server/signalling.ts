@@ -33,12 +33,12 @@ import {
   type SignallingServer,
   type SignallingSocket,
 } from './signalling/context.js';
-import { join, leave, versionMismatch } from './signalling/membership.js';
+import { depart, join, leave, versionMismatch } from './signalling/membership.js';
 import { SocketPipeline, handler, type Handler } from './signalling/pipeline.js';
 import { envelopeTooLong, signal, tellSignalFailed, type RelayHook } from './signalling/relay.js';
 import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
-import { UNAVAILABLE_RETRY_MS, type RoomStore } from './store/store.js';
+import { UNAVAILABLE_RETRY_MS, type Role, type RoomStore } from './store/store.js';
 import type { RoomSwarms } from './swarm/room-swarms.js';
 import { iceTickets, type IceTickets } from './ice.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
@@ -81,6 +81,8 @@ export interface Signalling {
   closeRoom(roomId: string, reason: RoomClosed['reason']): void;
   /** Resolves once the departures of sockets already gone are settled in the store. */
   idle(): Promise<void>;
+  /** Takes a member whose socket is gone with no departure (its process died) out of its room. */
+  depart(roomId: string, peerId: string, role: Role): Promise<void>;
 }
 
 export function createSignalling(httpServer: HttpServer, options: SignallingOptions): Signalling {
@@ -205,7 +207,12 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 
   if (options.redis) tellAvailability(io, options.redis);
 
-  return { io, closeRoom, idle: async () => void (await Promise.all(leaving)) };
+  return {
+    io,
+    closeRoom,
+    idle: async () => void (await Promise.all(leaving)),
+    depart: (roomId, peerId, role) => depart(ctx, roomId, peerId, role),
+  };
 }
 
 /**

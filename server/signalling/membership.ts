@@ -12,6 +12,7 @@ import {
   type JoinRequest,
 } from '../../protocol/index.js';
 import { roomTag } from '../log.js';
+import type { Role } from '../store/store.js';
 import type { SwarmUpdate } from '../swarm/room-swarms.js';
 import { tokensMatch } from '../tokens.js';
 import {
@@ -107,18 +108,29 @@ export function versionMismatch(raw: unknown): ErrorAck | undefined {
 
 /** The socket disconnected: it leaves its room, and its partners and the room hear of it. */
 export async function leave(ctx: SignallingContext, socket: SignallingSocket): Promise<void> {
-  const { io, store, swarms, announcer, logger } = ctx;
+  const { io, logger } = ctx;
   const { roomId, role } = socket.data;
   logger.debug('socket.disconnected', { sockets: io.engine.clientsCount });
   if (roomId === undefined) return;
-  const removal = await swarms.leave(roomId, socket.id);
-  if (role === 'sharer') await store.setSharerOffline(roomId, socket.id);
+  await depart(ctx, roomId, socket.id, role ?? 'recipient');
+}
+
+/**
+ * A member leaves its room: its swarm places go to the queue, a sharer goes offline, and its
+ * partners hear `peer-left` (through the adapter, wherever their sockets are). Also what happens
+ * to the members of a process that died (see server/liveness.ts).
+ */
+export async function depart(
+  ctx: SignallingContext,
+  roomId: string,
+  peerId: string,
+  role: Role,
+): Promise<void> {
+  const { io, store, swarms, announcer, logger } = ctx;
+  const removal = await swarms.leave(roomId, peerId);
+  if (role === 'sharer') await store.setSharerOffline(roomId, peerId);
   const partners = removal?.partners ?? [];
-  for (const partner of partners) io.to(partner).emit('peer-left', { peerId: socket.id });
+  for (const partner of partners) io.to(partner).emit('peer-left', { peerId });
   if (removal) announcer.announce(roomId, removal.result);
-  logger.info('room.left', {
-    room: roomTag(roomId),
-    role: role ?? 'recipient',
-    partners: partners.length,
-  });
+  logger.info('room.left', { room: roomTag(roomId), role, partners: partners.length });
 }

@@ -3,15 +3,34 @@
  * concurrent processes never see a half-made change. A room is two hashes that share one TTL,
  * `room:<id>` (the record, the swarm as JSON, `seeded`, and `ver`, a random tag each change of
  * what a swarm step reads gets anew) and `peers:<id>` (`m:<peer>` = role, then a space and the
- * address if known; `p:<peer>` = its partners, space-separated), plus two sorted sets for every
- * room: `expiries` (by when each room dies) and `swarm-due` (by when its earliest lease ends).
+ * address if known; `p:<peer>` = its partners, space-separated; `o:<peer>` = the process holding its socket),
+ * plus two sorted sets for every room: `expiries` (by when each room dies) and `swarm-due` (by
+ * when its earliest lease ends). Each process's members are also listed in its set
+ * `proc-members:<process>` as `<room> <peer>`, so the members of a process that died can be found
+ * without reading every room (see ./redis-liveness.ts).
  *
- * KEYS are always room, peers, expiries, swarm-due; ARGV[1..5] are always the room id, the
- * store's clock, the grace period, the maximum age and the TTL margin, all in milliseconds.
+ * KEYS are always room, peers, expiries, swarm-due and the key prefix (from which a script names
+ * the member set of whichever process holds a member's socket); ARGV[1..5] are always the room
+ * id, the store's clock, the grace period, the maximum age and the TTL margin, in milliseconds.
  */
 
-const PRELUDE = `
-local ROOM, PEERS, EXPIRIES, DUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+/**
+ * Lua that takes every member of the room whose peers hash is `peers` out of its process's member
+ * set, before the room's keys go.
+ */
+const DISOWN_ALL = `
+local function disown_all(prefix, id, peers)
+  local flat = redis.call('HGETALL', peers)
+  for i = 1, #flat, 2 do
+    if string.sub(flat[i], 1, 2) == 'o:' then
+      redis.call('SREM', prefix .. 'proc-members:' .. flat[i + 1], id .. ' ' .. string.sub(flat[i], 3))
+    end
+  end
+end
+`;
+
+const PRELUDE = `${DISOWN_ALL}
+local ROOM, PEERS, EXPIRIES, DUE, PREFIX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ID, NOW, GRACE, MAX_AGE, MARGIN =
   ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local function int(x) return string.format('%.0f', x) end
@@ -41,6 +60,13 @@ end
 local function has_word(list, word)
   return string.find(' ' .. (list or '') .. ' ', ' ' .. word .. ' ', 1, true) ~= nil
 end
+-- The member leaves the set of its process's members.
+local function disown(peer)
+  local owner = redis.call('HGET', PEERS, 'o:' .. peer)
+  if not owner then return end
+  redis.call('SREM', PREFIX .. 'proc-members:' .. owner, ID .. ' ' .. peer)
+  redis.call('HDEL', PEERS, 'o:' .. peer)
+end
 local function remove_word(list, word)
   local kept = {}
   for w in string.gmatch(list or '', '%S+') do if w ~= word then kept[#kept + 1] = w end end
@@ -51,6 +77,7 @@ end
 /** ARGV[6..]: sharer token, meta, password hash ('' for none), empty swarm JSON, new version. */
 const RESTORE = `
 if live() then return 0 end
+disown_all(PREFIX, ID, PEERS)
 redis.call('DEL', ROOM, PEERS)
 redis.call('ZREM', DUE, ID)
 redis.call('HSET', ROOM, 'token', ARGV[6], 'meta', ARGV[7], 'hash', ARGV[8], 'created', int(NOW),
@@ -61,6 +88,7 @@ return 1
 
 const DELETE = `
 if not live() then return 0 end
+disown_all(PREFIX, ID, PEERS)
 redis.call('DEL', ROOM, PEERS)
 redis.call('ZREM', EXPIRIES, ID)
 redis.call('ZREM', DUE, ID)
@@ -85,7 +113,10 @@ return 1
 
 /**
  * ARGV[6..]: peer id, role, address ('' when unknown), the room's limit, the per-address cap
- * (-1 for none), the shared number of sharer sockets, a new version.
+ * (-1 for none), the shared number of sharer sockets, a new version, the process holding the
+ * member's socket ('' for none) and its heartbeat's TTL. Adding a member is also a heartbeat of
+ * its process (unless that was given up), so a process that has not beaten yet is not taken for
+ * dead.
  */
 const ADD_MEMBER = `
 if not live() then return 'room-not-found' end
@@ -113,6 +144,15 @@ end
 local entry = role
 if address ~= '' then entry = role .. ' ' .. address end
 redis.call('HSET', PEERS, 'm:' .. peer, entry)
+local owner = ARGV[13]
+if owner ~= '' then
+  redis.call('HSET', PEERS, 'o:' .. peer, owner)
+  redis.call('SADD', PREFIX .. 'proc-members:' .. owner, ID .. ' ' .. peer)
+  if redis.call('EXISTS', PREFIX .. 'proc-gone:' .. owner) == 0 then
+    redis.call('SET', PREFIX .. 'proc:' .. owner, '1', 'PX', ARGV[14])
+    redis.call('SADD', PREFIX .. 'procs', owner)
+  end
+end
 redis.call('PEXPIRE', PEERS, redis.call('PTTL', ROOM))
 redis.call('HSET', ROOM, 'ver', ARGV[12])
 return 'ok'
@@ -151,6 +191,7 @@ if redis.call('HGET', ROOM, 'ver') ~= ARGV[6] then return { 0 } end
 local leaving, partners = ARGV[12], {}
 if leaving ~= '' then
   if redis.call('HDEL', PEERS, 'm:' .. leaving) == 0 then return { -1 } end
+  disown(leaving)
   for other in string.gmatch(redis.call('HGET', PEERS, 'p:' .. leaving) or '', '%S+') do
     partners[#partners + 1] = other
     local list = remove_word(redis.call('HGET', PEERS, 'p:' .. other), leaving)
@@ -172,7 +213,7 @@ return { 1, partners }
  * ARGV[1]: the key prefix. A room whose record says it lives on (which no change leaves) gets its
  * entry back instead.
  */
-export const SWEEP = `
+export const SWEEP = `${DISOWN_ALL}
 local now = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local gone = {}
@@ -182,6 +223,7 @@ for _, id in ipairs(ids) do
   if e and tonumber(e) > now then
     redis.call('ZADD', KEYS[1], e, id)
   else
+    disown_all(ARGV[1], id, ARGV[1] .. 'peers:' .. id)
     redis.call('DEL', room, ARGV[1] .. 'peers:' .. id)
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)

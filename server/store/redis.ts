@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { randomId } from '../../protocol/index.js';
 import { emptySwarm, hasRecipientSeed, type SwarmState } from '../swarm/state.js';
+import { RedisLiveness } from './redis-liveness.js';
 import { CLAIM_DUE, ROOM_SCRIPTS, SWEEP } from './redis-scripts.js';
 import type {
   AddMemberResult,
@@ -37,6 +38,12 @@ export interface RedisRoomStoreOptions extends RoomStoreOptions {
   prefix?: string;
   /** How long `ready()` waits for Redis to answer. */
   readyTimeoutMs?: number;
+  /** This process's id in Redis (see ./redis-liveness.ts); random by default. */
+  processId?: string;
+  /** How often this process renews its heartbeat (2 s by default). */
+  heartbeatMs?: number;
+  /** How long a heartbeat lasts unrenewed before others clean up after it (8 s by default). */
+  heartbeatTtlMs?: number;
 }
 
 export const DEFAULT_PREFIX = 'p2p-share:';
@@ -62,6 +69,7 @@ export class RedisRoomStore implements RoomStore {
   readonly #emptySwarm = JSON.stringify(emptySwarm());
   /** Each room's latest swarm step from this process, which the next one waits for. */
   readonly #stepping = new Map<string, Promise<void>>();
+  readonly liveness: RedisLiveness;
 
   constructor(options: RedisRoomStoreOptions) {
     this.#redis = options.client;
@@ -70,6 +78,15 @@ export class RedisRoomStore implements RoomStore {
     this.#maxAgeMs = options.roomMaxAgeMs;
     this.#now = options.now ?? Date.now;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 1_000;
+    this.liveness = new RedisLiveness({
+      prefix: this.#prefix,
+      script: (lua, keys, args) => this.#script(lua, keys, args),
+      now: this.#now,
+      keepMs: this.#maxAgeMs + TTL_MARGIN_MS,
+      processId: options.processId,
+      intervalMs: options.heartbeatMs,
+      ttlMs: options.heartbeatTtlMs,
+    });
   }
 
   async createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
@@ -148,6 +165,8 @@ export class RedisRoomStore implements RoomStore {
       perAddress ?? -1,
       SHARER_SOCKETS,
       version(),
+      this.liveness.processId,
+      this.liveness.ttlMs,
     ])) as AddMemberResult;
   }
 
@@ -341,6 +360,7 @@ export class RedisRoomStore implements RoomStore {
         this.#key('peers', roomId),
         this.#key('expiries'),
         this.#key('swarm-due'),
+        this.#prefix,
       ],
       [roomId, now, this.#graceMs, this.#maxAgeMs, TTL_MARGIN_MS, ...args],
     );

@@ -91,6 +91,41 @@ export interface SwarmTotals {
   waiting: number;
 }
 
+/** A member of a room whose process is gone (see `ProcessLiveness`). */
+export interface Orphan {
+  roomId: string;
+  peerId: string;
+  role: Role;
+}
+
+/**
+ * A shared store: which of the processes sharing it are alive. Each renews a heartbeat that
+ * expires unless renewed, and each member it adds names it, so the members of a process that
+ * died (whose sockets are gone without a departure) can be taken out of their rooms by another.
+ */
+export interface ProcessLiveness {
+  /** The id members added by this process carry. */
+  readonly processId: string;
+  /** How often `beat` is to be called. */
+  readonly intervalMs: number;
+  /** How long a heartbeat lasts: a process silent this long counts as gone. */
+  readonly ttlMs: number;
+  /**
+   * Renews this process's heartbeat. False when it had lapsed and the process was given up (its
+   * members taken out of their rooms): the process then beats under a new id, and its sockets
+   * still in rooms must join again.
+   */
+  beat(): Promise<boolean>;
+  /**
+   * Members of processes whose heartbeat is gone, each such process claimed for `claimMs` so that
+   * one live process takes them out of their rooms (through `removeMember`, which also forgets
+   * them here); at most a batch at a time.
+   */
+  claimOrphans(claimMs: number): Promise<Orphan[]>;
+  /** A clean exit: the heartbeat goes now rather than when its TTL ends. */
+  retire(): Promise<void>;
+}
+
 export interface RoomStoreOptions {
   roomGraceMs: number;
   roomMaxAgeMs: number;
@@ -191,6 +226,8 @@ export interface RoomStore {
    * one process leaves this out: its `RoomSwarms` timers see every lease.
    */
   claimDueSwarms?(claimMs: number): Promise<string[]>;
+  /** A shared store: the liveness of the processes sharing it. One process's store has none. */
+  readonly liveness?: ProcessLiveness;
   close(): Promise<void>;
 }
 
