@@ -1,11 +1,10 @@
 /**
  * Several service processes behind a real load balancer: three `dist/server.js` processes share
  * one redis-server and sit behind HAProxy run with the repository's deploy/haproxy.cfg. The
- * sharer, a recipient and a second recipient, queued behind the first (each source serves one),
- * land on three different processes; the process holding the sharer is killed mid-transfer. The
- * transfer in flight goes on (it is peer-to-peer), the sharer's widget reconnects through the
- * balancer to a process still alive, the room, its seed pool and its queue (in Redis) are still
- * there: the queued recipient is served, and a recipient arriving afterwards gets the file.
+ * sharer and a recipient land on different processes; the process holding the sharer is killed
+ * mid-transfer. The transfer in flight goes on (it is peer-to-peer), the sharer's widget
+ * reconnects through the balancer to a process still alive, the room and its swarm (in Redis)
+ * are still there, and a recipient arriving afterwards gets the file.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -22,7 +21,7 @@ import { until } from '../testing/wait.js';
 import { startHostPages } from './lib/host-page.js';
 import { gotoHost, launchPeer, type Peer } from './lib/peer.js';
 import { eventCount, events, waitForProgress } from './lib/recorder.js';
-import { clickButton, waitForText } from './lib/screen.js';
+import { clickButton } from './lib/screen.js';
 import { awaitSaved, openLink, receive, share } from './lib/transfer.js';
 import { log } from './lib/world.js';
 
@@ -47,8 +46,6 @@ before(async () => {
     // HAProxy on 127.0.0.1 names the client in X-Forwarded-For.
     TRUSTED_PROXY: '127.0.0.1',
     DRAIN_MS: '2000',
-    // Each source serves one recipient at a time, so a second one queues.
-    SWARM_CAPACITY: '1',
   };
   services = await Promise.all([0, 1, 2].map(() => startServiceProcess(env)));
   balancer = await startHaproxy(services.map((s) => `127.0.0.1:${s.port}`));
@@ -127,18 +124,6 @@ test(
     assert.equal(counts[services.indexOf(sharerProcess)], 1, 'the recipient is on another process');
     log('sockets per process:', counts.join(', '));
 
-    // The second recipient lands on the third process and waits in the queue the others keep.
-    const queued = await launch('chromium', 'queued');
-    await openLink(queued, link, file);
-    const queuedSince = await eventCount(queued.page);
-    await clickButton(queued.page, /download/i);
-    assert.deepEqual(
-      [...(await socketsWhenTotal(3, services))].sort(),
-      [1, 1, 1],
-      'one socket on each process',
-    );
-    await waitForText(queued.page, 'you are next in the queue', 30_000);
-
     await waitForProgress(first.page, 2 * MiB);
     await sharerProcess.stop('SIGKILL');
     log('killed the sharer’s process mid-transfer');
@@ -148,13 +133,9 @@ test(
     const saved = await awaitSaved(first, file, since, 120_000);
     assert.equal(saved.complete.detail.size, FILE_SIZE);
 
-    // The queued recipient is served from the queue that outlived the process (by the first
-    // recipient, now a seed, or by the sharer).
-    await awaitSaved(queued, file, queuedSince, 120_000);
-
     // The sharer's widget reconnected through the balancer to a process still alive, and the
     // room it holds (in Redis) says so.
-    await socketsWhenTotal(3, live);
+    await socketsWhenTotal(2, live);
     const roomId = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
     await until(
       async () => {
@@ -169,7 +150,7 @@ test(
     const got = await receive(late, link, file);
     log(`the recipient who came after the kill got the file in ${got.seconds.toFixed(1)} s`);
 
-    for (const peer of [sharer, first, queued]) {
+    for (const peer of [sharer, first]) {
       const errors = (await events(peer.page)).filter((e) => e.type === 'p2p-share-error');
       assert.deepEqual(errors, [], `${peer.label} saw no error`);
     }
