@@ -144,6 +144,7 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     announcer: new SwarmAnnouncer(io, swarms, logger),
     metrics,
     relayHook: options.relayHook,
+    sharedStore: options.adapterRedis !== undefined,
   };
   /** The handler of an event whose payload `schema` checks, run with this service's context. */
   const on = <S extends v.GenericSchema>(

@@ -25,6 +25,11 @@ export interface SocketData {
   role?: Role;
   /** The client address its limits count under (`rateKey` of the resolved address). */
   address?: string;
+  /**
+   * With a shared store: peers this socket relayed to lately, by when the store last said both
+   * were members of its room (see relay.ts).
+   */
+  pairs?: Map<string, number>;
 }
 
 export type SignallingServer = Server<
@@ -55,6 +60,8 @@ export interface SignallingContext {
   announcer: SwarmAnnouncer;
   metrics: ServiceMetrics;
   relayHook?: RelayHook;
+  /** Whether the store is shared by several processes (each question is a round trip). */
+  sharedStore: boolean;
 }
 
 /**

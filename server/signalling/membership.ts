@@ -37,6 +37,7 @@ export async function join(
     // Its room closed or expired meanwhile; the socket is free to join another.
     await socket.leave(channel(current));
     socket.data.roomId = undefined;
+    socket.data.pairs = undefined;
     socket.data.role = undefined;
   }
   const room = await store.getRoom(req.roomId);
@@ -83,6 +84,7 @@ export async function join(
     return errorAck('not-allowed', 'The connection closed.');
   }
   socket.data.roomId = room.id;
+  socket.data.pairs = undefined;
   socket.data.role = req.role;
   await socket.join(channel(room.id));
   // The newcomer hears the counts before its acknowledgement, from the room or on its own.

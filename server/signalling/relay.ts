@@ -53,6 +53,30 @@ export function envelopeTooLong(raw: unknown, maxChars: number): ErrorAck | unde
   return undefined;
 }
 
+/**
+ * With a shared store, the three questions a relay asks it (is the sender a member, is the
+ * addressee, record them as partners) are three round trips to Redis for every envelope, and an
+ * exchange is a burst of envelopes between the same two peers. A pair the store confirmed is
+ * trusted for this long; an addressee on this process is still checked exactly, on its socket.
+ */
+const PAIR_TRUST_MS = 2_000;
+/** Pairs a socket remembers at most (the oldest goes first). */
+const PAIRS_PER_SOCKET = 16;
+
+function pairTrusted(ctx: SignallingContext, socket: SignallingSocket, to: string): boolean {
+  const since = socket.data.pairs?.get(to);
+  if (since === undefined || Date.now() - since > PAIR_TRUST_MS) return false;
+  const local = ctx.io.sockets.sockets.get(to);
+  return !local || local.data.roomId === socket.data.roomId;
+}
+
+function trustPair(socket: SignallingSocket, to: string): void {
+  const pairs = (socket.data.pairs ??= new Map());
+  pairs.delete(to);
+  pairs.set(to, Date.now());
+  if (pairs.size > PAIRS_PER_SOCKET) pairs.delete(pairs.keys().next().value!);
+}
+
 export async function signal(
   ctx: SignallingContext,
   socket: SignallingSocket,
@@ -63,11 +87,14 @@ export async function signal(
   if (roomId === undefined) return notJoined();
   const tooLong = envelopeTooLong(msg, config.maxEnvelopeChars);
   if (tooLong) return tooLong;
-  if (!(await store.getMember(roomId, socket.id))) return roomGone();
-  if (msg.to === socket.id || !(await store.getMember(roomId, msg.to))) {
-    return errorAck('peer-not-found', 'That peer is not in this room.');
+  if (!(ctx.sharedStore && pairTrusted(ctx, socket, msg.to))) {
+    if (!(await store.getMember(roomId, socket.id))) return roomGone();
+    if (msg.to === socket.id || !(await store.getMember(roomId, msg.to))) {
+      return errorAck('peer-not-found', 'That peer is not in this room.');
+    }
+    await store.addPartners(roomId, socket.id, msg.to);
+    if (ctx.sharedStore) trustPair(socket, msg.to);
   }
-  await store.addPartners(roomId, socket.id, msg.to);
   let out: Pick<SignalOut, 'to' | 'envelope'> | null = msg;
   if (relayHook) {
     out = await relayHook({ from: socket.id, to: msg.to, envelope: msg.envelope });

@@ -114,4 +114,41 @@ describe('two services on one Redis', () => {
       for (const s of [sharer, r1, r2]) s.disconnect();
     }
   });
+
+  test('a burst between one pair asks Redis once; a peer that left is refused after it', async () => {
+    const room = await one.createRoom();
+    const sharer = await one.connect();
+    const recipient = await two.connect();
+    const store = one.service.store;
+    const getMember = store.getMember.bind(store);
+    let asked = 0;
+    store.getMember = (roomId, peerId) => {
+      asked++;
+      return getMember(roomId, peerId);
+    };
+    try {
+      await join(sharer, room.roomId, 'sharer', room.sharerToken);
+      const recipientId = await join(recipient, room.roomId);
+      const heard: unknown[] = [];
+      recipient.on('signal', (msg: unknown) => heard.push(msg));
+      asked = 0;
+      for (let i = 0; i < 10; i++) {
+        assert.deepEqual(await request(sharer, 'signal', { to: recipientId, envelope: `e${i}` }), {
+          ok: true,
+        });
+      }
+      await waitFor(() => heard.length === 10, 5_000);
+      // The first relay asks for both members; the nine after it are trusted.
+      assert.equal(asked, 2);
+
+      recipient.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const ack = await request(sharer, 'signal', { to: recipientId, envelope: 'late' });
+      assert.equal((ack as { error?: { code: string } }).error?.code, 'peer-not-found');
+    } finally {
+      store.getMember = getMember;
+      sharer.disconnect();
+      recipient.disconnect();
+    }
+  });
 });
