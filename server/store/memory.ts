@@ -5,7 +5,6 @@
  * gone for callers at once and `sweep` only frees memory and reports which rooms to announce as
  * closed.
  */
-import { randomId } from '../../protocol/index.js';
 import { emptySwarm, hasRecipientSeed, type SwarmState } from '../swarm/state.js';
 import type {
   AddMemberResult,
@@ -18,7 +17,7 @@ import type {
   SwarmRoom,
   SwarmTotals,
 } from './store.js';
-import { roomIdFor, SHARER_SOCKETS } from './store.js';
+import { freshRoom, roomIdFor, SHARER_SOCKETS } from './store.js';
 
 interface RoomState {
   record: RoomRecord;
@@ -39,12 +38,8 @@ export class MemoryRoomStore implements RoomStore {
     this.#now = now;
   }
 
-  async createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
-    // 256 random bits do not collide in practice; the loop makes "never" exact.
-    for (;;) {
-      const room = await this.restoreRoom(randomId(32), meta, options);
-      if (room) return room;
-    }
+  createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
+    return freshRoom((token) => this.restoreRoom(token, meta, options));
   }
 
   async restoreRoom(

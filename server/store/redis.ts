@@ -29,7 +29,7 @@ import type {
   RoomStoreOptions,
   SwarmRoom,
 } from './store.js';
-import { roomIdFor, SHARER_SOCKETS, StoreUnavailable } from './store.js';
+import { freshRoom, roomIdFor, SHARER_SOCKETS, StoreUnavailable } from './store.js';
 
 export interface RedisRoomStoreOptions extends RoomStoreOptions {
   /** The service's connection (see server/redis.ts); the store does not close it. */
@@ -89,12 +89,8 @@ export class RedisRoomStore implements RoomStore {
     });
   }
 
-  async createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
-    // 256 random bits do not collide in practice; the loop makes "never" exact.
-    for (;;) {
-      const room = await this.restoreRoom(randomId(32), meta, options);
-      if (room) return room;
-    }
+  createRoom(meta: string, options: CreateRoomOptions = {}): Promise<RoomRecord> {
+    return freshRoom((token) => this.restoreRoom(token, meta, options));
   }
 
   async restoreRoom(

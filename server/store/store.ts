@@ -8,7 +8,7 @@
  * room.
  */
 import { createHash } from 'node:crypto';
-import { ID_BYTES } from '../../protocol/index.js';
+import { ID_BYTES, randomId } from '../../protocol/index.js';
 import type { SwarmState } from '../swarm/state.js';
 
 export type Role = 'sharer' | 'recipient';
@@ -26,6 +26,19 @@ export function roomIdFor(sharerToken: string): string {
     .digest()
     .subarray(0, ID_BYTES)
     .toString('base64url');
+}
+
+/**
+ * A new room: `restore` under a fresh random 256-bit sharer token. Such tokens do not collide in
+ * practice; the loop makes "never" exact.
+ */
+export async function freshRoom(
+  restore: (sharerToken: string) => Promise<RoomRecord | null>,
+): Promise<RoomRecord> {
+  for (;;) {
+    const room = await restore(randomId(32));
+    if (room) return room;
+  }
 }
 
 export interface CreateRoomOptions {
