@@ -137,6 +137,11 @@ export class SourceSet {
       this.retryAsk = undefined;
       void this.ask();
     };
+    // A re-joined connection is a new peer id: a queue place was the old one's, so ask again.
+    const onRejoined = () => {
+      if (this.queued) void this.ask();
+    };
+    client.addEventListener('rejoined', onRejoined);
     client.addEventListener('assigned', onAssigned);
     client.addEventListener('queue', onQueue);
     client.addEventListener('swarm', onSwarm);
@@ -152,6 +157,7 @@ export class SourceSet {
       client.removeEventListener('queue', onQueue);
       client.removeEventListener('swarm', onSwarm);
       client.removeEventListener('service', onService);
+      client.removeEventListener('rejoined', onRejoined);
     };
   }
 

@@ -320,4 +320,44 @@ describe('SignalClient service status', () => {
       client.close();
     }
   });
+
+  it('asks for sources again when it re-joined while queued: its place was under the old id', async () => {
+    const client = await SignalClient.connect(await serviceUrl());
+    const asked: unknown[] = [];
+    const answers: object[] = [
+      { ok: true, sources: [], position: 2 },
+      { ok: true, sources: [], position: 3 },
+    ];
+    const socket = (client as unknown as { socket: { timeout: (ms: number) => unknown } }).socket;
+    socket.timeout = () => ({
+      emitWithAck: async (event: string, msg: unknown) => {
+        asked.push([event, msg]);
+        return answers.shift();
+      },
+    });
+    const bytes = new Uint8Array(1000);
+    const { meta } = await prepareFile(new File([bytes], 'a.bin'));
+    const positions: (number | null)[] = [];
+    const sources = new SourceSet({
+      roomId: 'A'.repeat(22),
+      client,
+      keys: await deriveRoomKeys(randomId()),
+      ice: {},
+      download: new Download(meta, new MemorySink(bytes.length)),
+      onPiece: () => {},
+      onOpen: () => {},
+      onQueue: (position) => positions.push(position),
+    });
+    const done = sources.start().catch((err: unknown) => err);
+    try {
+      await until(() => positions.includes(2), 5000, 'the first queue place');
+      client.dispatchEvent(new CustomEvent('rejoined', { detail: { peerId: 'new' } }));
+      await until(() => positions.includes(3), 5000, 'the place asked for again');
+      expect(asked.map((a) => (a as [string])[0])).to.deep.equal(['sources', 'sources']);
+    } finally {
+      sources.stop(new P2PError('cancelled', { reason: 'user' }));
+      await done;
+      client.close();
+    }
+  });
 });
