@@ -273,16 +273,13 @@ describe('SignalClient service status', () => {
     }
   });
 
-  it('asks for sources again at once when the service is back, not at its retry', async () => {
+  /**
+   * A SourceSet for a 1000-byte file on a real client whose questions to the service get
+   * `answers` in turn, recorded in `asked`; `positions` are the queue places it shows.
+   */
+  async function startSourceSet(answers: object[]) {
     const client = await SignalClient.connect(await serviceUrl());
     const asked: unknown[] = [];
-    const answers: object[] = [
-      {
-        ok: false,
-        error: { code: 'service-unavailable', message: 'later', retryAfterMs: 60_000 },
-      },
-      { ok: true, sources: [], position: 1 },
-    ];
     const socket = (client as unknown as { socket: { timeout: (ms: number) => unknown } }).socket;
     socket.timeout = () => ({
       emitWithAck: async (event: string, msg: unknown) => {
@@ -304,6 +301,17 @@ describe('SignalClient service status', () => {
       onQueue: (position) => positions.push(position),
     });
     const done = sources.start().catch((err: unknown) => err);
+    return { client, asked, positions, sources, done };
+  }
+
+  it('asks for sources again at once when the service is back, not at its retry', async () => {
+    const { client, asked, positions, sources, done } = await startSourceSet([
+      {
+        ok: false,
+        error: { code: 'service-unavailable', message: 'later', retryAfterMs: 60_000 },
+      },
+      { ok: true, sources: [], position: 1 },
+    ]);
     try {
       await until(() => asked.length === 1, 5000, 'the first question');
       // The refusal is handled (a retry in a minute is due) before the service says it is back.
@@ -322,33 +330,10 @@ describe('SignalClient service status', () => {
   });
 
   it('asks for sources again when it re-joined while queued: its place was under the old id', async () => {
-    const client = await SignalClient.connect(await serviceUrl());
-    const asked: unknown[] = [];
-    const answers: object[] = [
+    const { client, asked, positions, sources, done } = await startSourceSet([
       { ok: true, sources: [], position: 2 },
       { ok: true, sources: [], position: 3 },
-    ];
-    const socket = (client as unknown as { socket: { timeout: (ms: number) => unknown } }).socket;
-    socket.timeout = () => ({
-      emitWithAck: async (event: string, msg: unknown) => {
-        asked.push([event, msg]);
-        return answers.shift();
-      },
-    });
-    const bytes = new Uint8Array(1000);
-    const { meta } = await prepareFile(new File([bytes], 'a.bin'));
-    const positions: (number | null)[] = [];
-    const sources = new SourceSet({
-      roomId: 'A'.repeat(22),
-      client,
-      keys: await deriveRoomKeys(randomId()),
-      ice: {},
-      download: new Download(meta, new MemorySink(bytes.length)),
-      onPiece: () => {},
-      onOpen: () => {},
-      onQueue: (position) => positions.push(position),
-    });
-    const done = sources.start().catch((err: unknown) => err);
+    ]);
     try {
       await until(() => positions.includes(2), 5000, 'the first queue place');
       client.dispatchEvent(new CustomEvent('rejoined', { detail: { peerId: 'new' } }));
