@@ -3,12 +3,13 @@
  * exchanges at a fixed rate — against our service as it ships (`node dist/server.js`), in the
  * same run against two of its processes sharing one redis-server (rooms spread over both, so
  * relays cross between them), and against the `peer` server doing the equivalent exchange, each
- * in its own child processes. Load comes from worker threads in this process (socket.io-client
- * and ws). Reports sockets held, relay latency p50/p99, the servers' RSS per socket and CPU.
+ * in its own child processes. Load comes from child processes of this one (socket.io-client
+ * and ws), each holding its share of the sockets. Reports sockets held, relay latency p50/p99, the servers' RSS per socket and CPU.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { KiB } from '../testing/files.js';
 import { delay } from '../testing/wait.js';
 import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
@@ -18,7 +19,7 @@ import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
 import { fmt, median, medianRatio, percentile } from './lib/stats.js';
-import { clusterNotes, clusterRows, startCluster } from './signalling/cluster.js';
+import { clusterNotes, clusterRows, PROCESSES, startCluster } from './signalling/cluster.js';
 import {
   messagesPerExchange,
   sealedChars,
@@ -26,10 +27,12 @@ import {
   type FromWorker,
   type LoadReport,
   type TargetKind,
+  type ToWorker,
   type WorkerJob,
 } from './signalling/protocol.js';
 import {
   profileFiles,
+  hardFdLimit,
   softFdLimit,
   startTarget,
   type ServerStats,
@@ -40,9 +43,45 @@ import {
  * Worker threads do not inherit tsx's loader hooks on Node 20, so each worker registers tsx
  * itself before importing the TypeScript worker module.
  */
-const WORKER_BOOT = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(
-  new URL('./signalling/worker.ts', import.meta.url).href,
-)}); })`;
+const WORKER_SCRIPT = fileURLToPath(new URL('./signalling/worker.ts', import.meta.url));
+
+/**
+ * A load-generating child process (bench/signalling/worker.ts). Each holds its share of the
+ * sockets, so the file limit binds per process, not for the whole load.
+ */
+class LoadProcess {
+  readonly child: ChildProcess;
+  constructor(job: WorkerJob) {
+    this.child = fork(WORKER_SCRIPT, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, P2P_BENCH_JOB: JSON.stringify(job) },
+      // Typed arrays of latencies cross as they are.
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  }
+  postMessage(msg: ToWorker): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+  on(event: 'message', f: (msg: FromWorker) => void): void {
+    this.child.on(event, f);
+  }
+  off(event: 'message', f: (msg: FromWorker) => void): void {
+    this.child.off(event, f);
+  }
+  /** Rejects `reject` if the process ends before it answered. */
+  onExit(reject: (err: Error) => void): void {
+    this.child.once('exit', (code, signal) =>
+      reject(new Error(`a load process exited (${signal ?? code})`)),
+    );
+  }
+  async terminate(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
 
 export interface Scale {
   sockets: number;
@@ -143,7 +182,7 @@ function scaleOverride(base: Scale): Scale {
 }
 
 function waitAll<T extends FromWorker['type']>(
-  workers: Worker[],
+  workers: LoadProcess[],
   type: T,
   timeoutMs: number,
 ): Promise<Array<Extract<FromWorker, { type: T }>>> {
@@ -162,7 +201,7 @@ function waitAll<T extends FromWorker['type']>(
             resolve(msg as Extract<FromWorker, { type: T }>);
           };
           w.on('message', onMessage);
-          w.once('error', (err) => {
+          w.onExit((err) => {
             clearTimeout(timer);
             reject(err);
           });
@@ -187,7 +226,7 @@ export async function phase(
   const rss = () => target.pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
   const cpu = () => target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const redisCpu = () => (target.redisPid === null ? Number.NaN : cpuSeconds(target.redisPid));
-  const workers: Worker[] = [];
+  const workers: LoadProcess[] = [];
   try {
     await delay(500);
     await target.collectGarbage();
@@ -205,7 +244,7 @@ export async function phase(
         concurrency: scale.concurrency,
         ...SHAPE,
       };
-      workers.push(new Worker(WORKER_BOOT, { eval: true, workerData: job }));
+      workers.push(new LoadProcess(job));
     }
     const connected: ConnectReport[] = await waitAll(workers, 'connected', 300_000);
     const connectSeconds = Math.max(...connected.map((c) => c.ms)) / 1000;
@@ -220,7 +259,8 @@ export async function phase(
     await delay(scale.warmupMs);
     const cpu1 = cpu();
     const redis1 = redisCpu();
-    const gen0 = process.cpuUsage();
+    const loadCpu = () => workers.reduce((sum, w) => sum + cpuSeconds(w.child.pid!), 0);
+    const gen0 = loadCpu();
     const t1 = performance.now();
     target.openWindow();
     for (const w of workers) w.postMessage({ type: 'measure' });
@@ -228,7 +268,7 @@ export async function phase(
     const wall = (performance.now() - t1) / 1000;
     const cpu2 = cpu();
     const redis2 = redisCpu();
-    const gen = process.cpuUsage(gen0);
+    const gen = loadCpu() - gen0;
     const server = await target.closeWindow();
     const joined = (pick: (d: LoadReport) => Float64Array) => {
       const out = new Float64Array(done.reduce((s, d) => s + pick(d).length, 0));
@@ -270,7 +310,7 @@ export async function phase(
       cpuConnectSeconds: cpuHeld - cpu0,
       cpuLoadSeconds: cpu2 - cpu1,
       cpuLoadPct: ((cpu2 - cpu1) / wall) * 100,
-      loadgenCpuPct: ((gen.user + gen.system) / 1e6 / wall) * 100,
+      loadgenCpuPct: (gen / wall) * 100,
       loadgenLagP99: Math.max(...done.map((d) => d.loopDelayP99Ms)),
       server,
       redisRss,
@@ -307,14 +347,16 @@ export async function phase(
 async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
   const scale = scaleOverride(ctx.smoke ? SMOKE : FULL);
   const notes: string[] = [];
-  // Every load socket is a file descriptor of this process too.
-  const fdRoom = softFdLimit() - 1000;
+  // Every socket is a file descriptor of one load process, which may open as many files as this
+  // one, and of one server process, which raises its own limit to the hard limit.
   for (const key of ['sockets', 'clusterSockets'] as const) {
-    if (scale[key] > fdRoom) {
+    const servers = key === 'clusterSockets' ? PROCESSES : 1;
+    const most = Math.min((softFdLimit() - 1000) * scale.workers, (hardFdLimit() - 1000) * servers);
+    if (scale[key] > most) {
       notes.push(
-        `This process may open only ${softFdLimit()} files; ${key} cut from ${scale[key]} to ${fdRoom}. Raise \`ulimit -n\` to hold them all.`,
+        `Processes may open only ${softFdLimit()} files (at most ${hardFdLimit()}); ${key} cut from ${scale[key]} to ${most}. Raise \`ulimit -n\` to hold them all.`,
       );
-      scale[key] = fdRoom;
+      scale[key] = most;
     }
   }
   const results: PhaseResult[] = [];
@@ -380,7 +422,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
         unit: '% of a core',
       },
       {
-        metric: `${name}: load generator CPU (this process)`,
+        metric: `${name}: load generator CPU (its processes)`,
         value: med(kind, (r) => r.loadgenCpuPct),
         unit: '% of a core',
       },
@@ -432,7 +474,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     `Rooms of ${scale.roomSize} (1 sharer, ${scale.roomSize - 1} recipients); recipients offer to their room's sharer, round robin; exchanges start at a fixed rate whether or not earlier ones finished (open loop).`,
     `Measured over ${scale.durationMs / 1000} s after ${scale.warmupMs / 1000} s of the same load unmeasured: RSS is read after full collections, which leave a server with a minimal young generation and its relay path not yet run, so the first second would measure that, not relaying at the rate.`,
     `PeerJS clients also send a HEARTBEAT every ${SHAPE.heartbeatMs / 1000} s, as PeerJS does by default; Socket.IO pings every 25 s.`,
-    `Our service runs as shipped (node ${[...SERVER_FLAGS, SERVER_BUNDLE].join(' ')}) with its defaults, except ROOMS_PER_ADDRESS and the other per-address budgets raised out of the way (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds.`,
+    `Our service runs as shipped (node ${[...SERVER_FLAGS, SERVER_BUNDLE].join(' ')}) with its defaults, except ROOMS_PER_ADDRESS and the other per-address budgets raised out of the way (all load comes from one address) and SWARM_CAPACITY raised to the room size (${scale.roomSize}), so every recipient is served by its sharer at once rather than queued behind seeds. While connecting, each sharer confirms its recipients' leases (\`report\` \`opened\`), as the widget's sharer does when a link opens, so no lease runs out during the run.`,
     'Latency is send → delivery, both in the same load worker; the load generator shares the two cores with the server, as everything does here.',
     ...clusterNotes(scale.clusterSockets, scale.roomSize),
   );

@@ -149,7 +149,7 @@ export function clusterRows(
       unit: '% of a core',
     },
     {
-      metric: `${name}: load generator CPU (this process)`,
+      metric: `${name}: load generator CPU (its processes)`,
       value: med('ours-redis', (r) => r.loadgenCpuPct),
       unit: '% of a core',
     },

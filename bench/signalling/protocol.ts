@@ -1,5 +1,5 @@
 /**
- * What the signalling benchmark's parent and its load-generating worker threads say to each
+ * What the signalling benchmark's parent and its load-generating processes say to each
  * other, and the shape of one exchange: the recipient's offer, the sharer's answer, then ICE
  * candidates both ways.
  */

@@ -1,5 +1,5 @@
 /**
- * One load-generating worker thread of the signalling benchmark. It opens its share of the
+ * One load-generating process of the signalling benchmark. It opens its share of the
  * sockets (our Socket.IO service: rooms over REST, join, sources; or the `peer` server: one
  * WebSocket per peer id), then runs offer/answer/ICE exchanges inside its own rooms at a fixed,
  * open-loop rate, timing every relayed message from send to delivery. Rooms never span workers,
@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -21,9 +20,10 @@ import {
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { delay } from '../../testing/wait.js';
 
-const job = workerData as WorkerJob;
-const port = parentPort!;
-const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+// A process of its own, not a worker thread: every socket is a file descriptor, and one process
+// may open at most the container's hard limit (20,000 here) however many sockets the run holds.
+const job = JSON.parse(process.env.P2P_BENCH_JOB!) as WorkerJob;
+const post = (msg: FromWorker) => process.send!(msg);
 
 type Kind = 'o' | 'a' | 'c';
 type OnSignal = (from: string, envelope: string) => void;
@@ -134,11 +134,18 @@ interface Ack {
   error?: { code: string };
 }
 
+interface OursEndpoint extends Endpoint {
+  /** The sharer, recipients only. */
+  sharerId?: string;
+  /** The sharer's word that its link with `peerId` opened, as the widget's seed reports it. */
+  opened(peerId: string): Promise<void>;
+}
+
 async function oursEndpoint(
   room: { roomId: string; sharerToken?: string },
   role: 'sharer' | 'recipient',
   proc: number,
-): Promise<Endpoint & { sharerId?: string }> {
+): Promise<OursEndpoint> {
   const socket: Socket = io(job.bases[proc]!, {
     transports: ['websocket'],
     forceNew: true,
@@ -162,10 +169,16 @@ async function oursEndpoint(
     if (!found.ok || !found.sources?.[0]) throw new Error(`sources: ${found.error?.code}`);
     sharerId = found.sources[0];
   }
-  const endpoint: Endpoint & { sharerId?: string } = {
+  const endpoint: OursEndpoint = {
     id: joined.peerId!,
     proc,
     sharerId,
+    async opened(peerId) {
+      const ack = (await socket
+        .timeout(60_000)
+        .emitWithAck('report', { peerId, reason: 'opened' })) as Ack;
+      if (!ack.ok) throw new Error(`report opened: ${ack.error?.code}`);
+    },
     send(to, _kind, env) {
       // As the widget relays: no ack; a relay that failed is answered with `signal-failed`.
       socket.emit('signal', { to, envelope: env });
@@ -290,12 +303,17 @@ async function connect(): Promise<void> {
         // alternate, so with two processes most of each room talks across them.
         const proc = (i: number) => (r + i) % job.bases.length;
         const created = await createRoom(job.bases[proc(0)]!);
-        sharer = await oursEndpoint(created, 'sharer', proc(0));
+        const seed = await oursEndpoint(created, 'sharer', proc(0));
+        sharer = seed;
         all.push(sharer);
         for (let i = 1; i < size; i++) {
           const rec = await oursEndpoint(created, 'recipient', proc(i));
           all.push(rec);
           recipients.push(rec);
+          // `sources` gave the recipient a lease on the sharer; the widget's sharer confirms it
+          // when their link opens. Unconfirmed, every lease would run out 30 s later and the
+          // swarm would hand it on, a step per recipient that no real share makes mid-run.
+          await seed.opened(rec.id);
         }
       } else {
         sharer = await peerEndpoint(`w${job.workerId}r${r}s`);
@@ -361,25 +379,22 @@ async function load(): Promise<void> {
   lag.disable();
   const out = latencies.take();
   const cross = crossLatencies.take();
-  post(
-    {
-      type: 'done',
-      sent,
-      delivered,
-      refused,
-      latencies: out,
-      crossLatencies: cross,
-      exchanges: started - startedBefore,
-      sendSeconds,
-      stillOpen: all.filter((e) => e.open()).length,
-      loopDelayP99Ms: lag.percentile(99) / 1e6,
-      disconnects,
-    },
-    [out.buffer, cross.buffer],
-  );
+  post({
+    type: 'done',
+    sent,
+    delivered,
+    refused,
+    latencies: out,
+    crossLatencies: cross,
+    exchanges: started - startedBefore,
+    sendSeconds,
+    stillOpen: all.filter((e) => e.open()).length,
+    loopDelayP99Ms: lag.percentile(99) / 1e6,
+    disconnects,
+  });
 }
 
-port.on('message', (msg: ToWorker) => {
+process.on('message', (msg: ToWorker) => {
   if (msg.type === 'go') void load();
   if (msg.type === 'measure') measureFrom = now();
   if (msg.type === 'close') {
