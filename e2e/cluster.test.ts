@@ -1,10 +1,12 @@
 /**
  * Several service processes behind a real load balancer: three `dist/server.js` processes share
  * one redis-server and sit behind HAProxy run with the repository's deploy/haproxy.cfg. The
- * sharer and a recipient land on different processes; the process holding the sharer is killed
- * mid-transfer. The transfer in flight goes on (it is peer-to-peer), the sharer's widget
- * reconnects through the balancer to a process still alive, the room and its swarm (in Redis)
- * are still there, and a recipient arriving afterwards gets the file.
+ * sharer and two recipients land on three different processes; the sharer serves one recipient
+ * at a time, so the second waits in the swarm's queue, kept in Redis. The process holding the
+ * sharer is killed mid-transfer. The transfer in flight goes on (it is peer-to-peer), the
+ * sharer's widget reconnects through the balancer to a process still alive, the room, its swarm
+ * and its queue are still there: the waiting recipient is served, and a recipient arriving
+ * afterwards gets the file.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import { until } from '../testing/wait.js';
 import { startHostPages } from './lib/host-page.js';
 import { gotoHost, launchPeer, type Peer } from './lib/peer.js';
 import { eventCount, events, waitForProgress } from './lib/recorder.js';
-import { clickButton } from './lib/screen.js';
+import { clickButton, waitForText } from './lib/screen.js';
 import { awaitSaved, openLink, receive, share } from './lib/transfer.js';
 import { log } from './lib/world.js';
 
@@ -46,6 +48,8 @@ before(async () => {
     // HAProxy on 127.0.0.1 names the client in X-Forwarded-For.
     TRUSTED_PROXY: '127.0.0.1',
     DRAIN_MS: '2000',
+    // One recipient at a time per seed, and recipients below do not seed: a second one queues.
+    SWARM_CAPACITY: '1',
   };
   services = await Promise.all([0, 1, 2].map(() => startServiceProcess(env)));
   balancer = await startHaproxy(services.map((s) => `127.0.0.1:${s.port}`));
@@ -115,14 +119,28 @@ test(
     const sharerProcess = services[sharerCounts.indexOf(1)]!;
     log('the sharer is on process', sharerProcess.port);
 
-    const first = await launch('chromium', 'first');
-    await openLink(first, link, file);
+    // Each recipient opens the link on its own page, with its own attributes.
+    const own = (peer: Peer) => {
+      const url = new URL(peer.page.url());
+      url.hash = new URL(link).hash;
+      return url.href;
+    };
+    const [first, second] = await Promise.all([
+      launch('chromium', 'first', '&seeding=off'),
+      launch('chromium', 'second', '&seeding=off'),
+    ]);
+    await openLink(first, own(first), file);
+    await openLink(second, own(second), file);
     const since = await eventCount(first.page);
+    const secondSince = await eventCount(second.page);
     await clickButton(first.page, /download/i);
-    // leastconn: the recipient's socket goes to a process that holds none.
-    const counts = await socketsWhenTotal(2, services);
-    assert.equal(counts[services.indexOf(sharerProcess)], 1, 'the recipient is on another process');
-    log('sockets per process:', counts.join(', '));
+    await waitForProgress(first.page, 1);
+    // The sharer's one slot is taken: the second recipient, on a third process, queues.
+    await clickButton(second.page, /download/i);
+    await waitForText(second.page, 'you are next in the queue', 30_000);
+    // leastconn: each recipient's socket goes to a process that holds none.
+    const counts = await socketsWhenTotal(3, services);
+    assert.deepEqual(counts, [1, 1, 1], 'sharer and recipients are on three processes');
 
     await waitForProgress(first.page, 2 * MiB);
     await sharerProcess.stop('SIGKILL');
@@ -134,7 +152,7 @@ test(
     assert.equal(saved.complete.detail.size, FILE_SIZE);
 
     // The sharer's widget reconnected through the balancer to a process still alive, and the
-    // room it holds (in Redis) says so.
+    // room it holds (in Redis) says so. (The first recipient, which does not seed, has left.)
     await socketsWhenTotal(2, live);
     const roomId = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
     await until(
@@ -145,12 +163,16 @@ test(
       { timeout: 30_000, interval: 200, message: 'the room never showed its sharer again' },
     );
 
+    // The queue survived the process: the recipient waiting in it is served, and its file too
+    // ends hash-equal.
+    await awaitSaved(second, file, secondSince, 120_000);
+
     // A recipient arriving afterwards gets the file.
     const late = await launch('firefox', 'late');
     const got = await receive(late, link, file);
     log(`the recipient who came after the kill got the file in ${got.seconds.toFixed(1)} s`);
 
-    for (const peer of [sharer, first]) {
+    for (const peer of [sharer, first, second]) {
       const errors = (await events(peer.page)).filter((e) => e.type === 'p2p-share-error');
       assert.deepEqual(errors, [], `${peer.label} saw no error`);
     }
