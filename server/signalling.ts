@@ -111,7 +111,8 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
     // A connection that never joins the namespace holds a place for this long at most.
     connectTimeout: JOIN_NAMESPACE_TIMEOUT_MS,
     // A stream, unlike pub/sub, keeps what was sent while a process was cut off from Redis, and
-    // lets a later version turn on connection state recovery (docs/redis.md).
+    // supports connection state recovery, which stays off: widgets join again instead
+    // (docs/redis.md).
     ...(options.adapterRedis && { adapter: createAdapter(options.adapterRedis) }),
   });
   const budget = options.budget ?? new AddressBudget({ config });
