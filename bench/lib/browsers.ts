@@ -28,16 +28,19 @@ export class BenchBrowser {
     private readonly tabOf: BenchBrowser | null = null,
   ) {}
 
-  /** With `throttled`, Chromium throttles the page when hidden, as it does for users. */
+  /**
+   * With `throttled`, Chromium throttles the page when hidden, as it does for users;
+   * `protocolTimeout` (default 10 minutes) bounds every wait on the page, a whole transfer's too.
+   */
   static async launch(
     kind: BrowserKind,
     label: string,
-    options: { throttled?: boolean } = {},
+    options: { throttled?: boolean; protocolTimeout?: number } = {},
   ): Promise<BenchBrowser> {
     const downloadDir = tempDir(`p2p-bench-dl-${label}-`);
     const { browser, page } = await launchBrowser(kind, {
       downloadDir,
-      protocolTimeout: 600_000,
+      protocolTimeout: options.protocolTimeout ?? 600_000,
       throttled: options.throttled,
     });
     const pid = browser.process()?.pid;
