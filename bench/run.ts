@@ -12,6 +12,7 @@ import type { Benchmark, Placeholder } from './lib/bench.js';
 import path from 'node:path';
 import { machineFacts, printTable, RESULTS_DIR, writeResult, type Result } from './lib/report.js';
 import { abuse } from './abuse.js';
+import { background } from './background.js';
 import { memory } from './memory.js';
 import { signalling } from './signalling.js';
 import { size } from './size.js';
@@ -27,6 +28,7 @@ const ALL: Array<Benchmark | Placeholder> = [
   size,
   swarm,
   abuse,
+  background,
 ];
 
 function usage(): string {

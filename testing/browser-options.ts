@@ -8,6 +8,17 @@
 export const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
+/**
+ * The flags that spare a hidden page the throttling a real browser applies to it (timers woken at
+ * most once a second, a renderer of lower priority). Puppeteer adds them by default too; a test
+ * of a hidden page leaves them out (`launchBrowser(…, { throttled: true })`).
+ */
+export const BACKGROUND_FLAGS: readonly string[] = [
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
 export const CHROMIUM_ARGS: readonly string[] = [
   // Headless as root on a machine without a GPU, and nothing that phones home.
   '--no-sandbox',
@@ -19,9 +30,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-sync',
   '--disable-dev-shm-usage',
   // Every peer is a background tab of a headless browser: its timers must not be throttled.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
+  ...BACKGROUND_FLAGS,
 ];
 
 /** Firefox preferences that save every download to `downloadDir` without asking. */

@@ -5,7 +5,13 @@
  */
 import { once } from 'node:events';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { CHROME_PATH, CHROMIUM_ARGS, FIREFOX_PATH, firefoxPrefs } from './browser-options.js';
+import {
+  BACKGROUND_FLAGS,
+  CHROME_PATH,
+  CHROMIUM_ARGS,
+  FIREFOX_PATH,
+  firefoxPrefs,
+} from './browser-options.js';
 import { forgetProcess, killProcessGroup, trackProcess } from './cleanup.js';
 import { delay } from './wait.js';
 
@@ -18,12 +24,17 @@ export interface LaunchOptions {
   protocolTimeout: number;
   /** Firefox preferences beyond `firefoxPrefs` (ignored for Chromium). */
   prefs?: Record<string, string | number | boolean>;
+  /**
+   * Chromium throttles this browser's hidden pages as it does for everyone (see
+   * BACKGROUND_FLAGS); by default it does not.
+   */
+  throttled?: boolean;
 }
 
 /** Launches a browser and returns it with its first page. */
 export async function launchBrowser(
   kind: BrowserKind,
-  { downloadDir, protocolTimeout, prefs }: LaunchOptions,
+  { downloadDir, protocolTimeout, prefs, throttled = false }: LaunchOptions,
 ): Promise<{ browser: Browser; page: Page }> {
   const common = {
     headless: true,
@@ -39,7 +50,8 @@ export async function launchBrowser(
       ? await puppeteer.launch({
           ...common,
           executablePath: CHROME_PATH,
-          args: [...CHROMIUM_ARGS],
+          args: CHROMIUM_ARGS.filter((a) => !throttled || !BACKGROUND_FLAGS.includes(a)),
+          ...(throttled ? { ignoreDefaultArgs: [...BACKGROUND_FLAGS] } : {}),
           downloadBehavior: { policy: 'allow', downloadPath: downloadDir },
         })
       : await puppeteer.launch({
@@ -84,4 +96,34 @@ export async function waitForWidget(page: Page, timeout = 20_000): Promise<void>
     polling: 50,
     timeout,
   });
+}
+
+/**
+ * Hides `page` as a user does who switches tabs: another tab of the same window comes to the
+ * front. Resolves to that tab once `page` reports `document.visibilityState === 'hidden'`;
+ * `page.bringToFront()` shows `page` again.
+ */
+export async function hidePage(browser: Browser, page: Page): Promise<Page> {
+  const cover = await browser.newPage();
+  await cover.bringToFront();
+  await page.waitForFunction(() => document.visibilityState === 'hidden', {
+    polling: 50,
+    timeout: 10_000,
+  });
+  return cover;
+}
+
+/**
+ * How long a chain of `count` 10 ms timeouts takes in `page`, in ms: about `count` × 10 ms in a
+ * visible page, about a second per timeout in a hidden page that the browser throttles (it lets
+ * zero-delay ones through).
+ */
+export function timeoutChainMs(page: Page, count = 3): Promise<number> {
+  // No named functions inside: the test runner's transpiler would wrap them in a helper the page
+  // does not have.
+  return page.evaluate(async (count) => {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return performance.now() - start;
+  }, count);
 }

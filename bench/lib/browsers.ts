@@ -28,9 +28,21 @@ export class BenchBrowser {
     private readonly tabOf: BenchBrowser | null = null,
   ) {}
 
-  static async launch(kind: BrowserKind, label: string): Promise<BenchBrowser> {
+  /**
+   * With `throttled`, Chromium throttles the page when hidden, as it does for users;
+   * `protocolTimeout` (default 10 minutes) bounds every wait on the page, a whole transfer's too.
+   */
+  static async launch(
+    kind: BrowserKind,
+    label: string,
+    options: { throttled?: boolean; protocolTimeout?: number } = {},
+  ): Promise<BenchBrowser> {
     const downloadDir = tempDir(`p2p-bench-dl-${label}-`);
-    const { browser, page } = await launchBrowser(kind, { downloadDir, protocolTimeout: 600_000 });
+    const { browser, page } = await launchBrowser(kind, {
+      downloadDir,
+      protocolTimeout: options.protocolTimeout ?? 600_000,
+      throttled: options.throttled,
+    });
     const pid = browser.process()?.pid;
     if (pid === undefined) throw new Error(`${kind} started without a process id`);
     echoConsole(page, `[${label}:${kind}]`);

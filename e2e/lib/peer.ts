@@ -36,8 +36,13 @@ export async function launchPeer(
   kind: BrowserKind,
   label: string,
   downloadDir: string,
+  throttled = false,
 ): Promise<Peer> {
-  const { browser, page } = await launchBrowser(kind, { downloadDir, protocolTimeout: 120_000 });
+  const { browser, page } = await launchBrowser(kind, {
+    downloadDir,
+    protocolTimeout: 120_000,
+    throttled,
+  });
   const tag = `[${label}:${kind}]`;
   echoConsole(page, tag);
   page.on('response', (res) => {

@@ -137,17 +137,18 @@ export class E2E {
   /**
    * Launches a browser process for one peer and opens `url` (the host page by default). With
    * `recorder`, the browser itself runs the event recorder in every document the page opens,
-   * ahead of the document's own scripts and outside its Content-Security-Policy.
+   * ahead of the document's own scripts and outside its Content-Security-Policy. With
+   * `throttled`, Chromium throttles the page whenever it is hidden, as it does for users.
    */
   async launch(
     kind: BrowserKind,
     label: string,
     url = this.hostUrl(),
-    options: { recorder?: boolean } = {},
+    options: { recorder?: boolean; throttled?: boolean } = {},
   ): Promise<Peer> {
     const downloadDir = path.join(this.tmp, `downloads-${label}-${randomBytes(3).toString('hex')}`);
     await mkdir(downloadDir, { recursive: true });
-    const peer = await launchPeer(kind, label, downloadDir);
+    const peer = await launchPeer(kind, label, downloadDir, options.throttled);
     this.peers.add(peer);
     peer.onClose = () => this.peers.delete(peer);
     if (options.recorder) await peer.page.evaluateOnNewDocument(await recorderSource());

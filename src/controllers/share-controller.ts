@@ -37,6 +37,8 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
   private peerStatus = new Map<string, PeerStatus>();
   /** Whether the current share needs a password (the password itself is not kept). */
   passwordProtected = false;
+  /** Whether leaving the page asks first: only while a recipient is being served. */
+  private guarded = false;
 
   constructor(
     host: ReactiveControllerHost,
@@ -149,6 +151,7 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
    */
   protected override stateChanged(): void {
     const state = this.session?.state;
+    this.guard(state?.phase === 'sharing' && state.peers.some((p) => p.status === 'transferring'));
     if (state?.phase !== 'sharing') return;
     for (const peer of state.peers) {
       const before = this.peerStatus.get(peer.peerId);
@@ -161,6 +164,19 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     if (this.peerStatus.size > state.peers.length) {
       const listed = new Set(state.peers.map((p) => p.peerId));
       for (const id of this.peerStatus.keys()) if (!listed.has(id)) this.peerStatus.delete(id);
+    }
+  }
+
+  protected override detach(): ShareSessionApi | null {
+    this.guard(false);
+    return super.detach();
+  }
+
+  /** Adds or removes the `beforeunload` prompt that asks a sharer to keep the tab open. */
+  private guard(on: boolean): void {
+    if (on !== this.guarded) {
+      this.guarded = on;
+      (on ? addEventListener : removeEventListener)('beforeunload', preventUnload);
     }
   }
 
@@ -190,6 +206,8 @@ export class ShareController extends SessionBridge<ShareSessionApi> {
     }
   }
 }
+
+const preventUnload = (event: Event): void => event.preventDefault();
 
 function stateFile(state: ShareState): FileInfo | undefined {
   return 'file' in state ? state.file : undefined;

@@ -1,7 +1,9 @@
 /**
  * The link's timekeeping: until the link opens, the deadline for opening; once it is open, a
  * ping every interval and the verdict that a peer heard from not at all for `deadAfterMs` is
- * gone. Anything from the peer counts as heard, not only its pongs.
+ * gone. Anything from the peer counts as heard, not only its pongs. A hidden tab's throttled
+ * timer (once a second) only delays a tick: silence is measured on the clock, not in ticks, and
+ * pongs are answered from the message handler, so the peer hears from a hidden page all the same.
  */
 export interface HeartbeatOptions {
   intervalMs: number;

@@ -1,6 +1,7 @@
 /**
  * The upload pacer on a fake clock: what it makes senders wait adds up to the limit, several
- * senders share one limit, idle time earns only a short burst, and no limit means no waiting.
+ * senders share one limit, idle time earns only a short burst, a hidden tab's late timers cost
+ * no rate, and no limit means no waiting.
  */
 import { expect } from '@open-wc/testing';
 import type { Clock } from '../../src/transfer/clock.js';
@@ -15,6 +16,21 @@ function fakeClock(): Clock & { slept: number[]; t: number } {
     sleep: (ms: number) => {
       clock.slept.push(ms);
       clock.t += ms;
+      return Promise.resolve();
+    },
+  };
+  return clock;
+}
+
+/** A clock whose sleeps wake on the next whole second, as a hidden tab's timers do. */
+function hiddenTabClock(): Clock & { wakes: number; t: number } {
+  const clock = {
+    t: 1000,
+    wakes: 0,
+    now: () => clock.t,
+    sleep: (ms: number) => {
+      clock.wakes++;
+      clock.t = Math.ceil((clock.t + ms) / 1000) * 1000;
       return Promise.resolve();
     },
   };
@@ -79,6 +95,22 @@ describe('UploadPacer', () => {
     await pacer.reserve(64 * KiB);
     expect(clock.slept.slice(before)).to.have.length(1);
     expect(clock.slept.at(-1)).to.be.closeTo(62.5, 0.01);
+  });
+
+  it('keeps the rate when timers wake late, as in a hidden tab', async () => {
+    const clock = hiddenTabClock();
+    const pacer = new UploadPacer(MiB, clock);
+    const start = clock.t;
+    await send(pacer, 8 * MiB);
+    const seconds = (clock.t - start) / 1000;
+    // 8 MiB at 1 MiB/s: about 8 s, however late each wake-up; one wake-up a second at most.
+    expect(seconds).to.be.within(7, 8);
+    expect(clock.wakes).to.be.at.most(8);
+    // Idle time after it still earns only the burst (and at most one wake-up's lateness).
+    clock.t += 60_000;
+    let free = 0;
+    while (pacer.reserve(64 * KiB) === undefined) free += 64 * KiB;
+    expect(free / MiB).to.be.at.most(BURST_SECONDS + 1 + 1 / 16);
   });
 
   it('does not pace without a limit', () => {
