@@ -17,6 +17,7 @@ const nodeSide = [
   'testing/**/*.{ts,js,mjs}',
   'bench/**/*.{ts,js,mjs}',
   'test/node/**/*.{ts,js,mjs}',
+  'bin/**/*.{js,mjs}',
   '*.{js,mjs,cjs,ts}',
 ];
 

@@ -1,4 +1,5 @@
-// Builds the widget (dist/p2p-share.js plus lazily loaded chunks, minified, for browsers) and the
+// Builds the widget (dist/p2p-share.js plus lazily loaded chunks, minified, for browsers), the
+// package's entries for applications that bundle it (dist/lib/, Lit left as an import), and the
 // signalling service (dist/server.js, for Node, with its dependencies left as imports).
 import { builtinModules } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
@@ -16,9 +17,9 @@ const nodeExternal = [
 ];
 
 /** Chunk names carry content hashes: drop the previous build's so dist/ holds one build. */
-const cleanChunks = () => ({
+const cleanChunks = (dir) => ({
   name: 'clean-chunks',
-  buildStart: () => rmSync('dist/chunks', { recursive: true, force: true }),
+  buildStart: () => rmSync(dir, { recursive: true, force: true }),
 });
 
 /**
@@ -95,6 +96,22 @@ const minifyCss = () => ({
   },
 });
 
+/** What the widget's builds share: the trims, the resolution for browsers and the transpile. */
+const widgetPlugins = () => [
+  websocketOnly(),
+  browserField(),
+  minifyCss(),
+  resolve({ browser: true, extensions: ['.ts', '.js'] }),
+  esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
+];
+
+// engine.io-client's modules run nothing on import that the widget needs (its XHR transport
+// probes XHR2 at load), so what the widget does not use is left out with them.
+const treeshake = { moduleSideEffects: (id) => !id.includes('/node_modules/engine.io-client/') };
+
+/** Lit's packages: an application that bundles the element shares one Lit with its own. */
+const lit = (id) => /^(lit|lit-html|lit-element|@lit\/reactive-element)(\/|$)/.test(id);
+
 export default [
   {
     input: { 'p2p-share': 'src/index.ts' },
@@ -102,9 +119,7 @@ export default [
     // facade over a chunk under chunks/, and the widget finds its service from its own script
     // URL (import.meta.url in the element), which must stay p2p-share.js.
     preserveEntrySignatures: 'allow-extension',
-    // engine.io-client's modules run nothing on import that the widget needs (its XHR transport
-    // probes XHR2 at load), so what the widget does not use is left out with them.
-    treeshake: { moduleSideEffects: (id) => !id.includes('/node_modules/engine.io-client/') },
+    treeshake,
     output: {
       dir: 'dist',
       format: 'es',
@@ -113,14 +128,27 @@ export default [
       chunkFileNames: 'chunks/[name]-[hash].js',
     },
     plugins: [
-      cleanChunks(),
-      websocketOnly(),
-      browserField(),
-      minifyCss(),
-      resolve({ browser: true, extensions: ['.ts', '.js'] }),
-      esbuild({ target: 'es2022', tsconfig: 'tsconfig.json' }),
+      cleanChunks('dist/chunks'),
+      ...widgetPlugins(),
       terser({ ecma: 2022, module: true, compress: { passes: 2 }, format: { comments: false } }),
     ],
+  },
+  {
+    // package.json's `exports`: `.` (api.ts) and `./define` (index.ts, which imports everything
+    // api.ts does, so define.js imports index.js and both share one class). Left unminified for
+    // the application's own bundler.
+    input: { index: 'src/api.ts', define: 'src/index.ts' },
+    preserveEntrySignatures: 'allow-extension',
+    treeshake,
+    external: lit,
+    output: {
+      dir: 'dist/lib',
+      format: 'es',
+      sourcemap: true,
+      entryFileNames: '[name].js',
+      chunkFileNames: 'chunks/[name]-[hash].js',
+    },
+    plugins: [cleanChunks('dist/lib'), ...widgetPlugins()],
   },
   {
     input: 'server/main.ts',
