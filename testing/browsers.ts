@@ -18,12 +18,18 @@ export interface LaunchOptions {
   protocolTimeout: number;
   /** Firefox preferences beyond `firefoxPrefs` (ignored for Chromium). */
   prefs?: Record<string, string | number | boolean>;
+  /**
+   * Chromium only: an executable that runs Chromium elsewhere (in a network namespace, see
+   * netns.ts). DevTools then goes over a pipe, and host candidates carry real addresses, since
+   * mDNS names cannot be resolved across namespaces.
+   */
+  wrapper?: string;
 }
 
 /** Launches a browser and returns it with its first page. */
 export async function launchBrowser(
   kind: BrowserKind,
-  { downloadDir, protocolTimeout, prefs }: LaunchOptions,
+  { downloadDir, protocolTimeout, prefs, wrapper }: LaunchOptions,
 ): Promise<{ browser: Browser; page: Page }> {
   const common = {
     headless: true,
@@ -38,8 +44,11 @@ export async function launchBrowser(
     kind === 'chromium'
       ? await puppeteer.launch({
           ...common,
-          executablePath: CHROME_PATH,
-          args: [...CHROMIUM_ARGS],
+          executablePath: wrapper ?? CHROME_PATH,
+          args: wrapper
+            ? [...CHROMIUM_ARGS, '--disable-features=WebRtcHideLocalIpsWithMdns']
+            : [...CHROMIUM_ARGS],
+          pipe: !!wrapper,
           downloadBehavior: { policy: 'allow', downloadPath: downloadDir },
         })
       : await puppeteer.launch({
