@@ -261,6 +261,19 @@ export class NetLab {
       ...(rateKbit ? ['rate', `${rateKbit}kbit`] : []),
     ];
     const verb = Object.keys(this.conditions).length ? 'change' : 'add';
+    const probe = spawnSync(
+      IP_PATH,
+      ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (/unknown/i.test(probe.stderr)) {
+      throw new Error(
+        'this kernel has no netem qdisc (sch_netem): loss and delay cannot be shaped',
+      );
+    }
+    spawnSync(IP_PATH, ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'del', 'dev', 'lo', 'root']);
     for (const dev of ['pa', 'pb']) {
       run(IP_PATH, [
         'netns',
