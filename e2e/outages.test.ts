@@ -10,11 +10,15 @@ import { test } from 'node:test';
 import { delay, until } from '../testing/wait.js';
 import { MiB, useOutages, type Outage } from './lib/outage.js';
 import { events } from './lib/recorder.js';
+import { visibleText, waitForText } from './lib/screen.js';
 import { awaitSaved } from './lib/transfer.js';
 import { log, useE2E } from './lib/world.js';
 
 const env = useE2E();
 const outage = useOutages(env);
+
+/** The status line a widget shows while the service is out of reach. */
+const OUTAGE = 'The sharing service is briefly unavailable';
 
 const progress = (o: Outage) =>
   o.recipient.page.evaluate(() => window.__p2p.progress.last?.bytes ?? 0);
@@ -67,16 +71,27 @@ test(
       timeout: 30_000,
       message: 'the service never saw the sharer go',
     });
+    // Both widgets say the service is out of reach, as a status, not an error.
+    for (const peer of [o.sharer, o.recipient]) await waitForText(peer.page, OUTAGE, 30_000);
     // The transfer is peer-to-peer: it ends while the service is out of reach.
     await awaitSaved(o.recipient, o.file, o.since, 120_000);
-    await delay(15_000);
+    // Longer than five reconnection attempts 1–5 s apart: the widget never gives up.
+    await delay(25_000);
     o.lab.severService(false);
     await until(sharerOnline, {
       timeout: 60_000,
       interval: 250,
       message: 'the sharer never reconnected to the service',
     });
+    await until(async () => !(await visibleText(o.sharer.page)).includes(OUTAGE), {
+      timeout: 30_000,
+      message: 'the sharer still says the service is out of reach',
+    });
     assert.equal((await o.pieces()).again, 0);
+    for (const peer of [o.sharer, o.recipient]) {
+      const errors = (await events(peer.page)).filter((e) => e.type === 'p2p-share-error');
+      assert.deepEqual(errors, [], `${peer.label} saw no error`);
+    }
   },
 );
 
