@@ -1,8 +1,8 @@
 /**
  * Outages on a real network path: the sharer and the recipient run in network namespaces of their
- * own, joined only through a third namespace where the test cuts the path mid-transfer, makes the
- * service unreachable, or adds loss and delay (testing/netns.ts). Each transfer is paced by the
- * sharer's upload limit so the fault lands mid-transfer; each ends with the file on disk hashing
+ * own, joined only through a third namespace where the test cuts the path mid-transfer, or the
+ * service is made unreachable (testing/netns.ts). Each transfer is paced by the sharer's upload
+ * limit so the fault lands mid-transfer; each ends with the file on disk hashing
  * as the source does, and no piece that had arrived whole (verified) arriving again.
  */
 import assert from 'node:assert/strict';
@@ -42,10 +42,6 @@ async function cutFor(seconds: number) {
   const errors = (await events(o.recipient.page)).filter((e) => e.type === 'p2p-share-error');
   assert.deepEqual(errors, [], 'the recipient went on without an error');
 }
-
-test('a 3 s cut of the path: the transfer goes on by itself', { timeout: 180_000 }, () =>
-  cutFor(3),
-);
 
 test('a 12 s cut of the path: the transfer goes on by itself', { timeout: 180_000 }, () =>
   cutFor(12),
@@ -92,22 +88,5 @@ test(
       const errors = (await events(peer.page)).filter((e) => e.type === 'p2p-share-error');
       assert.deepEqual(errors, [], `${peer.label} saw no error`);
     }
-  },
-);
-
-test(
-  '5 % loss and 200 ms delay on the path: the transfer completes',
-  { timeout: 240_000 },
-  async () => {
-    const o = await outage('lossy', {
-      size: 8 * MiB,
-      uploadLimit: 4 * MiB,
-      path: { loss: 5, delayMs: 100 },
-    });
-    const started = Date.now();
-    await awaitSaved(o.recipient, o.file, o.since, 200_000);
-    log(
-      `8 MiB over 5 % loss and 200 ms round trips in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
   },
 );
