@@ -53,6 +53,9 @@ const TOOLS = [
   // Relayed connections go through a real TURN server; several processes through a balancer.
   { env: 'TURNSERVER_PATH', path: '/usr/bin/turnserver', pkg: 'coturn', stages: ['e2e'] },
   { env: 'HAPROXY_PATH', path: '/usr/sbin/haproxy', pkg: 'haproxy', stages: ['e2e'] },
+  // The outage tests put browsers in network namespaces and shape the path with tc (netns.ts).
+  { env: 'IP_PATH', path: '/usr/sbin/ip', pkg: 'iproute2', stages: ['e2e'] },
+  { env: 'TC_PATH', path: '/usr/sbin/tc', pkg: 'iproute2', stages: ['e2e'] },
 ];
 
 function log(message) {
@@ -75,7 +78,7 @@ function ensureTools(stageNames) {
   }
   const missing = resolved.filter((b) => !existsSync(b.path));
   if (missing.length) {
-    const pkgs = missing.map((b) => b.pkg).join(' ');
+    const pkgs = [...new Set(missing.map((b) => b.pkg))].join(' ');
     const command = `apt-get update && apt-get install -y ${pkgs}`;
     if (process.getuid?.() !== 0) {
       console.error(`test: missing ${missing.map((b) => b.path).join(', ')}. Install with:`);
@@ -84,7 +87,7 @@ function ensureTools(stageNames) {
     }
     log(`installing ${pkgs}`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    for (const args of [['update'], ['install', '-y', ...missing.map((b) => b.pkg)]]) {
+    for (const args of [['update'], ['install', '-y', ...new Set(missing.map((b) => b.pkg))]]) {
       const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
       if (result.status !== 0) {
         console.error(`test: \`apt-get ${args.join(' ')}\` failed`);

@@ -40,8 +40,6 @@ export interface ErrorReasons {
   'server-unreachable':
     /** No connection to the service could be made (`host`). */
     | 'unreachable'
-    /** The live connection to the service dropped. */
-    | 'disconnected'
     /** The service did not answer in time. */
     | 'timeout'
     /** Something other than the sharing service answers at its address (`host`, `status`). */

@@ -29,12 +29,18 @@ export interface LaunchOptions {
    * BACKGROUND_FLAGS); by default it does not.
    */
   throttled?: boolean;
+  /**
+   * Chromium only: an executable that runs Chromium elsewhere (in a network namespace, see
+   * netns.ts). DevTools then goes over a pipe, and host candidates carry real addresses, since
+   * mDNS names cannot be resolved across namespaces.
+   */
+  wrapper?: string;
 }
 
 /** Launches a browser and returns it with its first page. */
 export async function launchBrowser(
   kind: BrowserKind,
-  { downloadDir, protocolTimeout, prefs, throttled = false }: LaunchOptions,
+  { downloadDir, protocolTimeout, prefs, throttled = false, wrapper }: LaunchOptions,
 ): Promise<{ browser: Browser; page: Page }> {
   const common = {
     headless: true,
@@ -49,9 +55,13 @@ export async function launchBrowser(
     kind === 'chromium'
       ? await puppeteer.launch({
           ...common,
-          executablePath: CHROME_PATH,
-          args: CHROMIUM_ARGS.filter((a) => !throttled || !BACKGROUND_FLAGS.includes(a)),
+          executablePath: wrapper ?? CHROME_PATH,
+          args: [
+            ...CHROMIUM_ARGS.filter((a) => !throttled || !BACKGROUND_FLAGS.includes(a)),
+            ...(wrapper ? ['--disable-features=WebRtcHideLocalIpsWithMdns'] : []),
+          ],
           ...(throttled ? { ignoreDefaultArgs: [...BACKGROUND_FLAGS] } : {}),
+          pipe: !!wrapper,
           downloadBehavior: { policy: 'allow', downloadPath: downloadDir },
         })
       : await puppeteer.launch({

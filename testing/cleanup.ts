@@ -1,6 +1,6 @@
 /**
  * What a test or benchmark process leaves behind if it ends early: browser processes and temp
- * dirs. Everything registered here is removed on exit and on SIGINT/SIGTERM, synchronously, so a
+ * dirs (and whatever else registers a hook). Everything registered here is removed on exit and on SIGINT/SIGTERM, synchronously, so a
  * killed run leaves no browser behind; code that finishes normally removes its own as it goes.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -10,10 +10,13 @@ import path from 'node:path';
 
 const liveProcesses = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
+const liveHooks = new Set<() => void>();
 
 function removeEverything(): void {
   for (const proc of liveProcesses) killProcessGroup(proc);
   liveProcesses.clear();
+  for (const hook of liveHooks) hook();
+  liveHooks.clear();
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
   liveDirs.clear();
 }
@@ -51,6 +54,15 @@ export function trackProcess(proc: ChildProcess): void {
 
 export function forgetProcess(proc: ChildProcess): void {
   liveProcesses.delete(proc);
+}
+
+/** Runs `hook` (synchronous) if the run ends before `forgetCleanup(hook)`: network namespaces. */
+export function trackCleanup(hook: () => void): void {
+  liveHooks.add(hook);
+}
+
+export function forgetCleanup(hook: () => void): void {
+  liveHooks.delete(hook);
 }
 
 /** A new directory under the system's temp dir, removed by `removeTempDir` or at exit. */

@@ -101,14 +101,14 @@ export class SignalClient extends EventTarget {
     this.addEventListener('service', (e) => {
       this.unavailable = !(e as CustomEvent<ServiceStatus>).detail.available;
     });
+    // Socket.IO reconnects for as long as the page lives, 1 s to 5 s apart; meanwhile the
+    // widget says the service is out of reach, and transfers go on peer to peer.
+    socket.on('disconnect', (reason) => {
+      if (reason !== 'io client disconnect') {
+        this.dispatchEvent(new CustomEvent('service', { detail: { available: false } }));
+      }
+    });
     socket.io.on('reconnect', () => void this.rejoin());
-    socket.io.on('reconnect_failed', () =>
-      this.dispatchEvent(
-        new CustomEvent('lost', {
-          detail: new P2PError('server-unreachable', { reason: 'disconnected' }),
-        }),
-      ),
-    );
   }
 
   /** Loads socket.io-client ahead of need, without connecting. */
@@ -122,7 +122,6 @@ export class SignalClient extends EventTarget {
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(base.origin, {
       path: `${base.pathname.replace(/\/?$/, '/')}socket.io`,
       transports: ['websocket'],
-      reconnectionAttempts: 5,
       timeout: CONNECT_TIMEOUT_MS,
       autoConnect: false,
     });
@@ -236,11 +235,12 @@ export class SignalClient extends EventTarget {
 
   private async rejoin(tries = 1): Promise<void> {
     clearTimeout(this.rejoinTimer);
-    if (!this.joined) return;
     try {
-      await this.restore?.();
-      const reply = await this.join(this.joined);
-      this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
+      if (this.joined) {
+        await this.restore?.();
+        const reply = await this.join(this.joined);
+        this.dispatchEvent(new CustomEvent('rejoined', { detail: reply }));
+      }
       // A process that took the join has its shared state, whatever the last one said.
       if (this.unavailable) {
         this.dispatchEvent(new CustomEvent('service', { detail: { available: true } }));

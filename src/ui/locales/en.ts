@@ -166,7 +166,6 @@ export const en: Locale = {
           host
             ? `Could not reach the sharing service at ${host}. Check your connection and try again.`
             : 'Could not reach the sharing service. Check your connection and try again.',
-        disconnected: 'Lost the connection to the sharing service.',
         timeout: 'The sharing service did not answer in time.',
         'not-a-service': ({ host, status }) => {
           const where = host ? ` at ${host}` : '';

@@ -1,0 +1,148 @@
+/**
+ * What the outage tests share: a sharer and a recipient in the namespaces of a `NetLab`, a paced
+ * transfer between them, and a log of the piece frames the recipient's data channels delivered,
+ * from which a test tells whether a piece that had arrived whole (and so was verified) came again.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach } from 'node:test';
+import { CHROME_PATH } from '../../testing/browser-options.js';
+import { closeBrowser, echoConsole, launchBrowser } from '../../testing/browsers.js';
+import { makeRandomFile, MiB, type SourceFile } from '../../testing/files.js';
+import { NetLab, requireNetns } from '../../testing/netns.js';
+import { gotoHost, Peer } from './peer.js';
+import { eventCount, waitForProgress } from './recorder.js';
+import { clickButton } from './screen.js';
+import { openLink, share } from './transfer.js';
+import type { E2E } from './world.js';
+
+/**
+ * Runs in the recipient's page before its scripts: every binary piece frame (kind 1) any data
+ * channel the page creates delivers, as [index, offset, payload bytes] (protocol/frames.ts).
+ * The recipient offers, so it creates the channels.
+ */
+const PIECE_LOG = `(() => {
+  const log = (window.__pieces = []);
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  let channels = 0;
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const channel = create.apply(this, args);
+    const n = channels++;
+    channel.addEventListener('message', (e) => {
+      if (!(e.data instanceof ArrayBuffer) || e.data.byteLength < 12) return;
+      const view = new DataView(e.data);
+      if (view.getUint8(0) === 1) log.push([view.getUint32(4), view.getUint32(8), e.data.byteLength - 12, n]);
+    });
+    return channel;
+  };
+})();`;
+
+type Frame = [index: number, offset: number, bytes: number, channel: number];
+
+export interface PieceCount {
+  /** Pieces that arrived whole. */
+  whole: number;
+  /** Frames of pieces that had already arrived whole: verified bytes sent again. */
+  again: number;
+  /** Frames of pieces that arrived in part and were asked for afresh (in flight at a cut). */
+  partial: number;
+}
+
+/**
+ * Walks the frames in arrival order: a piece is whole once its frames since its last offset-0
+ * frame cover it (the piece size is the largest end any frame reached).
+ */
+export function countPieces(frames: Frame[], size: number): PieceCount {
+  const pieceSize = Math.max(...frames.map(([, offset, bytes]) => offset + bytes));
+  const pieces = Math.ceil(size / pieceSize);
+  const covered = new Map<number, number>();
+  const whole = new Set<number>();
+  let again = 0;
+  let partial = 0;
+  for (const [index, offset, bytes] of frames) {
+    if (whole.has(index)) {
+      again += 1;
+      continue;
+    }
+    if (offset === 0 && covered.get(index)) partial += 1;
+    const sum = (offset === 0 ? 0 : (covered.get(index) ?? 0)) + bytes;
+    covered.set(index, sum);
+    if (sum >= (index === pieces - 1 ? size - index * pieceSize : pieceSize)) whole.add(index);
+  }
+  return { whole: whole.size, again, partial };
+}
+
+export interface Outage {
+  lab: NetLab;
+  sharer: Peer;
+  recipient: Peer;
+  file: SourceFile;
+  link: string;
+  /** The recipient's event index when the download started. */
+  since: number;
+  /** The frames the recipient received so far, counted. */
+  pieces(): Promise<PieceCount>;
+}
+
+/** Registers the clean-up of the labs and browsers `outageWorld` makes (call at top level). */
+export function useOutages(env: E2E): (name: string, options: OutageOptions) => Promise<Outage> {
+  const open: Array<{ close(): unknown }> = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  return async (name, options) => {
+    requireNetns();
+    const service = Number(new URL(env.serviceUrl).port);
+    const host = Number(new URL(env.hostOrigin).port);
+    const lab = await NetLab.create(env.tmp, [service, host]);
+    open.push(lab);
+    const launch = async (side: NetLab['a'], label: string, url: string, init?: string) => {
+      const downloadDir = path.join(env.tmp, `${name}-${label}`);
+      await mkdir(downloadDir, { recursive: true });
+      const { browser, page } = await launchBrowser('chromium', {
+        downloadDir,
+        protocolTimeout: 120_000,
+        wrapper: side.wrapper(CHROME_PATH),
+      });
+      const peer = new Peer('chromium', label, browser, page, downloadDir);
+      open.push({ close: () => closeBrowser(browser) });
+      echoConsole(page, `[${label}]`);
+      if (init) await page.evaluateOnNewDocument(init);
+      await gotoHost(page, url);
+      return peer;
+    };
+    const file = await makeRandomFile(env.tmp, `${name}.bin`, options.size);
+    const [sharer, recipient] = await Promise.all([
+      launch(lab.a, 'sharer', env.hostUrl({ uploadLimit: options.uploadLimit })),
+      launch(lab.b, 'recipient', env.hostUrl(), PIECE_LOG),
+    ]);
+    if (options.path) lab.shape(options.path);
+    const link = await share(sharer, file);
+    await openLink(recipient, link, file);
+    const since = await eventCount(recipient.page);
+    await clickButton(recipient.page, /download/i);
+    await waitForProgress(recipient.page, options.cutAfter ?? 0, 120_000);
+    const pieces = async () => {
+      const frames = await recipient.page.evaluate(
+        () => (window as unknown as { __pieces: Frame[] }).__pieces,
+      );
+      assert.ok(frames.length > 0, 'the recipient saw piece frames');
+      if (process.env.OUTAGE_FRAMES) console.log(JSON.stringify(frames));
+      return countPieces(frames, file.size);
+    };
+    return { lab, sharer, recipient, file, link, since, pieces };
+  };
+}
+
+export interface OutageOptions {
+  size: number;
+  /** The sharer's upload limit (bytes per second), which paces the transfer. */
+  uploadLimit: number;
+  /** Bytes the recipient has when the world is handed to the test. */
+  cutAfter?: number;
+  /** Conditions on the path from the start. */
+  path?: Parameters<NetLab['shape']>[0];
+}
+
+export { MiB };

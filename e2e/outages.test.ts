@@ -1,0 +1,92 @@
+/**
+ * Outages on a real network path: the sharer and the recipient run in network namespaces of their
+ * own, joined only through a third namespace where the test cuts the path mid-transfer, or the
+ * service is made unreachable (testing/netns.ts). Each transfer is paced by the sharer's upload
+ * limit so the fault lands mid-transfer; each ends with the file on disk hashing
+ * as the source does, and no piece that had arrived whole (verified) arriving again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { delay, until } from '../testing/wait.js';
+import { MiB, useOutages, type Outage } from './lib/outage.js';
+import { events } from './lib/recorder.js';
+import { visibleText, waitForText } from './lib/screen.js';
+import { awaitSaved } from './lib/transfer.js';
+import { log, useE2E } from './lib/world.js';
+
+const env = useE2E();
+const outage = useOutages(env);
+
+/** The status line a widget shows while the service is out of reach. */
+const OUTAGE = 'The sharing service is briefly unavailable';
+
+const progress = (o: Outage) =>
+  o.recipient.page.evaluate(() => window.__p2p.progress.last?.bytes ?? 0);
+
+/** Cuts the path for `seconds` once 3 MiB of 12 arrived, then checks the whole file arrived. */
+async function cutFor(seconds: number) {
+  const o = await outage(`cut-${seconds}`, { size: 12 * MiB, uploadLimit: MiB, cutAfter: 3 * MiB });
+  o.lab.cut(true);
+  const cutAt = await progress(o);
+  await delay(seconds * 1000);
+  const during = await progress(o);
+  o.lab.cut(false);
+  log(
+    `path cut ${seconds} s at ${(cutAt / MiB).toFixed(1)} MiB; ${(during / MiB).toFixed(1)} MiB at its end`,
+  );
+  assert.ok(during < o.file.size, 'the cut landed mid-transfer');
+  await awaitSaved(o.recipient, o.file, o.since, 120_000);
+  const pieces = await o.pieces();
+  log(`pieces: ${JSON.stringify(pieces)}`);
+  assert.equal(pieces.again, 0, 'no piece that had arrived whole was sent again');
+  const errors = (await events(o.recipient.page)).filter((e) => e.type === 'p2p-share-error');
+  assert.deepEqual(errors, [], 'the recipient went on without an error');
+}
+
+test('a 12 s cut of the path: the transfer goes on by itself', { timeout: 180_000 }, () =>
+  cutFor(12),
+);
+
+test('a 30 s cut: a new connection resumes where the transfer stopped', { timeout: 240_000 }, () =>
+  cutFor(30),
+);
+
+test(
+  'the service unreachable mid-transfer: the transfer goes on, the widget reconnects',
+  { timeout: 180_000 },
+  async () => {
+    const o = await outage('signal', { size: 12 * MiB, uploadLimit: MiB, cutAfter: 2 * MiB });
+    const room = /#p2p=([A-Za-z0-9_-]{22})\./.exec(o.link)![1]!;
+    const sharerOnline = async () => {
+      const res = await fetch(`${env.serviceUrl}rooms/${room}`);
+      return res.ok && ((await res.json()) as { sharerOnline: boolean }).sharerOnline;
+    };
+    assert.equal(await sharerOnline(), true);
+    o.lab.severService(true);
+    await until(async () => !(await sharerOnline()), {
+      timeout: 30_000,
+      message: 'the service never saw the sharer go',
+    });
+    // Both widgets say the service is out of reach, as a status, not an error.
+    for (const peer of [o.sharer, o.recipient]) await waitForText(peer.page, OUTAGE, 30_000);
+    // The transfer is peer-to-peer: it ends while the service is out of reach.
+    await awaitSaved(o.recipient, o.file, o.since, 120_000);
+    // Longer than five reconnection attempts 1–5 s apart: the widget never gives up.
+    await delay(25_000);
+    o.lab.severService(false);
+    await until(sharerOnline, {
+      timeout: 60_000,
+      interval: 250,
+      message: 'the sharer never reconnected to the service',
+    });
+    await until(async () => !(await visibleText(o.sharer.page)).includes(OUTAGE), {
+      timeout: 30_000,
+      message: 'the sharer still says the service is out of reach',
+    });
+    assert.equal((await o.pieces()).again, 0);
+    for (const peer of [o.sharer, o.recipient]) {
+      const errors = (await events(peer.page)).filter((e) => e.type === 'p2p-share-error');
+      assert.deepEqual(errors, [], `${peer.label} saw no error`);
+    }
+  },
+);

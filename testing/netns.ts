@@ -1,0 +1,311 @@
+/**
+ * A network for fault tests: the sharer's and the recipient's browsers each in a network
+ * namespace of their own, joined only through a third "path" namespace that routes between them,
+ * where a test cuts the link or adds loss, delay and a rate limit (`tc netem`). The browsers reach
+ * the service and the host page, which stay on the root namespace's 127.0.0.1, through a forwarder
+ * per namespace that listens on the namespace's own 127.0.0.1 (so origins stay loopback and secure)
+ * and crosses into the root namespace over a Unix socket, never over a network: the only network
+ * path between the two browsers is the path namespace. Names are unique per run; everything is
+ * removed on close and at exit (cleanup.ts).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { chmodSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import {
+  forgetCleanup,
+  forgetProcess,
+  killProcessGroup,
+  trackCleanup,
+  trackProcess,
+} from './cleanup.js';
+import { withTimeout } from './wait.js';
+
+export const IP_PATH = process.env.IP_PATH ?? '/usr/sbin/ip';
+export const TC_PATH = process.env.TC_PATH ?? '/usr/sbin/tc';
+
+/** Runs a command and throws with its output when it fails. */
+function run(cmd: string, args: string[]): string {
+  const result = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${result.stderr || result.error?.message}`);
+  }
+  return result.stdout;
+}
+
+/**
+ * Throws, saying why and what to do, where this machine cannot make namespaces: fault tests need
+ * root (CI runs as root) and iproute2's `ip` and `tc`.
+ */
+export function requireNetns(): void {
+  const fix =
+    'the outage tests need root and iproute2 (`ip netns`, `tc`): run them as root (CI does), ' +
+    'after `apt-get update && apt-get install -y iproute2`';
+  if (process.getuid?.() !== 0) throw new Error(`not root: ${fix}`);
+  const probe = `p2p-probe-${randomBytes(4).toString('hex')}`;
+  const add = spawnSync(IP_PATH, ['netns', 'add', probe], { encoding: 'utf8' });
+  if (add.status !== 0) {
+    throw new Error(`\`ip netns add\` failed (${add.stderr || add.error?.message}): ${fix}`);
+  }
+  spawnSync(IP_PATH, ['netns', 'del', probe]);
+  if (spawnSync(TC_PATH, ['-V']).status !== 0) throw new Error(`no ${TC_PATH}: ${fix}`);
+}
+
+/** The in-namespace half of a forwarder: 127.0.0.1:<port> to the Unix socket of that port. */
+const FORWARDER = `
+const net = require('node:net');
+const [prefix, ...ports] = process.argv.slice(1);
+let left = ports.length;
+for (const port of ports) {
+  net.createServer((c) => {
+    const u = net.connect(prefix + '-' + port + '.sock');
+    c.pipe(u).pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  }).listen(Number(port), '127.0.0.1', () => { if (--left === 0) console.log('ready'); });
+}
+`;
+
+/** One side of the lab: a namespace with a browser's link to the path. */
+class Side {
+  private forwarder: ChildProcess | null = null;
+  private readonly servers: net.Server[] = [];
+  private readonly sockets = new Set<net.Socket>();
+  /** While true, the service and the host page are unreachable from this namespace. */
+  private severed = false;
+
+  constructor(
+    readonly ns: string,
+    private readonly dir: string,
+  ) {}
+
+  /**
+   * Makes `ports` of the root namespace's 127.0.0.1 reachable at the same ports of this
+   * namespace's 127.0.0.1.
+   */
+  async forward(ports: number[]): Promise<void> {
+    for (const port of ports) {
+      const server = net.createServer((c) => {
+        if (this.severed) {
+          c.destroy();
+          return;
+        }
+        const t = net.connect(port, '127.0.0.1');
+        for (const s of [c, t]) {
+          this.sockets.add(s);
+          s.on('close', () => this.sockets.delete(s));
+          s.on('error', () => (s === c ? t : c).destroy());
+        }
+        c.pipe(t).pipe(c);
+      });
+      server.listen(`${path.join(this.dir, this.ns)}-${port}.sock`);
+      await once(server, 'listening');
+      this.servers.push(server);
+    }
+    const proc = spawn(
+      IP_PATH,
+      [
+        'netns',
+        'exec',
+        this.ns,
+        process.execPath,
+        '-e',
+        FORWARDER,
+        path.join(this.dir, this.ns),
+        ...ports.map(String),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
+    );
+    trackProcess(proc);
+    this.forwarder = proc;
+    proc.stdout!.setEncoding('utf8');
+    await withTimeout(
+      once(proc.stdout!, 'data'),
+      10_000,
+      `the forwarder in ${this.ns} never listened`,
+    );
+  }
+
+  /** Cuts (or restores) this namespace's way to the service and the host page. */
+  sever(on: boolean): void {
+    this.severed = on;
+    if (on) for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * A Chromium executable that runs in this namespace: a wrapper for puppeteer's
+   * `executablePath` (DevTools over a pipe, which crosses namespaces).
+   */
+  wrapper(executable: string): string {
+    const file = path.join(this.dir, `${this.ns}-browser.sh`);
+    writeFileSync(file, `#!/bin/sh\nexec ${IP_PATH} netns exec ${this.ns} ${executable} "$@"\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
+  close(): void {
+    if (this.forwarder) {
+      killProcessGroup(this.forwarder);
+      forgetProcess(this.forwarder);
+    }
+    for (const s of this.sockets) s.destroy();
+    for (const server of this.servers) server.close();
+  }
+}
+
+/** Conditions on the path, in both directions (`tc netem`). */
+export interface PathConditions {
+  /** Packets lost, in percent. */
+  loss?: number;
+  /** One-way delay each direction adds, in ms. */
+  delayMs?: number;
+  /** Rate limit, in kbit/s. */
+  rateKbit?: number;
+}
+
+/**
+ * Sharer (`a`), recipient (`b`) and the path between them (`p`):
+ *
+ *   ns a: va 10.99.1.2/24 ── pa 10.99.1.1/24 [ns p, forwarding] pb 10.99.2.1/24 ── vb 10.99.2.2/24: ns b
+ */
+export class NetLab {
+  readonly a: Side;
+  readonly b: Side;
+  readonly p: string;
+  private readonly hook = () => this.removeNamespaces();
+  private conditions: PathConditions = {};
+
+  private constructor(id: string, dir: string) {
+    this.a = new Side(`p2p-${id}-a`, dir);
+    this.b = new Side(`p2p-${id}-b`, dir);
+    this.p = `p2p-${id}-p`;
+  }
+
+  /** Makes the namespaces and links; `dir` holds the forwarders' sockets and wrappers. */
+  static async create(dir: string, forwardPorts: number[]): Promise<NetLab> {
+    const lab = new NetLab(randomBytes(3).toString('hex'), dir);
+    trackCleanup(lab.hook);
+    try {
+      lab.build();
+      await Promise.all([lab.a.forward(forwardPorts), lab.b.forward(forwardPorts)]);
+    } catch (err) {
+      lab.close();
+      throw err;
+    }
+    return lab;
+  }
+
+  private build(): void {
+    const { p } = this;
+    const a = this.a.ns;
+    const b = this.b.ns;
+    for (const ns of [a, b, p]) {
+      run(IP_PATH, ['netns', 'add', ns]);
+      run(IP_PATH, ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    run(IP_PATH, [
+      'link',
+      'add',
+      'va',
+      'netns',
+      a,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'pa',
+      'netns',
+      p,
+    ]);
+    run(IP_PATH, [
+      'link',
+      'add',
+      'vb',
+      'netns',
+      b,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'pb',
+      'netns',
+      p,
+    ]);
+    const addr = (ns: string, dev: string, cidr: string) => {
+      run(IP_PATH, ['-n', ns, 'addr', 'add', cidr, 'dev', dev]);
+      run(IP_PATH, ['-n', ns, 'link', 'set', dev, 'up']);
+    };
+    addr(a, 'va', '10.99.1.2/24');
+    addr(b, 'vb', '10.99.2.2/24');
+    addr(p, 'pa', '10.99.1.1/24');
+    addr(p, 'pb', '10.99.2.1/24');
+    run(IP_PATH, ['-n', a, 'route', 'add', 'default', 'via', '10.99.1.1']);
+    run(IP_PATH, ['-n', b, 'route', 'add', 'default', 'via', '10.99.2.1']);
+    run(IP_PATH, ['netns', 'exec', p, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  }
+
+  /** Cuts the path (both links in the path namespace down) or brings it back. */
+  cut(on: boolean): void {
+    for (const dev of ['pa', 'pb'])
+      run(IP_PATH, ['-n', this.p, 'link', 'set', dev, on ? 'down' : 'up']);
+  }
+
+  /** Sets loss, delay and rate on the path's two links (each shapes what leaves through it). */
+  shape(conditions: PathConditions): void {
+    const { loss, delayMs, rateKbit } = conditions;
+    const args = [
+      ...(delayMs ? ['delay', `${delayMs}ms`] : []),
+      ...(loss ? ['loss', `${loss}%`] : []),
+      ...(rateKbit ? ['rate', `${rateKbit}kbit`] : []),
+    ];
+    const verb = Object.keys(this.conditions).length ? 'change' : 'add';
+    const probe = spawnSync(
+      IP_PATH,
+      ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (/unknown/i.test(probe.stderr)) {
+      throw new Error(
+        'this kernel has no netem qdisc (sch_netem): loss and delay cannot be shaped',
+      );
+    }
+    spawnSync(IP_PATH, ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'del', 'dev', 'lo', 'root']);
+    for (const dev of ['pa', 'pb']) {
+      run(IP_PATH, [
+        'netns',
+        'exec',
+        this.p,
+        TC_PATH,
+        'qdisc',
+        verb,
+        'dev',
+        dev,
+        'root',
+        'netem',
+        ...args,
+      ]);
+    }
+    this.conditions = conditions;
+  }
+
+  /** Cuts (or restores) both browsers' way to the service and the host page. */
+  severService(on: boolean): void {
+    this.a.sever(on);
+    this.b.sever(on);
+  }
+
+  private removeNamespaces(): void {
+    for (const ns of [this.a.ns, this.b.ns, this.p]) spawnSync(IP_PATH, ['netns', 'del', ns]);
+  }
+
+  close(): void {
+    this.a.close();
+    this.b.close();
+    this.removeNamespaces();
+    forgetCleanup(this.hook);
+  }
+}
