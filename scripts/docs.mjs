@@ -34,8 +34,8 @@ const HAND_TABLES = [
   {
     doc: 'docs/configuration.md',
     marker: 'config',
-    what: 'the environment variables in server/config.ts',
-    file: 'server/config.ts',
+    what: 'the environment variables in server/config/env.ts',
+    file: 'server/config/env.ts',
     names: (src) => [...src.matchAll(/^\s+([A-Z][A-Z0-9_]*): v\.optional\(/gm)],
   },
 ];

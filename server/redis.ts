@@ -68,19 +68,66 @@ export function adapterRedis(client: Redis, logger: Logger): Redis {
 
 /** Logs (without the URL, which may carry a password) when `client` loses and regains Redis. */
 function watch(client: Redis, logger: Logger, name: string): Redis {
-  // ioredis emits an error for every failed attempt; the log gets one line per change instead.
-  let up: boolean | undefined;
-  client.on('ready', () => {
-    if (up !== true) logger.info('redis.ready', { name });
-    up = true;
+  redisAvailability(client).onChange((change) => {
+    if (change.up) logger.info('redis.ready', { name });
+    else logger.warn('redis.unreachable', { name, kind: change.kind });
   });
-  const lost = (kind: string) => {
-    if (up !== false) logger.warn('redis.unreachable', { name, kind });
-    up = false;
-  };
-  client.on('error', (err: unknown) => lost(errorKind(err)));
-  client.on('close', () => lost('closed'));
   return client;
+}
+
+/**
+ * A change of whether a Redis connection is up: `was` is undefined when it had been neither ready
+ * nor lost; a loss's `kind` is that of the last error reported since the connection was last
+ * ready, or 'closed' if none was.
+ */
+export type AvailabilityChange =
+  { up: true; was: boolean | undefined } | { up: false; was: boolean | undefined; kind: string };
+
+/** Who hears when a Redis connection goes up or down. */
+export interface RedisAvailability {
+  /** Calls `listener` once per change, however many errors and reconnections lie between. */
+  onChange(listener: (change: AvailabilityChange) => void): void;
+}
+
+const availabilities = new WeakMap<Redis, RedisAvailability>();
+
+/**
+ * The one place that follows whether `client` is up, shared by all who ask about the same client
+ * (the log above, the widgets' `service` event in ./signalling.ts). Up once ready; down once the
+ * connection closes or the client ends. ioredis emits an error at every failed attempt and
+ * sometimes with the connection still up: errors change nothing by themselves, they only name the
+ * loss.
+ */
+export function redisAvailability(client: Redis): RedisAvailability {
+  let availability = availabilities.get(client);
+  if (availability) return availability;
+  const listeners: ((change: AvailabilityChange) => void)[] = [];
+  let up: boolean | undefined = client.status === 'ready' ? true : undefined;
+  let failure: string | undefined;
+  const change = (now: boolean, kind = 'closed') => {
+    if (up === now) return;
+    const was = up;
+    up = now;
+    const told: AvailabilityChange = now ? { up: true, was } : { up: false, was, kind };
+    for (const listener of listeners) listener(told);
+  };
+  client.on('ready', () => {
+    failure = undefined;
+    change(true);
+  });
+  client.on('error', (err: unknown) => {
+    failure = errorKind(err);
+  });
+  const lost = () => {
+    const kind = failure;
+    failure = undefined;
+    change(false, kind);
+  };
+  client.on('close', lost);
+  client.on('end', lost);
+  availability = { onChange: (listener) => void listeners.push(listener) };
+  availabilities.set(client, availability);
+  return availability;
 }
 
 /** Resolves once `client` is ready, or rejects after `timeoutMs`. */

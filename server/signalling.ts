@@ -27,6 +27,7 @@ import { AddressBudget, type Admission } from './budget.js';
 import { requestAllowed, type Config } from './config.js';
 import { errorKind, type Logger } from './log.js';
 import { ServiceMetrics } from './metrics.js';
+import { redisAvailability } from './redis.js';
 import {
   channel,
   type SignallingContext,
@@ -218,23 +219,19 @@ export function createSignalling(httpServer: HttpServer, options: SignallingOpti
 }
 
 /**
- * Tells every socket of this process when `redis` goes from ready to lost and back. Only this
- * process's (`io.local`): the adapter that reaches the others runs over the same Redis, and each
- * process tells its own.
+ * Tells every socket of this process when `redis` goes from ready to lost and back, as
+ * ./redis.ts's `redisAvailability` sees it. Only this process's (`io.local`): the adapter that
+ * reaches the others runs over the same Redis, and each process tells its own.
  */
 function tellAvailability(io: SignallingServer, redis: Redis): void {
-  let up = redis.status === 'ready';
-  const tell = (available: boolean) => {
-    if (up === available) return;
-    up = available;
+  redisAvailability(redis).onChange(({ up, was }) => {
+    // A connection that was never ready has not been lost: nobody heard it was there.
+    if (!up && was === undefined) return;
     io.local.emit(
       'service',
-      available ? { available } : { available, retryAfterMs: UNAVAILABLE_RETRY_MS },
+      up ? { available: true } : { available: false, retryAfterMs: UNAVAILABLE_RETRY_MS },
     );
-  };
-  redis.on('ready', () => tell(true));
-  // A lost connection closes (at once, or when a command times out); each retry then fails.
-  redis.on('close', () => tell(false));
+  });
 }
 
 /** How long a connection may take to join the namespace (an honest client does it at once). */
