@@ -89,6 +89,11 @@ export class RedisSwarmSteps {
       ])) as [number, string[]?];
       if (written[0] === -1) return null;
       if (written[0] === 1) return { partners: written[1] ?? [], result };
+      // Another process wrote first. Retrying at once let two processes stepping one room in
+      // lockstep starve one of them; a random pause, longer after each loss, breaks the step.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * 2 ** Math.min(attempt, 6)),
+      );
     }
     throw new Error(`swarm step on a room kept conflicting after ${MAX_ATTEMPTS} attempts`);
   }
