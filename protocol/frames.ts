@@ -114,6 +114,11 @@ export const ControlSchema = v.variant('t', [
     v: v.number(),
     role: v.picklist(['recipient', 'source']),
     proof: b64url(128),
+    /**
+     * A random name of the sending page, the same on all its links: a page met again under a
+     * new peer id (its signalling reconnected) is known for the same one.
+     */
+    page: v.optional(b64url(16)),
   }),
   v.strictObject({ t: v.literal('manifest') }),
   /**

@@ -16,6 +16,9 @@ type Hello = Extract<Control, { t: 'hello' }>;
 
 const encoder = new TextEncoder();
 
+/** This page's name on every link it makes (see the hello's `page`). */
+const PAGE = toBase64Url(crypto.getRandomValues(new Uint8Array(9)));
+
 export interface HandshakeOptions {
   role: LinkRole;
   roomId: string;
@@ -37,6 +40,8 @@ export class FingerprintHandshake {
   private helloSent = false;
   private helloReceived = false;
   private peerProven = false;
+  /** The peer page's name, once its hello checked out. */
+  remotePage?: string;
 
   constructor(private readonly opts: HandshakeOptions) {}
 
@@ -59,6 +64,7 @@ export class FingerprintHandshake {
       v: PROTOCOL_VERSION,
       role: this.localRole,
       proof: toBase64Url(proof),
+      page: PAGE,
     });
     this.helloSent = true;
     this.maybeDone();
@@ -112,6 +118,7 @@ export class FingerprintHandshake {
       return;
     }
     this.peerProven = true;
+    this.remotePage = msg.page;
     this.maybeDone();
   }
 

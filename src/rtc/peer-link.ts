@@ -127,6 +127,11 @@ export class PeerLink {
     return this.opts.remoteId;
   }
 
+  /** The peer page's name (see the hello's `page`), once the link is open. */
+  get remotePage(): string | undefined {
+    return this.handshake.remotePage;
+  }
+
   get isOpen(): boolean {
     return this.phase === 'open';
   }

@@ -354,7 +354,20 @@ export class SourceSet {
         return true;
       },
       trading: (self) => this.trading(self),
-      onOpen: () => this.opts.onOpen(peer),
+      onOpen: () => {
+        // A page met again under a new peer id (its signalling reconnected while our link to
+        // it lived on): one link to it, the new one, which takes over what the old one owed.
+        const page = source.link.remotePage;
+        for (const other of [...this.sources.values()]) {
+          if (page && other !== source && other.link.remotePage === page) {
+            this.sources.delete(other.peerId);
+            other.fetcher.stop();
+            other.link.close();
+            source.fetcher.poke();
+          }
+        }
+        this.opts.onOpen(peer);
+      },
       onPiece: () => {
         this.vouch(peer);
         this.opts.onPiece(peer);

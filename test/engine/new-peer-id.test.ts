@@ -1,0 +1,109 @@
+/**
+ * A page's signalling reconnects mid-transfer (a network change drops its WebSocket) while the
+ * data channel lives on: both pages come back to the service under new peer ids, and the
+ * recipient's next question for sources names the sharer's new id. Real ShareSession and
+ * ReceiveSession against the real signalling service (web-test-runner.config.mjs).
+ */
+import { expect } from '@open-wc/testing';
+import { parseLink } from '../../src/crypto/link.js';
+import { ReceiveSession } from '../../src/session/receive-session.js';
+import { ShareSession } from '../../src/session/share-session.js';
+import {
+  catchDownloads,
+  fileOf,
+  KiB,
+  PIECE,
+  randomBytes,
+  savedHash,
+  sha256Hex,
+  until,
+  useService,
+} from './helpers.js';
+
+const NativeSocket = window.WebSocket;
+const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
+
+/** Every WebSocket the page opens from now on. */
+function trackSockets() {
+  const sockets: WebSocket[] = [];
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      sockets.push(this);
+    }
+  };
+  return { sockets, restore: () => (window.WebSocket = NativeSocket) };
+}
+
+/**
+ * Counts the piece frames (kind 1: index, offset, payload; protocol/frames.ts) the recipient's
+ * data channels deliver (the recipient offers, so it makes the channels), and the frames of
+ * pieces that had already arrived whole: bytes verified once and sent again.
+ */
+function countPieceFrames(size: number) {
+  const covered = new Map<number, number>();
+  const whole = new Set<number>();
+  const counts = { channels: 0, frames: 0, again: 0 };
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const channel = createDataChannel.apply(this, args);
+    counts.channels++;
+    channel.addEventListener('message', (e: MessageEvent) => {
+      if (!(e.data instanceof ArrayBuffer) || e.data.byteLength < 12) return;
+      const view = new DataView(e.data);
+      if (view.getUint8(0) !== 1) return;
+      counts.frames++;
+      const [index, offset, bytes] = [view.getUint32(4), view.getUint32(8), e.data.byteLength - 12];
+      if (whole.has(index)) {
+        counts.again++;
+        return;
+      }
+      const sum = (offset === 0 ? 0 : (covered.get(index) ?? 0)) + bytes;
+      covered.set(index, sum);
+      if (sum >= Math.min(PIECE, size - index * PIECE)) whole.add(index);
+    });
+    return channel;
+  };
+  return {
+    counts,
+    restore: () => (RTCPeerConnection.prototype.createDataChannel = createDataChannel),
+  };
+}
+
+describe('Pages whose signalling reconnects mid-transfer', function () {
+  this.timeout(60_000);
+
+  const service = useService();
+  const cleanup = service.cleanup;
+
+  it('keep one link: the recipient fetches nothing twice, and the file arrives intact', async () => {
+    const bytes = randomBytes(48 * PIECE - 321);
+    const downloads = catchDownloads();
+    cleanup.push(downloads.stop);
+    const sockets = trackSockets();
+    cleanup.push(sockets.restore);
+    const frames = countPieceFrames(bytes.length);
+    cleanup.push(frames.restore);
+    const server = service.url();
+    // 3 MiB at 512 KiB/s: about 6 s, long enough for both pages to reconnect and meet again.
+    const sharer = new ShareSession({ server, uploadLimit: 512 * KiB });
+    cleanup.push(() => void sharer.stop());
+    const secret = parseLink(await sharer.share(fileOf(bytes, 'again.bin'), location.href))!;
+    const session = new ReceiveSession({ server, secret, saveTo: 'opfs', seed: false });
+    cleanup.push(() => session.dispose());
+    await session.load();
+
+    const downloading = session.download();
+    await until(() => frames.counts.frames >= 8, 20_000, 'the first pieces');
+    // Both pages' signalling drops at once, as at a network change; Socket.IO reconnects.
+    expect(sockets.sockets.length, 'signalling sockets').to.equal(2);
+    for (const socket of sockets.sockets) socket.close();
+    const done = await downloading;
+
+    expect(done.sha256).to.equal(await sha256Hex(bytes));
+    expect(await savedHash(downloads.saved[0]!.url)).to.equal(done.sha256);
+    // The recipient met the sharer again under its new id, and made a second link to it...
+    expect(frames.counts.channels, 'links the recipient made').to.equal(2);
+    // ...which took over from the first rather than fetching beside it.
+    expect(frames.counts.again, 'frames of pieces that had arrived whole').to.equal(0);
+  });
+});
