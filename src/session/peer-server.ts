@@ -340,6 +340,16 @@ export class PeerServer {
       // The old link is closed by now: the new offer is a stranger's first again.
       onSuperseded: (envelope) => this.handleSignal({ from: peerId, envelope }),
       onOpen: () => {
+        // The same page under a new peer id (see SourceSet): one row for it, the new link's.
+        const page = entry.link.remotePage;
+        for (const [id, other] of this.peers) {
+          if (page && other !== entry && other.link.remotePage === page) {
+            this.uploadedBefore += other.sent;
+            this.peers.delete(id);
+            this.failedRows.delete(id);
+            other.link.close();
+          }
+        }
         this.opts.onOpened?.(peerId);
         entry.sender = new PieceSender(
           entry.link,

@@ -105,5 +105,12 @@ describe('Pages whose signalling reconnects mid-transfer', function () {
     expect(frames.counts.channels, 'links the recipient made').to.equal(2);
     // ...which took over from the first rather than fetching beside it.
     expect(frames.counts.again, 'frames of pieces that had arrived whole').to.equal(0);
+    // The sharer shows the recipient once, done: its first link was no failure.
+    await until(
+      () => sharer.state.phase === 'sharing' && sharer.state.peers[0]?.status === 'done',
+      5000,
+      'the sharer to show the recipient done',
+    );
+    expect(sharer.state.phase === 'sharing' && sharer.state.peers.length).to.equal(1);
   });
 });
