@@ -115,8 +115,8 @@ export const ControlSchema = v.variant('t', [
     role: v.picklist(['recipient', 'source']),
     proof: b64url(128),
     /**
-     * A random name of the sending page, the same on all its links: a page met again under a
-     * new peer id (its signalling reconnected) is known for the same one.
+     * A random name of the sender (its signalling client's), the same on all its links: a peer
+     * met again under a new peer id (its signalling reconnected) is known for the same one.
      */
     page: v.optional(b64url(16)),
   }),

@@ -16,13 +16,12 @@ type Hello = Extract<Control, { t: 'hello' }>;
 
 const encoder = new TextEncoder();
 
-/** This page's name on every link it makes (see the hello's `page`). */
-const PAGE = toBase64Url(crypto.getRandomValues(new Uint8Array(9)));
-
 export interface HandshakeOptions {
   role: LinkRole;
   roomId: string;
   keys: RoomKeys;
+  /** This side's name on every link it makes (see the hello's `page`). */
+  page?: string;
   /** The descriptions as this side applied them (see Negotiation). */
   descriptions: { readonly localSdp: string | null; readonly remoteSdp: string | null };
   /** The connection's session id, once known. */
@@ -64,7 +63,7 @@ export class FingerprintHandshake {
       v: PROTOCOL_VERSION,
       role: this.localRole,
       proof: toBase64Url(proof),
-      page: PAGE,
+      page: this.opts.page,
     });
     this.helloSent = true;
     this.maybeDone();

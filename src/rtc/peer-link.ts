@@ -26,6 +26,8 @@ export const CONNECT_TIMEOUT_MS = 30_000;
 export interface PeerLinkOptions extends SignallingOptions {
   /** The ICE servers and transport policy (a made-ahead `pc` takes them too). */
   ice: RTCConfiguration;
+  /** This side's name, the same on all its links (its SignalClient's `page`). */
+  page?: string;
   onOpen: () => void;
   onControl: (msg: Control) => void;
   onData: (data: ArrayBuffer) => void;
@@ -74,6 +76,7 @@ export class PeerLink {
       role: opts.role,
       roomId: opts.roomId,
       keys: opts.keys,
+      page: opts.page,
       descriptions: this.negotiation,
       session: () => this.signalling.session,
       sendHello: (hello) => this.sendOwn(hello),

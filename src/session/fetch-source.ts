@@ -58,6 +58,7 @@ export function openSource(peer: string, wiring: SourceWiring): Source {
     role: 'offerer',
     roomId: wiring.roomId,
     localId: client.peerId,
+    page: client.page,
     remoteId: peer,
     keys: wiring.keys,
     ice: wiring.ice,

@@ -37,6 +37,8 @@ const MAX_HELD = 16;
 export interface PeerServerOptions {
   roomId: string;
   localId: string;
+  /** This page's SignalClient's `page`. */
+  page?: string;
   keys: RoomKeys;
   ice: RTCConfiguration;
   source: PieceSource;
@@ -329,6 +331,7 @@ export class PeerServer {
       role: 'answerer',
       roomId: this.opts.roomId,
       localId: this.opts.localId,
+      page: this.opts.page,
       remoteId: peerId,
       keys,
       ice: this.opts.ice,

@@ -145,6 +145,7 @@ export class Seeding implements SeedingHolder {
       this.server = new PeerServer({
         roomId: this.opts.roomId,
         localId: client.peerId,
+        page: client.page,
         keys,
         ice: this.opts.ice,
         source,

@@ -189,6 +189,7 @@ export class ShareSession extends EventTarget implements ShareSessionApi {
     return new PeerServer({
       roomId: this.roomId,
       localId: peerId,
+      page: client.page,
       keys,
       ice: this.ice.config,
       source,

@@ -7,6 +7,7 @@ import type { Socket } from 'socket.io-client';
 import type * as SocketIo from './socket-io.js';
 import * as v from 'valibot';
 import { fromErrorBody, P2PError, toP2PError } from '../errors.js';
+import { toBase64Url } from '../../protocol/ids.js';
 import {
   AssignedSchema,
   ErrorBodySchema,
@@ -73,6 +74,11 @@ export class SignalClient extends EventTarget {
   private joined: JoinRequest | null = null;
   private rejoinTimer?: ReturnType<typeof setTimeout>;
   peerId = '';
+  /**
+   * A random name of this client, kept across reconnects (which change `peerId`): sent on its
+   * links (the hello's `page`), so a peer meeting it again under a new id knows it.
+   */
+  readonly page = toBase64Url(crypto.getRandomValues(new Uint8Array(9)));
   /** The ice ticket of the latest join (see `IceConfig`). */
   ticket?: string;
   /** Run before re-joining after the connection came back: the sharer restores its room. */
