@@ -8,8 +8,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { KiB } from '../testing/files.js';
 import { delay } from '../testing/wait.js';
 import type { Benchmark, BenchContext, BenchOutput } from './lib/bench.js';
@@ -20,6 +18,7 @@ import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from '
 import type { Row } from './lib/report.js';
 import { fmt, median, medianRatio, percentile } from './lib/stats.js';
 import { clusterNotes, clusterRows, PROCESSES, startCluster } from './signalling/cluster.js';
+import { LoadProcess } from './signalling/load-process.js';
 import {
   messagesPerExchange,
   sealedChars,
@@ -27,7 +26,6 @@ import {
   type FromWorker,
   type LoadReport,
   type TargetKind,
-  type ToWorker,
   type WorkerJob,
 } from './signalling/protocol.js';
 import {
@@ -38,50 +36,6 @@ import {
   type ServerStats,
   type Target,
 } from './signalling/target.js';
-
-/**
- * Worker threads do not inherit tsx's loader hooks on Node 20, so each worker registers tsx
- * itself before importing the TypeScript worker module.
- */
-const WORKER_SCRIPT = fileURLToPath(new URL('./signalling/worker.ts', import.meta.url));
-
-/**
- * A load-generating child process (bench/signalling/worker.ts). Each holds its share of the
- * sockets, so the file limit binds per process, not for the whole load.
- */
-class LoadProcess {
-  readonly child: ChildProcess;
-  constructor(job: WorkerJob) {
-    this.child = fork(WORKER_SCRIPT, [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, P2P_BENCH_JOB: JSON.stringify(job) },
-      // Typed arrays of latencies cross as they are.
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-  }
-  postMessage(msg: ToWorker): void {
-    if (this.child.connected) this.child.send(msg);
-  }
-  on(event: 'message', f: (msg: FromWorker) => void): void {
-    this.child.on(event, f);
-  }
-  off(event: 'message', f: (msg: FromWorker) => void): void {
-    this.child.off(event, f);
-  }
-  /** Rejects `reject` if the process ends before it answered. */
-  onExit(reject: (err: Error) => void): void {
-    this.child.once('exit', (code, signal) =>
-      reject(new Error(`a load process exited (${signal ?? code})`)),
-    );
-  }
-  async terminate(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 export interface Scale {
   sockets: number;
