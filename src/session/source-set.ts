@@ -11,13 +11,11 @@ import { P2PError, toP2PError } from '../errors.js';
 import type { SignalIn, SourcesReply, SwarmStats } from '../../protocol/signalling.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
-import { REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
 import { openSource, type Source } from './fetch-source.js';
+import { dropStale, openLinks, prefers, relayedLinks, trading, windowFor } from './source-pool.js';
 
 /** Sources fetched from at once (the service may also cap it). */
 export const MAX_SOURCES = 4;
-/** With several sources, each keeps about this much of its own speed requested. */
-const WINDOW_SECONDS = 2;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
 const TOP_UP_MS = 1500;
 /**
@@ -163,18 +161,12 @@ export class SourceSet {
 
   /** Whether the open links run through a relay, all of them; undefined until one is known. */
   get relayed(): boolean | undefined {
-    const known = [...this.sources.values()]
-      .filter(({ link }) => link.isOpen)
-      .map(({ link }) => link.relayed)
-      .filter((r) => r !== undefined);
-    return known.length ? !known.includes(false) : undefined;
+    return relayedLinks(this.sources);
   }
 
   /** Sources with an open link. */
   get open(): number {
-    let n = 0;
-    for (const source of this.sources.values()) if (source.link.isOpen) n++;
-    return n;
+    return openLinks(this.sources);
   }
 
   /**
@@ -343,29 +335,11 @@ export class SourceSet {
       retired: this.retired,
       pc: this.spare ?? undefined,
       connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
-      windowBytes: (self) => this.windowFor(self),
-      // First what no part-way source of ours offers (those pieces are theirs to give). A
-      // source with everything (the sharer, say) is asked for nothing else while a part-way
-      // source offers it: the sharer's upload goes to pieces nobody else can give yet.
-      prefer: (self, i) => {
-        for (const other of this.sources.values()) {
-          if (other !== self && !other.fetcher.whole && other.fetcher.offers(i)) return false;
-        }
-        return true;
-      },
-      trading: (self) => this.trading(self),
+      windowBytes: (self) => windowFor(this.sources, this.crowded, self),
+      prefer: (self, i) => prefers(this.sources, self, i),
+      trading: (self) => trading(this.sources, self),
       onOpen: () => {
-        // A page met again under a new peer id (its signalling reconnected while our link to
-        // it lived on): one link to it, the new one, which takes over what the old one owed.
-        const page = source.link.remotePage;
-        for (const other of [...this.sources.values()]) {
-          if (page && other !== source && other.link.remotePage === page) {
-            this.sources.delete(other.peerId);
-            other.fetcher.stop();
-            other.link.close();
-            source.fetcher.poke();
-          }
-        }
+        dropStale(this.sources, source);
         this.opts.onOpen(peer);
       },
       onPiece: () => {
@@ -442,19 +416,5 @@ export class SourceSet {
     this.opts.client.release(peer).catch(() => {
       // The service forgets a source that left by itself; nothing more to free.
     });
-  }
-
-  /** Whether a source other than `source` has part of the file (so pieces pass through it). */
-  private trading(source: Source): boolean {
-    for (const other of this.sources.values()) {
-      if (other !== source && !other.fetcher.whole) return true;
-    }
-    return false;
-  }
-
-  private windowFor(source: Source): number {
-    if (this.sources.size <= 1 && !this.crowded) return REQUEST_WINDOW_BYTES;
-    const share = REQUEST_WINDOW_BYTES / this.sources.size;
-    return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
   }
 }
