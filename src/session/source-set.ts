@@ -12,33 +12,22 @@ import type { SignalIn, SourcesReply, SwarmStats } from '../../protocol/signalli
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
 import { openSource, type Source } from './fetch-source.js';
+import {
+  RECONNECT_AFTER_MS,
+  RECONNECT_TIMEOUT_MS,
+  lostError,
+  retries,
+} from './reconnect-policy.js';
 import { dropStale, openLinks, prefers, relayedLinks, trading, windowFor } from './source-pool.js';
+
+export { RECONNECT_AFTER_MS, RECONNECT_TIMEOUT_MS } from './reconnect-policy.js';
 
 /** Sources fetched from at once (the service may also cap it). */
 export const MAX_SOURCES = 4;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
 const TOP_UP_MS = 1500;
-/**
- * Pause before the one more attempt a source gets when its connection could not be made, or was
- * lost mid-transfer. The failed attempt's farewell reaches the source first, so the new offer
- * finds no stale link there (and where the source had not noticed the loss, it lets the new
- * connection take over).
- */
-export const RECONNECT_AFTER_MS = 1000;
-/**
- * How long that attempt may take to open after a lost connection: the source answered within a
- * second before, and one that went silent for good should not hold the download for the full
- * connect timeout before it says the connection was lost.
- */
-export const RECONNECT_TIMEOUT_MS = 10_000;
 /** Longest wait before asking again after the service said the room is busy. */
 const MAX_ASK_DELAY_MS = 5_000;
-/** How a second attempt fails when the source cannot be reached again. */
-const UNREACHABLE: ReadonlySet<string> = new Set([
-  'connection-failed',
-  'peer-not-found',
-  'peer-vanished',
-]);
 
 export interface SourceSetOptions {
   roomId: string;
@@ -360,11 +349,8 @@ export class SourceSet {
     this.sources.delete(source.peerId);
     source.fetcher.stop();
     const reason = error ?? new P2PError('peer-vanished', { reason: 'closed' });
-    // A lost connection that could not be made again (no reply, or the source is gone by now)
-    // was lost all the same; anything else the second attempt met (tampering, say) is news.
-    const first = this.reconnected.get(source.peerId);
-    this.lastError = first && UNREACHABLE.has(reason.code) ? first : reason;
-    if (this.retries(source, reason)) {
+    this.lastError = lostError(this.reconnected.get(source.peerId), reason);
+    if (retries(this.reconnected.has(source.peerId), source, reason)) {
       this.reconnected.set(source.peerId, reason.code === 'peer-vanished' ? reason : null);
       this.opts.onRetry?.(source.peerId);
       this.reconnecting.set(
@@ -390,18 +376,6 @@ export class SourceSet {
     // What it owed went back to the pool; the others may take it now.
     for (const other of this.sources.values()) other.fetcher.poke();
     void this.ask();
-  }
-
-  /**
-   * Whether a lost source gets one more attempt, keeping its slot: once per download, for a
-   * connection that never opened (a lost packet, a slow handshake on a loaded machine may be to
-   * blame) or one that fell silent or lost its network path mid-transfer (a network change, a
-   * stall), but not one the source ended itself.
-   */
-  private retries(source: Source, reason: P2PError): boolean {
-    if (this.reconnected.has(source.peerId)) return false;
-    if (reason.code === 'connection-failed') return true;
-    return reason.code === 'peer-vanished' && source.opened && !source.link.endedByPeer;
   }
 
   private vouch(peer: string): void {
