@@ -7,11 +7,11 @@
  */
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
+import { saveToOf, seedOf, uploadLimitOf } from './attribute-values.js';
 import { looksLikeLink, parseLink } from './crypto/link.js';
 import { CopyController } from './controllers/copy-controller.js';
 import { DropController } from './controllers/drop-controller.js';
 import { ReceiveController, type ReceiveOptions } from './controllers/receive-controller.js';
-import type { SaveTo } from './controllers/session-factory.js';
 import { ShareController } from './controllers/share-controller.js';
 import { P2PError } from './errors.js';
 import type { P2PShareEventDetails } from './events.js';
@@ -21,9 +21,6 @@ import { errorBlock } from './ui/error-block.js';
 import { recipientView } from './ui/recipient-view.js';
 import { sharerView } from './ui/sharer-view.js';
 import { receiveAnnouncement, shareAnnouncement, words } from './ui/text.js';
-
-const SAVE_TO: readonly SaveTo[] = ['auto', 'opfs', 'picker'];
-const SEEDING_OFF: readonly string[] = ['off', 'false', 'no'];
 
 /**
  * Send a file straight from this browser to others over WebRTC: drop a file, share the link,
@@ -195,7 +192,7 @@ export class P2PShareElement extends LitElement {
       location.href,
       {
         server: this.serviceUrl(),
-        uploadLimit: this.validUploadLimit(),
+        uploadLimit: uploadLimitOf(this.uploadLimit),
         relayOnly: this.relayOnly,
       },
       options.password ?? '',
@@ -229,21 +226,12 @@ export class P2PShareElement extends LitElement {
     return this.server || new URL('./', import.meta.url).href;
   }
 
-  /** A missing, negative or unreadable `upload-limit` means no limit rather than a stall. */
-  private validUploadLimit(): number {
-    const limit = Number(this.uploadLimit);
-    return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
-  }
-
   private receiveOptions(): ReceiveOptions {
-    const saveTo = SAVE_TO.includes(this.saveTo) ? this.saveTo : 'auto';
-    // Only a clear "off" turns the default off: a typo should not silently stop the swarm.
-    const seed = !SEEDING_OFF.includes(String(this.seeding).trim().toLowerCase());
     return {
       server: this.serviceUrl(),
-      saveTo,
-      uploadLimit: this.validUploadLimit(),
-      seed,
+      saveTo: saveToOf(this.saveTo),
+      uploadLimit: uploadLimitOf(this.uploadLimit),
+      seed: seedOf(this.seeding),
       relayOnly: this.relayOnly,
     };
   }

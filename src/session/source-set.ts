@@ -11,36 +11,23 @@ import { P2PError, toP2PError } from '../errors.js';
 import type { SignalIn, SourcesReply, SwarmStats } from '../../protocol/signalling.js';
 import type { SignalClient } from '../signal/signal-client.js';
 import type { Download } from '../transfer/download.js';
-import { REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
 import { openSource, type Source } from './fetch-source.js';
+import {
+  RECONNECT_AFTER_MS,
+  RECONNECT_TIMEOUT_MS,
+  lostError,
+  retries,
+} from './reconnect-policy.js';
+import { dropStale, openLinks, prefers, relayedLinks, trading, windowFor } from './source-pool.js';
+
+export { RECONNECT_AFTER_MS, RECONNECT_TIMEOUT_MS } from './reconnect-policy.js';
 
 /** Sources fetched from at once (the service may also cap it). */
 export const MAX_SOURCES = 4;
-/** With several sources, each keeps about this much of its own speed requested. */
-const WINDOW_SECONDS = 2;
 /** How often a recipient with fewer sources than it may have asks whether more are free. */
 const TOP_UP_MS = 1500;
-/**
- * Pause before the one more attempt a source gets when its connection could not be made, or was
- * lost mid-transfer. The failed attempt's farewell reaches the source first, so the new offer
- * finds no stale link there (and where the source had not noticed the loss, it lets the new
- * connection take over).
- */
-export const RECONNECT_AFTER_MS = 1000;
-/**
- * How long that attempt may take to open after a lost connection: the source answered within a
- * second before, and one that went silent for good should not hold the download for the full
- * connect timeout before it says the connection was lost.
- */
-export const RECONNECT_TIMEOUT_MS = 10_000;
 /** Longest wait before asking again after the service said the room is busy. */
 const MAX_ASK_DELAY_MS = 5_000;
-/** How a second attempt fails when the source cannot be reached again. */
-const UNREACHABLE: ReadonlySet<string> = new Set([
-  'connection-failed',
-  'peer-not-found',
-  'peer-vanished',
-]);
 
 export interface SourceSetOptions {
   roomId: string;
@@ -163,18 +150,12 @@ export class SourceSet {
 
   /** Whether the open links run through a relay, all of them; undefined until one is known. */
   get relayed(): boolean | undefined {
-    const known = [...this.sources.values()]
-      .filter(({ link }) => link.isOpen)
-      .map(({ link }) => link.relayed)
-      .filter((r) => r !== undefined);
-    return known.length ? !known.includes(false) : undefined;
+    return relayedLinks(this.sources);
   }
 
   /** Sources with an open link. */
   get open(): number {
-    let n = 0;
-    for (const source of this.sources.values()) if (source.link.isOpen) n++;
-    return n;
+    return openLinks(this.sources);
   }
 
   /**
@@ -343,29 +324,11 @@ export class SourceSet {
       retired: this.retired,
       pc: this.spare ?? undefined,
       connectTimeoutMs: this.reconnected.get(peer) ? RECONNECT_TIMEOUT_MS : undefined,
-      windowBytes: (self) => this.windowFor(self),
-      // First what no part-way source of ours offers (those pieces are theirs to give). A
-      // source with everything (the sharer, say) is asked for nothing else while a part-way
-      // source offers it: the sharer's upload goes to pieces nobody else can give yet.
-      prefer: (self, i) => {
-        for (const other of this.sources.values()) {
-          if (other !== self && !other.fetcher.whole && other.fetcher.offers(i)) return false;
-        }
-        return true;
-      },
-      trading: (self) => this.trading(self),
+      windowBytes: (self) => windowFor(this.sources, this.crowded, self),
+      prefer: (self, i) => prefers(this.sources, self, i),
+      trading: (self) => trading(this.sources, self),
       onOpen: () => {
-        // A page met again under a new peer id (its signalling reconnected while our link to
-        // it lived on): one link to it, the new one, which takes over what the old one owed.
-        const page = source.link.remotePage;
-        for (const other of [...this.sources.values()]) {
-          if (page && other !== source && other.link.remotePage === page) {
-            this.sources.delete(other.peerId);
-            other.fetcher.stop();
-            other.link.close();
-            source.fetcher.poke();
-          }
-        }
+        dropStale(this.sources, source);
         this.opts.onOpen(peer);
       },
       onPiece: () => {
@@ -386,11 +349,8 @@ export class SourceSet {
     this.sources.delete(source.peerId);
     source.fetcher.stop();
     const reason = error ?? new P2PError('peer-vanished', { reason: 'closed' });
-    // A lost connection that could not be made again (no reply, or the source is gone by now)
-    // was lost all the same; anything else the second attempt met (tampering, say) is news.
-    const first = this.reconnected.get(source.peerId);
-    this.lastError = first && UNREACHABLE.has(reason.code) ? first : reason;
-    if (this.retries(source, reason)) {
+    this.lastError = lostError(this.reconnected.get(source.peerId), reason);
+    if (retries(this.reconnected.has(source.peerId), source, reason)) {
       this.reconnected.set(source.peerId, reason.code === 'peer-vanished' ? reason : null);
       this.opts.onRetry?.(source.peerId);
       this.reconnecting.set(
@@ -418,18 +378,6 @@ export class SourceSet {
     void this.ask();
   }
 
-  /**
-   * Whether a lost source gets one more attempt, keeping its slot: once per download, for a
-   * connection that never opened (a lost packet, a slow handshake on a loaded machine may be to
-   * blame) or one that fell silent or lost its network path mid-transfer (a network change, a
-   * stall), but not one the source ended itself.
-   */
-  private retries(source: Source, reason: P2PError): boolean {
-    if (this.reconnected.has(source.peerId)) return false;
-    if (reason.code === 'connection-failed') return true;
-    return reason.code === 'peer-vanished' && source.opened && !source.link.endedByPeer;
-  }
-
   private vouch(peer: string): void {
     if (this.vouched.has(peer)) return;
     this.vouched.add(peer);
@@ -442,19 +390,5 @@ export class SourceSet {
     this.opts.client.release(peer).catch(() => {
       // The service forgets a source that left by itself; nothing more to free.
     });
-  }
-
-  /** Whether a source other than `source` has part of the file (so pieces pass through it). */
-  private trading(source: Source): boolean {
-    for (const other of this.sources.values()) {
-      if (other !== source && !other.fetcher.whole) return true;
-    }
-    return false;
-  }
-
-  private windowFor(source: Source): number {
-    if (this.sources.size <= 1 && !this.crowded) return REQUEST_WINDOW_BYTES;
-    const share = REQUEST_WINDOW_BYTES / this.sources.size;
-    return Math.min(share, Math.max(source.rate.rate * WINDOW_SECONDS, 0));
   }
 }
