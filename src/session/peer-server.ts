@@ -312,7 +312,8 @@ export class PeerServer {
       // The old link is closed by now: the new offer is a stranger's first again.
       onSuperseded: (envelope) => this.handleSignal({ from: peerId, envelope }),
       onOpen: () => {
-        // The same page under a new peer id (see SourceSet): one row for it, the new link's.
+        // The same recipient under a new peer id (see dropStale in source-pool.ts): one row for
+        // it, the new link's.
         const page = entry.link.remotePage;
         for (const [id, other] of this.peers) {
           if (page && other !== entry && other.link.remotePage === page) {

@@ -1,6 +1,6 @@
 /**
  * What the sources of one download add up to, and how they divide the work: each one's request
- * window, which pieces each is asked for first, and one link to a page met again under a new peer
+ * window, which pieces each is asked for first, and one link to a peer met again under a new peer
  * id. SourceSet decides which sources to keep; these read (or trim) its map of them.
  */
 import { REQUEST_WINDOW_BYTES } from '../transfer/piece-fetcher.js';
@@ -56,8 +56,9 @@ export function windowFor(sources: Sources, crowded: boolean, source: Source): n
 }
 
 /**
- * `source` just opened: a page met again under a new peer id (its signalling reconnected while
- * our link to it lived on) keeps one link, the new one, which takes over what the old one owed.
+ * `source` just opened: a peer met again under a new peer id (its signalling reconnected while
+ * our link to it lived on; the hello's `page` names it) keeps one link, the new one, which takes
+ * over what the old one owed.
  */
 export function dropStale(sources: Sources, source: Source): void {
   const page = source.link.remotePage;
