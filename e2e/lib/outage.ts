@@ -20,7 +20,9 @@ import type { E2E } from './world.js';
 /**
  * Runs in the recipient's page before its scripts: every binary piece frame (kind 1) any data
  * channel the page creates delivers, as [index, offset, payload bytes] (protocol/frames.ts).
- * The recipient offers, so it creates the channels.
+ * The recipient offers, so it creates the channels. A channel on which the recipient said
+ * goodbye (`bye` or `error`) is no longer logged: its link has stopped taking frames, and what
+ * still arrives on it is dropped unread.
  */
 const PIECE_LOG = `(() => {
   const log = (window.__pieces = []);
@@ -29,8 +31,14 @@ const PIECE_LOG = `(() => {
   RTCPeerConnection.prototype.createDataChannel = function (...args) {
     const channel = create.apply(this, args);
     const n = channels++;
+    let ended = false;
+    const send = channel.send.bind(channel);
+    channel.send = (data) => {
+      if (typeof data === 'string' && /"t":"(bye|error)"/.test(data)) ended = true;
+      send(data);
+    };
     channel.addEventListener('message', (e) => {
-      if (!(e.data instanceof ArrayBuffer) || e.data.byteLength < 12) return;
+      if (ended || !(e.data instanceof ArrayBuffer) || e.data.byteLength < 12) return;
       const view = new DataView(e.data);
       if (view.getUint8(0) === 1) log.push([view.getUint32(4), view.getUint32(8), e.data.byteLength - 12, n]);
     });
