@@ -7,7 +7,6 @@
  * entries with the installed declarations. Needs `npm run build` first.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,9 +18,9 @@ import resolve from '@rollup/plugin-node-resolve';
 import type { Browser } from 'puppeteer-core';
 import { rollup } from 'rollup';
 import { closeBrowser, echoConsole, launchBrowser } from '../testing/browsers.js';
-import { killProcessGroup, removeTempDir, tempDir, trackProcess } from '../testing/cleanup.js';
+import { killProcessGroup, removeTempDir, tempDir } from '../testing/cleanup.js';
 import { startHostServer, type HostServer } from '../testing/host-server.js';
-import { freePort } from '../testing/ports.js';
+import { startServiceProcess, type ServiceProcess } from '../testing/service-process.js';
 import { until, withTimeout } from '../testing/wait.js';
 import { ERROR_CODES } from '../protocol/errors.js';
 
@@ -29,13 +28,13 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const run = promisify(execFile);
 
 let tmp: string | null = null;
-let service: ChildProcess | null = null;
+let service: ServiceProcess | null = null;
 let host: HostServer | null = null;
 let browser: Browser | null = null;
 after(async () => {
   if (browser) await closeBrowser(browser);
   await host?.close();
-  if (service) killProcessGroup(service);
+  if (service) killProcessGroup(service.proc);
   if (tmp) removeTempDir(tmp);
 });
 
@@ -136,31 +135,17 @@ test(
     await writeFile(path.join(app, 'package-lock.json'), JSON.stringify(lock));
     await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app });
 
-    // The bin, as `npx` finds it in the project; a drain this short keeps the stop quick.
-    const port = await freePort();
-    const serviceUrl = `http://127.0.0.1:${port}`;
-    service = spawn('npx', ['--no', 'p2p-share-service'], {
-      cwd: app,
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DRAIN_MS: '1000',
-        npm_config_offline: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    trackProcess(service);
-    let output = '';
-    service.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
-    service.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
-    const exited = new Promise<number | string>((done) =>
-      service!.once('exit', (code, signal) => done(code ?? signal ?? 'unknown')),
+    // The bin, as `npx` finds it in the project; a drain this short keeps the stop quick, and
+    // the log says when it drained.
+    service = await startServiceProcess(
+      { DRAIN_MS: '1000', LOG_LEVEL: 'info', npm_config_offline: 'true' },
+      undefined,
+      { command: ['npx', '--no', 'p2p-share-service'], cwd: app },
     );
+    const { url: serviceUrl, output } = service;
     await until(async () => (await fetch(`${serviceUrl}/healthz`).catch(() => null))?.ok, {
       timeout: 20_000,
-      message: () => `the service never answered /healthz:\n${output}`,
+      message: () => `the service never answered /healthz:\n${output()}`,
     });
     const widget = await fetch(`${serviceUrl}/p2p-share.js`);
     assert.equal(widget.status, 200, 'the installed service serves the widget');
@@ -238,10 +223,10 @@ test(
     );
 
     // SIGTERM to the group, as a terminal or process manager sends it: the service drains.
-    process.kill(-service.pid!, 'SIGTERM');
-    await withTimeout(exited, 10_000, 'the service did not stop on SIGTERM');
-    await until(() => output.includes('"event":"service.drained"'), {
-      message: () => `the service did not drain:\n${output}`,
+    process.kill(-service.proc.pid!, 'SIGTERM');
+    await withTimeout(service.exited, 10_000, 'the service did not stop on SIGTERM');
+    await until(() => output().includes('"event":"service.drained"'), {
+      message: () => `the service did not drain:\n${output()}`,
     });
   },
 );

@@ -34,15 +34,29 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Starts dist/server.js on `port` (a free one by default) with `env` added to the service's. */
+/** How the service is started, when not as `npm run serve` starts dist/server.js. */
+export interface ServiceCommand {
+  /** The program and its arguments (e.g. an installed package's bin through `npx`). */
+  command: [string, ...string[]];
+  cwd: string;
+}
+
+/**
+ * Starts dist/server.js (or `how`) on `port` (a free one by default) with `env` added to the
+ * service's.
+ */
 export async function startServiceProcess(
   env: Record<string, string> = {},
   port?: number,
+  how?: ServiceCommand,
 ): Promise<ServiceProcess> {
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`);
+  if (!how && !existsSync(BUNDLE)) {
+    throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`);
+  }
   const listen = port ?? (await freePort());
-  const proc = spawn(process.execPath, [...serveFlags(), BUNDLE], {
-    cwd: ROOT,
+  const [program, ...args] = how?.command ?? [process.execPath, ...serveFlags(), BUNDLE];
+  const proc = spawn(program, args, {
+    cwd: how?.cwd ?? ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(listen), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
