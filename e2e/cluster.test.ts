@@ -24,7 +24,7 @@ import { startHostPages } from './lib/host-page.js';
 import { gotoHost, launchPeer, type Peer } from './lib/peer.js';
 import { eventCount, events, waitForProgress } from './lib/recorder.js';
 import { clickButton, waitForText } from './lib/screen.js';
-import { awaitSaved, openLink, receive, share } from './lib/transfer.js';
+import { awaitSaved, openLink, receive, share, sharerOnline } from './lib/transfer.js';
 import { log } from './lib/world.js';
 
 const METRICS_TOKEN = 'cluster-test-metrics-token';
@@ -154,14 +154,11 @@ test(
     // The sharer's widget reconnected through the balancer to a process still alive, and the
     // room it holds (in Redis) says so. (The first recipient, which does not seed, has left.)
     await socketsWhenTotal(2, live);
-    const roomId = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
-    await until(
-      async () => {
-        const res = await fetch(`${balancer!.url}/rooms/${roomId}`);
-        return res.ok && ((await res.json()) as { sharerOnline: boolean }).sharerOnline;
-      },
-      { timeout: 30_000, interval: 200, message: 'the room never showed its sharer again' },
-    );
+    await until(() => sharerOnline(balancer!.url, link), {
+      timeout: 30_000,
+      interval: 200,
+      message: 'the room never showed its sharer again',
+    });
 
     // The queue survived the process: the recipient waiting in it is served, and its file too
     // ends hash-equal.

@@ -13,7 +13,7 @@ import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, type Ack } from '../protocol/index.js';
 import { makeRandomFile, MiB } from '../testing/files.js';
 import { until } from '../testing/wait.js';
-import { downloadAndVerify, openLink, share } from './lib/transfer.js';
+import { downloadAndVerify, openLink, roomOf, share } from './lib/transfer.js';
 import { log, useE2E } from './lib/world.js';
 
 /** The widget's link connect timeout (src/rtc/peer-link.ts). */
@@ -72,7 +72,7 @@ test(
       env.launch('chromium', 'honest'),
     ]);
     const link = await share(sharer, file);
-    const roomId = /p2p=([A-Za-z0-9_-]{22})\./.exec(new URL(link).hash)![1]!;
+    const roomId = roomOf(link);
     const sharerId = (await env.service.store.getRoom(roomId))?.sharerPeerId;
     assert.ok(sharerId, 'the sharer is online');
 

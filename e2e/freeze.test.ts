@@ -12,7 +12,7 @@ import { makeRandomFile, MiB } from '../testing/files.js';
 import { delay, until } from '../testing/wait.js';
 import { events, eventCount, waitForEvent, waitForProgress } from './lib/recorder.js';
 import { clickButton, waitForText } from './lib/screen.js';
-import { awaitSaved, openLink, share } from './lib/transfer.js';
+import { awaitSaved, openLink, share, sharerOnline } from './lib/transfer.js';
 import { log, useE2E } from './lib/world.js';
 
 const env = useE2E();
@@ -82,14 +82,11 @@ for (const side of ['sharer', 'recipient'] as const) {
       assert.equal(error.detail.code, 'peer-vanished');
       await waitForText(recipient.page, 'The other browser stopped responding', 10_000);
       // As a user would try again later: once the sharer is back at the service.
-      const room = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
-      await until(
-        async () => {
-          const res = await fetch(`${env.serviceUrl}rooms/${room}`);
-          return res.ok && ((await res.json()) as { sharerOnline: boolean }).sharerOnline;
-        },
-        { timeout: 30_000, interval: 250, message: 'the sharer never came back to the service' },
-      );
+      await until(() => sharerOnline(env.serviceUrl, link), {
+        timeout: 30_000,
+        interval: 250,
+        message: 'the sharer never came back to the service',
+      });
       const again = await eventCount(recipient.page);
       await recipient.page.evaluate(() => (window.__p2p.progress.min = null));
       await clickButton(recipient.page, /retry/i, 30_000);

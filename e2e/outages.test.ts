@@ -11,7 +11,7 @@ import { delay, until } from '../testing/wait.js';
 import { MiB, useOutages, type Outage } from './lib/outage.js';
 import { events } from './lib/recorder.js';
 import { visibleText, waitForText } from './lib/screen.js';
-import { awaitSaved } from './lib/transfer.js';
+import { awaitSaved, sharerOnline } from './lib/transfer.js';
 import { log, useE2E } from './lib/world.js';
 
 const env = useE2E();
@@ -63,14 +63,10 @@ test(
   { timeout: 180_000 },
   async () => {
     const o = await outage('signal', { size: 12 * MiB, uploadLimit: MiB, cutAfter: 2 * MiB });
-    const room = /#p2p=([A-Za-z0-9_-]{22})\./.exec(o.link)![1]!;
-    const sharerOnline = async () => {
-      const res = await fetch(`${env.serviceUrl}rooms/${room}`);
-      return res.ok && ((await res.json()) as { sharerOnline: boolean }).sharerOnline;
-    };
-    assert.equal(await sharerOnline(), true);
+    const online = () => sharerOnline(env.serviceUrl, o.link);
+    assert.equal(await online(), true);
     o.lab.severService(true);
-    await until(async () => !(await sharerOnline()), {
+    await until(async () => !(await online()), {
       timeout: 30_000,
       message: 'the service never saw the sharer go',
     });
@@ -81,7 +77,7 @@ test(
     // Longer than five reconnection attempts 1–5 s apart: the widget never gives up.
     await delay(25_000);
     o.lab.severService(false);
-    await until(sharerOnline, {
+    await until(online, {
       timeout: 60_000,
       interval: 250,
       message: 'the sharer never reconnected to the service',

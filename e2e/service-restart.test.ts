@@ -18,11 +18,8 @@ import { until } from '../testing/wait.js';
 import { startHostPages } from './lib/host-page.js';
 import { gotoHost, launchPeer, type Peer } from './lib/peer.js';
 import { events } from './lib/recorder.js';
-import { downloadAndVerify, openLink, receive, share } from './lib/transfer.js';
+import { downloadAndVerify, openLink, receive, roomOf, share } from './lib/transfer.js';
 import { log } from './lib/world.js';
-
-/** The room a link names (`#p2p=<roomId>.<key>`). */
-const roomOf = (link: string) => /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
 
 const peers: Peer[] = [];
 let service: ServiceProcess | null = null;

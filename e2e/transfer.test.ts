@@ -10,7 +10,15 @@ import { createService } from '../server/service.js';
 import { makeRandomFile, MiB } from '../testing/files.js';
 import { eventCount, events, waitForProgress } from './lib/recorder.js';
 import { clickButton } from './lib/screen.js';
-import { awaitSaved, downloadAndVerify, openLink, rate, receive, share } from './lib/transfer.js';
+import {
+  awaitSaved,
+  downloadAndVerify,
+  openLink,
+  rate,
+  receive,
+  roomOf,
+  share,
+} from './lib/transfer.js';
 import { log, useE2E } from './lib/world.js';
 
 const env = useE2E();
@@ -126,7 +134,7 @@ test(
         env.launch('chromium', 'recipient', page),
       ]);
       const link = await share(sharer, file);
-      const roomId = /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
+      const roomId = roomOf(link);
       assert.equal((await fetch(new URL(`rooms/${roomId}`, otherUrl))).status, 200);
       assert.equal((await fetch(new URL(`rooms/${roomId}`, env.serviceUrl))).status, 404);
       await receive(recipient, link, file, 60_000);

@@ -14,6 +14,15 @@ import { gotoHost, type Peer } from './peer.js';
 import { eventCount, waitForEvent, type P2PEventRecord } from './recorder.js';
 import { clickButton, waitForText } from './screen.js';
 
+/** The room a share link names (`#p2p=<roomId>.<key>`). */
+export const roomOf = (link: string): string => /#p2p=([A-Za-z0-9_-]{22})\./.exec(link)![1]!;
+
+/** Whether the service at `serviceUrl` says the room of `link` has its sharer online. */
+export async function sharerOnline(serviceUrl: string, link: string): Promise<boolean> {
+  const res = await fetch(new URL(`rooms/${roomOf(link)}`, serviceUrl));
+  return res.ok && ((await res.json()) as { sharerOnline: boolean }).sharerOnline;
+}
+
 /**
  * Shares `file` from the sharer's page by picking it in the widget's own `<input type=file>`;
  * resolves to the link from `p2p-share-link`.
