@@ -19,6 +19,7 @@ import {
   until,
   useService,
 } from './helpers.js';
+import { countPieces, type Frame } from '../../testing/piece-frames.js';
 
 const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
 
@@ -35,19 +36,17 @@ window.WebSocket = class extends window.WebSocket {
 };
 
 /**
- * Counts the piece frames (kind 1: index, offset, payload; protocol/frames.ts) the recipient's
- * data channels deliver (the recipient offers, so it makes the channels), and the frames of
- * pieces that had already arrived whole: bytes verified once and sent again. A channel on which
- * the recipient said goodbye (`bye` or `error`) no longer counts: its link has stopped taking
- * frames, and what still arrives on it is dropped unread.
+ * Logs the piece frames (kind 1) the recipient's data channels deliver (the recipient offers, so
+ * it makes the channels), for testing/piece-frames.ts to count. A channel on which the recipient
+ * said goodbye (`bye` or `error`) is no longer logged: its link has stopped taking frames, and
+ * what still arrives on it is dropped unread.
  */
-function countPieceFrames(size: number) {
-  const covered = new Map<number, number>();
-  const whole = new Set<number>();
-  const counts = { channels: 0, frames: 0, again: 0 };
+function logPieceFrames() {
+  const frames: Frame[] = [];
+  let channels = 0;
   RTCPeerConnection.prototype.createDataChannel = function (...args) {
     const channel = createDataChannel.apply(this, args);
-    counts.channels++;
+    const n = channels++;
     let ended = false;
     const send = channel.send.bind(channel) as (data: string | ArrayBufferView) => void;
     channel.send = ((data: string | ArrayBufferView) => {
@@ -58,20 +57,13 @@ function countPieceFrames(size: number) {
       if (ended || !(e.data instanceof ArrayBuffer) || e.data.byteLength < 12) return;
       const view = new DataView(e.data);
       if (view.getUint8(0) !== 1) return;
-      counts.frames++;
-      const [index, offset, bytes] = [view.getUint32(4), view.getUint32(8), e.data.byteLength - 12];
-      if (whole.has(index)) {
-        counts.again++;
-        return;
-      }
-      const sum = (offset === 0 ? 0 : (covered.get(index) ?? 0)) + bytes;
-      covered.set(index, sum);
-      if (sum >= Math.min(PIECE, size - index * PIECE)) whole.add(index);
+      frames.push([view.getUint32(4), view.getUint32(8), e.data.byteLength - 12, n]);
     });
     return channel;
   };
   return {
-    counts,
+    frames,
+    channels: () => channels,
     restore: () => (RTCPeerConnection.prototype.createDataChannel = createDataChannel),
   };
 }
@@ -90,8 +82,8 @@ describe('Pages whose signalling reconnects mid-transfer', function () {
       const downloads = catchDownloads();
       cleanup.push(downloads.stop);
       const socketsBefore = opened.length;
-      const frames = countPieceFrames(bytes.length);
-      cleanup.push(frames.restore);
+      const log = logPieceFrames();
+      cleanup.push(log.restore);
       const server = service.url();
       // 3 MiB at 512 KiB/s: about 6 s, long enough for both pages to reconnect and meet again.
       const sharer = new ShareSession({ server, uploadLimit: 512 * KiB });
@@ -102,7 +94,7 @@ describe('Pages whose signalling reconnects mid-transfer', function () {
       await session.load();
 
       const downloading = session.download();
-      await until(() => frames.counts.frames >= 8, 20_000, 'the first pieces');
+      await until(() => log.frames.length >= 8, 20_000, 'the first pieces');
       // The signalling drops, as at a network change; Socket.IO reconnects. The sharer's socket
       // is the first the page opened.
       const sockets = opened.slice(socketsBefore);
@@ -115,9 +107,11 @@ describe('Pages whose signalling reconnects mid-transfer', function () {
       expect(done.sha256).to.equal(await sha256Hex(bytes));
       expect(await savedHash(downloads.saved[0]!.url)).to.equal(done.sha256);
       // The recipient met the sharer again under its new id, and made a second link to it...
-      expect(frames.counts.channels, 'links the recipient made').to.equal(2);
+      expect(log.channels(), 'links the recipient made').to.equal(2);
       // ...which took over from the first rather than fetching beside it.
-      expect(frames.counts.again, 'frames of pieces that had arrived whole').to.equal(0);
+      const counted = countPieces(log.frames, bytes.length);
+      expect(counted.whole, 'pieces that arrived whole').to.equal(48);
+      expect(counted.again, 'frames of pieces that had arrived whole').to.equal(0);
       // The sharer shows the recipient once, done: its first link was no failure.
       await until(
         () => sharer.state.phase === 'sharing' && sharer.state.peers[0]?.status === 'done',
