@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'puppeteer-core';
+import { BURST_SECONDS } from '../src/transfer/pacer.js';
 import { hidePage, timeoutChainMs } from '../testing/browsers.js';
 import { makeRandomFile, MiB } from '../testing/files.js';
 import type { Peer } from './lib/peer.js';
@@ -51,7 +52,7 @@ test(
   { timeout: 180_000 },
   async () => {
     const limit = 2 * MiB;
-    const file = await makeRandomFile(env.tmp, 'hidden-paced.bin', 10 * MiB);
+    const file = await makeRandomFile(env.tmp, 'hidden-paced.bin', 12 * MiB);
     const [sharer, recipient] = await Promise.all([
       env.launch('chromium', 'sharer', env.hostUrl({ uploadLimit: limit }), { throttled: true }),
       env.launch('chromium', 'recipient'),
@@ -79,8 +80,17 @@ test(
       `paced at ${limit / MiB} MiB/s from a hidden sharer: ${rate(file.size - from.bytes, seconds)}`,
     );
     // A pacer that lost each late wake-up's oversleep gets about a third of the limit here; the
-    // bound leaves the machine's load a factor of two. The limit itself caps the other side.
+    // bound leaves the machine's load a factor of two.
     assert.ok(got >= 0.5 * limit, `${(got / MiB).toFixed(2)} MiB/s, under half the limit`);
-    assert.ok(got <= 1.2 * limit, `${(got / MiB).toFixed(2)} MiB/s, over the limit`);
+    // The limit holds over the sharer's schedule, and the window opens on the recipient's side:
+    // when it opens, the sharer may be up to one hidden wake-up (1 s) behind its schedule, which
+    // it makes up inside the window, plus the pacer's burst. A pacer that credited an oversleep
+    // more than once, or bursted per wake-up, passes this bound by far.
+    const allowed = (limit * (seconds + 1 + BURST_SECONDS)) / seconds;
+    assert.ok(
+      got <= 1.1 * allowed,
+      `${(got / MiB).toFixed(2)} MiB/s over ${seconds.toFixed(1)} s, over the limit's ` +
+        `${(allowed / MiB).toFixed(2)} MiB/s`,
+    );
   },
 );
