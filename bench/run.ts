@@ -13,6 +13,7 @@ import path from 'node:path';
 import { machineFacts, printTable, RESULTS_DIR, writeResult, type Result } from './lib/report.js';
 import { abuse } from './abuse.js';
 import { background } from './background.js';
+import { lossy } from './lossy.js';
 import { memory } from './memory.js';
 import { signalling } from './signalling.js';
 import { size } from './size.js';
@@ -29,6 +30,7 @@ const ALL: Array<Benchmark | Placeholder> = [
   swarm,
   abuse,
   background,
+  lossy,
 ];
 
 function usage(): string {

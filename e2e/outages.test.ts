@@ -93,3 +93,40 @@ test(
     }
   },
 );
+
+test(
+  '5 % loss and 100 ms each way on the path: the transfer completes',
+  { timeout: 300_000 },
+  async () => {
+    const conditions = { loss: 5, delayMs: 100 };
+    const o = await outage('lossy', {
+      size: 1.25 * MiB,
+      uploadLimit: 64 * MiB,
+      cutAfter: 256 * 1024,
+      path: conditions,
+    });
+    const started = Date.now();
+    // The conditions are on the connection's path: its round trip carries both directions' delay.
+    const rtts = await o.roundTrips();
+    assert.ok(rtts.length > 0, 'the recipient has a connected link');
+    assert.ok(
+      rtts.every((ms) => ms >= 0.95 * 2 * conditions.delayMs),
+      `round trips ${rtts.join(', ')} ms carry the path's delay`,
+    );
+    await awaitSaved(o.recipient, o.file, o.since, 240_000);
+    const seconds = (Date.now() - started) / 1000;
+    const { accepted, dropped } = o.lab.shaped;
+    const lost = (100 * dropped) / (accepted + dropped);
+    log(
+      `${((o.file.size - 256 * 1024) / MiB).toFixed(2)} MiB in ${seconds.toFixed(1)} s over ` +
+        `${conditions.loss} % loss and ${2 * conditions.delayMs} ms more round trip; ` +
+        `${dropped} of ${accepted + dropped} packets dropped (${lost.toFixed(1)} %), ` +
+        `round trips ${rtts.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+    );
+    assert.ok(accepted + dropped > 1000, 'the transfer crossed the shaped path');
+    assert.ok(lost > 3 && lost < 7, `the path lost ${lost.toFixed(1)} % of packets`);
+    assert.equal((await o.pieces()).again, 0, 'no piece that had arrived whole was sent again');
+    const errors = (await events(o.recipient.page)).filter((e) => e.type === 'p2p-share-error');
+    assert.deepEqual(errors, [], 'the recipient went on without an error');
+  },
+);

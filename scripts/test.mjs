@@ -53,9 +53,11 @@ const TOOLS = [
   // Relayed connections go through a real TURN server; several processes through a balancer.
   { env: 'TURNSERVER_PATH', path: '/usr/bin/turnserver', pkg: 'coturn', stages: ['e2e'] },
   { env: 'HAPROXY_PATH', path: '/usr/sbin/haproxy', pkg: 'haproxy', stages: ['e2e'] },
-  // The outage tests put browsers in network namespaces and shape the path with tc (netns.ts).
+  // The outage tests put browsers in network namespaces (netns.ts) and shape the path with a
+  // netfilter queue, whose verdicts a python3 script takes (path-shaper.py).
   { env: 'IP_PATH', path: '/usr/sbin/ip', pkg: 'iproute2', stages: ['e2e'] },
-  { env: 'TC_PATH', path: '/usr/sbin/tc', pkg: 'iproute2', stages: ['e2e'] },
+  { env: 'IPTABLES_PATH', path: '/usr/sbin/iptables', pkg: 'iptables', stages: ['e2e'] },
+  { env: 'PYTHON_PATH', path: '/usr/bin/python3', pkg: 'python3', stages: ['e2e'] },
 ];
 
 function log(message) {

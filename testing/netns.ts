@@ -1,7 +1,7 @@
 /**
  * A network for fault tests: the sharer's and the recipient's browsers each in a network
  * namespace of their own, joined only through a third "path" namespace that routes between them,
- * where a test cuts the link or adds loss, delay and a rate limit (`tc netem`). The browsers reach
+ * where a test cuts the link or adds loss and delay (path-shaper.py). The browsers reach
  * the service and the host page, which stay on the root namespace's 127.0.0.1, through a forwarder
  * per namespace that listens on the namespace's own 127.0.0.1 (so origins stay loopback and secure)
  * and crosses into the root namespace over a Unix socket, never over a network: the only network
@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   forgetCleanup,
   forgetProcess,
@@ -24,7 +25,9 @@ import {
 import { withTimeout } from './wait.js';
 
 export const IP_PATH = process.env.IP_PATH ?? '/usr/sbin/ip';
-export const TC_PATH = process.env.TC_PATH ?? '/usr/sbin/tc';
+export const IPTABLES_PATH = process.env.IPTABLES_PATH ?? '/usr/sbin/iptables';
+export const PYTHON_PATH = process.env.PYTHON_PATH ?? '/usr/bin/python3';
+const SHAPER = fileURLToPath(new URL('./path-shaper.py', import.meta.url));
 
 /** Runs a command and throws with its output when it fails. */
 function run(cmd: string, args: string[]): string {
@@ -41,8 +44,9 @@ function run(cmd: string, args: string[]): string {
  */
 export function requireNetns(): void {
   const fix =
-    'the outage tests need root and iproute2 (`ip netns`, `tc`): run them as root (CI does), ' +
-    'after `apt-get update && apt-get install -y iproute2`';
+    'the outage tests need root, iproute2 (`ip netns`), iptables and python3 (the path shaper): ' +
+    'run them as root (CI does), after `apt-get update && apt-get install -y iproute2 iptables ' +
+    'python3`';
   if (process.getuid?.() !== 0) throw new Error(`not root: ${fix}`);
   const probe = `p2p-probe-${randomBytes(4).toString('hex')}`;
   const add = spawnSync(IP_PATH, ['netns', 'add', probe], { encoding: 'utf8' });
@@ -50,7 +54,9 @@ export function requireNetns(): void {
     throw new Error(`\`ip netns add\` failed (${add.stderr || add.error?.message}): ${fix}`);
   }
   spawnSync(IP_PATH, ['netns', 'del', probe]);
-  if (spawnSync(TC_PATH, ['-V']).status !== 0) throw new Error(`no ${TC_PATH}: ${fix}`);
+  for (const tool of [IPTABLES_PATH, PYTHON_PATH]) {
+    if (spawnSync(tool, ['--version']).status !== 0) throw new Error(`no ${tool}: ${fix}`);
+  }
 }
 
 /** The in-namespace half of a forwarder: 127.0.0.1:<port> to the Unix socket of that port. */
@@ -155,14 +161,12 @@ class Side {
   }
 }
 
-/** Conditions on the path, in both directions (`tc netem`). */
+/** Conditions on the path, the same in both directions. */
 export interface PathConditions {
-  /** Packets lost, in percent. */
+  /** Packets lost, in percent, each direction. */
   loss?: number;
-  /** One-way delay each direction adds, in ms. */
+  /** Delay each packet waits, in ms, each direction (the round trip grows by twice this). */
   delayMs?: number;
-  /** Rate limit, in kbit/s. */
-  rateKbit?: number;
 }
 
 /**
@@ -175,7 +179,9 @@ export class NetLab {
   readonly b: Side;
   readonly p: string;
   private readonly hook = () => this.removeNamespaces();
-  private conditions: PathConditions = {};
+  private shaper?: ChildProcess;
+  /** The packets the shaper let through and dropped, as of its last report (every second). */
+  shaped = { accepted: 0, dropped: 0 };
 
   private constructor(id: string, dir: string) {
     this.a = new Side(`p2p-${id}-a`, dir);
@@ -252,44 +258,37 @@ export class NetLab {
       run(IP_PATH, ['-n', this.p, 'link', 'set', dev, on ? 'down' : 'up']);
   }
 
-  /** Sets loss, delay and rate on the path's two links (each shapes what leaves through it). */
-  shape(conditions: PathConditions): void {
-    const { loss, delayMs, rateKbit } = conditions;
-    const args = [
-      ...(delayMs ? ['delay', `${delayMs}ms`] : []),
-      ...(loss ? ['loss', `${loss}%`] : []),
-      ...(rateKbit ? ['rate', `${rateKbit}kbit`] : []),
-    ];
-    const verb = Object.keys(this.conditions).length ? 'change' : 'add';
-    const probe = spawnSync(
+  /**
+   * Loss and delay on the path, both directions: every packet the path namespace forwards goes to
+   * a netfilter queue whose verdicts testing/path-shaper.py takes (this kernel has no netem
+   * qdisc). Resolves once the shaper is bound and the rule is in; at most once per lab.
+   */
+  async shape(conditions: PathConditions): Promise<void> {
+    if (this.shaper) throw new Error('the path is shaped already');
+    const { loss = 0, delayMs = 0 } = conditions;
+    const seed = String(randomBytes(4).readUInt32BE());
+    const proc = spawn(
       IP_PATH,
-      ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem'],
-      {
-        encoding: 'utf8',
-      },
+      ['netns', 'exec', this.p, PYTHON_PATH, SHAPER, '0', String(loss), String(delayMs), seed],
+      { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
     );
-    if (/unknown/i.test(probe.stderr)) {
-      throw new Error(
-        'this kernel has no netem qdisc (sch_netem): loss and delay cannot be shaped',
-      );
-    }
-    spawnSync(IP_PATH, ['netns', 'exec', this.p, TC_PATH, 'qdisc', 'del', 'dev', 'lo', 'root']);
-    for (const dev of ['pa', 'pb']) {
-      run(IP_PATH, [
-        'netns',
-        'exec',
-        this.p,
-        TC_PATH,
-        'qdisc',
-        verb,
-        'dev',
-        dev,
-        'root',
-        'netem',
-        ...args,
-      ]);
-    }
-    this.conditions = conditions;
+    trackProcess(proc);
+    this.shaper = proc;
+    proc.stdout!.setEncoding('utf8');
+    const [line] = (await withTimeout(
+      Promise.race([
+        once(proc.stdout!, 'data'),
+        once(proc, 'exit').then(([code]) => [`exited (${String(code)})`]),
+      ]),
+      10_000,
+      'the path shaper never bound its queue',
+    )) as [string];
+    if (!line.startsWith('ready')) throw new Error(`the path shaper ${line}`);
+    proc.stdout!.on('data', (chunk: string) => {
+      const last = chunk.trim().split('\n').pop()!.split(' ').map(Number);
+      if (last.length === 2) this.shaped = { accepted: last[0]!, dropped: last[1]! };
+    });
+    run(IP_PATH, ['netns', 'exec', this.p, IPTABLES_PATH, '-A', 'FORWARD', '-j', 'NFQUEUE']);
   }
 
   /** Cuts (or restores) both browsers' way to the service and the host page. */
@@ -305,6 +304,10 @@ export class NetLab {
   close(): void {
     this.a.close();
     this.b.close();
+    if (this.shaper) {
+      killProcessGroup(this.shaper);
+      forgetProcess(this.shaper);
+    }
     this.removeNamespaces();
     forgetCleanup(this.hook);
   }

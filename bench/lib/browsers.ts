@@ -30,18 +30,20 @@ export class BenchBrowser {
 
   /**
    * With `throttled`, Chromium throttles the page when hidden, as it does for users;
-   * `protocolTimeout` (default 10 minutes) bounds every wait on the page, a whole transfer's too.
+   * `protocolTimeout` (default 10 minutes) bounds every wait on the page, a whole transfer's too;
+   * `wrapper` runs Chromium through a script (a network namespace's, testing/netns.ts).
    */
   static async launch(
     kind: BrowserKind,
     label: string,
-    options: { throttled?: boolean; protocolTimeout?: number } = {},
+    options: { throttled?: boolean; protocolTimeout?: number; wrapper?: string } = {},
   ): Promise<BenchBrowser> {
     const downloadDir = tempDir(`p2p-bench-dl-${label}-`);
     const { browser, page } = await launchBrowser(kind, {
       downloadDir,
       protocolTimeout: options.protocolTimeout ?? 600_000,
       throttled: options.throttled,
+      wrapper: options.wrapper,
     });
     const pid = browser.process()?.pid;
     if (pid === undefined) throw new Error(`${kind} started without a process id`);

@@ -109,6 +109,11 @@ export class World {
     return withAttributes(url.href, attributes);
   }
 
+  /** The host pages' origin (`http://localhost:<port>`). */
+  get hostOrigin(): string {
+    return this.host.origin;
+  }
+
   bareUrl(): string {
     return new URL('/bare', this.host.origin).href;
   }

@@ -23,13 +23,15 @@ import type { E2E } from './world.js';
  * channel the page creates delivers, as [index, offset, payload bytes] (protocol/frames.ts).
  * The recipient offers, so it creates the channels. A channel on which the recipient said
  * goodbye (`bye` or `error`) is no longer logged: its link has stopped taking frames, and what
- * still arrives on it is dropped unread.
+ * still arrives on it is dropped unread. The page's connections are kept in `__pcs`, for stats.
  */
 const PIECE_LOG = `(() => {
   const log = (window.__pieces = []);
   const create = RTCPeerConnection.prototype.createDataChannel;
   let channels = 0;
+  const pcs = (window.__pcs = new Set());
   RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    pcs.add(this);
     const channel = create.apply(this, args);
     const n = channels++;
     let ended = false;
@@ -57,6 +59,8 @@ export interface Outage {
   since: number;
   /** The frames the recipient received so far, counted. */
   pieces(): Promise<PieceCount>;
+  /** The round trip of the recipient's connections' selected candidate pairs now, in ms. */
+  roundTrips(): Promise<number[]>;
 }
 
 /** Registers the clean-up of the labs and browsers `outageWorld` makes (call at top level). */
@@ -91,7 +95,7 @@ export function useOutages(env: E2E): (name: string, options: OutageOptions) => 
       launch(lab.a, 'sharer', env.hostUrl({ uploadLimit: options.uploadLimit })),
       launch(lab.b, 'recipient', env.hostUrl(), PIECE_LOG),
     ]);
-    if (options.path) lab.shape(options.path);
+    if (options.path) await lab.shape(options.path);
     const link = await share(sharer, file);
     await openLink(recipient, link, file);
     const since = await eventCount(recipient.page);
@@ -105,7 +109,25 @@ export function useOutages(env: E2E): (name: string, options: OutageOptions) => 
       if (process.env.OUTAGE_FRAMES) console.log(JSON.stringify(frames));
       return countPieces(frames, file.size);
     };
-    return { lab, sharer, recipient, file, link, since, pieces };
+    const roundTrips = () =>
+      recipient.page.evaluate(async () => {
+        const out: number[] = [];
+        for (const pc of (window as unknown as { __pcs: Set<RTCPeerConnection> }).__pcs) {
+          if (pc.connectionState !== 'connected') continue;
+          (await pc.getStats()).forEach(
+            (s: { type: string; nominated?: boolean; currentRoundTripTime?: number }) => {
+              if (
+                s.type === 'candidate-pair' &&
+                s.nominated &&
+                s.currentRoundTripTime !== undefined
+              )
+                out.push(s.currentRoundTripTime * 1000);
+            },
+          );
+        }
+        return out;
+      });
+    return { lab, sharer, recipient, file, link, since, pieces, roundTrips };
   };
 }
 
