@@ -11,7 +11,7 @@ import { KiB, MiB } from '../../testing/files.js';
 import { startRedis } from '../../testing/redis.js';
 import type { Row } from '../lib/report.js';
 import { fmt, medianRatio } from '../lib/stats.js';
-import type { PhaseResult } from '../signalling.js';
+import type { PhaseResult } from './phase-result.js';
 import {
   OURS_COMMAND,
   profileFiles,
