@@ -30,13 +30,14 @@ import { ServiceMetrics } from './metrics.js';
 import { redisAvailability } from './redis.js';
 import {
   channel,
+  type RelayHook,
   type SignallingContext,
   type SignallingServer,
   type SignallingSocket,
 } from './signalling/context.js';
 import { depart, join, leave, versionMismatch } from './signalling/membership.js';
 import { SocketPipeline, handler, type Handler } from './signalling/pipeline.js';
-import { envelopeTooLong, signal, tellSignalFailed, type RelayHook } from './signalling/relay.js';
+import { envelopeTooLong, signal, tellSignalFailed } from './signalling/relay.js';
 import { SwarmAnnouncer } from './signalling/swarm-announcer.js';
 import { release, report, seed, sources } from './signalling/swarm-events.js';
 import { UNAVAILABLE_RETRY_MS, type Role, type RoomStore } from './store/store.js';
@@ -44,8 +45,7 @@ import type { RoomSwarms } from './swarm/room-swarms.js';
 import { iceTickets, type IceTickets } from './ice.js';
 import { roomTokens, type RoomTokens } from './tokens.js';
 
-export type { SignallingServer } from './signalling/context.js';
-export type { RelayHook } from './signalling/relay.js';
+export type { RelayHook, SignallingServer } from './signalling/context.js';
 export { SWARM_STATS_INTERVAL_MS } from './signalling/swarm-announcer.js';
 
 export interface SignallingOptions {

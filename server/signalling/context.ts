@@ -14,11 +14,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { Role, RoomStore } from '../store/store.js';
-import type { RoomSwarms } from '../swarm/room-swarms.js';
+import type { RoomSwarms, SwarmUpdate } from '../swarm/room-swarms.js';
 import type { IceTickets } from '../ice.js';
 import type { RoomTokens } from '../tokens.js';
-import type { RelayHook } from './relay.js';
-import type { SwarmAnnouncer } from './swarm-announcer.js';
 
 export interface SocketData {
   roomId?: string;
@@ -47,6 +45,30 @@ export type SignallingSocket = Socket<
 
 export type ErrorAck = { ok: false; error: ErrorBody };
 
+/** Tells a room's members that its swarm changed (SwarmAnnouncer, swarm-announcer.ts). */
+export interface Announcer {
+  /** False when the update had nothing to tell. */
+  announce(roomId: string, update: SwarmUpdate): boolean;
+  forget(roomId: string): void;
+}
+
+export interface RelayMessage {
+  from: string;
+  to: string;
+  envelope: string;
+}
+
+/**
+ * A test seam standing in for a hostile service: it sees every envelope before delivery and may
+ * alter it, send it elsewhere (`to`) or drop it (`null`).
+ */
+export type RelayHook = (
+  msg: RelayMessage,
+) =>
+  | Pick<RelayMessage, 'to' | 'envelope'>
+  | null
+  | Promise<Pick<RelayMessage, 'to' | 'envelope'> | null>;
+
 export interface SignallingContext {
   io: SignallingServer;
   config: Config;
@@ -57,7 +79,7 @@ export interface SignallingContext {
   /** Signs the ice ticket of a join's acknowledgement; null when no TURN is configured. */
   iceTickets: IceTickets | null;
   logger: Logger;
-  announcer: SwarmAnnouncer;
+  announcer: Announcer;
   metrics: ServiceMetrics;
   relayHook?: RelayHook;
   /** Whether the store is shared by several processes (each question is a round trip). */

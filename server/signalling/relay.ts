@@ -19,23 +19,6 @@ import {
 } from './context.js';
 import { isPlainObject } from './pipeline.js';
 
-export interface RelayMessage {
-  from: string;
-  to: string;
-  envelope: string;
-}
-
-/**
- * A test seam standing in for a hostile service: it sees every envelope before delivery and may
- * alter it, send it elsewhere (`to`) or drop it (`null`).
- */
-export type RelayHook = (
-  msg: RelayMessage,
-) =>
-  | Pick<RelayMessage, 'to' | 'envelope'>
-  | null
-  | Promise<Pick<RelayMessage, 'to' | 'envelope'> | null>;
-
 /**
  * An envelope past the limit is refused as too long, also when it is past the protocol's own
  * bound (which the payload's schema checks first).

@@ -8,7 +8,7 @@ import type { SwarmStats } from '../../protocol/index.js';
 import { errorKind, roomTag, type Logger } from '../log.js';
 import type { RoomSwarms, SwarmUpdate } from '../swarm/room-swarms.js';
 import { sameStats } from '../swarm/steps.js';
-import { channel, type SignallingServer } from './context.js';
+import { channel, type Announcer, type SignallingServer } from './context.js';
 
 /**
  * A room's `swarm` counts go out at most this often: the first change at once, later ones
@@ -23,7 +23,7 @@ interface Window {
   timer: ReturnType<typeof setTimeout>;
 }
 
-export class SwarmAnnouncer {
+export class SwarmAnnouncer implements Announcer {
   readonly #windows = new Map<string, Window>();
 
   constructor(

@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ID_PATTERN, TOKEN_PATTERN } from '../../protocol/index.js';
 import { swarmSuite } from '../swarm/swarm-suite.js';
-import { roomIdFor, type RoomStore, type RoomStoreOptions } from './store.js';
-
-export type RoomStoreFactory = (options: RoomStoreOptions) => RoomStore | Promise<RoomStore>;
+import { roomIdFor, type RoomStore, type RoomStoreFactory } from './store.js';
 
 const GRACE = 1_000;
 const MAX_AGE = 10_000;

@@ -146,6 +146,9 @@ export interface RoomStoreOptions {
   now?: () => number;
 }
 
+/** Makes a store: what the store and swarm test suites take, to run against every store. */
+export type RoomStoreFactory = (options: RoomStoreOptions) => RoomStore | Promise<RoomStore>;
+
 /**
  * Every method treats an expired room as absent, even before `sweep` has removed it. Methods on
  * an absent room are no-ops that report absence; none throws for it.

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { SwarmStats } from '../../protocol/index.js';
-import type { RoomStoreFactory } from '../store/store-suite.js';
-import type { RoomStore } from '../store/store.js';
+import type { RoomStore, RoomStoreFactory } from '../store/store.js';
 import { RoomSwarms, type SwarmUpdate } from './room-swarms.js';
 import { allLeases, emptySwarm, MAX_BANS, type SwarmState } from './state.js';
 
