@@ -21,7 +21,7 @@ import { BenchBrowser } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
 import type { Row } from './lib/report.js';
-import { mbPerSecond, median, medianRatio } from './lib/stats.js';
+import { mbPerSecond, median, medianRatio, perRun } from './lib/stats.js';
 import { World } from './lib/world.js';
 
 type Mode = 'unlimited' | 'paced';
@@ -126,10 +126,11 @@ async function backgroundRun(ctx: BenchContext): Promise<BenchOutput> {
     removeTempDir(dir);
   }
   const of = (v: Variant) =>
-    trials
-      .filter((t) => t.variant === v)
-      .sort((x, y) => x.run - y.run)
-      .map((t) => t.mbps);
+    perRun(
+      trials,
+      (t) => t.variant === v,
+      (t) => t.mbps,
+    );
   const unlimitedRatio = medianRatio(of('unlimited hidden'), of('unlimited visible'));
   const pacedRatio = medianRatio(of('paced hidden'), of('paced visible'));
   const limitMb = limit / 1e6;

@@ -22,7 +22,7 @@ import { BenchBrowser } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { bareBlast, bareConnect, widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
 import type { Row } from './lib/report.js';
-import { mbPerSecond, median, medianRatio } from './lib/stats.js';
+import { mbPerSecond, median, medianRatio, perRun } from './lib/stats.js';
 import { World } from './lib/world.js';
 
 const PATH: Required<PathConditions> = { loss: 5, delayMs: 100 };
@@ -108,10 +108,11 @@ async function lossyRun(ctx: BenchContext): Promise<BenchOutput> {
     removeTempDir(dir);
   }
   const of = (v: Variant) =>
-    trials
-      .filter((t) => t.variant === v)
-      .sort((x, y) => x.run - y.run)
-      .map((t) => t.mbps * 1000);
+    perRun(
+      trials,
+      (t) => t.variant === v,
+      (t) => t.mbps * 1000,
+    );
   const ratio = medianRatio(of('ours'), of('bare'));
   const lost = (100 * shaped.dropped) / (shaped.accepted + shaped.dropped);
   const rows: Row[] = [

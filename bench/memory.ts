@@ -22,7 +22,7 @@ import { BenchBrowser } from './lib/browsers.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare } from './lib/drive.js';
 import type { Row } from './lib/report.js';
-import { median, medianRatio } from './lib/stats.js';
+import { median, medianRatio, perRun } from './lib/stats.js';
 import { World } from './lib/world.js';
 
 const SAMPLE_MS = 200;
@@ -166,10 +166,7 @@ async function memoryRun(ctx: BenchContext): Promise<BenchOutput> {
     removeTempDir(dir);
   }
   const of = (bytes: number, f: (r: MemoryRun) => number) =>
-    runs
-      .filter((r) => r.bytes === bytes)
-      .sort((x, y) => x.run - y.run)
-      .map(f);
+    perRun(runs, (r) => r.bytes === bytes, f);
   const heapRatio = medianRatio(
     of(big, (r) => r.peak.heapUsed),
     of(small, (r) => r.peak.heapUsed),

@@ -14,7 +14,7 @@ import { SERVER_BUNDLE, SERVER_FLAGS } from './lib/service-command.js';
 import { barChart, type Bar } from './lib/chart.js';
 import { printProfiles, summarize, type CpuProfile, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
-import { fmt, median, medianRatio } from './lib/stats.js';
+import { fmt, median, medianRatio, perRun } from './lib/stats.js';
 import { clusterNotes, clusterRows, PROCESSES } from './signalling/cluster.js';
 import { FULL, phase, scaleOverride, SHAPE, SMOKE, type Scale } from './signalling/phase.js';
 import type { PhaseResult } from './signalling/phase-result.js';
@@ -45,10 +45,7 @@ async function signallingRun(ctx: BenchContext): Promise<BenchOutput> {
     }
   }
   const of = (kind: TargetKind, f: (r: PhaseResult) => number) =>
-    results
-      .filter((r) => r.target === kind)
-      .sort((a, b) => a.run - b.run)
-      .map(f);
+    perRun(results, (r) => r.target === kind, f);
   const med = (kind: TargetKind, f: (r: PhaseResult) => number) => median(of(kind, f));
   const rssRatio = medianRatio(
     of('ours', (r) => r.rssPerSocket),

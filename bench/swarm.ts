@@ -23,7 +23,7 @@ import { closeAll, launchAll, type BenchBrowser } from './lib/browsers.js';
 import { lineChart, type Series } from './lib/chart.js';
 import { widgetDownload, widgetOpen, widgetShare, widgetUploaded } from './lib/drive.js';
 import type { Row } from './lib/report.js';
-import { median, medianRatio } from './lib/stats.js';
+import { median, medianRatio, perRun } from './lib/stats.js';
 import { withAttributes, World, type WidgetAttributes } from './lib/world.js';
 
 type Mode = 'on' | 'off';
@@ -216,10 +216,7 @@ async function swarmRun(ctx: BenchContext): Promise<BenchOutput> {
   }
 
   const of = (mode: Mode, n: number, f: (t: SwarmTrial) => number) =>
-    trials
-      .filter((t) => t.mode === mode && t.n === n)
-      .sort((a, b) => a.run - b.run)
-      .map(f);
+    perRun(trials, (t) => t.mode === mode && t.n === n, f);
   const seconds = (t: SwarmTrial) => t.lastFinishMs / 1000;
   const copies = (t: SwarmTrial) => t.sharerUploaded / size;
   const cores = (t: SwarmTrial) => t.cpuSeconds / (t.lastFinishMs / 1000);

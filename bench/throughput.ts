@@ -29,7 +29,7 @@ import {
 } from './lib/drive.js';
 import { printProfiles, startProfiling, type ProfileSummary } from './lib/profile.js';
 import type { Row } from './lib/report.js';
-import { mbPerSecond, median, medianRatio } from './lib/stats.js';
+import { mbPerSecond, median, medianRatio, perRun } from './lib/stats.js';
 import type { BlastOptions } from './pages/types.js';
 import { World } from './lib/world.js';
 
@@ -211,10 +211,11 @@ export async function throughputRun(ctx: BenchContext): Promise<BenchOutput> {
     }
 
     const of = (v: Variant, key: keyof Trial) =>
-      trials
-        .filter((t) => t.variant === v)
-        .sort((x, y) => x.run - y.run)
-        .map((t) => t[key] as number);
+      perRun(
+        trials,
+        (t) => t.variant === v,
+        (t) => t[key] as number,
+      );
     const med = (v: Variant, key: keyof Trial) => median(of(v, key));
 
     const oursVsLimit = medianRatio(of('ours', 'mbps'), of('limit', 'mbps'));

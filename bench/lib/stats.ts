@@ -19,6 +19,21 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
 }
 
+/**
+ * `f` of the trials `keep` picks, in run order: one variant's series, which `medianRatio` pairs
+ * run by run with another's.
+ */
+export function perRun<T extends { run: number }>(
+  trials: readonly T[],
+  keep: (t: T) => boolean,
+  f: (t: T) => number,
+): number[] {
+  return trials
+    .filter(keep)
+    .sort((a, b) => a.run - b.run)
+    .map(f);
+}
+
 /** Median of `a[i] / b[i]` over the runs both have. */
 export function medianRatio(a: readonly number[], b: readonly number[]): number {
   const ratios: number[] = [];
