@@ -59,6 +59,41 @@ export function requireNetns(): void {
   }
 }
 
+/**
+ * Runs `argv` inside namespace `ns` in a process group of its own (killed at exit too), and
+ * resolves once its first output is `ready`. Its standard input stays open while this process
+ * lives, so a helper that waits on it ends with the test. `what` names it in errors; a helper
+ * that fails to get ready is stopped.
+ */
+async function startReady(ns: string, argv: string[], what: string): Promise<ChildProcess> {
+  const proc = spawn(IP_PATH, ['netns', 'exec', ns, ...argv], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    detached: true,
+  });
+  trackProcess(proc);
+  proc.stdout!.setEncoding('utf8');
+  try {
+    const [line] = (await withTimeout(
+      Promise.race([
+        once(proc.stdout!, 'data'),
+        once(proc, 'exit').then(([code]) => [`exited (${String(code)})`]),
+      ]),
+      10_000,
+      `${what} in ${ns} never got ready`,
+    )) as [string];
+    if (!line.startsWith('ready')) throw new Error(`${what} in ${ns} ${line}`);
+    return proc;
+  } catch (err) {
+    stopProcess(proc);
+    throw err;
+  }
+}
+
+function stopProcess(proc: ChildProcess): void {
+  killProcessGroup(proc);
+  forgetProcess(proc);
+}
+
 /** The in-namespace half of a forwarder: 127.0.0.1:<port> to the Unix socket of that port. */
 const FORWARDER = `
 const net = require('node:net');
@@ -110,27 +145,10 @@ class Side {
       await once(server, 'listening');
       this.servers.push(server);
     }
-    const proc = spawn(
-      IP_PATH,
-      [
-        'netns',
-        'exec',
-        this.ns,
-        process.execPath,
-        '-e',
-        FORWARDER,
-        path.join(this.dir, this.ns),
-        ...ports.map(String),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
-    );
-    trackProcess(proc);
-    this.forwarder = proc;
-    proc.stdout!.setEncoding('utf8');
-    await withTimeout(
-      once(proc.stdout!, 'data'),
-      10_000,
-      `the forwarder in ${this.ns} never listened`,
+    this.forwarder = await startReady(
+      this.ns,
+      [process.execPath, '-e', FORWARDER, path.join(this.dir, this.ns), ...ports.map(String)],
+      'the forwarder',
     );
   }
 
@@ -152,10 +170,7 @@ class Side {
   }
 
   close(): void {
-    if (this.forwarder) {
-      killProcessGroup(this.forwarder);
-      forgetProcess(this.forwarder);
-    }
+    if (this.forwarder) stopProcess(this.forwarder);
     for (const s of this.sockets) s.destroy();
     for (const server of this.servers) server.close();
   }
@@ -267,23 +282,12 @@ export class NetLab {
     if (this.shaper) throw new Error('the path is shaped already');
     const { loss = 0, delayMs = 0 } = conditions;
     const seed = String(randomBytes(4).readUInt32BE());
-    const proc = spawn(
-      IP_PATH,
-      ['netns', 'exec', this.p, PYTHON_PATH, SHAPER, '0', String(loss), String(delayMs), seed],
-      { stdio: ['pipe', 'pipe', 'inherit'], detached: true },
+    const proc = await startReady(
+      this.p,
+      [PYTHON_PATH, SHAPER, '0', String(loss), String(delayMs), seed],
+      'the path shaper',
     );
-    trackProcess(proc);
     this.shaper = proc;
-    proc.stdout!.setEncoding('utf8');
-    const [line] = (await withTimeout(
-      Promise.race([
-        once(proc.stdout!, 'data'),
-        once(proc, 'exit').then(([code]) => [`exited (${String(code)})`]),
-      ]),
-      10_000,
-      'the path shaper never bound its queue',
-    )) as [string];
-    if (!line.startsWith('ready')) throw new Error(`the path shaper ${line}`);
     proc.stdout!.on('data', (chunk: string) => {
       const last = chunk.trim().split('\n').pop()!.split(' ').map(Number);
       if (last.length === 2) this.shaped = { accepted: last[0]!, dropped: last[1]! };
@@ -304,10 +308,7 @@ export class NetLab {
   close(): void {
     this.a.close();
     this.b.close();
-    if (this.shaper) {
-      killProcessGroup(this.shaper);
-      forgetProcess(this.shaper);
-    }
+    if (this.shaper) stopProcess(this.shaper);
     this.removeNamespaces();
     forgetCleanup(this.hook);
   }
